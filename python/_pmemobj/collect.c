@@ -1,0 +1,114 @@
+/* pool.gc(): run the core collector and report in Python terms. */
+#include "ext.h"
+
+#include <errno.h>
+
+typedef struct orphan_log {
+	PyObject *list;  /* (offset, type name, refcount) of each unreachable object */
+} orphan_log;
+
+static void note_unreachable(void *ctx, uint64_t off, uint32_t type, uint64_t refcnt)
+{
+	orphan_log *log = ctx;
+	if (!log->list)
+		return;
+	const char *name = pmo_type_name(type);
+	PyObject *t = name ? Py_BuildValue("Ksk", (unsigned long long)off, name, (unsigned long)refcnt)
+			   : Py_BuildValue("KIk", (unsigned long long)off, type, (unsigned long)refcnt);
+	if (!t || PyList_Append(log->list, t) != 0)
+		Py_CLEAR(log->list);  /* logging is best effort; gc goes on */
+	Py_XDECREF(t);
+}
+
+static int log_unreachable(PyObject *entries)
+{
+	PyObject *logging = PyImport_ImportModule("logging");
+	if (!logging)
+		return -1;
+	PyObject *logger = PyObject_CallMethod(logging, "getLogger", "s", "pmemobj");
+	Py_DECREF(logging);
+	if (!logger)
+		return -1;
+	for (Py_ssize_t i = 0; i < PyList_GET_SIZE(entries); i++) {
+		PyObject *r = PyObject_CallMethod(logger, "warning", "sO", "gc: freeing unreachable object (offset, type, refcount) %r",
+						  PyList_GET_ITEM(entries, i));
+		if (!r) {
+			Py_DECREF(logger);
+			return -1;
+		}
+		Py_DECREF(r);
+	}
+	Py_DECREF(logger);
+	return 0;
+}
+
+static int set_count(PyObject *d, const char *key, uint64_t v)
+{
+	PyObject *o = PyLong_FromUnsignedLongLong(v);
+	int rc = o ? PyDict_SetItemString(d, key, o) : -1;
+	Py_XDECREF(o);
+	return rc;
+}
+
+static PyObject *type_counts_dict(const pmo_gc_result *res)
+{
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+	for (size_t code = 0; code < res->n_type_counts; code++) {
+		if (!res->type_counts[code])
+			continue;
+		const char *name = pmo_type_name((uint32_t)code);
+		char buf[32];
+		if (!name) {
+			snprintf(buf, sizeof buf, "type#%zu", code);
+			name = buf;
+		}
+		if (set_count(d, name, res->type_counts[code]) != 0) {
+			Py_DECREF(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+PyObject *pyx_pool_gc(PoolObject *pool, int debug)
+{
+	if (pyx_check_open(pool))
+		return NULL;
+	pyx_lock(pool);
+	if (pool->nframes > 0) {
+		pyx_unlock(pool);
+		PyErr_SetString(PyExc_RuntimeError, "gc cannot run inside a transaction");
+		return NULL;
+	}
+	orphan_log log = {debug ? PyList_New(0) : NULL};
+	pmo_gc_result res;
+	int rc = pmo_gc(pool->core, NULL, 0, &res, debug ? note_unreachable : NULL, &log);
+	pyx_unlock(pool);
+	if (rc != 0) {
+		Py_XDECREF(log.list);
+		return pyx_raise();
+	}
+	PyObject *types = type_counts_dict(&res);
+	free(res.type_counts);
+	PyObject *counts = PyDict_New();
+	if (!types || !counts ||
+	    set_count(counts, "examined", res.examined) ||
+	    set_count(counts, "live", res.live) ||
+	    set_count(counts, "orphans", res.orphans) ||
+	    set_count(counts, "cycles", res.cycles) ||
+	    set_count(counts, "collected", res.orphans + res.cycles) ||
+	    set_count(counts, "substructures", res.subs_live) ||
+	    set_count(counts, "substructures_freed", res.subs_freed) ||
+	    set_count(counts, "bad_references", res.bad_refs) ||
+	    set_count(counts, "nanoseconds", res.ns) ||
+	    (log.list && log_unreachable(log.list))) {
+		Py_XDECREF(types);
+		Py_XDECREF(counts);
+		Py_XDECREF(log.list);
+		return NULL;
+	}
+	Py_XDECREF(log.list);
+	return Py_BuildValue("(NN)", types, counts);
+}

@@ -1,0 +1,351 @@
+/*
+ * Python values <-> slots.
+ *
+ * Only exact builtin types map to slots and heap values (a subclass of
+ * int could carry behaviour we would silently drop); instances of classes
+ * nominated with persist_via_pickle are stored as pickles.  Storing is two
+ * passes: pyx_check_storable walks the value first and raises TypeError
+ * before anything is allocated, so a bad value never aborts the caller's
+ * transaction; pyx_to_slot then builds the heap objects inside it.
+ */
+#include "ext.h"
+
+#include <errno.h>
+
+static PyObject *pickling_module(void)
+{
+	static PyObject *mod;
+	if (!mod)
+		mod = PyImport_ImportModule("pmemobj._pickling");
+	return mod;
+}
+
+static int is_pickled_type(PoolObject *pool, PyObject *v)
+{
+	return PySet_GET_SIZE(pool->pickle_types) > 0 &&
+	       PySet_Contains(pool->pickle_types, (PyObject *)Py_TYPE(v)) == 1;
+}
+
+/* A core call failed: errno and its message become the exception. */
+static int core_failed(void)
+{
+	pyx_raise();
+	return -1;
+}
+
+static int cannot_persist(PyObject *v)
+{
+	PyErr_Format(PyExc_TypeError, "Don't know how to persist %s",
+		     Py_TYPE(v)->tp_name);
+	return -1;
+}
+
+int pyx_check_storable(PoolObject *pool, PyObject *v)
+{
+	if (v == Py_None || PyBool_Check(v) || PyLong_CheckExact(v) ||
+	    PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
+	    PyUnicode_CheckExact(v) || PyBytes_CheckExact(v))
+		return 0;
+	if (PyTuple_CheckExact(v) || PyFrozenSet_CheckExact(v)) {
+		if (Py_EnterRecursiveCall(" while checking a value to persist"))
+			return -1;
+		int rc = 0;
+		if (PyTuple_CheckExact(v)) {
+			for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(v); i++)
+				rc = pyx_check_storable(pool, PyTuple_GET_ITEM(v, i));
+		} else {
+			Py_ssize_t pos = 0;
+			PyObject *item;
+			Py_hash_t h;
+			while (rc == 0 && _PySet_NextEntry(v, &pos, &item, &h))
+				rc = pyx_check_storable(pool, item);
+		}
+		Py_LeaveRecursiveCall();
+		return rc;
+	}
+	if (is_pickled_type(pool, v))
+		return 0;
+	return cannot_persist(v);
+}
+
+/* --- storing ------------------------------------------------------------ */
+
+static int store_long(PoolObject *pool, PyObject *v, pmo_slot *out)
+{
+	int overflow;
+	long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+	if (!overflow) {
+		if (x == -1 && PyErr_Occurred())
+			return -1;
+		*out = pmo_slot_int(x);
+		return 0;
+	}
+	/* Beyond 64 bits: sign and little-endian magnitude. */
+	int negative = overflow < 0;
+	PyObject *mag = negative ? PyNumber_Negative(v) : Py_NewRef(v);
+	if (!mag)
+		return -1;
+	size_t nbits = _PyLong_NumBits(mag);
+	size_t n = (nbits + 7) / 8;
+	unsigned char *buf = PyMem_Malloc(n ? n : 1);
+	if (!buf) {
+		Py_DECREF(mag);
+		PyErr_NoMemory();
+		return -1;
+	}
+#if PY_VERSION_HEX >= 0x030d0000
+	int rc = _PyLong_AsByteArray((PyLongObject *)mag, buf, n, 1, 0, 1);
+#else
+	int rc = _PyLong_AsByteArray((PyLongObject *)mag, buf, n, 1, 0);
+#endif
+	Py_DECREF(mag);
+	uint64_t off = 0;
+	if (rc == 0)
+		off = pmo_long_new(pool->core, negative, buf, n);
+	PyMem_Free(buf);
+	if (rc != 0)
+		return -1;
+	if (!off)
+		return core_failed();
+	*out = pmo_slot_ref(off);
+	return 0;
+}
+
+static int store_str(PoolObject *pool, PyObject *v, pmo_slot *out)
+{
+	Py_ssize_t n;
+	const char *utf8 = PyUnicode_AsUTF8AndSize(v, &n);
+	uint64_t off;
+	if (utf8) {
+		off = pmo_str_new(pool->core, utf8, (size_t)n);
+	} else {
+		/* Lone surrogates: keep them, as Python's str does. */
+		PyErr_Clear();
+		PyObject *b = PyUnicode_AsEncodedString(v, "utf-8", "surrogatepass");
+		if (!b)
+			return -1;
+		off = pmo_str_new(pool->core, PyBytes_AS_STRING(b),
+				  (size_t)PyBytes_GET_SIZE(b));
+		Py_DECREF(b);
+	}
+	if (!off)
+		return core_failed();
+	*out = pmo_slot_ref(off);
+	return 0;
+}
+
+static int store_items(PoolObject *pool, PyObject *v, uint32_t type, pmo_slot *out)
+{
+	Py_ssize_t n = PyTuple_CheckExact(v) ? PyTuple_GET_SIZE(v) : PySet_GET_SIZE(v);
+	uint64_t off = pmo_tuple_new(pool->core, type, (size_t)n);
+	if (!off)
+		return core_failed();
+	pmo_tuple *t = pmo_direct(pool->core, off);
+	if (Py_EnterRecursiveCall(" while persisting a value"))
+		return -1;
+	int rc = 0;
+	if (type == PMO_T_TUPLE) {
+		for (Py_ssize_t i = 0; rc == 0 && i < n; i++) {
+			pmo_slot s;
+			rc = pyx_to_slot(pool, PyTuple_GET_ITEM(v, i), &s);
+			if (rc == 0)
+				pmo_tuple_init_item(t, (size_t)i, s);
+		}
+	} else {
+		Py_ssize_t pos = 0, i = 0;
+		PyObject *item;
+		Py_hash_t h;
+		while (rc == 0 && _PySet_NextEntry(v, &pos, &item, &h)) {
+			pmo_slot s;
+			rc = pyx_to_slot(pool, item, &s);
+			if (rc == 0)
+				pmo_tuple_init_item(t, (size_t)i++, s);
+		}
+	}
+	Py_LeaveRecursiveCall();
+	if (rc != 0)
+		return -1;
+	pmo_tuple_seal(pool->core, t);
+	*out = pmo_slot_ref(off);
+	return 0;
+}
+
+static int store_pickle(PoolObject *pool, PyObject *v, pmo_slot *out)
+{
+	PyObject *mod = pickling_module();
+	if (!mod)
+		return -1;
+	PyObject *data = PyObject_CallMethod(mod, "dumps", "O", v);
+	if (!data)
+		return -1;
+	if (!PyBytes_Check(data)) {
+		Py_DECREF(data);
+		PyErr_SetString(PyExc_TypeError, "pickling did not produce bytes");
+		return -1;
+	}
+	uint64_t off = pmo_pickle_new(pool->core, PyBytes_AS_STRING(data),
+				      (size_t)PyBytes_GET_SIZE(data));
+	Py_DECREF(data);
+	if (!off)
+		return core_failed();
+	*out = pmo_slot_ref(off);
+	return 0;
+}
+
+int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
+{
+	if (v == Py_None) {
+		*out = pmo_slot_none();
+		return 0;
+	}
+	if (PyBool_Check(v)) {
+		*out = pmo_slot_bool(v == Py_True);
+		return 0;
+	}
+	if (PyLong_CheckExact(v))
+		return store_long(pool, v, out);
+	if (PyFloat_CheckExact(v)) {
+		*out = pmo_slot_float(PyFloat_AS_DOUBLE(v));
+		return 0;
+	}
+	if (PyUnicode_CheckExact(v))
+		return store_str(pool, v, out);
+	if (PyBytes_CheckExact(v)) {
+		uint64_t off = pmo_bytes_new(pool->core, PyBytes_AS_STRING(v),
+					     (size_t)PyBytes_GET_SIZE(v));
+		if (!off)
+			return core_failed();
+		*out = pmo_slot_ref(off);
+		return 0;
+	}
+	if (PyComplex_CheckExact(v)) {
+		Py_complex c = PyComplex_AsCComplex(v);
+		uint64_t off = pmo_complex_new(pool->core, c.real, c.imag);
+		if (!off)
+			return core_failed();
+		*out = pmo_slot_ref(off);
+		return 0;
+	}
+	if (PyTuple_CheckExact(v))
+		return store_items(pool, v, PMO_T_TUPLE, out);
+	if (PyFrozenSet_CheckExact(v))
+		return store_items(pool, v, PMO_T_FROZENSET, out);
+	if (is_pickled_type(pool, v))
+		return store_pickle(pool, v, out);
+	return cannot_persist(v);
+}
+
+/* --- loading ------------------------------------------------------------ */
+
+static PyObject *load_ref(PoolObject *pool, uint64_t off);
+
+static PyObject *load_items(PoolObject *pool, const pmo_tuple *t, uint32_t type)
+{
+	if (Py_EnterRecursiveCall(" while reading a persistent value"))
+		return NULL;
+	PyObject *result = NULL;
+	PyObject *tup = PyTuple_New((Py_ssize_t)t->n);
+	if (!tup)
+		goto out;
+	for (uint64_t i = 0; i < t->n; i++) {
+		PyObject *item = pyx_from_slot(pool, t->items[i]);
+		if (!item) {
+			Py_DECREF(tup);
+			goto out;
+		}
+		PyTuple_SET_ITEM(tup, (Py_ssize_t)i, item);
+	}
+	if (type == PMO_T_TUPLE) {
+		result = tup;
+	} else {
+		result = PyFrozenSet_New(tup);
+		Py_DECREF(tup);
+	}
+out:
+	Py_LeaveRecursiveCall();
+	return result;
+}
+
+static PyObject *load_pickle(PoolObject *pool, const pmo_varobj *o)
+{
+	PyObject *mod = pickling_module();
+	if (!mod)
+		return NULL;
+	PyObject *data = PyBytes_FromStringAndSize(o->data, (Py_ssize_t)o->size);
+	if (!data)
+		return NULL;
+	PyObject *v = PyObject_CallMethod(mod, "loads", "OO", data, pool->pickle_types);
+	Py_DECREF(data);
+	return v;
+}
+
+static PyObject *load_ref(PoolObject *pool, uint64_t off)
+{
+	pmo_pool *p = pool->core;
+	uint32_t type = pmo_ref_type(p, off);
+	const pmo_varobj *o;
+	switch (type) {
+	case PMO_T_STR:
+		if (!(o = pmo_varobj_get(p, off, type)))
+			return pyx_raise();
+		return PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size, "surrogatepass");
+	case PMO_T_BYTES:
+		if (!(o = pmo_varobj_get(p, off, type)))
+			return pyx_raise();
+		return PyBytes_FromStringAndSize(o->data, (Py_ssize_t)o->size);
+	case PMO_T_LONG: {
+		if (!(o = pmo_varobj_get(p, off, type)))
+			return pyx_raise();
+		PyObject *mag = _PyLong_FromByteArray((const unsigned char *)o->data,
+						      (size_t)o->size, 1, 0);
+		if (!mag || !(o->head.flags & PMO_LONG_NEGATIVE))
+			return mag;
+		PyObject *neg = PyNumber_Negative(mag);
+		Py_DECREF(mag);
+		return neg;
+	}
+	case PMO_T_COMPLEX: {
+		const pmo_complex *c = pmo_complex_get(p, off);
+		if (!c)
+			return pyx_raise();
+		return PyComplex_FromDoubles(c->real, c->imag);
+	}
+	case PMO_T_TUPLE:
+	case PMO_T_FROZENSET: {
+		const pmo_tuple *t = pmo_tuple_get(p, off, type);
+		if (!t)
+			return pyx_raise();
+		return load_items(pool, t, type);
+	}
+	case PMO_T_PICKLE:
+		if (!(o = pmo_varobj_get(p, off, type)))
+			return pyx_raise();
+		return load_pickle(pool, o);
+	default:
+		pmo_err(EIO, "corrupted pool %s: unknown object type %u at %llu",
+			p->path, type, (unsigned long long)off);
+		return pyx_raise();
+	}
+}
+
+PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
+{
+	switch (s.tag) {
+	case PMO_TAG_NONE:
+		Py_RETURN_NONE;
+	case PMO_TAG_FALSE:
+		Py_RETURN_FALSE;
+	case PMO_TAG_TRUE:
+		Py_RETURN_TRUE;
+	case PMO_TAG_INT:
+		return PyLong_FromLongLong(pmo_slot_as_int(s));
+	case PMO_TAG_FLOAT:
+		return PyFloat_FromDouble(pmo_slot_as_float(s));
+	case PMO_TAG_REF:
+		return load_ref(pool, s.val);
+	default:
+		pmo_err(EIO, "corrupted pool %s: invalid slot tag %llu",
+			pool->core->path, (unsigned long long)s.tag);
+		return pyx_raise();
+	}
+}

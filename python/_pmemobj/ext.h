@@ -1,0 +1,71 @@
+/*
+ * Shared declarations of the CPython binding (_pmemobj).
+ *
+ * The binding adds Python semantics on top of the C core in src/: which
+ * Python values map to which slots, errors as exceptions, a per-pool lock
+ * that serialises threads, and the transaction protocol users rely on.
+ */
+#ifndef PMO_EXT_H
+#define PMO_EXT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <pythread.h>
+
+#include "error.h"
+#include "gc.h"
+#include "heap.h"
+#include "pool.h"
+#include "slot.h"
+#include "tx.h"
+#include "value.h"
+
+/* Kinds of transaction frame on a pool's stack. */
+enum { FRAME_CONTEXT = 'C', FRAME_FREE = 'F' };
+#define MAX_TX_FRAMES 1000
+
+typedef struct PoolObject {
+	PyObject_HEAD
+	pmo_pool *core;            /* NULL once closed */
+	PyObject *filename;        /* str */
+	PyObject *pickle_types;    /* set of classes stored via pickle */
+	int debug;
+	/* The pool lock: held by one thread for a single operation, or for
+	 * the whole of a transaction.  Recursive for its owner. */
+	PyThread_type_lock lock;
+	unsigned long owner;
+	long lock_depth;
+	/* Transaction frames of the owning thread (valid while it holds the
+	 * lock): a `with` block or a begin() call each push one. */
+	char frames[MAX_TX_FRAMES];
+	int nframes;
+	PyObject *weakreflist;
+} PoolObject;
+
+extern PyTypeObject Pool_Type;
+extern PyTypeObject Transaction_Type;
+
+/* errors.c */
+PyObject *pyx_raise(void);                 /* exception from errno + core message */
+PyObject *pyx_closed(void);                /* ValueError('pool is closed') */
+int pyx_check_open(PoolObject *pool);      /* -1 with ValueError if closed */
+
+/* lock (pool.c) */
+void pyx_lock(PoolObject *pool);
+void pyx_unlock(PoolObject *pool);
+
+/* An autocommit operation: lock, open a transaction level (joining the
+ * caller's).  pyx_op_end commits this level and unlocks; on failure it
+ * rolls back and raises (a Python exception already set wins). */
+int pyx_op_begin(PoolObject *pool);
+int pyx_op_end(PoolObject *pool, int failed);
+
+/* convert.c: Python values <-> slots */
+int pyx_check_storable(PoolObject *pool, PyObject *v);
+int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out);  /* in a tx */
+PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s);
+
+/* gc of a pool (pool.c), used at open, close and by pool.gc() */
+PyObject *pyx_pool_gc(PoolObject *pool, int debug);
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * The pool lock and the autocommit protocol.
+ *
+ * libpmemobj transactions are per thread, and two threads changing the
+ * same pool inside their own transactions could interleave writes to the
+ * same object; so a thread holds the pool lock for each operation and for
+ * the whole of an open transaction.  The lock is recursive for its owner
+ * (an operation inside a `with` block).  Waiting releases the GIL, or the
+ * owner could never get to the end of its transaction.
+ */
+#include "ext.h"
+
+#include <errno.h>
+
+void pyx_lock(PoolObject *pool)
+{
+	unsigned long me = PyThread_get_thread_ident();
+	if (pool->owner == me && pool->lock_depth > 0) {
+		pool->lock_depth++;
+		return;
+	}
+	if (!PyThread_acquire_lock(pool->lock, NOWAIT_LOCK)) {
+		Py_BEGIN_ALLOW_THREADS
+		PyThread_acquire_lock(pool->lock, WAIT_LOCK);
+		Py_END_ALLOW_THREADS
+	}
+	pool->owner = me;
+	pool->lock_depth = 1;
+}
+
+void pyx_unlock(PoolObject *pool)
+{
+	if (--pool->lock_depth == 0) {
+		pool->owner = 0;
+		PyThread_release_lock(pool->lock);
+	}
+}
+
+int pyx_op_begin(PoolObject *pool)
+{
+	if (pyx_check_open(pool))
+		return -1;
+	pyx_lock(pool);
+	/* The pool may have been closed while this thread waited. */
+	if (!pool->core) {
+		pyx_unlock(pool);
+		pyx_closed();
+		return -1;
+	}
+	if (pmo_tx_begin(pool->core) != 0) {
+		pyx_unlock(pool);
+		pyx_raise();
+		return -1;
+	}
+	return 0;
+}
+
+int pyx_op_end(PoolObject *pool, int failed)
+{
+	if (failed) {
+		if (!PyErr_Occurred())
+			pyx_raise();
+		pmo_tx_abort(pool->core, ECANCELED);
+		pmo_tx_end(pool->core);
+		pmo_err_clear();
+		pyx_unlock(pool);
+		return -1;
+	}
+	int rc = pmo_tx_end(pool->core);
+	if (rc != 0)
+		pyx_raise();
+	pyx_unlock(pool);
+	return rc;
+}

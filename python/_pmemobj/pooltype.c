@@ -1,0 +1,377 @@
+/*
+ * PersistentObjectPool: the Python face of a pmo_pool.
+ *
+ * The object holds nothing derived from pool contents, so an aborted
+ * transaction needs no clean-up here; after close() core is NULL and every
+ * method raises ValueError('pool is closed') instead of touching unmapped
+ * memory.
+ */
+#include "ext.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+	PoolObject *self = (PoolObject *)type->tp_alloc(type, 0);
+	if (!self)
+		return NULL;
+	self->lock = PyThread_allocate_lock();
+	self->pickle_types = PySet_New(NULL);
+	if (!self->lock || !self->pickle_types) {
+		Py_DECREF(self);
+		return PyErr_NoMemory();
+	}
+	self->filename = Py_NewRef(Py_None);
+	return (PyObject *)self;
+}
+
+static int parse_int_arg(PyObject *o, const char *name, long long *out)
+{
+	if (!PyLong_Check(o) || PyBool_Check(o)) {
+		PyErr_Format(PyExc_TypeError, "%s must be an int, not %s", name,
+			     Py_TYPE(o)->tp_name);
+		return -1;
+	}
+	*out = PyLong_AsLongLong(o);
+	if (*out == -1 && PyErr_Occurred())
+		return -1;
+	if (*out < 0) {
+		PyErr_Format(PyExc_ValueError, "%s must not be negative, got %lld", name, *out);
+		return -1;
+	}
+	return 0;
+}
+
+/* Open or create (flag 'w', 'x' or 'c'), with the GIL released. */
+static pmo_pool *open_core(const char *path, char flag, size_t size, mode_t mode)
+{
+	pmo_pool *core = NULL;
+	Py_BEGIN_ALLOW_THREADS
+	if (flag == 'w') {
+		core = pmo_pool_open(path);
+	} else {
+		core = pmo_pool_create(path, size, mode);
+		if (!core && errno == EEXIST && flag == 'c')
+			core = pmo_pool_open(path);
+	}
+	Py_END_ALLOW_THREADS
+	return core;
+}
+
+static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug", NULL};
+	PyObject *fname, *size_o = NULL, *mode_o = NULL;
+	const char *flag = "w";
+	int debug = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOp:PersistentObjectPool", kwlist,
+					 &fname, &flag, &size_o, &mode_o, &debug))
+		return -1;
+	if (self->core) {
+		PyErr_SetString(PyExc_RuntimeError, "pool is already open");
+		return -1;
+	}
+	if (strlen(flag) != 1 || !strchr("wxc", flag[0])) {
+		PyErr_Format(PyExc_ValueError, "flag must be 'w', 'x' or 'c', not '%s'", flag);
+		return -1;
+	}
+	long long size = (long long)PMO_MIN_POOL_SIZE, mode = 0666;
+	if (size_o && parse_int_arg(size_o, "pool_size", &size))
+		return -1;
+	if (mode_o && parse_int_arg(mode_o, "mode", &mode))
+		return -1;
+	if (size < (long long)PMO_MIN_POOL_SIZE) {
+		PyErr_Format(PyExc_ValueError,
+			     "pool_size %lld is smaller than the minimum pool size %zu (MIN_POOL_SIZE)",
+			     size, PMO_MIN_POOL_SIZE);
+		return -1;
+	}
+	PyObject *path_b = NULL;
+	if (!PyUnicode_FSConverter(fname, &path_b))   /* NUL bytes: ValueError */
+		return -1;
+	PyObject *path_s = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(path_b));
+	if (!path_s) {
+		Py_DECREF(path_b);
+		return -1;
+	}
+	pmo_pool *core = open_core(PyBytes_AS_STRING(path_b), flag[0], (size_t)size,
+				   (mode_t)mode);
+	Py_DECREF(path_b);
+	if (!core) {
+		Py_DECREF(path_s);
+		pyx_raise();
+		return -1;
+	}
+	self->core = core;
+	Py_SETREF(self->filename, path_s);
+	self->debug = debug;
+	if (core->was_unclean) {
+		/* The spec: a pool not closed cleanly is collected at open. */
+		uint64_t t0 = pmo_now_ns();
+		PyObject *r = pyx_pool_gc(self, debug);
+		if (!r)
+			return -1;
+		Py_DECREF(r);
+		core->stats.recovery_ns = pmo_now_ns() - t0;
+	}
+	return 0;
+}
+
+/* Close quietly: used by close(), dealloc and interpreter exit. */
+static int pool_close(PoolObject *self, int run_gc)
+{
+	if (!self->core)
+		return 0;
+	pyx_lock(self);
+	if (!self->core) {
+		pyx_unlock(self);
+		return 0;
+	}
+	int rc = 0;
+	if (run_gc) {
+		PyObject *r = pyx_pool_gc(self, self->debug);
+		if (r)
+			Py_DECREF(r);
+		else
+			rc = -1;  /* still close: the exception tells why gc failed */
+	}
+	pmo_pool *core = self->core;
+	self->core = NULL;
+	pmo_pool_close(core);
+	pyx_unlock(self);
+	return rc;
+}
+
+/* Abort transactions this thread left open (begin() without commit). */
+static void abandon_frames(PoolObject *self)
+{
+	if (self->nframes == 0 || self->owner != PyThread_get_thread_ident())
+		return;
+	pmo_tx_abort(self->core, ECANCELED);
+	while (self->nframes > 0) {
+		pmo_tx_end(self->core);
+		self->nframes--;
+		pyx_unlock(self);
+	}
+}
+
+static void Pool_dealloc(PoolObject *self)
+{
+	PyObject_GC_UnTrack(self);
+	if (self->weakreflist)
+		PyObject_ClearWeakRefs((PyObject *)self);
+	if (self->core) {
+		PyObject *et, *ev, *tb;
+		PyErr_Fetch(&et, &ev, &tb);
+		abandon_frames(self);
+		if (self->nframes == 0 && pool_close(self, 1) != 0)
+			PyErr_WriteUnraisable((PyObject *)self);
+		PyErr_Restore(et, ev, tb);
+	}
+	if (self->lock)
+		PyThread_free_lock(self->lock);
+	Py_CLEAR(self->filename);
+	Py_CLEAR(self->pickle_types);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Pool_traverse(PoolObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(self->pickle_types);
+	return 0;
+}
+
+static int Pool_clear(PoolObject *self)
+{
+	return 0;  /* holds no cycles it could break without closing */
+}
+
+/* --- methods ----------------------------------------------------------- */
+
+static PyObject *Pool_close(PoolObject *self, PyObject *unused)
+{
+	if (self->core && self->nframes > 0 &&
+	    self->owner == PyThread_get_thread_ident()) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"cannot close the pool inside a transaction");
+		return NULL;
+	}
+	if (pool_close(self, 1) != 0)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+static PyObject *Pool_enter(PoolObject *self, PyObject *unused)
+{
+	if (pyx_check_open(self))
+		return NULL;
+	return Py_NewRef(self);
+}
+
+static PyObject *Pool_exit(PoolObject *self, PyObject *args)
+{
+	abandon_frames(self);
+	if (pool_close(self, 1) != 0)
+		return NULL;
+	Py_RETURN_FALSE;
+}
+
+static PyObject *Pool_transaction(PoolObject *self, PyObject *unused)
+{
+	if (pyx_check_open(self))
+		return NULL;
+	return PyObject_CallOneArg((PyObject *)&Transaction_Type, (PyObject *)self);
+}
+
+static PyObject *Pool_persist_via_pickle(PoolObject *self, PyObject *args)
+{
+	for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++) {
+		PyObject *t = PyTuple_GET_ITEM(args, i);
+		if (!PyType_Check(t)) {
+			PyErr_Format(PyExc_TypeError,
+				     "persist_via_pickle takes classes, not %s instances",
+				     Py_TYPE(t)->tp_name);
+			return NULL;
+		}
+	}
+	for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(args); i++)
+		if (PySet_Add(self->pickle_types, PyTuple_GET_ITEM(args, i)) != 0)
+			return NULL;
+	Py_RETURN_NONE;
+}
+
+static PyObject *Pool_gc(PoolObject *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = {"debug", NULL};
+	PyObject *debug = Py_None;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:gc", kwlist, &debug))
+		return NULL;
+	if (pyx_check_open(self))
+		return NULL;
+	int d = debug == Py_None ? self->debug : PyObject_IsTrue(debug);
+	if (d < 0)
+		return NULL;
+	return pyx_pool_gc(self, d);
+}
+
+static PyObject *Pool_stats(PoolObject *self, PyObject *unused)
+{
+	if (pyx_check_open(self))
+		return NULL;
+	const pmo_stats *s = &self->core->stats;
+	PyObject *d = PyDict_New();
+	if (!d)
+		return NULL;
+#define ADD_STAT(f)                                                          \
+	{                                                                    \
+		PyObject *v = PyLong_FromUnsignedLongLong(s->f);              \
+		if (!v || PyDict_SetItemString(d, #f, v) != 0) {             \
+			Py_XDECREF(v);                                       \
+			Py_DECREF(d);                                        \
+			return NULL;                                         \
+		}                                                            \
+		Py_DECREF(v);                                                \
+	}
+	PMO_STATS_FIELDS(ADD_STAT)
+#undef ADD_STAT
+	return d;
+}
+
+static PyObject *Pool_reset_stats(PoolObject *self, PyObject *unused)
+{
+	if (pyx_check_open(self))
+		return NULL;
+	self->core->stats = (pmo_stats){0};
+	Py_RETURN_NONE;
+}
+
+/* --- attributes -------------------------------------------------------- */
+
+static PyObject *Pool_get_root(PoolObject *self, void *closure)
+{
+	if (pyx_check_open(self))
+		return NULL;
+	pyx_lock(self);
+	PyObject *v = self->core ? pyx_from_slot(self, self->core->root->root)
+				 : pyx_closed();
+	pyx_unlock(self);
+	return v;
+}
+
+static int Pool_set_root(PoolObject *self, PyObject *v, void *closure)
+{
+	if (!v) {
+		PyErr_SetString(PyExc_AttributeError, "the pool root cannot be deleted; set it to None");
+		return -1;
+	}
+	if (pyx_check_open(self) || pyx_check_storable(self, v))
+		return -1;
+	if (pyx_op_begin(self))
+		return -1;
+	pmo_slot s;
+	int failed = pyx_to_slot(self, v, &s) != 0 ||
+		     pmo_slot_store(self->core, &self->core->root->root, s) != 0;
+	return pyx_op_end(self, failed);
+}
+
+static PyObject *Pool_get_closed(PoolObject *self, void *closure)
+{
+	return PyBool_FromLong(self->core == NULL);
+}
+
+static PyObject *Pool_get_filename(PoolObject *self, void *closure)
+{
+	return Py_NewRef(self->filename);
+}
+
+static PyObject *Pool_repr(PoolObject *self)
+{
+	return PyUnicode_FromFormat("<%s %R%s>", Py_TYPE(self)->tp_name, self->filename,
+				    self->core ? "" : " (closed)");
+}
+
+static PyMethodDef Pool_methods[] = {
+	{"close", (PyCFunction)Pool_close, METH_NOARGS,
+	 "Collect garbage, mark the pool clean and close the file.  Idempotent."},
+	{"transaction", (PyCFunction)Pool_transaction, METH_NOARGS,
+	 "Return a transaction: use it as a context manager, or begin()/commit()/abort()."},
+	{"persist_via_pickle", (PyCFunction)Pool_persist_via_pickle, METH_VARARGS,
+	 "Store instances of the given (immutable, non-container) classes via pickle."},
+	{"gc", (PyCFunction)(void (*)(void))Pool_gc, METH_VARARGS | METH_KEYWORDS,
+	 "gc(debug=None) -> (type_counts, gc_counts): free unreachable objects."},
+	{"stats", (PyCFunction)Pool_stats, METH_NOARGS,
+	 "Return the pool's counters as a dict."},
+	{"reset_stats", (PyCFunction)Pool_reset_stats, METH_NOARGS,
+	 "Set all of the pool's counters to zero."},
+	{"__enter__", (PyCFunction)Pool_enter, METH_NOARGS, NULL},
+	{"__exit__", (PyCFunction)Pool_exit, METH_VARARGS, NULL},
+	{NULL}
+};
+
+static PyGetSetDef Pool_getset[] = {
+	{"root", (getter)Pool_get_root, (setter)Pool_set_root,
+	 "The root value of the pool: everything reachable from it is kept.", NULL},
+	{"closed", (getter)Pool_get_closed, NULL, "True once the pool is closed.", NULL},
+	{"filename", (getter)Pool_get_filename, NULL, "The pool's file name.", NULL},
+	{NULL}
+};
+
+PyTypeObject Pool_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "pmemobj.PersistentObjectPool",
+	.tp_basicsize = sizeof(PoolObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+	.tp_doc = "PersistentObjectPool(filename, flag='w', pool_size=MIN_POOL_SIZE, "
+		  "mode=0o666, debug=False)\n\n"
+		  "A pool of persistent objects in a libpmemobj file.",
+	.tp_new = Pool_new,
+	.tp_init = (initproc)Pool_init,
+	.tp_dealloc = (destructor)Pool_dealloc,
+	.tp_traverse = (traverseproc)Pool_traverse,
+	.tp_clear = (inquiry)Pool_clear,
+	.tp_repr = (reprfunc)Pool_repr,
+	.tp_methods = Pool_methods,
+	.tp_getset = Pool_getset,
+	.tp_weaklistoffset = offsetof(PoolObject, weakreflist),
+};

@@ -1,0 +1,198 @@
+/*
+ * Transaction objects: pool.transaction().
+ *
+ * Used as a `with` block (commit on normal exit, roll back and re-raise on
+ * an exception) or through begin()/commit()/abort().  Both push frames on
+ * the pool's stack; libpmemobj flattens them into one transaction, so an
+ * abort anywhere rolls back the outermost and nothing is durable before
+ * the outermost frame ends.  The semantics follow the earlier pure-Python
+ * implementation, which users rely on:
+ *   - abort() rolls back and raises OSError(ECANCELED);
+ *   - commit() inside a `with` block raises RuntimeError and rolls back;
+ *   - commit()/abort() with no transaction open raise RuntimeError.
+ */
+#include "ext.h"
+
+#include <errno.h>
+
+typedef struct {
+	PyObject_HEAD
+	PoolObject *pool;
+} TransactionObject;
+
+static PyObject *Tx_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+	PyObject *pool;
+	if (!PyArg_ParseTuple(args, "O!:Transaction", &Pool_Type, &pool))
+		return NULL;
+	TransactionObject *self = (TransactionObject *)type->tp_alloc(type, 0);
+	if (self)
+		self->pool = (PoolObject *)Py_NewRef(pool);
+	return (PyObject *)self;
+}
+
+static void Tx_dealloc(TransactionObject *self)
+{
+	Py_CLEAR(self->pool);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Frames of this thread, or 0 if another thread owns the pool. */
+static int my_frames(PoolObject *pool)
+{
+	return pool->owner == PyThread_get_thread_ident() ? pool->nframes : 0;
+}
+
+static PyObject *push_frame(TransactionObject *self, char kind)
+{
+	PoolObject *pool = self->pool;
+	if (pyx_check_open(pool))
+		return NULL;
+	pyx_lock(pool);
+	if (!pool->core) {
+		pyx_unlock(pool);
+		return pyx_closed();
+	}
+	if (pool->nframes == MAX_TX_FRAMES) {
+		pyx_unlock(pool);
+		PyErr_SetString(PyExc_RecursionError, "transactions nested too deeply");
+		return NULL;
+	}
+	if (pmo_tx_begin(pool->core) != 0) {
+		pyx_unlock(pool);
+		return pyx_raise();
+	}
+	pool->frames[pool->nframes++] = kind;
+	return Py_NewRef(self);
+}
+
+/* End the top frame (committing it unless aborted) and release its hold
+ * on the lock.  Returns 0 or -1 with errno from the core. */
+static int pop_frame(PoolObject *pool)
+{
+	int rc = pmo_tx_end(pool->core);
+	pool->nframes--;
+	pyx_unlock(pool);
+	return rc;
+}
+
+static PyObject *Tx_begin(TransactionObject *self, PyObject *unused)
+{
+	PyObject *r = push_frame(self, FRAME_FREE);
+	Py_XDECREF(r);
+	if (!r)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
+{
+	PoolObject *pool = self->pool;
+	if (pyx_check_open(pool))
+		return NULL;
+	int n = my_frames(pool);
+	if (n == 0) {
+		PyErr_SetString(PyExc_RuntimeError, "commit() called outside transaction");
+		return NULL;
+	}
+	if (pool->frames[n - 1] == FRAME_CONTEXT) {
+		pmo_tx_abort(pool->core, ECANCELED);
+		PyErr_SetString(PyExc_RuntimeError,
+				"commit() called inside a 'with' transaction block; "
+				"the transaction was rolled back");
+		return NULL;
+	}
+	if (pop_frame(pool) != 0)
+		return pyx_raise();
+	Py_RETURN_NONE;
+}
+
+static PyObject *Tx_abort(TransactionObject *self, PyObject *unused)
+{
+	PoolObject *pool = self->pool;
+	if (pyx_check_open(pool))
+		return NULL;
+	int n = my_frames(pool);
+	if (n == 0) {
+		PyErr_SetString(PyExc_RuntimeError, "abort() called outside transaction");
+		return NULL;
+	}
+	pmo_tx_abort(pool->core, ECANCELED);
+	/* A `with` frame is ended by __exit__, which sees this exception. */
+	if (pool->frames[n - 1] == FRAME_FREE)
+		pop_frame(pool);
+	pmo_err(ECANCELED, "transaction aborted");
+	return pyx_raise();
+}
+
+static PyObject *Tx_enter(TransactionObject *self, PyObject *unused)
+{
+	return push_frame(self, FRAME_CONTEXT);
+}
+
+static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
+{
+	PyObject *et, *ev, *tb;
+	if (!PyArg_UnpackTuple(args, "__exit__", 3, 3, &et, &ev, &tb))
+		return NULL;
+	PoolObject *pool = self->pool;
+	int n = my_frames(pool);
+	if (!pool->core || n == 0) {
+		PyErr_SetString(PyExc_RuntimeError, "transaction context exited without being entered");
+		return NULL;
+	}
+	int stray = 0;
+	while (pool->frames[pool->nframes - 1] == FRAME_FREE) {
+		/* begin() without commit() inside this block: roll all back. */
+		pmo_tx_abort(pool->core, ECANCELED);
+		pop_frame(pool);
+		stray = 1;
+	}
+	if (stray || et != Py_None)
+		pmo_tx_abort(pool->core, ECANCELED);
+	int rc = pop_frame(pool);
+	if (et != Py_None)
+		Py_RETURN_FALSE;  /* rolled back; the exception propagates */
+	if (stray) {
+		PyErr_SetString(PyExc_RuntimeError,
+				"begin() without commit() inside a 'with' transaction block; "
+				"the transaction was rolled back");
+		return NULL;
+	}
+	if (rc != 0)
+		return pyx_raise();
+	Py_RETURN_FALSE;
+}
+
+static PyMethodDef Tx_methods[] = {
+	{"begin", (PyCFunction)Tx_begin, METH_NOARGS, "Begin a (nested) transaction."},
+	{"commit", (PyCFunction)Tx_commit, METH_NOARGS, "Commit the transaction begun last."},
+	{"abort", (PyCFunction)Tx_abort, METH_NOARGS,
+	 "Roll back the whole transaction and raise OSError(ECANCELED)."},
+	{"__enter__", (PyCFunction)Tx_enter, METH_NOARGS, NULL},
+	{"__exit__", (PyCFunction)Tx_exit, METH_VARARGS, NULL},
+	{NULL}
+};
+
+static PyObject *Tx_get_depth(TransactionObject *self, void *closure)
+{
+	return PyLong_FromLong(my_frames(self->pool));
+}
+
+static PyGetSetDef Tx_getset[] = {
+	{"depth", (getter)Tx_get_depth, NULL,
+	 "How many transaction levels this thread has open on the pool.", NULL},
+	{NULL}
+};
+
+PyTypeObject Transaction_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "pmemobj.Transaction",
+	.tp_basicsize = sizeof(TransactionObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_doc = "A transaction on a pool (see PersistentObjectPool.transaction).",
+	.tp_new = Tx_new,
+	.tp_dealloc = (destructor)Tx_dealloc,
+	.tp_methods = Tx_methods,
+	.tp_getset = Tx_getset,
+};

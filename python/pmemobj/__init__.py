@@ -1,0 +1,63 @@
+"""pmemobj: persistent Python objects on persistent memory.
+
+A pool is a libpmemobj file.  Hang values off ``pool.root``, change them
+inside ``pool.transaction()``, and find them exactly as they were after a
+restart or a crash.  The runtime is in C (``pmemobj._pmemobj``); this
+package adds the Python-level conveniences of the API in
+``shared/spec/pmemobj-api.rst``.
+"""
+
+import atexit as _atexit
+import weakref as _weakref
+
+from ._pmemobj import (
+    FORMAT_VERSION,
+    LAYOUT,
+    MIN_POOL_SIZE,
+    POBJECT_TYPE_NUM,
+    PersistentObjectPool as _Pool,
+    Transaction,
+)
+
+__all__ = [
+    "MIN_POOL_SIZE", "PersistentObjectPool", "Transaction", "create", "open",
+]
+
+_open_pools = _weakref.WeakSet()
+
+
+class PersistentObjectPool(_Pool):
+    __doc__ = _Pool.__doc__
+
+    def __init__(self, filename, flag="w", pool_size=MIN_POOL_SIZE,
+                 mode=0o666, debug=False):
+        super().__init__(filename, flag, pool_size, mode, debug)
+        _open_pools.add(self)
+
+
+def create(filename, pool_size=MIN_POOL_SIZE, mode=0o666, debug=False):
+    """Create a pool file of *pool_size* bytes and return it, open.
+
+    Raise FileExistsError if *filename* exists.
+    """
+    return PersistentObjectPool(filename, "x", pool_size, mode, debug)
+
+
+def open(filename, debug=False):
+    """Open the existing pool in *filename*.
+
+    Raise FileNotFoundError if it does not exist.  A pool that was not
+    closed cleanly is garbage-collected as it opens.
+    """
+    return PersistentObjectPool(filename, "w", debug=debug)
+
+
+@_atexit.register
+def _close_open_pools():
+    # Close what the program left open, so the next open finds the pools
+    # clean and need not collect them.
+    for pool in list(_open_pools):
+        try:
+            pool.close()
+        except Exception:
+            pass

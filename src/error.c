@@ -1,0 +1,55 @@
+/* Thread-local error messages; see error.h. */
+#include "error.h"
+
+#include <errno.h>
+#include <libpmemobj.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static __thread char last_msg[512];
+
+static void set_msg(const char *fmt, va_list ap, const char *suffix)
+{
+	int n = vsnprintf(last_msg, sizeof(last_msg), fmt, ap);
+	if (suffix && suffix[0] && n >= 0 && (size_t)n < sizeof(last_msg))
+		snprintf(last_msg + n, sizeof(last_msg) - n, ": %s", suffix);
+}
+
+int pmo_err(int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	set_msg(fmt, ap, NULL);
+	va_end(ap);
+	errno = errnum;
+	return -1;
+}
+
+int pmo_err_pmdk(int errnum, const char *fmt, ...)
+{
+	/* Copy libpmemobj's message first: it lives in its own TLS buffer. */
+	char pmdk[256];
+	const char *m = pmemobj_errormsg();
+	snprintf(pmdk, sizeof(pmdk), "%s", m ? m : "");
+	/* Its messages often end with the errno text already; keep them short. */
+	size_t len = strlen(pmdk);
+	while (len && (pmdk[len - 1] == '\n' || pmdk[len - 1] == ' '))
+		pmdk[--len] = '\0';
+	va_list ap;
+	va_start(ap, fmt);
+	set_msg(fmt, ap, pmdk);
+	va_end(ap);
+	errno = errnum;
+	return -1;
+}
+
+const char *pmo_errormsg(void)
+{
+	return last_msg;
+}
+
+void pmo_err_clear(void)
+{
+	last_msg[0] = '\0';
+}

@@ -1,0 +1,242 @@
+/* Mark and sweep; see gc.h. */
+#include "gc.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "heap.h"
+#include "tx.h"
+
+#define GC_FREE_BATCH 512
+
+typedef struct offvec {
+	uint64_t *v;
+	size_t len, cap;
+} offvec;
+
+static int offvec_push(offvec *a, uint64_t off)
+{
+	if (a->len == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 1024;
+		uint64_t *v = realloc(a->v, cap * sizeof *v);
+		if (!v)
+			return pmo_err(ENOMEM, "gc: out of memory");
+		a->v = v;
+		a->cap = cap;
+	}
+	a->v[a->len++] = off;
+	return 0;
+}
+
+typedef struct marker {
+	pmo_pool *pool;
+	uint8_t *bits;
+	offvec stack;
+	pmo_gc_result *res;
+} marker;
+
+static inline int is_marked(const uint8_t *bits, uint64_t off)
+{
+	uint64_t i = off >> 4;
+	return bits[i >> 3] & (1u << (i & 7));
+}
+
+static inline void set_mark(uint8_t *bits, uint64_t off)
+{
+	uint64_t i = off >> 4;
+	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+/* Mark one referenced object and queue it for traversal. */
+static int mark_ref(marker *m, uint64_t off)
+{
+	if (!pmo_off_valid(m->pool, off, sizeof(pmo_head)) ||
+	    pmemobj_type_num(pmo_oid(m->pool, off)) != PMO_TYPENUM_OBJ) {
+		m->res->bad_refs++;
+		return 0;
+	}
+	if (is_marked(m->bits, off))
+		return 0;
+	set_mark(m->bits, off);
+	return offvec_push(&m->stack, off);
+}
+
+static int mark_slot(pmo_visit *v, const pmo_slot *s)
+{
+	return pmo_slot_is_ref(*s) ? mark_ref(v->ctx, s->val) : 0;
+}
+
+static int mark_sub(pmo_visit *v, uint64_t off)
+{
+	marker *m = v->ctx;
+	if (off && pmo_off_valid(m->pool, off, 1))
+		set_mark(m->bits, off);
+	return 0;
+}
+
+static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
+{
+	struct pmo_root *r = m->pool->root;
+	if (pmo_slot_is_ref(r->root) && mark_ref(m, r->root.val))
+		return -1;
+	if (pmo_slot_is_ref(r->type_table) && mark_ref(m, r->type_table.val))
+		return -1;
+	for (size_t i = 0; i < n_extra; i++)
+		if (mark_ref(m, extra[i]))
+			return -1;
+	pmo_visit v = {mark_slot, mark_sub, m};
+	while (m->stack.len > 0) {
+		uint64_t off = m->stack.v[--m->stack.len];
+		if (pmo_traverse(m->pool, off, &v) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* While freeing garbage: drop the references it holds on live objects
+ * (garbage-to-garbage references die with their targets). */
+typedef struct sweeper {
+	pmo_pool *pool;
+	const uint8_t *bits;
+} sweeper;
+
+static int unref_live(pmo_visit *v, const pmo_slot *s)
+{
+	sweeper *sw = v->ctx;
+	if (!pmo_slot_is_ref(*s) || !pmo_off_valid(sw->pool, s->val, sizeof(pmo_head)) ||
+	    !is_marked(sw->bits, s->val))
+		return 0;
+	pmo_head *h = pmo_head_at(sw->pool, s->val);
+	if (h->refcnt == 0)
+		return 0;
+	if (pmo_tx_snapshot(sw->pool, &h->refcnt, sizeof h->refcnt) != 0)
+		return -1;
+	h->refcnt--;
+	return 0;
+}
+
+static int ignore_sub(pmo_visit *v, uint64_t off)
+{
+	return 0;  /* unmarked substructures are freed on their own */
+}
+
+static int free_batch(pmo_pool *p, const uint8_t *bits, const uint64_t *offs,
+		      size_t n, int objects)
+{
+	sweeper sw = {p, bits};
+	pmo_visit v = {unref_live, ignore_sub, &sw};
+	if (pmo_tx_begin(p) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (objects && pmo_traverse(p, offs[i], &v) != 0)
+			return pmo_tx_fail(p);
+		if (pmo_tx_free(p, offs[i]) != 0)
+			return pmo_tx_fail(p);
+	}
+	return pmo_tx_end(p);
+}
+
+static int count_type(pmo_gc_result *res, uint32_t type)
+{
+	if (type >= res->n_type_counts) {
+		size_t n = type + 64;
+		uint64_t *c = realloc(res->type_counts, n * sizeof *c);
+		if (!c)
+			return pmo_err(ENOMEM, "gc: out of memory");
+		memset(c + res->n_type_counts, 0, (n - res->n_type_counts) * sizeof *c);
+		res->type_counts = c;
+		res->n_type_counts = n;
+	}
+	res->type_counts[type]++;
+	return 0;
+}
+
+int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
+	   pmo_gc_result *res, pmo_gc_report report, void *report_ctx)
+{
+	uint64_t t0 = pmo_now_ns();
+	memset(res, 0, sizeof *res);
+	if (pmo_tx_depth() > 0)
+		return pmo_err(EBUSY, "gc cannot run inside a transaction");
+
+	marker m = {p, calloc(p->size / 128 + 1, 1), {0}, res};
+	offvec garbage = {0}, garbage_subs = {0};
+	int rc = -1;
+	if (!m.bits) {
+		pmo_err(ENOMEM, "gc: out of memory for the mark bitmap");
+		goto out;
+	}
+	if (mark_all(&m, extra_roots, n_extra) != 0)
+		goto out;
+
+	uint64_t root_off = pmemobj_root(p->pop, 0).off;
+	PMEMoid oid;
+	POBJ_FOREACH(p->pop, oid) {
+		uint64_t off = oid.off;
+		uint64_t tn = pmemobj_type_num(oid);
+		res->examined++;
+		if (off == root_off)
+			continue;
+		if (tn == PMO_TYPENUM_OBJ) {
+			pmo_head *h = pmo_head_at(p, off);
+			if (is_marked(m.bits, off)) {
+				res->live++;
+				if (count_type(res, h->type) != 0)
+					goto out;
+				continue;
+			}
+			if (h->refcnt == 0)
+				res->orphans++;
+			else
+				res->cycles++;
+			if (report)
+				report(report_ctx, off, h->type, h->refcnt);
+			if (offvec_push(&garbage, off) != 0)
+				goto out;
+		} else if (tn == PMO_TYPENUM_RAW) {
+			if (is_marked(m.bits, off)) {
+				res->subs_live++;
+				continue;
+			}
+			res->subs_freed++;
+			if (offvec_push(&garbage_subs, off) != 0)
+				goto out;
+		}
+		/* Other type numbers belong to user code allocating with its own
+		 * numbers; they are owned by objects whose types report them. */
+	}
+
+	/* Objects first: unreffing what they hold reads their substructures. */
+	for (size_t i = 0; i < garbage.len; i += GC_FREE_BATCH) {
+		size_t n = garbage.len - i < GC_FREE_BATCH ? garbage.len - i : GC_FREE_BATCH;
+		if (free_batch(p, m.bits, garbage.v + i, n, 1) != 0)
+			goto out;
+	}
+	for (size_t i = 0; i < garbage_subs.len; i += GC_FREE_BATCH) {
+		size_t n = garbage_subs.len - i < GC_FREE_BATCH ? garbage_subs.len - i
+							     : GC_FREE_BATCH;
+		if (free_batch(p, m.bits, garbage_subs.v + i, n, 0) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	res->ns = pmo_now_ns() - t0;
+	p->stats.gc_runs++;
+	p->stats.gc_examined += res->examined;
+	p->stats.gc_freed += res->orphans + res->cycles + res->subs_freed;
+	p->stats.gc_ns += res->ns;
+	free(m.bits);
+	free(m.stack.v);
+	free(garbage.v);
+	free(garbage_subs.v);
+	if (rc != 0) {
+		int e = errno;
+		free(res->type_counts);
+		res->type_counts = NULL;
+		res->n_type_counts = 0;
+		errno = e;
+	}
+	return rc;
+}

@@ -1,0 +1,46 @@
+/*
+ * Garbage collection: mark from the roots, sweep the whole heap.
+ *
+ * Reference counting frees most garbage the moment it appears; gc is for
+ * what refcounting cannot see: reference cycles, and objects orphaned by
+ * a crash between allocation and the store that would have referenced
+ * them.  The mark phase walks from the pool's root slot, its type table
+ * and any extra roots the caller names (objects only volatile proxies hold)
+ * with an explicit stack; marks go in a volatile bitmap with a bit per
+ * 16 bytes of pool, so nothing is written to the pool while marking.  The
+ * sweep visits every allocation with pmemobj_first/next, so the whole run
+ * is linear in the heap size.  Garbage is freed in transactions of a
+ * bounded number of objects: a crash mid-sweep leaves only garbage that
+ * the next run finds again.
+ */
+#ifndef PMO_GC_H
+#define PMO_GC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool.h"
+
+typedef struct pmo_gc_result {
+	uint64_t examined;     /* allocations visited by the sweep */
+	uint64_t live;         /* heap objects reachable */
+	uint64_t orphans;      /* unreachable objects with refcount 0 */
+	uint64_t cycles;       /* unreachable objects with refcount > 0 */
+	uint64_t subs_live;    /* raw substructures reachable */
+	uint64_t subs_freed;   /* raw substructures freed */
+	uint64_t bad_refs;     /* references to invalid offsets (damage) */
+	uint64_t ns;           /* time taken */
+	/* live objects per type code: counts[code] for code < n_counts;
+	 * malloc'd, the caller frees it. */
+	uint64_t *type_counts;
+	size_t n_type_counts;
+} pmo_gc_result;
+
+/* Called for each unreachable object before it is freed (may be NULL). */
+typedef void (*pmo_gc_report)(void *ctx, uint64_t off, uint32_t type,
+			      uint64_t refcnt);
+
+int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
+	   pmo_gc_result *res, pmo_gc_report report, void *report_ctx);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * Heap objects: everything a slot cannot hold inline.
+ *
+ * Every heap object starts with a pmo_head: its reference count (the
+ * number of REF slots that point at it) and its type code.  Objects are
+ * allocated with libpmemobj type number PMO_TYPENUM_OBJ; the raw memory an
+ * object owns besides itself (an item array, a hash table) is allocated
+ * with PMO_TYPENUM_RAW, so gc's sweep can tell the two apart.
+ *
+ * Type codes below PMO_T_FIRST_USER are built in; each registers a
+ * pmo_typeops telling the core which slots and substructures an object of
+ * that type holds, which is all refcounting and gc need to know.  Codes
+ * from PMO_T_FIRST_USER up name user classes through the type table; the
+ * core asks the pool's hooks about those.
+ *
+ * Refcounts change only inside a transaction, in the same transaction as
+ * the slot store that makes or drops the reference.  Freeing an object
+ * whose count drops to zero uses an explicit work list, never recursion,
+ * so a chain of a million nested objects cannot overflow the C stack.
+ */
+#ifndef PMO_HEAP_H
+#define PMO_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool.h"
+#include "slot.h"
+
+typedef struct pmo_head {
+	uint64_t refcnt;
+	uint32_t type;
+	uint32_t flags;   /* type-specific (e.g. the sign of a big int) */
+} pmo_head;
+
+enum pmo_typecode {
+	PMO_T_INVALID = 0,
+	/* immutable values */
+	PMO_T_STR = 1,
+	PMO_T_BYTES = 2,
+	PMO_T_LONG = 3,       /* int beyond 64 bits */
+	PMO_T_COMPLEX = 4,
+	PMO_T_TUPLE = 5,
+	PMO_T_FROZENSET = 6,
+	PMO_T_PICKLE = 7,     /* a persist_via_pickle value */
+	/* containers */
+	PMO_T_LIST = 16,
+	PMO_T_DICT = 17,
+	PMO_T_SET = 18,
+	PMO_T_PFROZENSET = 19,
+	PMO_T_PTUPLE = 20,
+	PMO_T_OBJECT = 21,    /* attribute storage of a PersistentObject */
+	PMO_T_BUILTIN_MAX = 63,
+	PMO_T_FIRST_USER = 256
+};
+
+/* A visitor over what an object holds. */
+typedef struct pmo_visit {
+	/* a reference the object owns (a REF slot, or any slot: ignore non-refs) */
+	int (*slot)(struct pmo_visit *v, const pmo_slot *s);
+	/* a raw substructure the object owns */
+	int (*sub)(struct pmo_visit *v, uint64_t off);
+	void *ctx;
+} pmo_visit;
+
+typedef struct pmo_typeops {
+	const char *name;
+	/* Visit everything the object holds; NULL if it holds nothing. */
+	int (*traverse)(pmo_pool *p, uint64_t off, pmo_visit *v);
+} pmo_typeops;
+
+/* Register every built-in type (idempotent; pool open/create calls it). */
+void pmo_types_init(void);
+
+/* Register the ops of one built-in type code. */
+void pmo_register_type(uint32_t code, const pmo_typeops *ops);
+const pmo_typeops *pmo_typeops_of(uint32_t code);
+const char *pmo_type_name(uint32_t code);
+
+static inline pmo_head *pmo_head_at(const pmo_pool *p, uint64_t off)
+{
+	return (pmo_head *)pmo_direct(p, off);
+}
+
+/* Allocate a heap object of type code `type` and `size` bytes (header
+ * included) in the current transaction, with refcount 1 (the caller's new
+ * reference).  The rest is zeroed when zero is set.  0 on failure. */
+uint64_t pmo_obj_new(pmo_pool *p, uint32_t type, size_t size, int zero);
+
+/* Allocate a raw substructure owned by some object. 0 on failure. */
+uint64_t pmo_raw_new(pmo_pool *p, size_t size, int zero);
+
+/* Reference counting (inside a transaction). */
+int pmo_incref(pmo_pool *p, uint64_t off);
+int pmo_decref(pmo_pool *p, uint64_t off);
+static inline int pmo_slot_incref(pmo_pool *p, pmo_slot s)
+{
+	return pmo_slot_is_ref(s) ? pmo_incref(p, s.val) : 0;
+}
+static inline int pmo_slot_decref(pmo_pool *p, pmo_slot s)
+{
+	return pmo_slot_is_ref(s) ? pmo_decref(p, s.val) : 0;
+}
+
+/* Store v into *dst (which is in the pool): snapshot the slot, take over
+ * the reference v carries, drop the one the old value held. */
+int pmo_slot_store(pmo_pool *p, pmo_slot *dst, pmo_slot v);
+
+/* Free an object regardless of its count, dropping what it holds. */
+int pmo_obj_free(pmo_pool *p, uint64_t off);
+
+/* Visit what an object holds (built-in ops, else the pool's hook). */
+int pmo_traverse(pmo_pool *p, uint64_t off, pmo_visit *v);
+
+/* Check that off is a live heap object in the pool with at least `size`
+ * bytes; returns its header or NULL with errno EIO. */
+pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size);
+
+#endif

@@ -1,0 +1,237 @@
+/* Pool lifecycle; see pool.h. */
+#include "pool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "heap.h"
+#include "tx.h"
+
+/* Where libpmemobj (1.x) keeps what we check before opening a file: the
+ * pool signature at offset 0 and the layout name at 4096.  Reading them
+ * ourselves lets us refuse a foreign pool without pmemobj_open, which
+ * would replay that pool's logs and so modify it. */
+#define PMDK_SIGNATURE "PMEMOBJ"
+#define PMDK_LAYOUT_OFFSET 4096
+
+uint64_t pmo_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len)
+{
+	if (!pmo_off_valid(p, off, len))
+		return pmo_err(EIO, "corrupted pool %s: invalid reference %llu",
+			       p->path, (unsigned long long)off);
+	return 0;
+}
+
+/* Identify what kind of file path is, before handing it to libpmemobj. */
+static int precheck_file(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
+	if (S_ISDIR(st.st_mode))
+		return pmo_err(EISDIR, "cannot open pool %s: is a directory", path);
+	if (!S_ISREG(st.st_mode))
+		return pmo_err(EINVAL, "cannot open pool %s: not a regular file", path);
+	if ((size_t)st.st_size < PMO_MIN_POOL_SIZE)
+		return pmo_err(EINVAL,
+			"%s is not a pmemobj pool (%lld bytes, smaller than any pool)",
+			path, (long long)st.st_size);
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
+	char sig[8] = {0}, layout[PMEMOBJ_MAX_LAYOUT + 1] = {0};
+	int ok = pread(fd, sig, sizeof sig, 0) == (ssize_t)sizeof sig &&
+		 pread(fd, layout, PMEMOBJ_MAX_LAYOUT, PMDK_LAYOUT_OFFSET) ==
+			 PMEMOBJ_MAX_LAYOUT;
+	close(fd);
+	if (!ok || memcmp(sig, PMDK_SIGNATURE, sizeof PMDK_SIGNATURE) != 0)
+		return pmo_err(EINVAL, "%s is not a pmemobj pool (no libpmemobj header)",
+			       path);
+	if (strcmp(layout, PMO_LAYOUT) != 0) {
+		/* Print the foreign layout only if it looks like text. */
+		for (char *c = layout; *c; c++)
+			if (*c < 0x20 || *c > 0x7e) {
+				strcpy(layout, "?");
+				break;
+			}
+		return pmo_err(EINVAL,
+			"%s is a libpmemobj pool of layout '%s', not a pmemobj pool (layout '%s')",
+			path, layout, PMO_LAYOUT);
+	}
+	return 0;
+}
+
+static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
+{
+	pmo_types_init();
+	pmo_pool *p = calloc(1, sizeof *p);
+	if (!p || !(p->path = strdup(path))) {
+		free(p);
+		pmo_err(ENOMEM, "out of memory");
+		return NULL;
+	}
+	p->pop = pop;
+	p->base = (char *)pop;
+	struct stat st;
+	p->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	/* Any address in the pool gives its uuid (the root may not exist yet). */
+	p->uuid_lo = pmemobj_oid(pop).pool_uuid_lo;
+	return p;
+}
+
+static void pool_free(pmo_pool *p)
+{
+	free(p->path);
+	free(p);
+}
+
+/* Verify our root struct: magic, version and size. */
+static int check_root(pmo_pool *p)
+{
+	size_t have = pmemobj_root_size(p->pop);
+	if (have == 0)
+		return pmo_err(EINVAL,
+			"%s is an incompletely created pmemobj pool (no root); delete it and create it again",
+			p->path);
+	if (have < sizeof(struct pmo_root))
+		return pmo_err(EINVAL, "%s: root object too small (%zu bytes): damaged or foreign pool",
+			       p->path, have);
+	PMEMoid r = pmemobj_root(p->pop, sizeof(struct pmo_root));
+	p->root = pmemobj_direct(r);
+	if (memcmp(p->root->magic, PMO_MAGIC, sizeof p->root->magic) != 0)
+		return pmo_err(EINVAL, "%s: bad magic in root: damaged or foreign pool",
+			       p->path);
+	if (p->root->format_version != PMO_FORMAT_VERSION)
+		return pmo_err(EINVAL,
+			"%s has pool format version %u; this build of pmemobj reads version %u",
+			p->path, p->root->format_version, PMO_FORMAT_VERSION);
+	p->hash_k0 = p->root->hash_key[0];
+	p->hash_k1 = p->root->hash_key[1];
+	return 0;
+}
+
+pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode)
+{
+	uint64_t t0 = pmo_now_ns();
+	if (size < PMO_MIN_POOL_SIZE) {
+		pmo_err(EINVAL, "pool_size %zu is smaller than the minimum pool size %zu",
+			size, PMO_MIN_POOL_SIZE);
+		return NULL;
+	}
+	if (access(path, F_OK) == 0) {
+		pmo_err(EEXIST, "cannot create pool %s: file exists", path);
+		return NULL;
+	}
+	PMEMobjpool *pop = pmemobj_create(path, PMO_LAYOUT, size, mode);
+	if (!pop) {
+		int e = errno ? errno : EINVAL;
+		pmo_err_pmdk(e, "cannot create pool %s", path);
+		return NULL;
+	}
+	pmo_pool *p = pool_wrap(pop, path);
+	if (!p)
+		goto fail_close;
+
+	uint64_t key[2];
+	if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
+		pmo_err(errno, "cannot read random bytes for the hash key");
+		goto fail_close;
+	}
+	if (pmo_tx_begin(p) != 0)
+		goto fail_close;
+	PMEMoid r = pmemobj_root(pop, sizeof(struct pmo_root));
+	if (OID_IS_NULL(r)) {
+		pmo_err_pmdk(ENOMEM, "cannot allocate the root of %s", path);
+		pmo_tx_fail(p);
+		goto fail_close;
+	}
+	struct pmo_root *root = pmemobj_direct(r);
+	if (pmo_tx_snapshot(p, root, sizeof *root) != 0) {
+		pmo_tx_fail(p);
+		goto fail_close;
+	}
+	memcpy(root->magic, PMO_MAGIC, sizeof root->magic);
+	root->format_version = PMO_FORMAT_VERSION;
+	root->clean = 0;
+	root->hash_key[0] = key[0];
+	root->hash_key[1] = key[1];
+	root->root = pmo_slot_none();
+	root->type_table = pmo_slot_none();
+	if (pmo_tx_end(p) != 0)
+		goto fail_close;
+	if (check_root(p) != 0)
+		goto fail_close;
+	p->stats = (pmo_stats){0};
+	p->stats.open_ns = pmo_now_ns() - t0;
+	return p;
+
+fail_close: {
+		/* Leave no half-made pool behind. */
+		int e = errno;
+		pmemobj_close(pop);
+		unlink(path);
+		if (p)
+			pool_free(p);
+		errno = e;
+		return NULL;
+	}
+}
+
+pmo_pool *pmo_pool_open(const char *path)
+{
+	uint64_t t0 = pmo_now_ns();
+	if (precheck_file(path) != 0)
+		return NULL;
+	PMEMobjpool *pop = pmemobj_open(path, PMO_LAYOUT);
+	if (!pop) {
+		int e = errno ? errno : EINVAL;
+		if (e == EWOULDBLOCK || e == EAGAIN)
+			pmo_err(EBUSY, "cannot open pool %s: it is already open (in this or another process)",
+				path);
+		else
+			pmo_err_pmdk(e, "cannot open pool %s", path);
+		return NULL;
+	}
+	pmo_pool *p = pool_wrap(pop, path);
+	if (!p || check_root(p) != 0) {
+		int e = errno;
+		pmemobj_close(pop);
+		if (p)
+			pool_free(p);
+		errno = e;
+		return NULL;
+	}
+	p->was_unclean = p->root->clean != 1;
+	/* From now until close the pool counts as not cleanly shut down.
+	 * An aligned 8-byte store is failure-atomic; persist it at once. */
+	p->root->clean = 0;
+	pmemobj_persist(pop, &p->root->clean, sizeof p->root->clean);
+	p->stats.open_ns = pmo_now_ns() - t0;
+	return p;
+}
+
+int pmo_pool_close(pmo_pool *p)
+{
+	if (pmo_tx_depth() > 0)
+		return pmo_err(EBUSY, "cannot close pool %s: a transaction is open", p->path);
+	p->root->clean = 1;
+	pmemobj_persist(p->pop, &p->root->clean, sizeof p->root->clean);
+	pmemobj_close(p->pop);
+	pool_free(p);
+	return 0;
+}

@@ -1,0 +1,100 @@
+/*
+ * Pools: a libpmemobj pool file with our layout.
+ *
+ * The libpmemobj root object is a struct pmo_root holding a format
+ * identification, the clean-shutdown flag, the key of the stable string
+ * hash, the user's root slot and the type table.  A pool of another
+ * layout, or of another format version, is refused with a clear error
+ * before anything in it is touched.
+ *
+ * While a pool is open its clean flag is 0; close() sets it to 1 after the
+ * caller had the chance to run gc.  Opening a pool whose flag is 0 tells
+ * the caller the previous user did not close it, so it should collect
+ * whatever a crash may have orphaned.
+ */
+#ifndef PMO_POOL_H
+#define PMO_POOL_H
+
+#include <libpmemobj.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "slot.h"
+#include "stats.h"
+
+#define PMO_LAYOUT "pmemobj-py"
+#define PMO_FORMAT_VERSION 1
+#define PMO_MAGIC "PMOPYRT"  /* 7 chars + NUL = 8 bytes */
+#define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)
+
+/* pmemobj type numbers: objects that start with a pmo_head, and raw
+ * substructures owned by such an object (item arrays, hash tables). */
+#define PMO_TYPENUM_OBJ 20
+#define PMO_TYPENUM_RAW 21
+
+struct pmo_root {
+	char magic[8];
+	uint32_t format_version;
+	uint32_t reserved0;
+	uint64_t clean;          /* 1 after a clean close, 0 while open */
+	uint64_t hash_key[2];    /* SipHash key for str/bytes, random per pool */
+	pmo_slot root;           /* the user's root value */
+	pmo_slot type_table;     /* class paths of user types (see types.h) */
+	uint64_t reserved[8];    /* room for later fields without a format bump */
+};
+
+struct pmo_typeops;
+
+typedef struct pmo_pool {
+	PMEMobjpool *pop;
+	char *base;              /* == pop: offsets are relative to it */
+	struct pmo_root *root;
+	uint64_t uuid_lo;
+	uint64_t size;           /* bytes mapped, to validate offsets */
+	uint64_t hash_k0, hash_k1;
+	int was_unclean;         /* last user did not close it */
+	char *path;
+	pmo_stats stats;
+	/* Hooks for object types the core does not know (user types written
+	 * in Python): set by the binding, NULL in plain C use. */
+	void *hook_ctx;
+	int (*hook_traverse)(void *ctx, uint64_t off, void *visit);
+	int (*hook_dealloc)(void *ctx, uint64_t off);
+} pmo_pool;
+
+pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);
+pmo_pool *pmo_pool_open(const char *path);
+
+/* Mark the pool clean and unmap it; frees p.  The caller runs gc first if
+ * it wants (the Python binding always does, as the spec says). */
+int pmo_pool_close(pmo_pool *p);
+
+/* Address of the byte at offset off (no validation: see pmo_check_off). */
+static inline void *pmo_direct(const pmo_pool *p, uint64_t off)
+{
+	return p->base + off;
+}
+
+static inline uint64_t pmo_offset(const pmo_pool *p, const void *ptr)
+{
+	return (uint64_t)((const char *)ptr - p->base);
+}
+
+static inline PMEMoid pmo_oid(const pmo_pool *p, uint64_t off)
+{
+	PMEMoid oid = {off ? p->uuid_lo : 0, off};
+	return oid;
+}
+
+/* Is off a plausible object offset in this pool?  Guards every reference
+ * read from the pool, so a damaged file gives an error, not a wild read. */
+static inline int pmo_off_valid(const pmo_pool *p, uint64_t off, size_t len)
+{
+	return off >= 4096 && (off & 15) == 0 && off < p->size &&
+	       len <= p->size - off;
+}
+
+int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len);
+
+#endif

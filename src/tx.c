@@ -1,0 +1,154 @@
+/* Transactions; see tx.h for the protocol. */
+#include "tx.h"
+
+#include <errno.h>
+#include <libpmemobj.h>
+
+#include "error.h"
+
+/* libpmemobj keeps its transaction state per thread; so do we. */
+static __thread pmo_pool *tx_pool;
+static __thread int tx_depth;
+
+int pmo_tx_depth(void)
+{
+	return tx_depth;
+}
+
+int pmo_tx_active(void)
+{
+	return tx_depth > 0 && pmemobj_tx_stage() == TX_STAGE_WORK;
+}
+
+int pmo_tx_begin(pmo_pool *p)
+{
+	if (tx_depth > 0) {
+		if (tx_pool != p)
+			return pmo_err(EINVAL,
+				"a transaction on another pool (%s) is open in this thread",
+				tx_pool->path);
+		if (pmemobj_tx_stage() != TX_STAGE_WORK)
+			return pmo_err(ECANCELED,
+				"the enclosing transaction was aborted; end it before making more changes");
+	}
+	if (pmemobj_tx_begin(p->pop, NULL, TX_PARAM_NONE) != 0) {
+		int e = errno ? errno : ENOMEM;
+		pmo_err_pmdk(e, "cannot begin a transaction");
+		/* A failed begin leaves a level to end (and aborts any outer one). */
+		pmemobj_tx_end();
+		errno = e;
+		return -1;
+	}
+	if (tx_depth++ == 0) {
+		tx_pool = p;
+		p->stats.tx_begun++;
+	} else {
+		p->stats.tx_nested++;
+	}
+	return 0;
+}
+
+int pmo_tx_end(pmo_pool *p)
+{
+	if (pmemobj_tx_stage() == TX_STAGE_WORK)
+		pmemobj_tx_commit();
+	int err = pmemobj_tx_end();
+	if (--tx_depth == 0) {
+		tx_pool = NULL;
+		if (err)
+			p->stats.tx_aborted++;
+		else
+			p->stats.tx_committed++;
+	}
+	if (err) {
+		errno = err;
+		if (err == ECANCELED && pmo_errormsg()[0] == '\0')
+			pmo_err(ECANCELED, "transaction aborted");
+		return -1;
+	}
+	return 0;
+}
+
+void pmo_tx_abort(pmo_pool *p, int errnum)
+{
+	(void)p;
+	if (pmemobj_tx_stage() == TX_STAGE_WORK)
+		pmemobj_tx_abort(errnum ? errnum : ECANCELED);
+}
+
+int pmo_tx_fail(pmo_pool *p)
+{
+	int e = errno ? errno : EIO;
+	pmo_tx_abort(p, e);
+	pmo_tx_end(p);
+	errno = e;
+	return -1;
+}
+
+int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
+{
+	if (pmemobj_tx_add_range_direct(ptr, len) != 0)
+		return pmo_err_pmdk(errno ? errno : ENOMEM,
+				    "cannot snapshot %zu bytes", len);
+	p->stats.snapshots++;
+	p->stats.snapshot_bytes += len;
+	return 0;
+}
+
+static int alloc_failed(size_t size)
+{
+	int e = errno ? errno : ENOMEM;
+	if (e == ENOMEM)
+		return pmo_err(ENOMEM, "pool is full: cannot allocate %zu bytes", size);
+	return pmo_err_pmdk(e, "cannot allocate %zu bytes", size);
+}
+
+uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
+{
+	if (size == 0 || size > PMEMOBJ_MAX_ALLOC_SIZE) {
+		pmo_err(size ? ENOMEM : EINVAL,
+			"cannot allocate %zu bytes (limit %llu)", size,
+			(unsigned long long)PMEMOBJ_MAX_ALLOC_SIZE);
+		pmo_tx_abort(p, errno);
+		return 0;
+	}
+	PMEMoid oid = zero ? pmemobj_tx_zalloc(size, type_num)
+			   : pmemobj_tx_alloc(size, type_num);
+	if (OID_IS_NULL(oid)) {
+		alloc_failed(size);
+		return 0;
+	}
+	p->stats.allocs++;
+	p->stats.alloc_bytes += size;
+	return oid.off;
+}
+
+uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
+			uint64_t type_num, int zero)
+{
+	if (size == 0 || size > PMEMOBJ_MAX_ALLOC_SIZE) {
+		pmo_err(size ? ENOMEM : EINVAL, "cannot reallocate to %zu bytes", size);
+		pmo_tx_abort(p, errno);
+		return 0;
+	}
+	PMEMoid oid = zero ? pmemobj_tx_zrealloc(pmo_oid(p, off), size, type_num)
+			   : pmemobj_tx_realloc(pmo_oid(p, off), size, type_num);
+	if (OID_IS_NULL(oid)) {
+		alloc_failed(size);
+		return 0;
+	}
+	p->stats.allocs++;
+	p->stats.alloc_bytes += size;
+	if (off)
+		p->stats.frees++;
+	return oid.off;
+}
+
+int pmo_tx_free(pmo_pool *p, uint64_t off)
+{
+	if (pmemobj_tx_free(pmo_oid(p, off)) != 0)
+		return pmo_err_pmdk(errno ? errno : EINVAL, "cannot free object at %llu",
+				    (unsigned long long)off);
+	p->stats.frees++;
+	return 0;
+}

@@ -1,0 +1,56 @@
+/*
+ * Transactions over libpmemobj's, with the bookkeeping the runtime needs.
+ *
+ * Every mutation of persistent state runs between pmo_tx_begin and
+ * pmo_tx_end: the caller's transaction when one is open (libpmemobj
+ * flattens nesting, so an abort anywhere rolls back the outermost), or its
+ * own.  The transaction is per thread and bound to one pool; beginning one
+ * for another pool while a transaction is open in this thread is refused
+ * rather than left to libpmemobj, which would abort the process.
+ *
+ * Failure protocol: a function that fails inside a transaction returns -1
+ * with errno and the message set, and does not call libpmemobj again; the
+ * code that began the transaction calls pmo_tx_abort (if libpmemobj has
+ * not aborted already) and pmo_tx_end, which returns -1 with the errno of
+ * the failure.  Once aborted, a transaction stays aborted until its
+ * outermost level ends: pmo_tx_begin inside it fails with ECANCELED.
+ */
+#ifndef PMO_TX_H
+#define PMO_TX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool.h"
+
+int pmo_tx_begin(pmo_pool *p);
+
+/* Commit this level (if not aborted) and end it.  0 or -1 with errno. */
+int pmo_tx_end(pmo_pool *p);
+
+/* Abort the whole transaction with errnum (no-op if already aborted). */
+void pmo_tx_abort(pmo_pool *p, int errnum);
+
+/* Abort with the current errno and end this level: the one-line error
+ * path of a function that began its own transaction.  Returns -1. */
+int pmo_tx_fail(pmo_pool *p);
+
+/* Depth of this thread's transaction (0 when none is open). */
+int pmo_tx_depth(void);
+
+/* Is this thread's transaction (if any) still able to do work? */
+int pmo_tx_active(void);
+
+/* Snapshot len bytes at ptr so an abort restores them. */
+int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len);
+
+/* Allocate inside the transaction; returns the offset, 0 on failure. */
+uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);
+
+/* Reallocate (contents copied, truncated or zero-filled). 0 on failure. */
+uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
+			uint64_t type_num, int zero);
+
+int pmo_tx_free(pmo_pool *p, uint64_t off);
+
+#endif

@@ -1,0 +1,218 @@
+/* Immutable heap values; see value.h. */
+#include "value.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "hash.h"
+#include "tx.h"
+
+static uint64_t varobj_new(pmo_pool *p, uint32_t type, const void *data,
+			   size_t n, int64_t hash)
+{
+	if (n > SIZE_MAX / 2) {
+		pmo_err(ENOMEM, "value of %zu bytes is too large", n);
+		return 0;
+	}
+	uint64_t off = pmo_obj_new(p, type, sizeof(pmo_varobj) + n + 1, 0);
+	if (!off)
+		return 0;
+	pmo_varobj *o = pmo_direct(p, off);
+	o->size = n;
+	o->hash = hash;
+	memcpy(o->data, data, n);
+	o->data[n] = '\0';
+	return off;
+}
+
+uint64_t pmo_str_new(pmo_pool *p, const char *utf8, size_t n)
+{
+	return varobj_new(p, PMO_T_STR, utf8, n,
+			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, utf8, n));
+}
+
+uint64_t pmo_bytes_new(pmo_pool *p, const void *data, size_t n)
+{
+	return varobj_new(p, PMO_T_BYTES, data, n,
+			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, data, n));
+}
+
+uint64_t pmo_pickle_new(pmo_pool *p, const void *data, size_t n)
+{
+	return varobj_new(p, PMO_T_PICKLE, data, n, PMO_HASH_UNKNOWN);
+}
+
+uint64_t pmo_long_new(pmo_pool *p, int negative, const uint8_t *mag_le, size_t n)
+{
+	int sign = n == 0 ? 0 : (negative ? -1 : 1);
+	uint64_t off = varobj_new(p, PMO_T_LONG, mag_le, n,
+				  pmo_hash_bigint(sign, mag_le, n));
+	if (off && negative)
+		pmo_head_at(p, off)->flags = PMO_LONG_NEGATIVE;
+	return off;
+}
+
+uint64_t pmo_complex_new(pmo_pool *p, double real, double imag)
+{
+	uint64_t off = pmo_obj_new(p, PMO_T_COMPLEX, sizeof(pmo_complex), 0);
+	if (!off)
+		return 0;
+	pmo_complex *c = pmo_direct(p, off);
+	c->real = real;
+	c->imag = imag;
+	return off;
+}
+
+uint64_t pmo_tuple_new(pmo_pool *p, uint32_t type, size_t n)
+{
+	if (n > (SIZE_MAX - sizeof(pmo_tuple)) / sizeof(pmo_slot)) {
+		pmo_err(ENOMEM, "tuple of %zu items is too large", n);
+		return 0;
+	}
+	uint64_t off = pmo_obj_new(p, type, sizeof(pmo_tuple) + n * sizeof(pmo_slot), 1);
+	if (!off)
+		return 0;
+	pmo_tuple *t = pmo_direct(p, off);
+	t->n = n;
+	t->hash = PMO_HASH_UNKNOWN;
+	return off;
+}
+
+void pmo_tuple_seal(pmo_pool *p, pmo_tuple *t)
+{
+	int64_t on_stack[16];
+	int64_t *h = t->n <= 16 ? on_stack : malloc(t->n * sizeof *h);
+	t->hash = PMO_HASH_UNKNOWN;
+	if (!h)
+		return;  /* left for Python to hash on demand */
+	uint64_t i;
+	for (i = 0; i < t->n; i++) {
+		h[i] = pmo_slot_hash(p, t->items[i]);
+		if (h[i] == PMO_HASH_UNKNOWN)
+			break;
+	}
+	if (i == t->n)
+		t->hash = t->head.type == PMO_T_FROZENSET ? pmo_hash_frozenset(h, t->n)
+							  : pmo_hash_tuple(h, t->n);
+	if (h != on_stack)
+		free(h);
+}
+
+uint32_t pmo_ref_type(const pmo_pool *p, uint64_t off)
+{
+	if (!pmo_off_valid(p, off, sizeof(pmo_head)))
+		return 0;
+	return pmo_head_at(p, off)->type;
+}
+
+const pmo_varobj *pmo_varobj_get(const pmo_pool *p, uint64_t off, uint32_t type)
+{
+	const pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_varobj));
+	if (!h)
+		return NULL;
+	const pmo_varobj *o = (const pmo_varobj *)h;
+	size_t usable = pmemobj_alloc_usable_size(pmo_oid(p, off));
+	if (h->type != type || o->size > usable - sizeof(pmo_varobj) - 1) {
+		pmo_err(EIO, "corrupted pool %s: bad %s object at %llu", p->path,
+			pmo_type_name(type), (unsigned long long)off);
+		return NULL;
+	}
+	return o;
+}
+
+const pmo_complex *pmo_complex_get(const pmo_pool *p, uint64_t off)
+{
+	const pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_complex));
+	if (h && h->type != PMO_T_COMPLEX) {
+		pmo_err(EIO, "corrupted pool %s: bad complex at %llu", p->path,
+			(unsigned long long)off);
+		return NULL;
+	}
+	return (const pmo_complex *)h;
+}
+
+const pmo_tuple *pmo_tuple_get(const pmo_pool *p, uint64_t off, uint32_t type)
+{
+	const pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_tuple));
+	if (!h)
+		return NULL;
+	const pmo_tuple *t = (const pmo_tuple *)h;
+	size_t usable = pmemobj_alloc_usable_size(pmo_oid(p, off));
+	if (h->type != type ||
+	    t->n > (usable - sizeof(pmo_tuple)) / sizeof(pmo_slot)) {
+		pmo_err(EIO, "corrupted pool %s: bad %s at %llu", p->path,
+			pmo_type_name(type), (unsigned long long)off);
+		return NULL;
+	}
+	return t;
+}
+
+int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
+{
+	switch (s.tag) {
+	case PMO_TAG_NONE:
+		return PMO_HASH_NONE;
+	case PMO_TAG_FALSE:
+		return 0;
+	case PMO_TAG_TRUE:
+		return 1;
+	case PMO_TAG_INT:
+		return pmo_hash_int64(pmo_slot_as_int(s));
+	case PMO_TAG_FLOAT:
+		return pmo_hash_double(pmo_slot_as_float(s));
+	case PMO_TAG_REF:
+		break;
+	default:
+		return PMO_HASH_UNKNOWN;
+	}
+	if (!pmo_off_valid(p, s.val, sizeof(pmo_head)))
+		return PMO_HASH_UNKNOWN;
+	const pmo_head *h = pmo_head_at(p, s.val);
+	switch (h->type) {
+	case PMO_T_STR:
+	case PMO_T_BYTES:
+	case PMO_T_LONG:
+		return ((const pmo_varobj *)h)->hash;
+	case PMO_T_COMPLEX: {
+		const pmo_complex *c = (const pmo_complex *)h;
+		return pmo_hash_complex(c->real, c->imag);
+	}
+	case PMO_T_TUPLE:
+	case PMO_T_FROZENSET:
+		return ((const pmo_tuple *)h)->hash;
+	default:
+		return PMO_HASH_UNKNOWN;
+	}
+}
+
+static int tuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
+{
+	const pmo_tuple *t = pmo_tuple_get(p, off, pmo_head_at(p, off)->type);
+	if (!t)
+		return -1;
+	for (uint64_t i = 0; i < t->n; i++)
+		if (pmo_slot_is_ref(t->items[i]) && v->slot(v, &t->items[i]) != 0)
+			return -1;
+	return 0;
+}
+
+static const pmo_typeops str_ops = {"str", NULL};
+static const pmo_typeops bytes_ops = {"bytes", NULL};
+static const pmo_typeops long_ops = {"int", NULL};
+static const pmo_typeops complex_ops = {"complex", NULL};
+static const pmo_typeops pickle_ops = {"pickle", NULL};
+static const pmo_typeops tuple_ops = {"tuple", tuple_traverse};
+static const pmo_typeops frozenset_ops = {"frozenset", tuple_traverse};
+
+void pmo_value_register(void)
+{
+	pmo_register_type(PMO_T_STR, &str_ops);
+	pmo_register_type(PMO_T_BYTES, &bytes_ops);
+	pmo_register_type(PMO_T_LONG, &long_ops);
+	pmo_register_type(PMO_T_COMPLEX, &complex_ops);
+	pmo_register_type(PMO_T_PICKLE, &pickle_ops);
+	pmo_register_type(PMO_T_TUPLE, &tuple_ops);
+	pmo_register_type(PMO_T_FROZENSET, &frozenset_ops);
+}

@@ -1,0 +1,82 @@
+/*
+ * Immutable heap values: str, bytes, big ints, complex, tuples, frozensets
+ * and pickled values.
+ *
+ * Layouts (after the common pmo_head):
+ *   varobj  (str, bytes, long, pickle): size, hash, then `size` bytes of
+ *           data and a NUL.  str is UTF-8 (surrogates passed through), long
+ *           is the little-endian magnitude with the sign in head.flags.
+ *   complex: two doubles.
+ *   tuple   (tuple, frozenset): item count, hash, then the item slots.
+ *           A frozenset's items are kept in the order they were given.
+ *
+ * The hash is computed once, at creation, because the containers look it
+ * up on every probe: stable keyed SipHash for str/bytes, Python's numeric
+ * hash for numbers, and Python's combining rules for tuple and frozenset.
+ * PMO_HASH_UNKNOWN marks a value the core cannot hash (a pickled value, or
+ * a tuple holding one); the binding asks Python for those.
+ */
+#ifndef PMO_VALUE_H
+#define PMO_VALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "heap.h"
+
+#define PMO_HASH_UNKNOWN ((int64_t)-1)
+
+typedef struct pmo_varobj {
+	pmo_head head;
+	uint64_t size;
+	int64_t hash;
+	char data[];
+} pmo_varobj;
+
+typedef struct pmo_complex {
+	pmo_head head;
+	double real, imag;
+} pmo_complex;
+
+typedef struct pmo_tuple {
+	pmo_head head;
+	uint64_t n;
+	int64_t hash;
+	pmo_slot items[];
+} pmo_tuple;
+
+#define PMO_LONG_NEGATIVE 1u  /* head.flags of a PMO_T_LONG */
+
+/* Constructors: run inside a transaction; return the new object's offset
+ * (holding one reference), or 0 on failure. */
+uint64_t pmo_str_new(pmo_pool *p, const char *utf8, size_t n);
+uint64_t pmo_bytes_new(pmo_pool *p, const void *data, size_t n);
+uint64_t pmo_pickle_new(pmo_pool *p, const void *data, size_t n);
+uint64_t pmo_long_new(pmo_pool *p, int negative, const uint8_t *mag_le, size_t n);
+uint64_t pmo_complex_new(pmo_pool *p, double real, double imag);
+
+/* A tuple or frozenset of n empty slots; fill it with pmo_tuple_init_item
+ * and seal it with pmo_tuple_seal (which computes the hash). */
+uint64_t pmo_tuple_new(pmo_pool *p, uint32_t type, size_t n);
+static inline void pmo_tuple_init_item(pmo_tuple *t, size_t i, pmo_slot v)
+{
+	t->items[i] = v;  /* fresh object of this transaction: no snapshot */
+}
+void pmo_tuple_seal(pmo_pool *p, pmo_tuple *t);
+
+/* Checked accessors for reading: NULL (errno EIO) if off is not a
+ * well-formed object of that type. */
+const pmo_varobj *pmo_varobj_get(const pmo_pool *p, uint64_t off, uint32_t type);
+const pmo_complex *pmo_complex_get(const pmo_pool *p, uint64_t off);
+const pmo_tuple *pmo_tuple_get(const pmo_pool *p, uint64_t off, uint32_t type);
+
+/* The type code of the object a REF slot points to (0 if invalid). */
+uint32_t pmo_ref_type(const pmo_pool *p, uint64_t off);
+
+/* Hash of the value in a slot, equal to Python's hash() for numbers and
+ * tuples of them; PMO_HASH_UNKNOWN if the core cannot hash it. */
+int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s);
+
+void pmo_value_register(void);
+
+#endif
