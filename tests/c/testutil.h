@@ -1,0 +1,32 @@
+/* testutil.h - minimal helpers for the C tests: checks that report
+ * file:line, count failures and let the test carry on. */
+#ifndef PMO_TESTUTIL_H
+#define PMO_TESTUTIL_H
+
+#include <stdint.h>
+
+extern long test_checks;   /* checks run */
+extern long test_failures; /* checks failed */
+
+void test_fail(const char *file, int line, const char *fmt, ...);
+
+#define CHECK(cond)                                              \
+    do {                                                         \
+        test_checks++;                                           \
+        if (!(cond))                                             \
+            test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);   \
+    } while (0)
+
+#define CHECK_EQ_I64(a, b)                                                        \
+    do {                                                                          \
+        int64_t a_ = (int64_t)(a), b_ = (int64_t)(b);                             \
+        test_checks++;                                                            \
+        if (a_ != b_)                                                             \
+            test_fail(__FILE__, __LINE__, "CHECK_EQ_I64(%s, %s): %lld != %lld",   \
+                      #a, #b, (long long)a_, (long long)b_);                      \
+    } while (0)
+
+/* Print a summary; returns the exit status for main (0 if all passed). */
+int test_finish(void);
+
+#endif /* PMO_TESTUTIL_H */
