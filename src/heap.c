@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "tx.h"
+#include "list.h"
 #include "value.h"
 
 static const pmo_typeops *builtin_ops[PMO_T_BUILTIN_MAX + 1];
@@ -20,6 +21,7 @@ void pmo_register_type(uint32_t code, const pmo_typeops *ops)
 static void register_builtin_types(void)
 {
 	pmo_value_register();
+	pmo_list_register();
 }
 
 void pmo_types_init(void)
@@ -106,6 +108,11 @@ static int worklist_push(worklist *w, uint64_t off)
 	return 0;
 }
 
+static inline int held_by_proxy(pmo_pool *p, uint64_t off)
+{
+	return p->hook_has_proxy && p->hook_has_proxy(p->hook_ctx, off);
+}
+
 static int drop_ref(pmo_visit *v, const pmo_slot *s)
 {
 	worklist *w = v->ctx;
@@ -118,7 +125,7 @@ static int drop_ref(pmo_visit *v, const pmo_slot *s)
 		return 0;
 	if (pmo_tx_snapshot(w->pool, &h->refcnt, sizeof h->refcnt) != 0)
 		return -1;
-	if (--h->refcnt == 0)
+	if (--h->refcnt == 0 && !held_by_proxy(w->pool, s->val))
 		return worklist_push(w, s->val);
 	return 0;
 }
@@ -155,7 +162,7 @@ int pmo_decref(pmo_pool *p, uint64_t off)
 			       p->path, (unsigned long long)off);
 	if (pmo_tx_snapshot(p, &h->refcnt, sizeof h->refcnt) != 0)
 		return -1;
-	if (--h->refcnt > 0)
+	if (--h->refcnt > 0 || held_by_proxy(p, off))
 		return 0;
 	worklist w = {NULL, 0, 0, p, 0};
 	if (worklist_push(&w, off) != 0)

@@ -61,6 +61,9 @@ typedef struct pmo_pool {
 	void *hook_ctx;
 	int (*hook_traverse)(void *ctx, uint64_t off, void *visit);
 	int (*hook_dealloc)(void *ctx, uint64_t off);
+	/* Does a volatile proxy still hold the object?  Then an object whose
+	 * count drops to zero is kept (at zero) until the proxy goes. */
+	int (*hook_has_proxy)(void *ctx, uint64_t off);
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);

@@ -95,6 +95,14 @@ int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
 	return 0;
 }
 
+int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len)
+{
+	if (pmemobj_tx_xadd_range_direct(ptr, len, POBJ_XADD_NO_SNAPSHOT) != 0)
+		return pmo_err_pmdk(errno ? errno : ENOMEM,
+				    "cannot add %zu bytes to the transaction", len);
+	return 0;
+}
+
 static int alloc_failed(size_t size)
 {
 	int e = errno ? errno : ENOMEM;

@@ -44,6 +44,11 @@ int pmo_tx_active(void);
 /* Snapshot len bytes at ptr so an abort restores them. */
 int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len);
 
+/* Have len bytes at ptr written back at commit without saving their old
+ * contents: for memory no committed state depends on (slots past a
+ * container's length, say). */
+int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len);
+
 /* Allocate inside the transaction; returns the offset, 0 on failure. */
 uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);
 

@@ -1,5 +1,5 @@
 /* pool.gc(): run the core collector and report in Python terms. */
-#include "ext.h"
+#include "proxy.h"
 
 #include <errno.h>
 
@@ -72,7 +72,7 @@ static PyObject *type_counts_dict(const pmo_gc_result *res)
 	return d;
 }
 
-PyObject *pyx_pool_gc(PoolObject *pool, int debug)
+PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 {
 	if (pyx_check_open(pool))
 		return NULL;
@@ -84,7 +84,10 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug)
 	}
 	orphan_log log = {debug ? PyList_New(0) : NULL};
 	pmo_gc_result res;
-	int rc = pmo_gc(pool->core, NULL, 0, &res, debug ? note_unreachable : NULL, &log);
+	size_t nroots = 0;
+	uint64_t *roots = closing ? NULL : pyx_idmap_offsets(pool, &nroots);
+	int rc = pmo_gc(pool->core, roots, nroots, &res, debug ? note_unreachable : NULL, &log);
+	free(roots);
 	pyx_unlock(pool);
 	if (rc != 0) {
 		Py_XDECREF(log.list);

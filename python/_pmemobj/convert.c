@@ -8,7 +8,7 @@
  * before anything is allocated, so a bad value never aborts the caller's
  * transaction; pyx_to_slot then builds the heap objects inside it.
  */
-#include "ext.h"
+#include "proxy.h"
 
 #include <errno.h>
 
@@ -40,6 +40,20 @@ static int cannot_persist(PyObject *v)
 	return -1;
 }
 
+static int check_proxy(PoolObject *pool, ProxyObject *v)
+{
+	if (pyx_proxy_check(v))
+		return -1;
+	if (v->pool != pool) {
+		PyErr_Format(PyExc_ValueError,
+			     "cannot store a %s of pool %R in pool %R: persistent objects "
+			     "belong to one pool", Py_TYPE(v)->tp_name, v->pool->filename,
+			     pool->filename);
+		return -1;
+	}
+	return 0;
+}
+
 int pyx_check_storable(PoolObject *pool, PyObject *v)
 {
 	if (v == Py_None || PyBool_Check(v) || PyLong_CheckExact(v) ||
@@ -63,6 +77,8 @@ int pyx_check_storable(PoolObject *pool, PyObject *v)
 		Py_LeaveRecursiveCall();
 		return rc;
 	}
+	if (pyx_is_proxy(v))
+		return check_proxy(pool, (ProxyObject *)v);
 	if (is_pickled_type(pool, v))
 		return 0;
 	return cannot_persist(v);
@@ -230,6 +246,15 @@ int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
 		return store_items(pool, v, PMO_T_TUPLE, out);
 	if (PyFrozenSet_CheckExact(v))
 		return store_items(pool, v, PMO_T_FROZENSET, out);
+	if (pyx_is_proxy(v)) {
+		if (check_proxy(pool, (ProxyObject *)v))
+			return -1;
+		uint64_t off = ((ProxyObject *)v)->off;
+		if (pmo_incref(pool->core, off) != 0)
+			return core_failed();
+		*out = pmo_slot_ref(off);
+		return 0;
+	}
 	if (is_pickled_type(pool, v))
 		return store_pickle(pool, v, out);
 	return cannot_persist(v);
@@ -322,9 +347,7 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 			return pyx_raise();
 		return load_pickle(pool, o);
 	default:
-		pmo_err(EIO, "corrupted pool %s: unknown object type %u at %llu",
-			p->path, type, (unsigned long long)off);
-		return pyx_raise();
+		return pyx_proxy_for(pool, off);
 	}
 }
 

@@ -40,6 +40,12 @@ typedef struct PoolObject {
 	char frames[MAX_TX_FRAMES];
 	int nframes;
 	PyObject *weakreflist;
+	struct idmap *idmap;       /* offset -> live proxy (proxy.h) */
+	/* Objects created in the current outermost transaction: their
+	 * proxies are invalidated if it rolls back. */
+	uint64_t *created;
+	size_t ncreated, capcreated;
+	PyObject *mm;              /* the MemoryManager, made on first use */
 } PoolObject;
 
 extern PyTypeObject Pool_Type;
@@ -65,7 +71,8 @@ int pyx_check_storable(PoolObject *pool, PyObject *v);
 int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out);  /* in a tx */
 PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s);
 
-/* gc of a pool (pool.c), used at open, close and by pool.gc() */
-PyObject *pyx_pool_gc(PoolObject *pool, int debug);
+/* gc of a pool (collect.c), used at open, close and by pool.gc().  Live
+ * proxies count as roots unless the pool is closing. */
+PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing);
 
 #endif

@@ -1,5 +1,5 @@
 /* The _pmemobj extension module: types and constants. */
-#include "ext.h"
+#include "proxy.h"
 
 static struct PyModuleDef moduledef = {
 	PyModuleDef_HEAD_INIT,
@@ -10,17 +10,20 @@ static struct PyModuleDef moduledef = {
 
 PyMODINIT_FUNC PyInit__pmemobj(void)
 {
-	if (PyType_Ready(&Pool_Type) < 0 || PyType_Ready(&Transaction_Type) < 0)
+	if (PyType_Ready(&Pool_Type) < 0 || PyType_Ready(&Transaction_Type) < 0 ||
+	    PyType_Ready(&Proxy_Type) < 0)
 		return NULL;
 	PyObject *m = PyModule_Create(&moduledef);
 	if (!m)
 		return NULL;
 	if (PyModule_AddObjectRef(m, "PersistentObjectPool", (PyObject *)&Pool_Type) < 0 ||
 	    PyModule_AddObjectRef(m, "Transaction", (PyObject *)&Transaction_Type) < 0 ||
+	    PyModule_AddObjectRef(m, "_PersistentBase", (PyObject *)&Proxy_Type) < 0 ||
 	    PyModule_AddIntConstant(m, "MIN_POOL_SIZE", (long)PMO_MIN_POOL_SIZE) < 0 ||
 	    PyModule_AddIntConstant(m, "FORMAT_VERSION", PMO_FORMAT_VERSION) < 0 ||
 	    PyModule_AddStringConstant(m, "LAYOUT", PMO_LAYOUT) < 0 ||
-	    PyModule_AddIntConstant(m, "POBJECT_TYPE_NUM", PMO_TYPENUM_OBJ) < 0) {
+	    PyModule_AddIntConstant(m, "POBJECT_TYPE_NUM", PMO_TYPENUM_OBJ) < 0 ||
+	    pyx_list_ready(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

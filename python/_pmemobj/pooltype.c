@@ -6,7 +6,7 @@
  * method raises ValueError('pool is closed') instead of touching unmapped
  * memory.
  */
-#include "ext.h"
+#include "proxy.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -18,7 +18,7 @@ static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		return NULL;
 	self->lock = PyThread_allocate_lock();
 	self->pickle_types = PySet_New(NULL);
-	if (!self->lock || !self->pickle_types) {
+	if (!self->lock || !self->pickle_types || pyx_idmap_init(self) != 0) {
 		Py_DECREF(self);
 		return PyErr_NoMemory();
 	}
@@ -57,6 +57,11 @@ static pmo_pool *open_core(const char *path, char flag, size_t size, mode_t mode
 	}
 	Py_END_ALLOW_THREADS
 	return core;
+}
+
+static int has_proxy(void *ctx, uint64_t off)
+{
+	return pyx_idmap_get((PoolObject *)ctx, off) != NULL;
 }
 
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
@@ -104,12 +109,14 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	self->core = core;
+	core->hook_ctx = self;
+	core->hook_has_proxy = has_proxy;
 	Py_SETREF(self->filename, path_s);
 	self->debug = debug;
 	if (core->was_unclean) {
 		/* The spec: a pool not closed cleanly is collected at open. */
 		uint64_t t0 = pmo_now_ns();
-		PyObject *r = pyx_pool_gc(self, debug);
+		PyObject *r = pyx_pool_gc(self, debug, 0);
 		if (!r)
 			return -1;
 		Py_DECREF(r);
@@ -130,7 +137,7 @@ static int pool_close(PoolObject *self, int run_gc)
 	}
 	int rc = 0;
 	if (run_gc) {
-		PyObject *r = pyx_pool_gc(self, self->debug);
+		PyObject *r = pyx_pool_gc(self, self->debug, 1);
 		if (r)
 			Py_DECREF(r);
 		else
@@ -173,12 +180,16 @@ static void Pool_dealloc(PoolObject *self)
 		PyThread_free_lock(self->lock);
 	Py_CLEAR(self->filename);
 	Py_CLEAR(self->pickle_types);
+	Py_CLEAR(self->mm);
+	pyx_idmap_free(self);
+	free(self->created);
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
 static int Pool_traverse(PoolObject *self, visitproc visit, void *arg)
 {
 	Py_VISIT(self->pickle_types);
+	Py_VISIT(self->mm);
 	return 0;
 }
 
@@ -252,7 +263,7 @@ static PyObject *Pool_gc(PoolObject *self, PyObject *args, PyObject *kw)
 	int d = debug == Py_None ? self->debug : PyObject_IsTrue(debug);
 	if (d < 0)
 		return NULL;
-	return pyx_pool_gc(self, d);
+	return pyx_pool_gc(self, d, 0);
 }
 
 static PyObject *Pool_stats(PoolObject *self, PyObject *unused)

@@ -8,19 +8,27 @@ package adds the Python-level conveniences of the API in
 """
 
 import atexit as _atexit
+import os as _os
 import weakref as _weakref
+
+# Developers: load the extension from another build tree (see CMakeLists.txt).
+if _os.environ.get("PMEMOBJ_EXT_DIR"):
+    __path__.insert(0, _os.environ["PMEMOBJ_EXT_DIR"])
 
 from ._pmemobj import (
     FORMAT_VERSION,
     LAYOUT,
     MIN_POOL_SIZE,
     POBJECT_TYPE_NUM,
+    PersistentList,
     PersistentObjectPool as _Pool,
     Transaction,
+    _PersistentBase,
 )
 
 __all__ = [
-    "MIN_POOL_SIZE", "PersistentObjectPool", "Transaction", "create", "open",
+    "MIN_POOL_SIZE", "PersistentList", "PersistentObjectPool", "Transaction",
+    "create", "open",
 ]
 
 _open_pools = _weakref.WeakSet()
@@ -33,6 +41,16 @@ class PersistentObjectPool(_Pool):
                  mode=0o666, debug=False):
         super().__init__(filename, flag, pool_size, mode, debug)
         _open_pools.add(self)
+
+    def new(self, typ, *args, **kw):
+        """Create a new instance of *typ* in this pool, passing *args* and
+        *kw* to its constructor.  *typ* must support the Persistent API."""
+        if isinstance(typ, type) and issubclass(typ, _PersistentBase):
+            obj = typ._p_new_in(self)
+            obj.__init__(*args, **kw)
+            return obj
+        raise TypeError(f"{getattr(typ, '__name__', typ)!r} does not support "
+                        f"the Persistent API")
 
 
 def create(filename, pool_size=MIN_POOL_SIZE, mode=0o666, debug=False):

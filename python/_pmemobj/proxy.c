@@ -1,0 +1,199 @@
+/* Proxies and the bookkeeping around them; see proxy.h. */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static PyTypeObject *proxy_types[PMO_T_BUILTIN_MAX + 1];
+PyTypeObject *(*pyx_user_type_lookup)(PoolObject *pool, uint32_t code);
+
+void pyx_register_proxy_type(uint32_t code, PyTypeObject *type)
+{
+	if (code <= PMO_T_BUILTIN_MAX)
+		proxy_types[code] = type;
+}
+
+int pyx_proxy_check(ProxyObject *self)
+{
+	if (!self->pool || !self->pool->core) {
+		pyx_closed();
+		return -1;
+	}
+	if (!self->off) {
+		PyErr_Format(PyExc_ValueError,
+			     "this %s was created in a transaction that was rolled back",
+			     Py_TYPE(self)->tp_name);
+		return -1;
+	}
+	return 0;
+}
+
+static PyTypeObject *type_for_code(PoolObject *pool, uint32_t code)
+{
+	if (code <= PMO_T_BUILTIN_MAX)
+		return proxy_types[code];
+	return pyx_user_type_lookup ? pyx_user_type_lookup(pool, code) : NULL;
+}
+
+static PyObject *make_proxy(PoolObject *pool, PyTypeObject *type, uint64_t off)
+{
+	ProxyObject *o = (ProxyObject *)type->tp_alloc(type, 0);
+	if (!o)
+		return NULL;
+	o->pool = (PoolObject *)Py_NewRef(pool);
+	o->off = off;
+	if (pyx_idmap_put(pool, off, (PyObject *)o) != 0) {
+		o->off = 0;  /* never in the map: dealloc must not touch it */
+		Py_DECREF(o);
+		return NULL;
+	}
+	return (PyObject *)o;
+}
+
+PyObject *pyx_proxy_for(PoolObject *pool, uint64_t off)
+{
+	PyObject *o = pyx_idmap_get(pool, off);
+	if (o)
+		return Py_NewRef(o);
+	const pmo_head *h = pmo_obj_checked(pool->core, off, sizeof(pmo_head));
+	if (!h)
+		return pyx_raise();
+	PyTypeObject *type = type_for_code(pool, h->type);
+	if (!type) {
+		if (PyErr_Occurred())
+			return NULL;
+		pmo_err(EIO, "corrupted pool %s: no Python type for object type %u at %llu",
+			pool->core->path, h->type, (unsigned long long)off);
+		return pyx_raise();
+	}
+	return make_proxy(pool, type, off);
+}
+
+PyObject *pyx_proxy_adopt(PoolObject *pool, PyTypeObject *type, uint64_t off)
+{
+	if (pool->ncreated == pool->capcreated) {
+		size_t cap = pool->capcreated ? pool->capcreated * 2 : 16;
+		uint64_t *c = realloc(pool->created, cap * sizeof *c);
+		if (!c)
+			return PyErr_NoMemory();
+		pool->created = c;
+		pool->capcreated = cap;
+	}
+	/* Fresh in this transaction: no snapshot needed. */
+	pmo_head_at(pool->core, off)->refcnt = 0;
+	PyObject *o = make_proxy(pool, type, off);
+	if (o)
+		pool->created[pool->ncreated++] = off;
+	return o;
+}
+
+void pyx_tx_ended(PoolObject *pool, int aborted)
+{
+	if (aborted) {
+		for (size_t i = 0; i < pool->ncreated; i++) {
+			ProxyObject *o = (ProxyObject *)pyx_idmap_get(pool, pool->created[i]);
+			if (o) {
+				pyx_idmap_del(pool, o->off);
+				o->off = 0;
+			}
+		}
+	}
+	pool->ncreated = 0;
+}
+
+/* The proxy is going: forget it, and free its object if nothing
+ * persistent refers to it any more. */
+static void proxy_release(ProxyObject *self)
+{
+	PoolObject *pool = self->pool;
+	if (!pool || !self->off)
+		return;
+	pyx_idmap_del(pool, self->off);
+	if (!pool->core)
+		return;
+	if (pmo_head_at(pool->core, self->off)->refcnt != 0)
+		return;
+	PyObject *et, *ev, *tb;
+	PyErr_Fetch(&et, &ev, &tb);
+	if (pyx_op_begin(pool) == 0) {
+		int failed = pmo_obj_free(pool->core, self->off) != 0;
+		if (pyx_op_end(pool, failed) != 0)
+			PyErr_WriteUnraisable((PyObject *)self);
+	} else {
+		PyErr_WriteUnraisable((PyObject *)self);
+	}
+	PyErr_Restore(et, ev, tb);
+}
+
+static void Proxy_dealloc(ProxyObject *self)
+{
+	PyObject_GC_UnTrack(self);
+	if (self->weakreflist)
+		PyObject_ClearWeakRefs((PyObject *)self);
+	proxy_release(self);
+	Py_CLEAR(self->vdict);
+	Py_CLEAR(self->pool);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Proxy_traverse(ProxyObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(self->pool);
+	Py_VISIT(self->vdict);
+	return 0;
+}
+
+static int Proxy_clear(ProxyObject *self)
+{
+	Py_CLEAR(self->vdict);
+	return 0;
+}
+
+static PyObject *Proxy_new(PyTypeObject *type, PyObject *args, PyObject *kw)
+{
+	PyErr_Format(PyExc_TypeError,
+		     "%s objects live in a pool: create them with pool.new(%s, ...)",
+		     type->tp_name, type->tp_name);
+	return NULL;
+}
+
+static PyObject *Proxy_get_oid(ProxyObject *self, void *closure)
+{
+	if (pyx_proxy_check(self))
+		return NULL;
+	return Py_BuildValue("(KK)", (unsigned long long)self->pool->core->uuid_lo,
+			     (unsigned long long)self->off);
+}
+
+static PyObject *Proxy_get_pool(ProxyObject *self, void *closure)
+{
+	return Py_NewRef(self->pool ? (PyObject *)self->pool : Py_None);
+}
+
+static PyObject *Proxy_get_mm(ProxyObject *self, void *closure)
+{
+	if (!self->pool)
+		Py_RETURN_NONE;
+	return PyObject_GetAttrString((PyObject *)self->pool, "mm");
+}
+
+static PyGetSetDef Proxy_getset[] = {
+	{"_p_oid", (getter)Proxy_get_oid, NULL, "The oid (pool uuid, offset) of the object.", NULL},
+	{"_p_pool", (getter)Proxy_get_pool, NULL, "The pool the object lives in.", NULL},
+	{"_p_mm", (getter)Proxy_get_mm, NULL, "The MemoryManager of the object's pool.", NULL},
+	{NULL}
+};
+
+PyTypeObject Proxy_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "pmemobj._PersistentBase",
+	.tp_basicsize = sizeof(ProxyObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+	.tp_doc = "Base of the persistent types implemented in C.",
+	.tp_new = Proxy_new,
+	.tp_dealloc = (destructor)Proxy_dealloc,
+	.tp_traverse = (traverseproc)Proxy_traverse,
+	.tp_clear = (inquiry)Proxy_clear,
+	.tp_getset = Proxy_getset,
+	.tp_weaklistoffset = offsetof(ProxyObject, weakreflist),
+};

@@ -1,0 +1,68 @@
+/*
+ * Proxies: the Python objects that stand for persistent heap objects.
+ *
+ * A proxy holds its pool and the object's offset, nothing else, so it is
+ * never stale after an abort.  The pool's identity map (offset -> proxy,
+ * borrowed) makes reading the same object twice give the same proxy while
+ * one lives.  An object a proxy holds is never freed by refcounting: when
+ * its persistent count drops to zero it stays allocated until the proxy
+ * goes (then it is freed), and gc counts live proxies as roots.
+ *
+ * Objects created inside a transaction that is then rolled back do not
+ * exist any more: their proxies are invalidated (offset 0) when the
+ * outermost transaction ends aborted, and raise on use.
+ */
+#ifndef PMO_PROXY_H
+#define PMO_PROXY_H
+
+#include "ext.h"
+
+typedef struct ProxyObject {
+	PyObject_HEAD
+	PoolObject *pool;
+	uint64_t off;            /* 0: rolled back */
+	PyObject *weakreflist;
+	PyObject *vdict;         /* volatile attributes (PersistentObject _v_*) */
+} ProxyObject;
+
+/* The base of every persistent type implemented in C. */
+extern PyTypeObject Proxy_Type;
+
+static inline int pyx_is_proxy(PyObject *v)
+{
+	return PyObject_TypeCheck(v, &Proxy_Type);
+}
+
+/* -1 with ValueError if the pool is closed or the object rolled back. */
+int pyx_proxy_check(ProxyObject *self);
+
+/* The proxy type for a built-in container type code. */
+void pyx_register_proxy_type(uint32_t code, PyTypeObject *type);
+
+/* Find or make the proxy of the object at off (new reference). */
+PyObject *pyx_proxy_for(PoolObject *pool, uint64_t off);
+
+/* Make the proxy of an object just allocated in the current transaction
+ * (its refcount is set to 0: only the proxy holds it). */
+PyObject *pyx_proxy_adopt(PoolObject *pool, PyTypeObject *type, uint64_t off);
+
+/* Called by the transaction code when the outermost level has ended. */
+void pyx_tx_ended(PoolObject *pool, int aborted);
+
+/* Per-type module set-up: ready the type, register it, add it to m. */
+int pyx_list_ready(PyObject *m);
+
+/* Identity map (idmap.c) */
+int pyx_idmap_init(PoolObject *pool);
+void pyx_idmap_free(PoolObject *pool);
+PyObject *pyx_idmap_get(PoolObject *pool, uint64_t off);     /* borrowed */
+int pyx_idmap_put(PoolObject *pool, uint64_t off, PyObject *proxy);
+void pyx_idmap_del(PoolObject *pool, uint64_t off);
+/* Offsets of all live proxies (malloc'd array), for gc's roots. */
+uint64_t *pyx_idmap_offsets(PoolObject *pool, size_t *n);
+
+/* Resolve the Python class of a user type code (>= PMO_T_FIRST_USER);
+ * set by the PersistentObject/type-table code, NULL until then. */
+extern PyTypeObject *(*pyx_user_type_lookup)(PoolObject *pool, uint32_t code);
+
+#endif
