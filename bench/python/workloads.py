@@ -1,0 +1,340 @@
+"""The Python workloads.  Each runs against one System on a fresh store and
+returns {metric: (elapsed_ns, ops)}; the harness reports elapsed_ns / ops.
+
+Only the loops inside ``Timer`` are timed; set-up (filling containers,
+creating pools, reopening) is not.  Python's cyclic gc is disabled inside the
+timed region (as timeit does), so it does not fire at random in one system's
+loop and not in another's.
+"""
+
+import contextlib
+import gc
+from time import perf_counter_ns
+
+READ_PASSES = 4      # read workloads go over their n elements this often
+GC_PASSES = 3        # gc runs timed per round
+OPEN_PASSES = 5      # opens timed per round
+
+
+class Timer:
+    __slots__ = ("ns", "_t0", "_gc")
+
+    def __enter__(self):
+        self._gc = gc.isenabled()
+        gc.disable()
+        self._t0 = perf_counter_ns()
+        return self
+
+    def __exit__(self, *exc):
+        self.ns = perf_counter_ns() - self._t0
+        if self._gc:
+            gc.enable()
+        return False
+
+
+@contextlib.contextmanager
+def fresh(system, base):
+    """A newly created store, closed afterwards."""
+    st = system.create(base)
+    try:
+        yield st
+    finally:
+        st.close()
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError("workload self-check failed: " + what)
+
+
+# -- single writes, each its own transaction ------------------------------
+
+def w_dict_set_int(system, base, n):
+    with fresh(system, base) as st:
+        d = st.new_dict("d")
+        commit = st.autocommit
+        if commit is None:
+            with Timer() as t:
+                for i in range(n):
+                    d[i] = i
+        else:
+            with Timer() as t:
+                for i in range(n):
+                    d[i] = i
+                    commit()
+        check(len(d) == n, "dict length")
+    return {"dict_set_int": (t.ns, n)}
+
+
+def w_list_append_int(system, base, n):
+    with fresh(system, base) as st:
+        lst = st.new_list("l")
+        commit = st.autocommit
+        if commit is None:
+            with Timer() as t:
+                for i in range(n):
+                    lst.append(i)
+        else:
+            with Timer() as t:
+                for i in range(n):
+                    lst.append(i)
+                    commit()
+        check(len(lst) == n, "list length")
+    return {"list_append_int": (t.ns, n)}
+
+
+def w_attr_set_int(system, base, n):
+    with fresh(system, base) as st:
+        o = st.new_obj("o")
+        commit = st.autocommit
+        if commit is None:
+            with Timer() as t:
+                for i in range(n):
+                    o.a = i
+        else:
+            with Timer() as t:
+                for i in range(n):
+                    o.a = i
+                    commit()
+        check(o.a == n - 1, "attribute value")
+    return {"attr_set_int": (t.ns, n)}
+
+
+# -- many writes in one transaction ----------------------------------------
+
+def w_dict_set_int_in_tx(system, base, n):
+    with fresh(system, base) as st:
+        d = st.new_dict("d")
+        with Timer() as t:
+            with st.tx():
+                for i in range(n):
+                    d[i] = i
+        check(len(d) == n, "dict length")
+    return {"dict_set_int_in_tx": (t.ns, n)}
+
+
+def w_list_append_in_tx(system, base, n):
+    with fresh(system, base) as st:
+        lst = st.new_list("l")
+        with Timer() as t:
+            with st.tx():
+                for i in range(n):
+                    lst.append(i)
+        check(len(lst) == n, "list length")
+    return {"list_append_in_tx": (t.ns, n)}
+
+
+# -- reads ------------------------------------------------------------------
+
+def _filled_dict(st, keys):
+    d = st.new_dict("d")
+    with st.tx():
+        for i, k in enumerate(keys):
+            d[k] = i
+    return d
+
+
+def _filled_list(st, n):
+    lst = st.new_list("l")
+    with st.tx():
+        for i in range(n):
+            lst.append(i)
+    return lst
+
+
+def _dict_get(system, base, keys, metric):
+    with fresh(system, base) as st:
+        d = _filled_dict(st, keys)
+        with Timer() as t:
+            for _ in range(READ_PASSES):
+                for k in keys:
+                    d[k]
+        check(d[keys[-1]] == len(keys) - 1, "dict value")
+    return {metric: (t.ns, READ_PASSES * len(keys))}
+
+
+def w_dict_get_int(system, base, n):
+    return _dict_get(system, base, list(range(n)), "dict_get_int")
+
+
+def w_dict_get_str(system, base, n):
+    return _dict_get(system, base, ["k%d" % i for i in range(n)],
+                     "dict_get_str")
+
+
+def w_list_index(system, base, n):
+    with fresh(system, base) as st:
+        lst = _filled_list(st, n)
+        idx = list(range(n))
+        with Timer() as t:
+            for _ in range(READ_PASSES):
+                for i in idx:
+                    lst[i]
+        check(lst[n - 1] == n - 1, "list value")
+    return {"list_index": (t.ns, READ_PASSES * n)}
+
+
+def w_list_iterate(system, base, n):
+    with fresh(system, base) as st:
+        lst = _filled_list(st, n)
+        with Timer() as t:
+            for _ in range(READ_PASSES):
+                for x in lst:
+                    pass
+        check(x == n - 1, "last element")
+    return {"list_iterate": (t.ns, READ_PASSES * n)}
+
+
+def w_attr_get(system, base, n):
+    with fresh(system, base) as st:
+        o = st.new_obj("o")
+        with Timer() as t:
+            for _ in range(n):
+                o.a
+    return {"attr_get": (t.ns, n)}
+
+
+# -- transactions, gc, open ---------------------------------------------------
+
+def w_empty_tx(system, base, n):
+    with fresh(system, base) as st:
+        tx = st.tx
+        with Timer() as t:
+            for _ in range(n):
+                with tx():
+                    pass
+    return {"empty_tx": (t.ns, n)}
+
+
+def _fill_items(st, n):
+    lst = st.new_list("items")
+    with st.tx():
+        for i in range(n):
+            lst.append(st.new_item(i, "item %d" % i, i))
+    return lst
+
+
+def w_gc(system, base, n):
+    with fresh(system, base) as st:
+        _fill_items(st, n)
+        with Timer() as t:
+            for _ in range(GC_PASSES):
+                st.gc()
+        check(len(st.get("items")) == n, "items survive gc")
+    return {"gc": (t.ns, GC_PASSES)}
+
+
+def w_open_clean(system, base, n):
+    with fresh(system, base) as st:
+        _fill_items(st, n)
+    total = 0
+    for _ in range(OPEN_PASSES):
+        with Timer() as t:
+            st = system.open(base)
+            items = st.get("items")
+        total += t.ns
+        try:
+            check(len(items) == n, "items after reopen")
+        finally:
+            st.close()
+    return {"open_clean": (total, OPEN_PASSES)}
+
+
+# -- zodbshootout style -------------------------------------------------------
+
+def w_shootout(system, base, n):
+    st = system.create(base)
+    try:
+        objs = st.new_dict("objs")
+        with Timer() as t_add:
+            with st.tx():
+                for i in range(n):
+                    objs[i] = st.new_item(i, "item %d" % i, i)
+        with Timer() as t_upd:
+            with st.tx():
+                for i in range(n):
+                    o = objs[i]
+                    o.c = o.c + 1
+    finally:
+        st.close()
+    del objs, o
+    st = system.open(base)
+    try:
+        with Timer() as t_read:
+            count = 0
+            for o in st.get("objs").values():
+                o.a
+                o.b
+                o.c
+                count += 1
+        check(count == n and o.c == o.a + 1, "objects read back")
+        del o
+    finally:
+        st.close()
+    return {"shootout_add": (t_add.ns, n),
+            "shootout_update": (t_upd.ns, n),
+            "shootout_read": (t_read.ns, n)}
+
+
+class Workload:
+    def __init__(self, name, fn, n, op, doc, metrics=None):
+        self.name = name
+        self.fn = fn
+        self.n = n              # full-run size; --quick divides it by 10
+        self.op = op            # what one "op" of the reported ns/op is
+        self.doc = doc
+        self.metrics = metrics or [name]
+
+
+W = Workload
+WORKLOADS = [
+    W("dict_set_int", w_dict_set_int, 3000, "d[i] = i",
+      "n int->int inserts into an empty dict, each its own transaction "
+      "(ZODB: OOBTree + commit per op)"),
+    W("list_append_int", w_list_append_int, 2000, "lst.append(i)",
+      "n int appends to an empty list, each its own transaction "
+      "(ZODB: PersistentList + commit per op; that pickles the whole list "
+      "per commit, so its per-op cost grows with n)"),
+    W("attr_set_int", w_attr_set_int, 5000, "o.a = i",
+      "n int attribute sets on one object, each its own transaction"),
+    W("dict_set_int_in_tx", w_dict_set_int_in_tx, 5000, "d[i] = i",
+      "n int->int inserts into an empty dict in one transaction "
+      "(commit included)"),
+    W("list_append_in_tx", w_list_append_in_tx, 5000, "lst.append(i)",
+      "n int appends to an empty list in one transaction (commit included)"),
+    W("dict_get_int", w_dict_get_int, 5000, "d[k]",
+      "lookups of all n int keys of an n-entry dict, %d passes, warm"
+      % READ_PASSES),
+    W("dict_get_str", w_dict_get_str, 5000, "d[k]",
+      "lookups of all n str keys ('k123') of an n-entry dict, %d passes, warm"
+      % READ_PASSES),
+    W("list_index", w_list_index, 5000, "lst[i]",
+      "lst[i] for every index of an n-int list, %d passes, warm"
+      % READ_PASSES),
+    W("list_iterate", w_list_iterate, 5000, "one element",
+      "for x in lst over an n-int list, %d passes, warm; per element"
+      % READ_PASSES),
+    W("attr_get", w_attr_get, 20000, "o.a",
+      "n reads of one int attribute of one object, warm"),
+    W("empty_tx", w_empty_tx, 20000, "with tx: pass",
+      "n empty transactions (ZODB: with transaction.manager: pass)"),
+    W("gc", w_gc, 2000, "one full gc",
+      "one gc of a store holding a list of n live 3-attribute objects "
+      "(pmemobj/pynvm pool.gc(); ZODB db.pack(); plain gc.collect()); "
+      "%d per round; nothing is garbage" % GC_PASSES),
+    W("open_clean", w_open_clean, 2000, "one open",
+      "open a cleanly closed store holding n 3-attribute objects and fetch "
+      "root['items'] (ZODB: DB(FileStorage(path)) + open + root); close not "
+      "timed; %d per round" % OPEN_PASSES),
+    W("shootout", w_shootout, 1000, "one object",
+      "zodbshootout style over n objects with attributes a (int), b (str), "
+      "c (int) kept in a dict (ZODB: OOBTree): add all in one transaction; "
+      "update c of each in one transaction; close, reopen, then read a, b, c "
+      "of every object via dict.values() (cold: fresh pool/connection)",
+      metrics=["shootout_add", "shootout_update", "shootout_read"]),
+]
+
+FOOTPRINT_N = 10000
+
+BY_NAME = {w.name: w for w in WORKLOADS}
+METRIC_GROUP = {m: w.name for w in WORKLOADS for m in w.metrics}
