@@ -118,9 +118,9 @@ static int drop_ref(pmo_visit *v, const pmo_slot *s)
 	worklist *w = v->ctx;
 	if (!pmo_slot_is_ref(*s))
 		return 0;
-	if (pmo_check_off(w->pool, s->val, sizeof(pmo_head)))
+	pmo_head *h = pmo_obj_checked(w->pool, s->val, sizeof(pmo_head));
+	if (!h)
 		return -1;
-	pmo_head *h = pmo_head_at(w->pool, s->val);
 	if (h->refcnt == 0)   /* already garbage (shared by a dying cycle) */
 		return 0;
 	if (pmo_tx_snapshot(w->pool, &h->refcnt, sizeof h->refcnt) != 0)
@@ -156,7 +156,10 @@ static int worklist_drain(worklist *w)
 
 int pmo_decref(pmo_pool *p, uint64_t off)
 {
-	pmo_head *h = pmo_head_at(p, off);
+	/* Checked: a damaged pool must give an error, never a wild free. */
+	pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_head));
+	if (!h)
+		return -1;
 	if (h->refcnt == 0)
 		return pmo_err(EIO, "corrupted pool %s: reference count underflow at %llu",
 			       p->path, (unsigned long long)off);

@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 long test_checks;
 long test_failures;
@@ -22,4 +23,12 @@ int test_finish(void)
 {
     printf("%ld checks, %ld failed\n", test_checks, test_failures);
     return test_failures ? 1 : 0;
+}
+
+const char *test_pool_path(const char *name)
+{
+    static char buf[256];
+    snprintf(buf, sizeof buf, "/dev/shm/pmo-ctest-%d-%s.pool", (int)getpid(), name);
+    unlink(buf);
+    return buf;
 }

@@ -26,6 +26,9 @@ void test_fail(const char *file, int line, const char *fmt, ...);
                       #a, #b, (long long)a_, (long long)b_);                      \
     } while (0)
 
+/* A fresh pool file path in /dev/shm for this process (removed first). */
+const char *test_pool_path(const char *name);
+
 /* Print a summary; returns the exit status for main (0 if all passed). */
 int test_finish(void);
 
