@@ -36,7 +36,7 @@ static int core_failed(void)
 static int cannot_persist(PyObject *v)
 {
 	PyErr_Format(PyExc_TypeError, "Don't know how to persist %s",
-		     Py_TYPE(v)->tp_name);
+		     _PyType_Name(Py_TYPE(v)));
 	return -1;
 }
 

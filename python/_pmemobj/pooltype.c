@@ -26,7 +26,8 @@ static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	return (PyObject *)self;
 }
 
-static int parse_int_arg(PyObject *o, const char *name, long long *out)
+static int parse_int_arg(PyObject *o, const char *name, long long *out,
+			 int allow_negative)
 {
 	if (!PyLong_Check(o) || PyBool_Check(o)) {
 		PyErr_Format(PyExc_TypeError, "%s must be an int, not %s", name,
@@ -36,7 +37,7 @@ static int parse_int_arg(PyObject *o, const char *name, long long *out)
 	*out = PyLong_AsLongLong(o);
 	if (*out == -1 && PyErr_Occurred())
 		return -1;
-	if (*out < 0) {
+	if (*out < 0 && !allow_negative) {
 		PyErr_Format(PyExc_ValueError, "%s must not be negative, got %lld", name, *out);
 		return -1;
 	}
@@ -82,9 +83,10 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	long long size = (long long)PMO_MIN_POOL_SIZE, mode = 0666;
-	if (size_o && parse_int_arg(size_o, "pool_size", &size))
+	/* A negative size gets the same message as a too small one. */
+	if (size_o && parse_int_arg(size_o, "pool_size", &size, 1))
 		return -1;
-	if (mode_o && parse_int_arg(mode_o, "mode", &mode))
+	if (mode_o && parse_int_arg(mode_o, "mode", &mode, 0))
 		return -1;
 	if (size < (long long)PMO_MIN_POOL_SIZE) {
 		PyErr_Format(PyExc_ValueError,
