@@ -8,6 +8,16 @@
  * never rolls back the caller's enclosing transaction.  Operations that
  * build a new list (slicing, copy, +, *) return a new PersistentList in
  * the same pool, as list's return a list.
+ *
+ * Threads: anything that depends on the length (range checks, negative
+ * index normalisation, "the end" for extend) is decided under the pool
+ * lock, in the same critical section as the read or the change it guards;
+ * a length read before taking the lock may be stale, since another thread
+ * can change the list while this one waits.  Refusals decided inside an
+ * operation (index out of range, extended-slice size mismatch) end the
+ * operation without rolling back, so an IndexError or ValueError caught by
+ * the caller never aborts its enclosing transaction (as a TypeError from
+ * pyx_check_storable never does).
  */
 #include "proxy.h"
 
@@ -32,28 +42,73 @@ static pmo_list *list_of(ListObject *self)
 	return l;
 }
 
-static Py_ssize_t List_len(ListObject *self)
+/* Lock the pool and return the list (NULL with an exception, unlocked,
+ * if the pool was closed meanwhile).  Pair with pyx_unlock. */
+static pmo_list *lock_list(ListObject *self)
 {
-	pmo_list *l = list_of(self);
-	return l ? (Py_ssize_t)l->len : -1;
+	if (pyx_proxy_check(self))
+		return NULL;
+	pyx_lock(self->pool);
+	pmo_list *l = list_of(self);   /* the pool may have closed while we waited */
+	if (!l)
+		pyx_unlock(self->pool);
+	return l;
 }
 
-/* Item i (already in range) as a Python value. */
+/* Under the lock: the length cannot change between reading it and using
+ * it, and a reader never sees a transaction of another thread half done
+ * (that thread holds the lock until it ends). */
+static Py_ssize_t List_len(ListObject *self)
+{
+	pmo_list *l = lock_list(self);
+	if (!l)
+		return -1;
+	Py_ssize_t n = (Py_ssize_t)l->len;
+	pyx_unlock(self->pool);
+	return n;
+}
+
+/* Item i (already in range, pool locked) as a Python value. */
 static PyObject *item_at(ListObject *self, pmo_list *l, size_t i)
 {
 	return pyx_from_slot(self->pool, pmo_list_items(self->pool->core, l)[i]);
 }
 
+/* Item i read under the lock, the range checked in the same critical
+ * section (a check made before waiting for the lock may be stale: the
+ * slot could be past the end, or in a freed array).  A negative i counts
+ * from the end when wrap is set.  Returns 1 with *out set, 0 if i is out
+ * of range (no exception), -1 on error. */
+static int get_item(ListObject *self, Py_ssize_t i, int wrap, PyObject **out)
+{
+	pmo_list *l = lock_list(self);
+	if (!l)
+		return -1;
+	int rc = 0;
+	if (wrap && i < 0)
+		i += (Py_ssize_t)l->len;
+	if (i >= 0 && (size_t)i < l->len)
+		rc = (*out = item_at(self, l, (size_t)i)) ? 1 : -1;
+	pyx_unlock(self->pool);
+	return rc;
+}
+
 /* All items as a new Python list. */
 static PyObject *as_pylist(ListObject *self)
 {
-	pmo_list *l = list_of(self);
+	pmo_list *l = lock_list(self);
 	if (!l)
 		return NULL;
-	pyx_lock(self->pool);
-	PyObject *out = PyList_New((Py_ssize_t)l->len);
-	for (size_t i = 0; out && i < l->len; i++) {
-		PyObject *v = item_at(self, l, i);
+	size_t n = l->len;
+	PyObject *out = PyList_New((Py_ssize_t)n);
+	for (size_t i = 0; out && i < n; i++) {
+		PyObject *v = NULL;
+		/* Loading a pickle runs Python code, which could shrink the
+		 * list in this very thread: never read past the end. */
+		if (i >= l->len)
+			PyErr_SetString(PyExc_RuntimeError, "list changed size during iteration");
+		else
+			v = item_at(self, l, i);
 		if (!v)
 			Py_CLEAR(out);
 		else
@@ -72,6 +127,50 @@ static PyObject *values_of(PyObject *other)
 	if (PyObject_TypeCheck(other, &PersistentList_Type))
 		return as_pylist((ListObject *)other);
 	return NULL;
+}
+
+/* The values of any iterable as a list or tuple (new reference), with
+ * list()'s error for a non-iterable ("'int' object is not iterable"). */
+static PyObject *as_values(PyObject *iterable)
+{
+	PyObject *seq = values_of(iterable);
+	if (seq || PyErr_Occurred())
+		return seq;
+	if (PyTuple_CheckExact(iterable))
+		return Py_NewRef(iterable);
+	return PySequence_List(iterable);
+}
+
+/* End an operation that refused its arguments after looking at the list
+ * (say, an index out of range): nothing was changed, so commit the empty
+ * level instead of rolling back the caller's transaction, and keep the
+ * exception.  Returns -1. */
+static int op_refuse(PoolObject *pool)
+{
+	PyObject *et, *ev, *tb;
+	PyErr_Fetch(&et, &ev, &tb);
+	if (pyx_op_end(pool, 0) == 0) {
+		PyErr_Restore(et, ev, tb);
+	} else {
+		Py_XDECREF(et);
+		Py_XDECREF(ev);
+		Py_XDECREF(tb);
+	}
+	return -1;
+}
+
+/* CPython's wording for a wrong number of positional arguments. */
+static int check_nargs(const char *name, Py_ssize_t n, Py_ssize_t min, Py_ssize_t max)
+{
+	if (n < min)
+		PyErr_Format(PyExc_TypeError, "%s expected %s%zd argument%s, got %zd", name,
+			     min == max ? "" : "at least ", min, min == 1 ? "" : "s", n);
+	else if (n > max)
+		PyErr_Format(PyExc_TypeError, "%s expected %s%zd argument%s, got %zd", name,
+			     min == max ? "" : "at most ", max, max == 1 ? "" : "s", n);
+	else
+		return 0;
+	return -1;
 }
 
 /* Check every item of seq (a list or tuple) is storable here. */
@@ -104,8 +203,9 @@ static pmo_slot *to_slots(PoolObject *pool, PyObject *seq)
 	return slots;
 }
 
-/* Replace [lo, hi) by the items of seq: the one primitive behind slice
- * assignment, extend, insert, clear and __init__. */
+/* Replace [lo, hi) by the items of seq: the primitive behind extend,
+ * remove, clear and __init__.  lo and hi are clamped to the length read
+ * inside the operation, so SIZE_MAX means "the end" as it is then. */
 static int replace_range(ListObject *self, size_t lo, size_t hi, PyObject *seq)
 {
 	PoolObject *pool = self->pool;
@@ -171,20 +271,20 @@ static int List_init(ListObject *self, PyObject *args, PyObject *kw)
 	if (!_PyArg_NoKeywords("PersistentList", kw) ||
 	    !PyArg_UnpackTuple(args, "PersistentList", 0, 1, &iterable))
 		return -1;
-	pmo_list *l = list_of(self);
-	if (!l)
+	if (!list_of(self))
 		return -1;
-	PyObject *seq = iterable ? PySequence_Fast(iterable, "PersistentList() argument must be iterable")
-				 : PyList_New(0);
+	PyObject *seq = iterable ? as_values(iterable) : PyList_New(0);
 	if (!seq)
 		return -1;
-	int rc = replace_range(self, 0, l->len, seq);
+	int rc = replace_range(self, 0, SIZE_MAX, seq);
 	Py_DECREF(seq);
 	return rc;
 }
 
 /* --- indexing ------------------------------------------------------------ */
 
+/* Normalise a possibly negative index against len; -1 with IndexError
+ * ("<what> index out of range") if it is outside. */
 static int norm_index(Py_ssize_t *i, Py_ssize_t len, const char *what)
 {
 	if (*i < 0)
@@ -196,33 +296,29 @@ static int norm_index(Py_ssize_t *i, Py_ssize_t len, const char *what)
 	return 0;
 }
 
+/* sq_item: i is not wrapped (PySequence_GetItem wraps it). */
 static PyObject *List_item(ListObject *self, Py_ssize_t i)
 {
-	pmo_list *l = list_of(self);
-	if (!l)
-		return NULL;
-	if (i < 0 || (size_t)i >= l->len) {
+	PyObject *v = NULL;
+	int rc = get_item(self, i, 0, &v);
+	if (rc == 0)
 		PyErr_SetString(PyExc_IndexError, "list index out of range");
-		return NULL;
-	}
-	pyx_lock(self->pool);
-	PyObject *v = item_at(self, l, (size_t)i);
-	pyx_unlock(self->pool);
-	return v;
+	return rc > 0 ? v : NULL;
 }
 
 static PyObject *List_subscript(ListObject *self, PyObject *key)
 {
-	pmo_list *l = list_of(self);
-	if (!l)
+	if (!list_of(self))
 		return NULL;
 	if (PyIndex_Check(key)) {
 		Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
 		if (i == -1 && PyErr_Occurred())
 			return NULL;
-		if (i < 0)
-			i += (Py_ssize_t)l->len;
-		return List_item(self, i);
+		PyObject *v = NULL;
+		int rc = get_item(self, i, 1, &v);
+		if (rc == 0)
+			PyErr_SetString(PyExc_IndexError, "list index out of range");
+		return rc > 0 ? v : NULL;
 	}
 	if (!PySlice_Check(key))
 		return PyErr_Format(PyExc_TypeError,
@@ -240,85 +336,93 @@ static PyObject *List_subscript(ListObject *self, PyObject *key)
 	return r;
 }
 
-static int set_item(ListObject *self, Py_ssize_t i, PyObject *v)
+/* self[i] = v, or del self[i] when v is NULL; i may be negative.  The
+ * index is normalised inside the operation: normalised against a length
+ * read earlier, two threads each deleting self[-1] could delete one item
+ * between them. */
+static int assign_index(ListObject *self, Py_ssize_t i, PyObject *v)
 {
-	if (pyx_check_storable(self->pool, v))
+	PoolObject *pool = self->pool;
+	if (v && pyx_check_storable(pool, v))
 		return -1;
-	if (pyx_op_begin(self->pool))
+	if (pyx_op_begin(pool))
 		return -1;
 	pmo_list *l = list_of(self);
-	int failed = !l;
-	if (!failed && (i < 0 || (size_t)i >= l->len)) {
-		PyErr_SetString(PyExc_IndexError, "list assignment index out of range");
-		failed = 1;
-	}
+	if (!l)
+		return pyx_op_end(pool, 1);
+	if (norm_index(&i, (Py_ssize_t)l->len, "list assignment"))
+		return op_refuse(pool);
 	pmo_slot s;
-	if (!failed)
-		failed = pyx_to_slot(self->pool, v, &s) != 0 ||
-			 pmo_list_set(self->pool->core, l, (size_t)i, s) != 0;
-	return pyx_op_end(self->pool, failed);
+	int failed = v ? pyx_to_slot(pool, v, &s) != 0 ||
+			 pmo_list_set(pool->core, l, (size_t)i, s) != 0
+		       : pmo_list_replace(pool->core, l, (size_t)i, (size_t)i + 1, NULL, 0, NULL) != 0;
+	return pyx_op_end(pool, failed);
 }
 
-/* Delete the items at the (ascending, distinct) indices of an extended
- * slice: rebuild by deleting from the back. */
-static int delete_extended(ListObject *self, Py_ssize_t start, Py_ssize_t step,
-			   Py_ssize_t count)
+/* self[key] = seq (a list or tuple), or del self[key] when seq is NULL,
+ * for a slice key whose start, stop and step are already unpacked.  The
+ * indices are adjusted to the length inside the operation. */
+static int assign_slice(ListObject *self, Py_ssize_t start, Py_ssize_t stop,
+			Py_ssize_t step, PyObject *seq)
 {
-	if (pyx_op_begin(self->pool))
+	PoolObject *pool = self->pool;
+	if (seq && check_all(pool, seq))
+		return -1;
+	if (pyx_op_begin(pool))
 		return -1;
 	pmo_list *l = list_of(self);
-	int failed = !l;
-	if (step < 0) {
-		start += (count - 1) * step;
-		step = -step;
+	if (!l)
+		return pyx_op_end(pool, 1);
+	pmo_pool *core = pool->core;
+	Py_ssize_t count = PySlice_AdjustIndices((Py_ssize_t)l->len, &start, &stop, step);
+	Py_ssize_t n = seq ? PySequence_Fast_GET_SIZE(seq) : 0;
+	int failed = 0;
+	if (step == 1) {
+		if (stop < start)
+			stop = start;
+		pmo_slot *slots = NULL;
+		if (n && !(slots = to_slots(pool, seq)))
+			return pyx_op_end(pool, 1);
+		failed = pmo_list_replace(core, l, (size_t)start, (size_t)stop, slots,
+					  (size_t)n, NULL) != 0;
+		PyMem_Free(slots);
+	} else if (!seq) {
+		/* Delete from the highest index down so that the indices still
+		 * to go do not move. */
+		if (step < 0) {
+			start += (count - 1) * step;
+			step = -step;
+		}
+		for (Py_ssize_t k = count - 1; !failed && k >= 0; k--) {
+			size_t i = (size_t)(start + k * step);
+			failed = pmo_list_replace(core, l, i, i + 1, NULL, 0, NULL) != 0;
+		}
+	} else {
+		if (n != count) {
+			PyErr_Format(PyExc_ValueError,
+				     "attempt to assign sequence of size %zd to extended slice of size %zd",
+				     n, count);
+			return op_refuse(pool);
+		}
+		PyObject **items = PySequence_Fast_ITEMS(seq);
+		for (Py_ssize_t k = 0; !failed && k < n; k++) {
+			pmo_slot s;
+			failed = pyx_to_slot(pool, items[k], &s) != 0 ||
+				 pmo_list_set(core, l, (size_t)(start + k * step), s) != 0;
+		}
 	}
-	for (Py_ssize_t k = count - 1; !failed && k >= 0; k--) {
-		size_t i = (size_t)(start + k * step);
-		failed = pmo_list_replace(self->pool->core, l, i, i + 1, NULL, 0, NULL) != 0;
-	}
-	return pyx_op_end(self->pool, failed);
-}
-
-static int assign_extended(ListObject *self, Py_ssize_t start, Py_ssize_t step,
-			   Py_ssize_t count, PyObject *seq)
-{
-	Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-	if (n != count) {
-		PyErr_Format(PyExc_ValueError,
-			     "attempt to assign sequence of size %zd to extended slice of size %zd",
-			     n, count);
-		return -1;
-	}
-	if (check_all(self->pool, seq))
-		return -1;
-	if (pyx_op_begin(self->pool))
-		return -1;
-	pmo_list *l = list_of(self);
-	int failed = !l;
-	PyObject **items = PySequence_Fast_ITEMS(seq);
-	for (Py_ssize_t k = 0; !failed && k < n; k++) {
-		pmo_slot s;
-		failed = pyx_to_slot(self->pool, items[k], &s) != 0 ||
-			 pmo_list_set(self->pool->core, l, (size_t)(start + k * step), s) != 0;
-	}
-	return pyx_op_end(self->pool, failed);
+	return pyx_op_end(pool, failed);
 }
 
 static int List_ass_subscript(ListObject *self, PyObject *key, PyObject *v)
 {
-	pmo_list *l = list_of(self);
-	if (!l)
+	if (!list_of(self))
 		return -1;
-	Py_ssize_t len = (Py_ssize_t)l->len;
 	if (PyIndex_Check(key)) {
 		Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
 		if (i == -1 && PyErr_Occurred())
 			return -1;
-		if (norm_index(&i, len, "list assignment"))
-			return -1;
-		if (v)
-			return set_item(self, i, v);
-		return replace_range(self, (size_t)i, (size_t)i + 1, NULL);
+		return assign_index(self, i, v);
 	}
 	if (!PySlice_Check(key)) {
 		PyErr_Format(PyExc_TypeError, "list indices must be integers or slices, not %.200s",
@@ -328,50 +432,47 @@ static int List_ass_subscript(ListObject *self, PyObject *key, PyObject *v)
 	Py_ssize_t start, stop, step;
 	if (PySlice_Unpack(key, &start, &stop, &step) < 0)
 		return -1;
-	Py_ssize_t count = PySlice_AdjustIndices(len, &start, &stop, step);
 	PyObject *seq = NULL;
 	if (v) {
 		/* Materialise first: v may be this very list. */
-		PyObject *vals = values_of(v);
-		if (!vals && PyErr_Occurred())
+		seq = values_of(v);
+		if (!seq && PyErr_Occurred())
 			return -1;
-		seq = vals ? vals : PySequence_Fast(v, "can only assign an iterable");
-		if (vals && seq != vals)
-			Py_DECREF(vals);
+		if (!seq)
+			seq = PySequence_Fast(v, step == 1 ? "can only assign an iterable"
+							   : "must assign iterable to extended slice");
 		if (!seq)
 			return -1;
 	}
-	int rc;
-	if (step == 1) {
-		if (stop < start)
-			stop = start;
-		rc = replace_range(self, (size_t)start, (size_t)stop, seq);
-	} else if (!v) {
-		rc = count ? delete_extended(self, start, step, count) : 0;
-	} else {
-		rc = assign_extended(self, start, step, count, seq);
-	}
+	int rc = assign_slice(self, start, stop, step, seq);
 	Py_XDECREF(seq);
 	return rc;
 }
 
-static int List_contains(ListObject *self, PyObject *x)
+/* Index of the first item equal to x in [start, stop), or -1 (no error)
+ * if there is none, -2 on error.  The comparisons run Python code that
+ * may change the list; like list's, the search goes on by index. */
+static Py_ssize_t find(ListObject *self, PyObject *x, Py_ssize_t start, Py_ssize_t stop)
 {
-	pmo_list *l = list_of(self);
-	if (!l)
-		return -1;
-	for (size_t i = 0; i < l->len; i++) {
-		PyObject *v = List_item(self, (Py_ssize_t)i);
-		if (!v)
-			return -1;
+	for (Py_ssize_t i = start; i < stop; i++) {
+		PyObject *v = NULL;
+		int rc = get_item(self, i, 0, &v);
+		if (rc <= 0)
+			return rc == 0 ? -1 : -2;
 		int eq = PyObject_RichCompareBool(v, x, Py_EQ);
 		Py_DECREF(v);
-		if (eq != 0)
-			return eq;
-		if (!(l = list_of(self)))
-			return -1;
+		if (eq < 0)
+			return -2;
+		if (eq)
+			return i;
 	}
-	return 0;
+	return -1;
+}
+
+static int List_contains(ListObject *self, PyObject *x)
+{
+	Py_ssize_t i = find(self, x, 0, PY_SSIZE_T_MAX);
+	return i == -2 ? -1 : i >= 0;
 }
 
 /* --- methods ------------------------------------------------------------- */
@@ -393,15 +494,14 @@ static PyObject *List_append(ListObject *self, PyObject *v)
 
 static PyObject *List_extend(ListObject *self, PyObject *iterable)
 {
-	pmo_list *l = list_of(self);
-	if (!l)
+	if (!list_of(self))
 		return NULL;
-	PyObject *seq = values_of(iterable);
-	if (!seq && PyErr_Occurred())
+	PyObject *seq = as_values(iterable);
+	if (!seq)
 		return NULL;
-	if (!seq && !(seq = PySequence_Fast(iterable, "PersistentList.extend() argument must be iterable")))
-		return NULL;
-	int rc = replace_range(self, l->len, l->len, seq);
+	/* At the end as it is inside the operation, not as it was before
+	 * (another thread may append meanwhile). */
+	int rc = replace_range(self, SIZE_MAX, SIZE_MAX, seq);
 	Py_DECREF(seq);
 	if (rc)
 		return NULL;
@@ -412,22 +512,26 @@ static PyObject *List_insert(ListObject *self, PyObject *args)
 {
 	Py_ssize_t i;
 	PyObject *v;
-	if (!PyArg_ParseTuple(args, "nO:insert", &i, &v))
+	if (check_nargs("insert", PyTuple_GET_SIZE(args), 2, 2) ||
+	    !PyArg_ParseTuple(args, "nO:insert", &i, &v))
+		return NULL;
+	PoolObject *pool = self->pool;
+	if (!list_of(self) || pyx_check_storable(pool, v) || pyx_op_begin(pool))
 		return NULL;
 	pmo_list *l = list_of(self);
-	if (!l)
-		return NULL;
-	Py_ssize_t len = (Py_ssize_t)l->len;
-	if (i < 0)
-		i = i + len < 0 ? 0 : i + len;
-	if (i > len)
-		i = len;
-	PyObject *one = PyTuple_Pack(1, v);
-	if (!one)
-		return NULL;
-	int rc = replace_range(self, (size_t)i, (size_t)i, one);
-	Py_DECREF(one);
-	if (rc)
+	pmo_slot s;
+	int failed = !l;
+	if (!failed) {
+		/* Clamp against the length inside the operation. */
+		Py_ssize_t len = (Py_ssize_t)l->len;
+		if (i < 0)
+			i = i + len < 0 ? 0 : i + len;
+		if (i > len)
+			i = len;
+		failed = pyx_to_slot(pool, v, &s) != 0 ||
+			 pmo_list_insert(pool->core, l, (size_t)i, s) != 0;
+	}
+	if (pyx_op_end(pool, failed))
 		return NULL;
 	Py_RETURN_NONE;
 }
@@ -435,27 +539,35 @@ static PyObject *List_insert(ListObject *self, PyObject *args)
 static PyObject *List_pop(ListObject *self, PyObject *args)
 {
 	Py_ssize_t i = -1;
-	if (!PyArg_ParseTuple(args, "|n:pop", &i))
+	if (check_nargs("pop", PyTuple_GET_SIZE(args), 0, 1) ||
+	    !PyArg_ParseTuple(args, "|n:pop", &i))
 		return NULL;
 	if (pyx_op_begin(self->pool))
 		return NULL;
 	pmo_list *l = list_of(self);
-	PyObject *v = NULL;
-	int failed = !l;
-	if (!failed && l->len == 0) {
-		PyErr_SetString(PyExc_IndexError, "pop from empty list");
-		failed = 1;
+	if (!l) {
+		pyx_op_end(self->pool, 1);
+		return NULL;
 	}
-	if (!failed && norm_index(&i, (Py_ssize_t)l->len, "pop"))
-		failed = 1;
+	/* An empty list or a bad index is refused without rolling back the
+	 * caller's transaction: `try: x.pop() except IndexError` is common. */
+	if (l->len == 0) {
+		PyErr_SetString(PyExc_IndexError, "pop from empty list");
+		op_refuse(self->pool);
+		return NULL;
+	}
+	if (norm_index(&i, (Py_ssize_t)l->len, "pop")) {
+		op_refuse(self->pool);
+		return NULL;
+	}
 	pmo_slot gone;
 	/* Make the Python value before the slot's reference goes: a proxy
 	 * made now keeps a persistent object alive. */
-	if (!failed)
-		failed = !(v = item_at(self, l, (size_t)i)) ||
-			 pmo_list_replace(self->pool->core, l, (size_t)i, (size_t)i + 1,
-					  NULL, 0, &gone) != 0 ||
-			 pmo_slot_decref(self->pool->core, gone) != 0;
+	PyObject *v = item_at(self, l, (size_t)i);
+	int failed = !v ||
+		     pmo_list_replace(self->pool->core, l, (size_t)i, (size_t)i + 1,
+				      NULL, 0, &gone) != 0 ||
+		     pmo_slot_decref(self->pool->core, gone) != 0;
 	if (pyx_op_end(self->pool, failed)) {
 		Py_XDECREF(v);
 		return NULL;
@@ -463,57 +575,39 @@ static PyObject *List_pop(ListObject *self, PyObject *args)
 	return v;
 }
 
-/* Index of the first item equal to x in [start, stop), or -1 (no error)
- * if there is none, -2 on error. */
-static Py_ssize_t find(ListObject *self, PyObject *x, Py_ssize_t start, Py_ssize_t stop)
-{
-	for (Py_ssize_t i = start;; i++) {
-		pmo_list *l = list_of(self);
-		if (!l)
-			return -2;
-		if (i >= stop || (size_t)i >= l->len)
-			return -1;
-		PyObject *v = List_item(self, i);
-		if (!v)
-			return -2;
-		int eq = PyObject_RichCompareBool(v, x, Py_EQ);
-		Py_DECREF(v);
-		if (eq < 0)
-			return -2;
-		if (eq)
-			return i;
-	}
-}
-
 static PyObject *List_remove(ListObject *self, PyObject *x)
 {
+	/* Search and delete under one hold of the pool lock, so that another
+	 * thread cannot move the item between finding and deleting it. */
+	if (!lock_list(self))
+		return NULL;
+	PyObject *r = NULL;
 	Py_ssize_t i = find(self, x, 0, PY_SSIZE_T_MAX);
-	if (i == -2)
-		return NULL;
-	if (i == -1) {
+	if (i == -1)
 		PyErr_SetString(PyExc_ValueError, "list.remove(x): x not in list");
-		return NULL;
-	}
-	if (replace_range(self, (size_t)i, (size_t)i + 1, NULL))
-		return NULL;
-	Py_RETURN_NONE;
+	else if (i >= 0 && replace_range(self, (size_t)i, (size_t)i + 1, NULL) == 0)
+		r = Py_NewRef(Py_None);
+	pyx_unlock(self->pool);
+	return r;
 }
 
 static PyObject *List_index(ListObject *self, PyObject *args)
 {
 	PyObject *x;
 	Py_ssize_t start = 0, stop = PY_SSIZE_T_MAX;
-	if (!PyArg_ParseTuple(args, "O|O&O&:index", &x, _PyEval_SliceIndexNotNone, &start,
+	if (check_nargs("index", PyTuple_GET_SIZE(args), 1, 3) ||
+	    !PyArg_ParseTuple(args, "O|O&O&:index", &x, _PyEval_SliceIndexNotNone, &start,
 			      _PyEval_SliceIndexNotNone, &stop))
 		return NULL;
-	pmo_list *l = list_of(self);
-	if (!l)
-		return NULL;
-	Py_ssize_t len = (Py_ssize_t)l->len;
-	if (start < 0 && (start += len) < 0)
-		start = 0;
-	if (stop < 0 && (stop += len) < 0)
-		stop = 0;
+	if (start < 0 || stop < 0) {
+		Py_ssize_t len = List_len(self);
+		if (len < 0)
+			return NULL;
+		if (start < 0 && (start += len) < 0)
+			start = 0;
+		if (stop < 0 && (stop += len) < 0)
+			stop = 0;
+	}
 	Py_ssize_t i = find(self, x, start, stop);
 	if (i == -2)
 		return NULL;
@@ -526,14 +620,12 @@ static PyObject *List_count(ListObject *self, PyObject *x)
 {
 	Py_ssize_t n = 0;
 	for (Py_ssize_t i = 0;; i++) {
-		pmo_list *l = list_of(self);
-		if (!l)
+		PyObject *v = NULL;
+		int rc = get_item(self, i, 0, &v);
+		if (rc < 0)
 			return NULL;
-		if ((size_t)i >= l->len)
+		if (rc == 0)
 			break;
-		PyObject *v = List_item(self, i);
-		if (!v)
-			return NULL;
 		int eq = PyObject_RichCompareBool(v, x, Py_EQ);
 		Py_DECREF(v);
 		if (eq < 0)
@@ -558,8 +650,10 @@ static PyObject *permute(ListObject *self, PyObject *order, size_t n)
 	pmo_list *l = list_of(self);
 	int failed = !l;
 	if (!failed && l->len != n) {
+		PyMem_Free(perm);
 		PyErr_SetString(PyExc_ValueError, "list modified during sort");
-		failed = 1;
+		op_refuse(self->pool);
+		return NULL;
 	}
 	if (!failed)
 		failed = pmo_list_permute(self->pool->core, l, perm) != 0;
@@ -569,35 +663,28 @@ static PyObject *permute(ListObject *self, PyObject *order, size_t n)
 	Py_RETURN_NONE;
 }
 
-static PyObject *List_sort(ListObject *self, PyObject *args, PyObject *kw)
+/* The permutation (a list of n ints) that sorts vals as list.sort would. */
+static PyObject *sort_order(PyObject *vals, PyObject *key, int reverse)
 {
-	static char *kwlist[] = {"key", "reverse", NULL};
-	PyObject *key = Py_None;
-	int reverse = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$Op:sort", kwlist, &key, &reverse))
-		return NULL;
-	PyObject *vals = as_pylist(self);
-	if (!vals)
-		return NULL;
-	size_t n = (size_t)PyList_GET_SIZE(vals);
-	PyObject *keys = vals, *order = NULL, *r = NULL;
+	Py_ssize_t n = PyList_GET_SIZE(vals);
+	PyObject *keys = vals, *order = NULL;
 	if (key != Py_None) {
-		keys = PyList_New((Py_ssize_t)n);
-		for (size_t i = 0; keys && i < n; i++) {
-			PyObject *k = PyObject_CallOneArg(key, PyList_GET_ITEM(vals, (Py_ssize_t)i));
+		keys = PyList_New(n);
+		for (Py_ssize_t i = 0; keys && i < n; i++) {
+			PyObject *k = PyObject_CallOneArg(key, PyList_GET_ITEM(vals, i));
 			if (!k) {
 				Py_CLEAR(keys);
 				break;
 			}
-			PyList_SET_ITEM(keys, (Py_ssize_t)i, k);
+			PyList_SET_ITEM(keys, i, k);
 		}
 		if (!keys)
-			goto out;
+			return NULL;
 	}
 	/* sorted(range(n), key=keys.__getitem__, reverse=...) is list.sort's
-	 * order, stability included. */
-	PyObject *range = PyObject_CallFunction((PyObject *)&PyRange_Type, "n", (Py_ssize_t)n);
-	PyObject *getter = keys ? PyObject_GetAttrString(keys, "__getitem__") : NULL;
+	 * order, stability included: it compares the same keys. */
+	PyObject *range = PyObject_CallFunction((PyObject *)&PyRange_Type, "n", n);
+	PyObject *getter = PyObject_GetAttrString(keys, "__getitem__");
 	PyObject *sort_kw = getter ? Py_BuildValue("{sOsO}", "key", getter, "reverse",
 						   reverse ? Py_True : Py_False) : NULL;
 	order = range && sort_kw ? PySequence_List(range) : NULL;
@@ -614,23 +701,42 @@ static PyObject *List_sort(ListObject *self, PyObject *args, PyObject *kw)
 	Py_XDECREF(range);
 	Py_XDECREF(getter);
 	Py_XDECREF(sort_kw);
-	if (order)
-		r = permute(self, order, n);
-out:
 	if (keys != vals)
-		Py_XDECREF(keys);
-	Py_DECREF(vals);
+		Py_DECREF(keys);
+	return order;
+}
+
+static PyObject *List_sort(ListObject *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = {"key", "reverse", NULL};
+	PyObject *key = Py_None;
+	int reverse = 0;
+	/* "i" as list.sort: reverse must be an int (or bool). */
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|$Oi:sort", kwlist, &key, &reverse))
+		return NULL;
+	/* One hold of the lock from reading to rearranging: another thread's
+	 * change in between would be scrambled by a stale permutation. */
+	if (!lock_list(self))
+		return NULL;
+	PyObject *r = NULL, *order = NULL;
+	PyObject *vals = as_pylist(self);
+	if (vals)
+		order = sort_order(vals, key, reverse);
+	if (order)
+		r = permute(self, order, (size_t)PyList_GET_SIZE(vals));
+	Py_XDECREF(vals);
 	Py_XDECREF(order);
+	pyx_unlock(self->pool);
 	return r;
 }
 
 static PyObject *List_reverse(ListObject *self, PyObject *unused)
 {
-	pmo_list *l = list_of(self);
+	pmo_list *l = lock_list(self);
 	if (!l)
 		return NULL;
 	size_t n = l->len;
-	PyObject *order = PyList_New((Py_ssize_t)n);
+	PyObject *r = NULL, *order = PyList_New((Py_ssize_t)n);
 	for (size_t i = 0; order && i < n; i++) {
 		PyObject *k = PyLong_FromSize_t(n - 1 - i);
 		if (!k) {
@@ -639,17 +745,16 @@ static PyObject *List_reverse(ListObject *self, PyObject *unused)
 		}
 		PyList_SET_ITEM(order, (Py_ssize_t)i, k);
 	}
-	if (!order)
-		return NULL;
-	PyObject *r = permute(self, order, n);
-	Py_DECREF(order);
+	if (order)
+		r = permute(self, order, n);
+	Py_XDECREF(order);
+	pyx_unlock(self->pool);
 	return r;
 }
 
 static PyObject *List_clear(ListObject *self, PyObject *unused)
 {
-	pmo_list *l = list_of(self);
-	if (!l || replace_range(self, 0, l->len, NULL))
+	if (!list_of(self) || replace_range(self, 0, SIZE_MAX, NULL))
 		return NULL;
 	Py_RETURN_NONE;
 }
@@ -710,21 +815,23 @@ static PyObject *List_inplace_concat(ListObject *self, PyObject *other)
 
 static PyObject *List_inplace_repeat(ListObject *self, Py_ssize_t n)
 {
-	pmo_list *l = list_of(self);
-	if (!l)
+	if (!list_of(self))
 		return NULL;
 	if (n <= 0) {
-		if (replace_range(self, 0, l->len, NULL))
+		if (replace_range(self, 0, SIZE_MAX, NULL))
 			return NULL;
 		return Py_NewRef(self);
 	}
+	/* Read and append under one hold of the lock: the copies must be of
+	 * the list as it is when they are appended. */
+	if (!lock_list(self))
+		return NULL;
 	PyObject *a = as_pylist(self);
 	PyObject *more = a ? PySequence_Repeat(a, n - 1) : NULL;
 	Py_XDECREF(a);
-	if (!more)
-		return NULL;
-	int rc = (l = list_of(self)) ? replace_range(self, l->len, l->len, more) : -1;
-	Py_DECREF(more);
+	int rc = more ? replace_range(self, SIZE_MAX, SIZE_MAX, more) : -1;
+	Py_XDECREF(more);
+	pyx_unlock(self->pool);
 	if (rc)
 		return NULL;
 	return Py_NewRef(self);
@@ -753,17 +860,17 @@ static PyObject *List_repr(ListObject *self)
 	if (rec != 0)
 		return rec > 0 ? PyUnicode_FromString("[...]") : NULL;
 	PyObject *r = NULL;
-	pmo_list *l = list_of(self);
-	PyObject *parts = l ? PyList_New(0) : NULL;
-	for (size_t i = 0; parts && i < l->len; i++) {
-		PyObject *v = List_item(self, (Py_ssize_t)i);
-		PyObject *s = v ? PyObject_Repr(v) : NULL;
+	PyObject *parts = PyList_New(0);
+	for (Py_ssize_t i = 0; parts; i++) {
+		PyObject *v = NULL;
+		int rc = get_item(self, i, 0, &v);
+		if (rc == 0)
+			break;
+		PyObject *s = rc > 0 ? PyObject_Repr(v) : NULL;
 		Py_XDECREF(v);
 		if (!s || PyList_Append(parts, s) != 0)
 			Py_CLEAR(parts);
 		Py_XDECREF(s);
-		if (parts && !(l = list_of(self)))
-			Py_CLEAR(parts);
 	}
 	if (parts) {
 		PyObject *sep = PyUnicode_FromString(", ");
@@ -790,15 +897,15 @@ static PyTypeObject ListIter_Type;
 
 static PyObject *make_iter(ListObject *self, int reversed)
 {
-	pmo_list *l = list_of(self);
-	if (!l)
+	Py_ssize_t len = reversed ? List_len(self) : (list_of(self) ? 0 : -1);
+	if (len < 0)
 		return NULL;
 	ListIterObject *it = PyObject_New(ListIterObject, &ListIter_Type);
 	if (!it)
 		return NULL;
 	it->list = (ListObject *)Py_NewRef(self);
 	it->reversed = reversed;
-	it->next = reversed ? (Py_ssize_t)l->len - 1 : 0;
+	it->next = reversed ? len - 1 : 0;
 	return (PyObject *)it;
 }
 
@@ -812,15 +919,15 @@ static PyObject *List_reversed(ListObject *self, PyObject *unused)
 	return make_iter(self, 1);
 }
 
+/* As list's iterators: by index, so a change to the list shows up, and
+ * once past an end the iterator stays exhausted. */
 static PyObject *ListIter_next(ListIterObject *it)
 {
 	if (!it->list)
 		return NULL;
-	pmo_list *l = list_of(it->list);
-	if (!l)
-		return NULL;
-	if (it->next >= 0 && (size_t)it->next < l->len) {
-		PyObject *v = List_item(it->list, it->next);
+	PyObject *v = NULL;
+	int rc = it->next >= 0 ? get_item(it->list, it->next, 0, &v) : 0;
+	if (rc > 0) {
 		it->next += it->reversed ? -1 : 1;
 		return v;
 	}
@@ -841,7 +948,10 @@ static PyObject *ListIter_length_hint(ListIterObject *it, PyObject *unused)
 		Py_ssize_t len = List_len(it->list);
 		if (len < 0)
 			return NULL;
-		n = it->reversed ? it->next + 1 : len - it->next;
+		if (!it->reversed)
+			n = len - it->next;
+		else if (it->next < len)   /* list's reversed iterator: 0 once it shrank below */
+			n = it->next + 1;
 	}
 	return PyLong_FromSsize_t(n < 0 ? 0 : n);
 }
