@@ -7,7 +7,9 @@
 
 #include "error.h"
 #include "tx.h"
+#include "dict.h"
 #include "list.h"
+#include "object.h"
 #include "value.h"
 
 static const pmo_typeops *builtin_ops[PMO_T_BUILTIN_MAX + 1];
@@ -22,6 +24,8 @@ static void register_builtin_types(void)
 {
 	pmo_value_register();
 	pmo_list_register();
+	pmo_object_register();
+	pmo_dict_register();
 }
 
 void pmo_types_init(void)
@@ -73,6 +77,13 @@ pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size)
 	return pmo_head_at(p, off);
 }
 
+pmo_head *pmo_obj_at(const pmo_pool *p, uint64_t off, size_t size)
+{
+	if (pmo_check_off(p, off, size < sizeof(pmo_head) ? sizeof(pmo_head) : size))
+		return NULL;
+	return pmo_head_at(p, off);
+}
+
 int pmo_incref(pmo_pool *p, uint64_t off)
 {
 	pmo_head *h = pmo_head_at(p, off);
@@ -83,28 +94,35 @@ int pmo_incref(pmo_pool *p, uint64_t off)
 }
 
 /*
- * Freeing: a work list of objects whose count reached zero.  Each is
- * traversed; every reference it holds is dropped (children reaching zero
- * join the list), its substructures are freed, then the object itself.
+ * Freeing.  An object whose last reference goes joins the pool's list of
+ * dying objects; freeing one drops the references it holds (children
+ * whose last reference that was join the list), frees its substructures,
+ * then the object.  The list replaces recursion, so a chain of a million
+ * nested objects cannot overflow the C stack.
+ *
+ * A transaction frees at most FREE_BATCH of them; the rest are freed after
+ * the outermost transaction commits, FREE_BATCH per transaction of their
+ * own (pmo_free_pending), so dropping a huge structure never needs a huge
+ * transaction.  If the process dies before that, they are unreachable and
+ * the gc at the next open frees them; if the transaction aborts, the list
+ * is forgotten with the decrements that filled it.
+ *
+ * An object about to be freed keeps its count as it is: nothing reads it
+ * again, and not writing it saves a snapshot per object.
  */
-typedef struct worklist {
-	uint64_t *items;
-	size_t len, cap;
-	pmo_pool *pool;
-	int failed;
-} worklist;
+#define FREE_BATCH 256
 
-static int worklist_push(worklist *w, uint64_t off)
+static int dying_push(pmo_pool *p, uint64_t off)
 {
-	if (w->len == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		uint64_t *items = realloc(w->items, cap * sizeof *items);
+	if (p->ndying == p->capdying) {
+		size_t cap = p->capdying ? p->capdying * 2 : 64;
+		uint64_t *items = realloc(p->dying, cap * sizeof *items);
 		if (!items)
 			return pmo_err(ENOMEM, "out of memory while freeing objects");
-		w->items = items;
-		w->cap = cap;
+		p->dying = items;
+		p->capdying = cap;
 	}
-	w->items[w->len++] = off;
+	p->dying[p->ndying++] = off;
 	return 0;
 }
 
@@ -113,45 +131,92 @@ static inline int held_by_proxy(pmo_pool *p, uint64_t off)
 	return p->hook_has_proxy && p->hook_has_proxy(p->hook_ctx, off);
 }
 
+/* Drop one reference to the checked object h at off. */
+static int unref(pmo_pool *p, pmo_head *h, uint64_t off)
+{
+	if (h->refcnt == 1 && !held_by_proxy(p, off))
+		return dying_push(p, off);
+	if (pmo_tx_snapshot(p, &h->refcnt, sizeof h->refcnt) != 0)
+		return -1;
+	h->refcnt--;
+	return 0;
+}
+
 static int drop_ref(pmo_visit *v, const pmo_slot *s)
 {
-	worklist *w = v->ctx;
+	pmo_pool *p = v->ctx;
 	if (!pmo_slot_is_ref(*s))
 		return 0;
-	pmo_head *h = pmo_obj_checked(w->pool, s->val, sizeof(pmo_head));
+	pmo_head *h = pmo_obj_checked(p, s->val, sizeof(pmo_head));
 	if (!h)
 		return -1;
-	if (h->refcnt == 0)   /* already garbage (shared by a dying cycle) */
+	if (h->refcnt == 0)   /* only a proxy holds it: it stays */
 		return 0;
-	if (pmo_tx_snapshot(w->pool, &h->refcnt, sizeof h->refcnt) != 0)
-		return -1;
-	if (--h->refcnt == 0 && !held_by_proxy(w->pool, s->val))
-		return worklist_push(w, s->val);
-	return 0;
+	return unref(p, h, s->val);
 }
 
 static int free_sub(pmo_visit *v, uint64_t off)
 {
-	worklist *w = v->ctx;
-	return off ? pmo_tx_free(w->pool, off) : 0;
+	return off ? pmo_tx_free(v->ctx, off) : 0;
 }
 
-/* Free every object on the list and whatever dies with them. */
-static int worklist_drain(worklist *w)
+/* Set while free_dying runs in this thread.  A decref made meanwhile (a
+ * Python type's _p_deallocate dropping its references, through the
+ * hooks) only queues what dies, and the running loop frees it: freeing
+ * never recurses through the hooks, however long a chain of such objects
+ * is, and the batch limit holds for them too. */
+static __thread int freeing;
+
+/* Free up to limit dying objects in the current transaction. */
+static int free_dying(pmo_pool *p, size_t limit)
 {
-	pmo_visit v = {drop_ref, free_sub, w};
+	if (freeing)
+		return 0;
+	freeing = 1;
+	pmo_visit v = {drop_ref, free_sub, p};
 	int rc = 0;
-	while (w->len > 0 && rc == 0) {
-		uint64_t off = w->items[--w->len];
-		rc = pmo_traverse(w->pool, off, &v);
-		if (rc == 0 && w->pool->hook_dealloc &&
-		    pmo_head_at(w->pool, off)->type >= PMO_T_FIRST_USER)
-			rc = w->pool->hook_dealloc(w->pool->hook_ctx, off);
+	for (size_t n = 0; n < limit && p->ndying > 0 && rc == 0; n++) {
+		uint64_t off = p->dying[--p->ndying];
+		/* A Python type may release what it holds itself (its
+		 * _p_deallocate): then the core must not drop it again. */
+		const pmo_head *h = pmo_head_at(p, off);
+		int released = 0;
+		if (h->type >= PMO_T_FIRST_USER && !pmo_is_object(h) &&
+		    p->hook_dealloc)
+			released = p->hook_dealloc(p->hook_ctx, off);
+		if (released < 0)
+			rc = -1;
+		else if (released == 0)
+			rc = pmo_traverse(p, off, &v);
 		if (rc == 0)
-			rc = pmo_tx_free(w->pool, off);
+			rc = pmo_tx_free(p, off);
 	}
-	free(w->items);
+	freeing = 0;
 	return rc;
+}
+
+void pmo_free_pending(pmo_pool *p)
+{
+	if (p->draining)
+		return;
+	p->draining = 1;
+	while (p->ndying > 0) {
+		if (pmo_tx_begin(p) != 0)
+			break;
+		if (free_dying(p, FREE_BATCH) != 0) {
+			pmo_tx_fail(p);
+			break;
+		}
+		if (pmo_tx_end(p) != 0)
+			break;
+	}
+	p->ndying = 0;  /* whatever is left is unreachable: gc's to free */
+	p->draining = 0;
+}
+
+void pmo_forget_pending(pmo_pool *p)
+{
+	p->ndying = 0;
 }
 
 int pmo_decref(pmo_pool *p, uint64_t off)
@@ -163,22 +228,16 @@ int pmo_decref(pmo_pool *p, uint64_t off)
 	if (h->refcnt == 0)
 		return pmo_err(EIO, "corrupted pool %s: reference count underflow at %llu",
 			       p->path, (unsigned long long)off);
-	if (pmo_tx_snapshot(p, &h->refcnt, sizeof h->refcnt) != 0)
+	if (unref(p, h, off) != 0)
 		return -1;
-	if (--h->refcnt > 0 || held_by_proxy(p, off))
-		return 0;
-	worklist w = {NULL, 0, 0, p, 0};
-	if (worklist_push(&w, off) != 0)
-		return -1;
-	return worklist_drain(&w);
+	return free_dying(p, FREE_BATCH);
 }
 
 int pmo_obj_free(pmo_pool *p, uint64_t off)
 {
-	worklist w = {NULL, 0, 0, p, 0};
-	if (worklist_push(&w, off) != 0)
+	if (dying_push(p, off) != 0)
 		return -1;
-	return worklist_drain(&w);
+	return free_dying(p, FREE_BATCH);
 }
 
 int pmo_slot_store(pmo_pool *p, pmo_slot *dst, pmo_slot v)
@@ -192,11 +251,18 @@ int pmo_slot_store(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 
 int pmo_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 {
-	uint32_t type = pmo_head_at(p, off)->type;
+	const pmo_head *h = pmo_head_at(p, off);
+	uint32_t type = h->type;
 	if (type >= PMO_T_FIRST_USER) {
-		if (!p->hook_traverse)
+		/* PersistentObject attribute tables are core storage whatever
+		 * their class: traversed here, without the binding, so gc and
+		 * freeing of such objects never call into Python. */
+		if (pmo_is_object(h))
+			type = PMO_T_OBJECT;
+		else if (!p->hook_traverse)
 			return 0;
-		return p->hook_traverse(p->hook_ctx, off, v);
+		else
+			return p->hook_traverse(p->hook_ctx, off, v);
 	}
 	const pmo_typeops *ops = pmo_typeops_of(type);
 	if (!ops)

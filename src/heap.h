@@ -10,8 +10,9 @@
  * Type codes below PMO_T_FIRST_USER are built in; each registers a
  * pmo_typeops telling the core which slots and substructures an object of
  * that type holds, which is all refcounting and gc need to know.  Codes
- * from PMO_T_FIRST_USER up name user classes through the type table; the
- * core asks the pool's hooks about those.
+ * from PMO_T_FIRST_USER up name user classes through the type table
+ * (types.h); the core handles PersistentObject attribute tables of any
+ * such class itself (object.h) and asks the pool's hooks about the rest.
  *
  * Refcounts change only inside a transaction, in the same transaction as
  * the slot store that makes or drops the reference.  Freeing an object
@@ -43,13 +44,15 @@ enum pmo_typecode {
 	PMO_T_TUPLE = 5,
 	PMO_T_FROZENSET = 6,
 	PMO_T_PICKLE = 7,     /* a persist_via_pickle value */
+	PMO_T_BOX = 8,        /* an inline value boxed for MemoryManager.persist (object.h) */
 	/* containers */
 	PMO_T_LIST = 16,
 	PMO_T_DICT = 17,
 	PMO_T_SET = 18,
 	PMO_T_PFROZENSET = 19,
 	PMO_T_PTUPLE = 20,
-	PMO_T_OBJECT = 21,    /* attribute storage of a PersistentObject */
+	PMO_T_OBJECT = 21,    /* ops of every PersistentObject attribute table (object.h);
+			       * the objects themselves carry their class's user code */
 	PMO_T_BUILTIN_MAX = 63,
 	PMO_T_FIRST_USER = 256
 };
@@ -109,11 +112,22 @@ int pmo_slot_store(pmo_pool *p, pmo_slot *dst, pmo_slot v);
 /* Free an object regardless of its count, dropping what it holds. */
 int pmo_obj_free(pmo_pool *p, uint64_t off);
 
+/* After the outermost transaction: free the dying objects it left (see
+ * heap.c), or forget them if it aborted.  Called by pmo_tx_end. */
+void pmo_free_pending(pmo_pool *p);
+void pmo_forget_pending(pmo_pool *p);
+
 /* Visit what an object holds (built-in ops, else the pool's hook). */
 int pmo_traverse(pmo_pool *p, uint64_t off, pmo_visit *v);
 
 /* Check that off is a live heap object in the pool with at least `size`
- * bytes; returns its header or NULL with errno EIO. */
+ * bytes (asking libpmemobj: ~50 ns); returns its header or NULL with errno
+ * EIO.  For frees and for the first sight of an offset. */
 pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size);
+
+/* The cheap check for reads on hot paths: `size` bytes at off lie inside
+ * the pool, so a damaged reference can give wrong data or an error but
+ * never a read outside the mapping.  Header or NULL with errno EIO. */
+pmo_head *pmo_obj_at(const pmo_pool *p, uint64_t off, size_t size);
 
 #endif

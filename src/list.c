@@ -27,7 +27,7 @@ uint64_t pmo_list_new(pmo_pool *p, size_t cap)
 
 pmo_list *pmo_list_get(const pmo_pool *p, uint64_t off)
 {
-	pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_list));
+	pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_list));
 	if (!h)
 		return NULL;
 	pmo_list *l = (pmo_list *)h;

@@ -96,6 +96,7 @@ static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
 
 static void pool_free(pmo_pool *p)
 {
+	free(p->dying);
 	free(p->path);
 	free(p);
 }

@@ -41,7 +41,9 @@ struct pmo_root {
 	uint64_t hash_key[2];    /* SipHash key for str/bytes, random per pool */
 	pmo_slot root;           /* the user's root value */
 	pmo_slot type_table;     /* class paths of user types (see types.h) */
-	uint64_t reserved[8];    /* room for later fields without a format bump */
+	pmo_slot attr_names;     /* PersistentObject attribute names (types.h);
+				  * EMPTY (zero) in a pool that never had one */
+	uint64_t reserved[6];    /* room for later fields without a format bump */
 };
 
 struct pmo_typeops;
@@ -57,13 +59,25 @@ typedef struct pmo_pool {
 	char *path;
 	pmo_stats stats;
 	/* Hooks for object types the core does not know (user types written
-	 * in Python): set by the binding, NULL in plain C use. */
+	 * in Python): set by the binding, NULL in plain C use.  They are only
+	 * asked about codes >= PMO_T_FIRST_USER that are not PersistentObject
+	 * attribute tables (object.h), which the core handles itself.
+	 * hook_traverse visits what the object holds (visit is a pmo_visit *).
+	 * hook_dealloc runs before an object whose count reached zero is
+	 * freed: it returns 1 if it released everything the object holds
+	 * itself (a Python type's _p_deallocate), 0 to have the core drop it
+	 * by traversing, -1 on failure. */
 	void *hook_ctx;
 	int (*hook_traverse)(void *ctx, uint64_t off, void *visit);
 	int (*hook_dealloc)(void *ctx, uint64_t off);
 	/* Does a volatile proxy still hold the object?  Then an object whose
 	 * count drops to zero is kept (at zero) until the proxy goes. */
 	int (*hook_has_proxy)(void *ctx, uint64_t off);
+	/* Objects found dead and not yet freed (heap.c): freed a batch per
+	 * transaction, so dropping a huge structure never needs a huge one. */
+	uint64_t *dying;
+	size_t ndying, capdying;
+	int draining;
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);

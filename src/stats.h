@@ -9,6 +9,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct pmo_stats {
 	uint64_t tx_begun;        /* outermost transactions begun */
 	uint64_t tx_committed;
@@ -33,6 +37,23 @@ typedef struct pmo_stats {
 	X(snapshots) X(snapshot_bytes) X(allocs) X(alloc_bytes) X(frees) \
 	X(gc_runs) X(gc_examined) X(gc_freed) X(gc_ns) X(open_ns) X(recovery_ns)
 
+/* The increments go through PMO_STAT_ADD so that a build with
+ * -DPMO_NO_STATS can compile them out: the C benchmarks build both ways
+ * to show what the counters cost (bench/c/run_modes.py --stats-overhead).
+ * The struct stays in both builds (all zero without stats), so code that
+ * reads it need not care. */
+#ifdef PMO_NO_STATS
+#define PMO_STATS_ENABLED 0
+#define PMO_STAT_ADD(p, field, n) ((void)(p))
+#else
+#define PMO_STATS_ENABLED 1
+#define PMO_STAT_ADD(p, field, n) ((void)((p)->stats.field += (uint64_t)(n)))
+#endif
+
 uint64_t pmo_now_ns(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -5,6 +5,7 @@
 #include <libpmemobj.h>
 
 #include "error.h"
+#include "heap.h"
 
 /* libpmemobj keeps its transaction state per thread; so do we. */
 static __thread pmo_pool *tx_pool;
@@ -41,9 +42,9 @@ int pmo_tx_begin(pmo_pool *p)
 	}
 	if (tx_depth++ == 0) {
 		tx_pool = p;
-		p->stats.tx_begun++;
+		PMO_STAT_ADD(p, tx_begun, 1);
 	} else {
-		p->stats.tx_nested++;
+		PMO_STAT_ADD(p, tx_nested, 1);
 	}
 	return 0;
 }
@@ -55,10 +56,17 @@ int pmo_tx_end(pmo_pool *p)
 	int err = pmemobj_tx_end();
 	if (--tx_depth == 0) {
 		tx_pool = NULL;
-		if (err)
-			p->stats.tx_aborted++;
-		else
-			p->stats.tx_committed++;
+		if (err) {
+			PMO_STAT_ADD(p, tx_aborted, 1);
+			pmo_forget_pending(p);
+		} else {
+			PMO_STAT_ADD(p, tx_committed, 1);
+			if (p->ndying) {
+				int e = errno;
+				pmo_free_pending(p);
+				errno = e;
+			}
+		}
 	}
 	if (err) {
 		errno = err;
@@ -90,8 +98,8 @@ int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
 	if (pmemobj_tx_add_range_direct(ptr, len) != 0)
 		return pmo_err_pmdk(errno ? errno : ENOMEM,
 				    "cannot snapshot %zu bytes", len);
-	p->stats.snapshots++;
-	p->stats.snapshot_bytes += len;
+	PMO_STAT_ADD(p, snapshots, 1);
+	PMO_STAT_ADD(p, snapshot_bytes, len);
 	return 0;
 }
 
@@ -126,8 +134,8 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 		alloc_failed(size);
 		return 0;
 	}
-	p->stats.allocs++;
-	p->stats.alloc_bytes += size;
+	PMO_STAT_ADD(p, allocs, 1);
+	PMO_STAT_ADD(p, alloc_bytes, size);
 	return oid.off;
 }
 
@@ -145,10 +153,10 @@ uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
 		alloc_failed(size);
 		return 0;
 	}
-	p->stats.allocs++;
-	p->stats.alloc_bytes += size;
+	PMO_STAT_ADD(p, allocs, 1);
+	PMO_STAT_ADD(p, alloc_bytes, size);
 	if (off)
-		p->stats.frees++;
+		PMO_STAT_ADD(p, frees, 1);
 	return oid.off;
 }
 
@@ -157,6 +165,6 @@ int pmo_tx_free(pmo_pool *p, uint64_t off)
 	if (pmemobj_tx_free(pmo_oid(p, off)) != 0)
 		return pmo_err_pmdk(errno ? errno : EINVAL, "cannot free object at %llu",
 				    (unsigned long long)off);
-	p->stats.frees++;
+	PMO_STAT_ADD(p, frees, 1);
 	return 0;
 }

@@ -107,14 +107,16 @@ uint32_t pmo_ref_type(const pmo_pool *p, uint64_t off)
 	return pmo_head_at(p, off)->type;
 }
 
+/* Reads use the cheap bounds check (pmo_obj_at): every length is checked
+ * against the end of the pool, which is what memory safety needs. */
 const pmo_varobj *pmo_varobj_get(const pmo_pool *p, uint64_t off, uint32_t type)
 {
-	const pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_varobj));
+	const pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_varobj));
 	if (!h)
 		return NULL;
 	const pmo_varobj *o = (const pmo_varobj *)h;
-	size_t usable = pmemobj_alloc_usable_size(pmo_oid(p, off));
-	if (h->type != type || o->size > usable - sizeof(pmo_varobj) - 1) {
+	uint64_t room = p->size - off - sizeof(pmo_varobj);
+	if (h->type != type || o->size >= room) {
 		pmo_err(EIO, "corrupted pool %s: bad %s object at %llu", p->path,
 			pmo_type_name(type), (unsigned long long)off);
 		return NULL;
@@ -124,7 +126,7 @@ const pmo_varobj *pmo_varobj_get(const pmo_pool *p, uint64_t off, uint32_t type)
 
 const pmo_complex *pmo_complex_get(const pmo_pool *p, uint64_t off)
 {
-	const pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_complex));
+	const pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_complex));
 	if (h && h->type != PMO_T_COMPLEX) {
 		pmo_err(EIO, "corrupted pool %s: bad complex at %llu", p->path,
 			(unsigned long long)off);
@@ -135,13 +137,12 @@ const pmo_complex *pmo_complex_get(const pmo_pool *p, uint64_t off)
 
 const pmo_tuple *pmo_tuple_get(const pmo_pool *p, uint64_t off, uint32_t type)
 {
-	const pmo_head *h = pmo_obj_checked(p, off, sizeof(pmo_tuple));
+	const pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_tuple));
 	if (!h)
 		return NULL;
 	const pmo_tuple *t = (const pmo_tuple *)h;
-	size_t usable = pmemobj_alloc_usable_size(pmo_oid(p, off));
-	if (h->type != type ||
-	    t->n > (usable - sizeof(pmo_tuple)) / sizeof(pmo_slot)) {
+	uint64_t room = p->size - off - sizeof(pmo_tuple);
+	if (h->type != type || t->n > room / sizeof(pmo_slot)) {
 		pmo_err(EIO, "corrupted pool %s: bad %s at %llu", p->path,
 			pmo_type_name(type), (unsigned long long)off);
 		return NULL;
@@ -181,6 +182,7 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 	}
 	case PMO_T_TUPLE:
 	case PMO_T_FROZENSET:
+	case PMO_T_PTUPLE:    /* a PersistentTuple equals the tuple of its items */
 		return ((const pmo_tuple *)h)->hash;
 	default:
 		return PMO_HASH_UNKNOWN;
