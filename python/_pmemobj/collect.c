@@ -1,5 +1,6 @@
 /* pool.gc(): run the core collector and report in Python terms. */
 #include "proxy.h"
+#include "types.h"
 
 #include <errno.h>
 
@@ -50,7 +51,7 @@ static int set_count(PyObject *d, const char *key, uint64_t v)
 	return rc;
 }
 
-static PyObject *type_counts_dict(const pmo_gc_result *res)
+static PyObject *type_counts_dict(PoolObject *pool, const pmo_gc_result *res)
 {
 	PyObject *d = PyDict_New();
 	if (!d)
@@ -59,6 +60,11 @@ static PyObject *type_counts_dict(const pmo_gc_result *res)
 		if (!res->type_counts[code])
 			continue;
 		const char *name = pmo_type_name((uint32_t)code);
+		if (!name && code >= PMO_T_FIRST_USER && pool->core) {
+			/* A user class: its path in the type table. */
+			name = pmo_type_path(pool->core, (uint32_t)code, NULL);
+			pmo_err_clear();
+		}
 		char buf[32];
 		if (!name) {
 			snprintf(buf, sizeof buf, "type#%zu", code);
@@ -93,7 +99,9 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 		Py_XDECREF(log.list);
 		return pyx_raise();
 	}
-	PyObject *types = type_counts_dict(&res);
+	pyx_lock(pool);
+	PyObject *types = type_counts_dict(pool, &res);
+	pyx_unlock(pool);
 	free(res.type_counts);
 	PyObject *counts = PyDict_New();
 	if (!types || !counts ||

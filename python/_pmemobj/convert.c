@@ -81,6 +81,10 @@ int pyx_check_storable(PoolObject *pool, PyObject *v)
 		return check_proxy(pool, (ProxyObject *)v);
 	if (is_pickled_type(pool, v))
 		return 0;
+	uint64_t off;   /* an object of a persistent type written in Python? */
+	int r = pyx_foreign_check(pool, v, &off);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
 	return cannot_persist(v);
 }
 
@@ -257,6 +261,16 @@ int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
 	}
 	if (is_pickled_type(pool, v))
 		return store_pickle(pool, v, out);
+	uint64_t off;
+	int r = pyx_foreign_check(pool, v, &off);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		if (pmo_incref(pool->core, off) != 0)
+			return core_failed();
+		*out = pmo_slot_ref(off);
+		return 0;
+	}
 	return cannot_persist(v);
 }
 

@@ -113,6 +113,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	self->core = core;
 	core->hook_ctx = self;
 	core->hook_has_proxy = has_proxy;
+	pyx_mm_install_hooks(core);   /* before gc: user types take part */
 	Py_SETREF(self->filename, path_s);
 	self->debug = debug;
 	if (core->was_unclean) {
@@ -367,6 +368,7 @@ static PyGetSetDef Pool_getset[] = {
 	 "The root value of the pool: everything reachable from it is kept.", NULL},
 	{"closed", (getter)Pool_get_closed, NULL, "True once the pool is closed.", NULL},
 	{"filename", (getter)Pool_get_filename, NULL, "The pool's file name.", NULL},
+	{"mm", (getter)pyx_pool_get_mm, NULL, "The pool's MemoryManager.", NULL},
 	{NULL}
 };
 

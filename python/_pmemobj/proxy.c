@@ -50,6 +50,11 @@ static PyObject *make_proxy(PoolObject *pool, PyTypeObject *type, uint64_t off)
 	return (PyObject *)o;
 }
 
+PyObject *pyx_proxy_make(PoolObject *pool, PyTypeObject *type, uint64_t off)
+{
+	return make_proxy(pool, type, off);
+}
+
 PyObject *pyx_proxy_for(PoolObject *pool, uint64_t off)
 {
 	PyObject *o = pyx_idmap_get(pool, off);
@@ -58,6 +63,9 @@ PyObject *pyx_proxy_for(PoolObject *pool, uint64_t off)
 	const pmo_head *h = pmo_obj_checked(pool->core, off, sizeof(pmo_head));
 	if (!h)
 		return pyx_raise();
+	/* User classes: _v__init__ on resurrection, Python-implemented types. */
+	if (h->type >= PMO_T_FIRST_USER)
+		return pyx_user_object(pool, h->type, off);
 	PyTypeObject *type = type_for_code(pool, h->type);
 	if (!type) {
 		if (PyErr_Occurred())
@@ -89,10 +97,12 @@ PyObject *pyx_proxy_adopt(PoolObject *pool, PyTypeObject *type, uint64_t off)
 
 void pyx_tx_ended(PoolObject *pool, int aborted)
 {
+	if (pool->mm)
+		pyx_mm_tx_ended(pool, aborted);   /* user-type caches, Python objects */
 	if (aborted) {
 		for (size_t i = 0; i < pool->ncreated; i++) {
 			ProxyObject *o = (ProxyObject *)pyx_idmap_get(pool, pool->created[i]);
-			if (o) {
+			if (o && pyx_is_proxy((PyObject *)o)) {
 				pyx_idmap_del(pool, o->off);
 				o->off = 0;
 			}
@@ -118,9 +128,10 @@ static void proxy_release(ProxyObject *self)
 	if (pyx_op_begin(pool) == 0) {
 		int failed = pmo_obj_free(pool->core, self->off) != 0;
 		if (pyx_op_end(pool, failed) != 0)
-			PyErr_WriteUnraisable((PyObject *)self);
+			PyErr_WriteUnraisable(NULL);
 	} else {
-		PyErr_WriteUnraisable((PyObject *)self);
+		/* Not the dying proxy itself: reporting it would revive it. */
+		PyErr_WriteUnraisable(NULL);
 	}
 	PyErr_Restore(et, ev, tb);
 }
@@ -195,5 +206,6 @@ PyTypeObject Proxy_Type = {
 	.tp_traverse = (traverseproc)Proxy_traverse,
 	.tp_clear = (inquiry)Proxy_clear,
 	.tp_getset = Proxy_getset,
+	.tp_methods = pyx_proxy_methods,
 	.tp_weaklistoffset = offsetof(ProxyObject, weakreflist),
 };

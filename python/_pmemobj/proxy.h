@@ -51,6 +51,11 @@ void pyx_tx_ended(PoolObject *pool, int aborted);
 
 /* Per-type module set-up: ready the type, register it, add it to m. */
 int pyx_list_ready(PyObject *m);
+int pyx_dict_ready(PyObject *m);   /* PersistentDict (pdict.c) */
+int pyx_set_ready(PyObject *m);    /* PersistentSet, PersistentFrozenSet (pset.c) */
+int pyx_object_ready(PyObject *m);  /* PersistentObject, ClassNotFoundError (pobject.c) */
+int pyx_tuple_ready(PyObject *m);   /* PersistentTuple (ptuple.c) */
+int pyx_memory_ready(PyObject *m);  /* MemoryManager, OID_NULL (memory.c) */
 
 /* Identity map (idmap.c) */
 int pyx_idmap_init(PoolObject *pool);
@@ -64,5 +69,33 @@ uint64_t *pyx_idmap_offsets(PoolObject *pool, size_t *n);
 /* Resolve the Python class of a user type code (>= PMO_T_FIRST_USER);
  * set by the PersistentObject/type-table code, NULL until then. */
 extern PyTypeObject *(*pyx_user_type_lookup)(PoolObject *pool, uint32_t code);
+
+/* --- user types (pobject.c, memory.c, typetable.c; see manager.h) --- */
+
+/* Make a proxy of type for the object at off, registered in the identity
+ * map (no other set-up). */
+PyObject *pyx_proxy_make(PoolObject *pool, PyTypeObject *type, uint64_t off);
+
+/* The Python object for the object at off of user type code: a
+ * PersistentObject proxy (after its _v__init__), or the resurrected
+ * object of a Python-implemented type.  New reference. */
+PyObject *pyx_user_object(PoolObject *pool, uint32_t code, uint64_t off);
+
+/* Is v a live Python-implemented persistent object of pool?  1 (and
+ * *off) if so, 0 if v is no persistent object at all, -1 with an
+ * exception if it is one but cannot be stored here. */
+int pyx_foreign_check(PoolObject *pool, PyObject *v, uint64_t *off);
+
+/* The outermost transaction ended: bookkeeping of pool->mm (if set). */
+void pyx_mm_tx_ended(PoolObject *pool, int aborted);
+
+/* Set the core hooks for Python-implemented types on a pool just opened. */
+void pyx_mm_install_hooks(pmo_pool *core);
+
+/* pool.mm */
+PyObject *pyx_pool_get_mm(PoolObject *pool, void *closure);
+
+/* _p_traverse() and _p_substructures() of every C persistent type. */
+extern PyMethodDef pyx_proxy_methods[];
 
 #endif

@@ -20,15 +20,34 @@ from ._pmemobj import (
     LAYOUT,
     MIN_POOL_SIZE,
     POBJECT_TYPE_NUM,
+    PersistentDict,
+    PersistentFrozenSet,
     PersistentList,
     PersistentObjectPool as _Pool,
+    PersistentSet,
     Transaction,
     _PersistentBase,
 )
 
 __all__ = [
-    "MIN_POOL_SIZE", "PersistentList", "PersistentObjectPool", "Transaction",
+    "MIN_POOL_SIZE", "PersistentDict", "PersistentFrozenSet", "PersistentList",
+    "PersistentSet", "PersistentObjectPool", "Transaction",
     "create", "open",
+]
+
+# User classes, persistent tuples and the low-level API of the spec.
+from ._pmemobj import (
+    OID_NULL,
+    ClassNotFoundError,
+    MemoryManager,
+    PersistentObject,
+    PersistentTuple,
+)
+from ._persistent import Persistent
+
+__all__ += [
+    "ClassNotFoundError", "MemoryManager", "OID_NULL", "POBJECT_TYPE_NUM",
+    "Persistent", "PersistentObject", "PersistentTuple",
 ]
 
 _open_pools = _weakref.WeakSet()
@@ -49,6 +68,10 @@ class PersistentObjectPool(_Pool):
             obj = typ._p_new_in(self)
             obj.__init__(*args, **kw)
             return obj
+        if isinstance(typ, type) and hasattr(typ, "_p_new"):
+            # A persistent type written in Python against the MemoryManager
+            # API: __new__, _p_new(pool.mm), __init__ (see _persistent.py).
+            return self.mm.new(typ, *args, **kw)
         raise TypeError(f"{getattr(typ, '__name__', typ)!r} does not support "
                         f"the Persistent API")
 

@@ -1,0 +1,393 @@
+/*
+ * PersistentObject: the base of user classes whose attributes persist.
+ *
+ * A user class is an ordinary Python subclass; its instances are proxies
+ * (ProxyObject) of an attribute table in the pool (src/object.c), whose
+ * type code names the class in the pool's type table.  Attribute access
+ * splits by name:
+ *   - names starting with "_v_", special names (__x__), and names the class
+ *     defines as data descriptors (properties, __slots__, _p_oid...) work
+ *     as on any object; the instance __dict__ (the proxy's vdict) is
+ *     volatile and never stored;
+ *   - every other name lives in the attribute table.  Reading looks there
+ *     first and then falls back to the class (methods, class attributes),
+ *     as an instance __dict__ would; setting and deleting change the table,
+ *     each change atomic on its own or part of the enclosing transaction.
+ * A lookup finds the name's index in the pool's name cache (a dict) and
+ * scans the object's few pairs for it: nothing is allocated.
+ *
+ * Creation (pool.new(C, ...)): _p_new_in makes the table, then
+ * _v__init__(), then pool.new calls __init__.  Resurrection (reading a
+ * reference to the object) makes the proxy and calls _v__init__() only;
+ * __init__ never runs again.  The same object read twice while a proxy
+ * lives is the same Python object (the identity map).
+ */
+#include "manager.h"
+
+#include <errno.h>
+
+#include "object.h"
+
+typedef ProxyObject PObject;
+
+static PyObject *str_v_init;      /* "_v__init__" */
+static PyObject *base_v_init;     /* PersistentObject's own _v__init__ */
+
+/* The attribute table behind a proxy, or NULL with an exception.  The
+ * offset was checked when the proxy was made; this is the cheap check. */
+static pmo_object *object_of(PObject *self)
+{
+	if (pyx_proxy_check(self))
+		return NULL;
+	pmo_object *o = pmo_direct(self->pool->core, self->off);
+	if (!pmo_is_object(&o->head) || o->len > o->cap) {
+		pmo_err(EIO, "corrupted pool: bad attribute table at %llu",
+			(unsigned long long)self->off);
+		pyx_raise();
+		return NULL;
+	}
+	return o;
+}
+
+/* Does this name go the ordinary way (volatile) rather than to the table? */
+static int is_ordinary_name(PyTypeObject *type, PyObject *name)
+{
+	Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+	int kind = PyUnicode_KIND(name);
+	const void *d = PyUnicode_DATA(name);
+	if (n >= 3 && PyUnicode_READ(kind, d, 0) == '_' && PyUnicode_READ(kind, d, 1) == 'v' &&
+	    PyUnicode_READ(kind, d, 2) == '_')
+		return 1;
+	if (n >= 4 && PyUnicode_READ(kind, d, 0) == '_' && PyUnicode_READ(kind, d, 1) == '_' &&
+	    PyUnicode_READ(kind, d, n - 1) == '_' && PyUnicode_READ(kind, d, n - 2) == '_')
+		return 1;
+	PyObject *descr = _PyType_Lookup(type, name);
+	return descr && Py_TYPE(descr)->tp_descr_set != NULL;
+}
+
+/* The stored value of attribute name: a new reference, or NULL with no
+ * exception if the object has no such attribute. */
+static PyObject *get_stored(PObject *self, PyObject *name)
+{
+	if (pyx_proxy_check(self))
+		return NULL;
+	PoolObject *pool = self->pool;
+	int64_t idx = pyx_name_lookup(pool, name);
+	if (idx < 0)
+		return NULL;   /* never interned: no object has it (or an error) */
+	pyx_lock(pool);
+	PyObject *v = NULL;
+	pmo_object *o = pool->core ? object_of(self) : (pyx_closed(), NULL);
+	if (o) {
+		int64_t i = pmo_object_find(pool->core, o, (uint64_t)idx);
+		if (i >= 0)
+			v = pyx_from_slot(pool, pmo_object_attrs(pool->core, o)[i].value);
+	}
+	pyx_unlock(pool);
+	return v;
+}
+
+static PyObject *PObject_getattro(PObject *self, PyObject *name)
+{
+	if (!PyUnicode_Check(name) || is_ordinary_name(Py_TYPE(self), name))
+		return PyObject_GenericGetAttr((PyObject *)self, name);
+	PyObject *v = get_stored(self, name);
+	if (v || PyErr_Occurred())
+		return v;
+	return PyObject_GenericGetAttr((PyObject *)self, name);
+}
+
+static int no_attribute(PObject *self, PyObject *name)
+{
+	PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute '%U'",
+		     Py_TYPE(self)->tp_name, name);
+	return -1;
+}
+
+/* The class's inline capacity hint follows the tables its instances grow. */
+static void note_growth(PObject *self, const pmo_object *o)
+{
+	MMObject *mm = (MMObject *)self->pool->mm;
+	size_t i = o->head.type - PMO_T_FIRST_USER;
+	if (mm && i < mm->nclasses && o->len > mm->classes[i].hint)
+		mm->classes[i].hint = (uint32_t)(o->len < PMO_OBJECT_MAX_INLINE
+						 ? o->len : PMO_OBJECT_MAX_INLINE);
+}
+
+static int del_stored(PObject *self, PyObject *name)
+{
+	if (pyx_proxy_check(self))
+		return -1;
+	PoolObject *pool = self->pool;
+	int64_t idx = pyx_name_lookup(pool, name);
+	if (idx == -2)
+		return -1;
+	if (idx == -1)
+		return no_attribute(self, name);
+	/* Look before opening the transaction: a missing attribute raises
+	 * AttributeError without rolling back the caller's transaction. */
+	pyx_lock(pool);
+	pmo_object *o = pool->core ? object_of(self) : (pyx_closed(), NULL);
+	int64_t i = o ? pmo_object_find(pool->core, o, (uint64_t)idx) : -1;
+	int rc = -1;
+	if (o && i < 0)
+		no_attribute(self, name);
+	else if (o && pyx_op_begin(pool) == 0)
+		rc = pyx_op_end(pool, pmo_object_remove(pool->core, o, (size_t)i, NULL) != 0);
+	pyx_unlock(pool);
+	return rc;
+}
+
+/* obj.__class__ = C: the stored type code follows, in the same
+ * transaction, so the object comes back as a C. */
+static int set_class(PObject *self, PyObject *name, PyObject *cls)
+{
+	PoolObject *pool = self->pool;
+	if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &PersistentObject_Type)) {
+		PyErr_Format(PyExc_TypeError, "__class__ of a persistent object must be a "
+			     "PersistentObject subclass, not %R", cls);
+		return -1;
+	}
+	if (pyx_proxy_check(self) || pyx_op_begin(pool))
+		return -1;
+	pmo_object *o = object_of(self);
+	uint32_t code = o ? pyx_type_code(pool, cls) : 0;
+	int failed = !code || pmo_tx_snapshot(pool->core, &o->head.type, sizeof o->head.type) != 0;
+	if (!failed)
+		o->head.type = code;
+	if (!failed)
+		failed = PyObject_GenericSetAttr((PyObject *)self, name, cls) != 0;
+	return pyx_op_end(pool, failed);
+}
+
+static int PObject_setattro(PObject *self, PyObject *name, PyObject *value)
+{
+	static PyObject *class_name;
+	if (!class_name && !(class_name = PyUnicode_InternFromString("__class__")))
+		return -1;
+	if (value && (name == class_name ||
+		      (PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 9 &&
+		       PyUnicode_Compare(name, class_name) == 0)))
+		return set_class(self, name, value);
+	if (!PyUnicode_Check(name) || is_ordinary_name(Py_TYPE(self), name))
+		return PyObject_GenericSetAttr((PyObject *)self, name, value);
+	if (!value)
+		return del_stored(self, name);
+	PoolObject *pool = self->pool;
+	if (pyx_proxy_check(self) || pyx_check_storable(pool, value) || pyx_op_begin(pool))
+		return -1;
+	int64_t idx = pyx_name_intern(pool, name);
+	pmo_object *o = idx >= 0 ? object_of(self) : NULL;
+	pmo_slot s;
+	int grew = 0;
+	int failed = !o || pyx_to_slot(pool, value, &s) != 0 ||
+		     pmo_object_set(pool->core, o, (uint64_t)idx, s, &grew) != 0;
+	if (!failed && grew)
+		note_growth(self, o);
+	return pyx_op_end(pool, failed);
+}
+
+/* --- creation and resurrection ---------------------------------------------- */
+
+int pyx_object_v_init(PyObject *o)
+{
+	PyObject *m = _PyType_Lookup(Py_TYPE(o), str_v_init);
+	if (!m || m == base_v_init)
+		return 0;
+	PyObject *r = PyObject_CallMethodNoArgs(o, str_v_init);
+	if (!r)
+		return -1;
+	Py_DECREF(r);
+	return 0;
+}
+
+PyObject *pyx_user_object(PoolObject *pool, uint32_t code, uint64_t off)
+{
+	pyx_class_entry *e = pyx_class_entry_of(pool, code, off);
+	if (!e)
+		return NULL;
+	PyTypeObject *type = (PyTypeObject *)e->cls;
+	int is_table = pmo_is_object(pmo_head_at(pool->core, off));
+	if (PyType_IsSubtype(type, &PersistentObject_Type) != is_table ||
+	    (!is_table && PyType_IsSubtype(type, &Proxy_Type))) {
+		PyErr_Format(PyExc_TypeError,
+			     "the persistent object at offset %llu in pool %R is stored as %s, "
+			     "but its class %R is %s",
+			     (unsigned long long)off, pool->filename,
+			     is_table ? "a PersistentObject" : "a Python-implemented type",
+			     type, is_table ? "not a PersistentObject subclass"
+					    : "not a Python-implemented type");
+		return NULL;
+	}
+	if (!is_table)
+		return pyx_foreign_resurrect(pool, type, off);
+	PyObject *o = pyx_proxy_make(pool, type, off);
+	if (o && pyx_object_v_init(o) != 0)
+		Py_CLEAR(o);
+	return o;
+}
+
+/* pyx_user_type_lookup: the class of a user type code. */
+static PyTypeObject *user_type_lookup(PoolObject *pool, uint32_t code)
+{
+	pyx_class_entry *e = pyx_class_entry_of(pool, code, 0);
+	return e ? (PyTypeObject *)e->cls : NULL;
+}
+
+static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
+{
+	if (!PyObject_TypeCheck(pool_o, &Pool_Type)) {
+		PyErr_SetString(PyExc_TypeError, "_p_new_in() needs a PersistentObjectPool");
+		return NULL;
+	}
+	PoolObject *pool = (PoolObject *)pool_o;
+	if (pyx_op_begin(pool))
+		return NULL;
+	uint32_t code = pyx_type_code(pool, (PyObject *)cls);
+	MMObject *mm = (MMObject *)pool->mm;
+	uint32_t hint = 4;
+	if (code && code - PMO_T_FIRST_USER < mm->nclasses && mm->classes[code - PMO_T_FIRST_USER].hint)
+		hint = mm->classes[code - PMO_T_FIRST_USER].hint;
+	uint64_t off = code ? pmo_object_new(pool->core, code, hint) : 0;
+	PyObject *o = NULL;
+	if (code && !off)
+		pyx_raise();
+	else if (off)
+		o = pyx_proxy_adopt(pool, cls, off);
+	if (pyx_op_end(pool, !o) != 0) {
+		Py_XDECREF(o);
+		return NULL;
+	}
+	if (pyx_object_v_init(o) != 0)
+		Py_CLEAR(o);
+	return o;
+}
+
+static PyObject *PObject_v_init(PObject *self, PyObject *unused)
+{
+	Py_RETURN_NONE;
+}
+
+static PyObject *PObject_dir(PObject *self, PyObject *unused)
+{
+	PyObject *base = PyObject_GetAttrString((PyObject *)&PyBaseObject_Type, "__dir__");
+	PyObject *names = base ? PyObject_CallOneArg(base, (PyObject *)self) : NULL;
+	Py_XDECREF(base);
+	if (!names || !self->pool || !self->pool->core || !self->off)
+		return names;   /* closed or rolled back: the class's names only */
+	PoolObject *pool = self->pool;
+	pyx_lock(pool);
+	pmo_object *o = pool->core ? object_of(self) : NULL;
+	for (uint64_t i = 0; o && i < o->len; i++) {
+		PyObject *n = pyx_name_of(pool, pmo_object_attrs(pool->core, o)[i].name);
+		if (!n || PyList_Append(names, n) != 0) {
+			Py_CLEAR(names);
+			break;
+		}
+	}
+	if (!o)
+		Py_CLEAR(names);
+	pyx_unlock(pool);
+	return names;
+}
+
+/* PersistentObject may not be mixed with the other persistent types. */
+static PyObject *PObject_init_subclass(PyTypeObject *cls, PyObject *args, PyObject *kw)
+{
+	PyObject *mro = cls->tp_mro;
+	for (Py_ssize_t i = 0; mro && i < PyTuple_GET_SIZE(mro); i++) {
+		PyTypeObject *t = (PyTypeObject *)PyTuple_GET_ITEM(mro, i);
+		if (t != &Proxy_Type && PyType_IsSubtype(t, &Proxy_Type) &&
+		    !PyType_IsSubtype(t, &PersistentObject_Type))
+			return PyErr_Format(PyExc_TypeError,
+					    "%s cannot derive from both PersistentObject and %s: "
+					    "PersistentObject may not be mixed with another "
+					    "persistent type", cls->tp_name, t->tp_name);
+	}
+	PyObject *sup = PyObject_CallFunctionObjArgs((PyObject *)&PySuper_Type,
+						     (PyObject *)&PersistentObject_Type, cls, NULL);
+	PyObject *m = sup ? PyObject_GetAttrString(sup, "__init_subclass__") : NULL;
+	Py_XDECREF(sup);
+	PyObject *r = m ? PyObject_Call(m, args, kw) : NULL;
+	Py_XDECREF(m);
+	return r;
+}
+
+/* Identity hash from the object's place in the pool, not the proxy's
+ * address: proxies come and go (a tuple holding the object as a dict key
+ * must hash the same each time it makes a new one).  Equality stays
+ * identity, which the identity map makes persistent identity. */
+static Py_hash_t PObject_hash(PObject *self)
+{
+	if (pyx_proxy_check(self))
+		return -1;
+	uint64_t h = (self->off >> 4) * 0x9E3779B97F4A7C15ull ^ self->pool->core->uuid_lo;
+	Py_hash_t r = (Py_hash_t)(h >> 1);
+	return r == -1 ? -2 : r;
+}
+
+static PyObject *PObject_reduce_ex(PObject *self, PyObject *protocol)
+{
+	PyErr_Format(PyExc_TypeError, "%s objects live in a pool: they cannot be "
+		     "pickled or copied (create another with pool.new)", Py_TYPE(self)->tp_name);
+	return NULL;
+}
+
+static PyMethodDef PObject_methods[] = {
+	{"__reduce_ex__", (PyCFunction)PObject_reduce_ex, METH_O, NULL},
+	{"_p_new_in", (PyCFunction)PObject_p_new_in, METH_O | METH_CLASS,
+	 "Create an instance with no attributes in the given pool (used by pool.new)."},
+	{"_v__init__", (PyCFunction)PObject_v_init, METH_NOARGS,
+	 "Called when the object is created (before __init__) and every time it is\n"
+	 "resurrected; does nothing by default.  Override it to (re)acquire volatile\n"
+	 "resources, kept in _v_ attributes."},
+	{"__dir__", (PyCFunction)PObject_dir, METH_NOARGS, NULL},
+	{"__init_subclass__", (PyCFunction)(void (*)(void))PObject_init_subclass,
+	 METH_VARARGS | METH_KEYWORDS | METH_CLASS, NULL},
+	{NULL}
+};
+
+static PyGetSetDef PObject_getset[] = {
+	{"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict,
+	 "The volatile attributes (those whose names start with _v_).", NULL},
+	{NULL}
+};
+
+PyTypeObject PersistentObject_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0)
+	.tp_name = "pmemobj.PersistentObject",
+	.tp_basicsize = sizeof(PObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,   /* GC inherited */
+	.tp_doc = "Base class of user defined persistent objects.\n\n"
+		  "Attributes persist, except those whose names start with _v_ (volatile).\n"
+		  "Create instances with pool.new(cls, *args, **kw): __init__ runs once, at\n"
+		  "creation; _v__init__() runs at creation and at every resurrection.",
+	.tp_base = &Proxy_Type,
+	.tp_getattro = (getattrofunc)PObject_getattro,
+	.tp_setattro = (setattrofunc)PObject_setattro,
+	.tp_hash = (hashfunc)PObject_hash,
+	.tp_dictoffset = offsetof(ProxyObject, vdict),
+	.tp_methods = PObject_methods,
+	.tp_getset = PObject_getset,
+};
+
+int pyx_object_ready(PyObject *m)
+{
+	if (PyType_Ready(&PersistentObject_Type) < 0)
+		return -1;
+	str_v_init = PyUnicode_InternFromString("_v__init__");
+	if (!str_v_init)
+		return -1;
+	base_v_init = _PyType_Lookup(&PersistentObject_Type, str_v_init);  /* borrowed, static type */
+	pyx_ClassNotFoundError = PyErr_NewExceptionWithDoc(
+		"pmemobj.ClassNotFoundError",
+		"The class of a persistent object cannot be found by its stored path\n"
+		"(module:qualname): its module cannot be imported or no longer defines it.",
+		PyExc_TypeError, NULL);
+	if (!pyx_ClassNotFoundError)
+		return -1;
+	pyx_user_type_lookup = user_type_lookup;
+	if (PyModule_AddObjectRef(m, "ClassNotFoundError", pyx_ClassNotFoundError) < 0)
+		return -1;
+	return PyModule_AddObjectRef(m, "PersistentObject", (PyObject *)&PersistentObject_Type);
+}
