@@ -1,0 +1,172 @@
+/*
+ * The floor: raw libpmemobj, no pmemobj runtime in between.
+ *
+ * Same calls our runtime makes (pmemobj_tx_begin / add_range_direct /
+ * commit / end, pmemobj_tx_alloc / free), on a pool of its own layout, in
+ * the same process and run as the rest, so the ratios against TxEmpty,
+ * TxSlots/1 and AllocFree/32 are honest:
+ *
+ *   RawTxEmpty      begin, commit, end
+ *   RawTx8          snapshot and update one 8-byte field
+ *   RawTx16         snapshot and update one 16-byte slot (a PMEMoid's size)
+ *   RawAllocFree32  a transaction allocating 32 bytes, then one freeing them
+ *
+ * These use the function API, not the TX_BEGIN macros (which add a setjmp
+ * per transaction), as src/tx.c does.
+ */
+#include "bench_common.h"
+
+namespace {
+
+constexpr size_t kRawPoolSize = (size_t)16 << 20;
+constexpr uint64_t kRawType = 1;
+
+struct raw_root {
+	uint64_t field;
+	uint64_t pad;
+	uint64_t slot[2];
+};
+
+PMEMobjpool *raw_pool(raw_root **root)
+{
+	PMEMobjpool *pop = bench_raw_pool("raw", kRawPoolSize, "pmo-bench-raw");
+	if (!pop)
+		return nullptr;
+	PMEMoid r = pmemobj_root(pop, sizeof(raw_root));
+	if (OID_IS_NULL(r))
+		return nullptr;
+	*root = (raw_root *)pmemobj_direct(r);
+	return pop;
+}
+
+#define RAW_SETUP                                                   \
+	raw_root *root;                                             \
+	PMEMobjpool *pop = raw_pool(&root);                         \
+	if (!pop) {                                                 \
+		state.SkipWithError(bench_error().c_str());         \
+		return;                                             \
+	}                                                           \
+	RunCounters c(state, nullptr)
+
+void raw_fail(benchmark::State &state, const char *what)
+{
+	std::string msg = std::string(what) + ": " + pmemobj_errormsg();
+	state.SkipWithError(msg.c_str());
+}
+
+void BM_RawTxEmpty(benchmark::State &state)
+{
+	RAW_SETUP;
+	for (auto _ : state) {
+		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "tx begin");
+			break;
+		}
+		pmemobj_tx_commit();
+		if (pmemobj_tx_end() != 0) {
+			raw_fail(state, "tx end");
+			break;
+		}
+	}
+	c.finish();
+}
+
+void BM_RawTx8(benchmark::State &state)
+{
+	RAW_SETUP;
+	for (auto _ : state) {
+		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "tx begin");
+			break;
+		}
+		if (pmemobj_tx_add_range_direct(&root->field, sizeof root->field) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "add range");
+			break;
+		}
+		root->field++;
+		pmemobj_tx_commit();
+		if (pmemobj_tx_end() != 0) {
+			raw_fail(state, "tx end");
+			break;
+		}
+	}
+	c.finish();
+}
+
+void BM_RawTx16(benchmark::State &state)
+{
+	RAW_SETUP;
+	for (auto _ : state) {
+		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "tx begin");
+			break;
+		}
+		if (pmemobj_tx_add_range_direct(root->slot, sizeof root->slot) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "add range");
+			break;
+		}
+		root->slot[0] = 4;
+		root->slot[1]++;
+		pmemobj_tx_commit();
+		if (pmemobj_tx_end() != 0) {
+			raw_fail(state, "tx end");
+			break;
+		}
+	}
+	c.finish();
+}
+
+void BM_RawAllocFree32(benchmark::State &state)
+{
+	RAW_SETUP;
+	for (auto _ : state) {
+		PMEMoid oid = OID_NULL;
+		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "tx begin");
+			break;
+		}
+		oid = pmemobj_tx_alloc(32, kRawType);
+		if (OID_IS_NULL(oid)) {
+			pmemobj_tx_end();
+			raw_fail(state, "tx alloc");
+			break;
+		}
+		pmemobj_tx_commit();
+		if (pmemobj_tx_end() != 0) {
+			raw_fail(state, "tx end");
+			break;
+		}
+		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "tx begin");
+			break;
+		}
+		if (pmemobj_tx_free(oid) != 0) {
+			pmemobj_tx_end();
+			raw_fail(state, "tx free");
+			break;
+		}
+		pmemobj_tx_commit();
+		if (pmemobj_tx_end() != 0) {
+			raw_fail(state, "tx end");
+			break;
+		}
+	}
+	c.finish();
+}
+
+}  // namespace
+
+void register_raw_benchmarks()
+{
+	bench_register("RawTxEmpty", BM_RawTxEmpty);
+	bench_register("RawTx8", BM_RawTx8);
+	bench_register("RawTx16", BM_RawTx16);
+	bench_register("RawAllocFree32", BM_RawAllocFree32);
+}
