@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "heap.h"
+#include "types.h"
 #include "tx.h"
 
 #define GC_FREE_BATCH 512
@@ -35,6 +36,7 @@ typedef struct marker {
 	uint8_t *bits;
 	offvec stack;
 	pmo_gc_result *res;
+	uint64_t n_user_types;   /* entries of the type table */
 } marker;
 
 static inline int is_marked(const uint8_t *bits, uint64_t off)
@@ -49,13 +51,16 @@ static inline void set_mark(uint8_t *bits, uint64_t off)
 	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 
-/* Is the header at off one of ours?  (Asking libpmemobj for the type
- * number costs ~400 instructions; marking touches every live object, and
- * a bad reference can only mark an offset the sweep never sees.) */
-static inline int plausible_object(const pmo_pool *p, uint64_t off)
+/* Is the header at off one of ours: a built-in type code, or a user code
+ * the type table names?  (Asking libpmemobj for the type number costs
+ * ~400 instructions; marking touches every live object, and a bad
+ * reference can only mark an offset the sweep never sees.) */
+static inline int plausible_object(const marker *m, uint64_t off)
 {
-	uint32_t type = pmo_head_at(p, off)->type;
-	return type >= PMO_T_FIRST_USER || pmo_typeops_of(type) != NULL;
+	uint32_t type = pmo_head_at(m->pool, off)->type;
+	if (type >= PMO_T_FIRST_USER)
+		return type - PMO_T_FIRST_USER < m->n_user_types;
+	return pmo_typeops_of(type) != NULL;
 }
 
 /* Mark one referenced object and queue it for traversal. */
@@ -67,7 +72,7 @@ static int mark_ref(marker *m, uint64_t off)
 	}
 	if (is_marked(m->bits, off))
 		return 0;
-	if (!plausible_object(m->pool, off)) {
+	if (!plausible_object(m, off)) {
 		m->res->bad_refs++;
 		return 0;
 	}
@@ -175,7 +180,9 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	if (pmo_tx_depth() > 0)
 		return pmo_err(EBUSY, "gc cannot run inside a transaction");
 
-	marker m = {p, calloc(p->size / 128 + 1, 1), {0}, res};
+	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
+	marker m = {p, calloc(p->size / 128 + 1, 1), {0}, res,
+		    n_types > 0 ? (uint64_t)n_types : 0};
 	offvec garbage = {0}, garbage_subs = {0};
 	int rc = -1;
 	if (!m.bits) {

@@ -31,10 +31,13 @@ typedef struct PoolObject {
 	PyObject *pickle_types;    /* set of classes stored via pickle */
 	int debug;
 	/* The pool lock: held by one thread for a single operation, or for
-	 * the whole of a transaction.  Recursive for its owner. */
-	PyThread_type_lock lock;
+	 * the whole of a transaction.  Recursive for its owner.  owner and
+	 * lock_depth are only touched with the GIL held (see lock.c); `gate`
+	 * is where other threads wait. */
+	PyThread_type_lock gate;
 	unsigned long owner;
 	long lock_depth;
+	long waiters;
 	/* Transaction frames of the owning thread (valid while it holds the
 	 * lock): a `with` block or a begin() call each push one. */
 	char frames[MAX_TX_FRAMES];

@@ -5,8 +5,17 @@
  * same pool inside their own transactions could interleave writes to the
  * same object; so a thread holds the pool lock for each operation and for
  * the whole of an open transaction.  The lock is recursive for its owner
- * (an operation inside a `with` block).  Waiting releases the GIL, or the
- * owner could never get to the end of its transaction.
+ * (an operation inside a `with` block).
+ *
+ * Taking it must cost next to nothing, because every read takes it.  The
+ * GIL already serialises the threads that touch owner and lock_depth, so
+ * an uncontended acquire is two stores.  Only a thread that finds the
+ * lock held by another waits: it releases the GIL (or the owner could
+ * never finish its transaction) and sleeps on `gate`, which the owner
+ * opens when it lets go with waiters present.  The wait is timed, so a
+ * wake-up that goes to another waiter costs at most a millisecond, never
+ * a hang.  (This relies on the GIL: a free-threaded build would need a
+ * real mutex here.)
  */
 #include "proxy.h"
 
@@ -15,14 +24,16 @@
 void pyx_lock(PoolObject *pool)
 {
 	unsigned long me = PyThread_get_thread_ident();
-	if (pool->owner == me && pool->lock_depth > 0) {
+	if (pool->lock_depth > 0 && pool->owner == me) {
 		pool->lock_depth++;
 		return;
 	}
-	if (!PyThread_acquire_lock(pool->lock, NOWAIT_LOCK)) {
+	while (pool->lock_depth > 0) {
+		pool->waiters++;
 		Py_BEGIN_ALLOW_THREADS
-		PyThread_acquire_lock(pool->lock, WAIT_LOCK);
+		PyThread_acquire_lock_timed(pool->gate, 1000, 0);
 		Py_END_ALLOW_THREADS
+		pool->waiters--;
 	}
 	pool->owner = me;
 	pool->lock_depth = 1;
@@ -32,7 +43,8 @@ void pyx_unlock(PoolObject *pool)
 {
 	if (--pool->lock_depth == 0) {
 		pool->owner = 0;
-		PyThread_release_lock(pool->lock);
+		if (pool->waiters > 0)
+			PyThread_release_lock(pool->gate);
 	}
 }
 

@@ -16,9 +16,11 @@ static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	PoolObject *self = (PoolObject *)type->tp_alloc(type, 0);
 	if (!self)
 		return NULL;
-	self->lock = PyThread_allocate_lock();
+	self->gate = PyThread_allocate_lock();
+	if (self->gate)
+		PyThread_acquire_lock(self->gate, NOWAIT_LOCK);  /* closed until signalled */
 	self->pickle_types = PySet_New(NULL);
-	if (!self->lock || !self->pickle_types || pyx_idmap_init(self) != 0) {
+	if (!self->gate || !self->pickle_types || pyx_idmap_init(self) != 0) {
 		Py_DECREF(self);
 		return PyErr_NoMemory();
 	}
@@ -179,8 +181,10 @@ static void Pool_dealloc(PoolObject *self)
 			PyErr_WriteUnraisable((PyObject *)self);
 		PyErr_Restore(et, ev, tb);
 	}
-	if (self->lock)
-		PyThread_free_lock(self->lock);
+	if (self->gate) {
+		PyThread_release_lock(self->gate);
+		PyThread_free_lock(self->gate);
+	}
 	Py_CLEAR(self->filename);
 	Py_CLEAR(self->pickle_types);
 	Py_CLEAR(self->mm);

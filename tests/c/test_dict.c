@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dict.h"
 #include "error.h"
@@ -27,6 +28,15 @@ static pmo_pool *fresh(const char *name)
 	if (!p)
 		fprintf(stderr, "create failed: %s\n", pmo_errormsg());
 	return p;
+}
+
+/* Close a test pool and remove its file. */
+static void done(pmo_pool *p)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s", p->path);
+	CHECK(pmo_pool_close(p) == 0);
+	unlink(path);
 }
 
 /* Allocations in the pool (objects and raw substructures). */
@@ -208,7 +218,7 @@ static void test_insert_lookup_delete(void)
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(find_int(p, d, 7) == 0);
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 /* Insert and delete in a cycle: dummies accumulate until a compaction;
@@ -236,7 +246,7 @@ static void test_churn_compacts(void)
 		ok &= (find_int(p, d, i) >= 0) == (i >= 19990);
 	CHECK(ok);
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 /* Keys that collide on every hash bit still work (probe by eq). */
@@ -273,7 +283,7 @@ static void test_collisions(void)
 	CHECK(pmo_dict_find(p, d, 43, always_eq_ctx_key, &c) == PMO_DICT_MISSING);
 	CHECK(c.calls == 0);
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 static int failing_eq(void *ctx, const pmo_slot *stored)
@@ -329,7 +339,7 @@ static void test_eq_errors_and_mutation(void)
 	CHECK(find_int(p, d, 7) == PMO_DICT_MISSING);
 	CHECK(pmo_tx_end(p) == 0);
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 /* str keys and values: references are dropped when entries go. */
@@ -406,7 +416,7 @@ static void test_refcounts_freed(void)
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK_EQ_I64(count_allocs(p), base - 1);   /* the dict header went too */
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 /* Everything a transaction did to the table, resizes included, is undone
@@ -460,7 +470,7 @@ static void test_transaction_rollback(void)
 	CHECK(memcmp(&saved, d, sizeof saved) == 0);
 	CHECK(find_int(p, d, 19) >= 0);
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 /* Entries past nentries are reused by later inserts without a snapshot;
@@ -529,7 +539,7 @@ static void test_trim_then_reuse_rolls_back(void)
 	n = live_keys(p, d, keys, 8);
 	CHECK(n == 2 && keys[0] == 0 && keys[1] == 3);
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 static void test_sets_and_copies(void)
@@ -619,7 +629,7 @@ static void test_sets_and_copies(void)
 	free(r.type_counts);
 	CHECK_EQ_I64(count_allocs(p), 0);
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 static void test_reserve_and_validation(void)
@@ -659,7 +669,7 @@ static void test_reserve_and_validation(void)
 	CHECK(pmo_dict_get(p, off) == d);
 	pmo_err_clear();
 out:
-	pmo_pool_close(p);
+	done(p);
 }
 
 int main(void)
