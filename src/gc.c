@@ -33,7 +33,8 @@ static int offvec_push(offvec *a, uint64_t off)
 
 typedef struct marker {
 	pmo_pool *pool;
-	uint8_t *bits;
+	uint8_t *bits;       /* marked heap objects */
+	uint8_t *subbits;    /* marked substructures */
 	offvec stack;
 	pmo_gc_result *res;
 	uint64_t n_user_types;   /* entries of the type table */
@@ -89,7 +90,7 @@ static int mark_sub(pmo_visit *v, uint64_t off)
 {
 	marker *m = v->ctx;
 	if (off && pmo_off_valid(m->pool, off, 1))
-		set_mark(m->bits, off);
+		set_mark(m->subbits, off);
 	return 0;
 }
 
@@ -181,11 +182,11 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 		return pmo_err(EBUSY, "gc cannot run inside a transaction");
 
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
-	marker m = {p, calloc(p->size / 128 + 1, 1), {0}, res,
-		    n_types > 0 ? (uint64_t)n_types : 0};
+	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
+		    {0}, res, n_types > 0 ? (uint64_t)n_types : 0};
 	offvec garbage = {0}, garbage_subs = {0};
 	int rc = -1;
-	if (!m.bits) {
+	if (!m.bits || !m.subbits) {
 		pmo_err(ENOMEM, "gc: out of memory for the mark bitmap");
 		goto out;
 	}
@@ -196,18 +197,23 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	PMEMoid oid;
 	POBJ_FOREACH(p->pop, oid) {
 		uint64_t off = oid.off;
-		uint64_t tn = pmemobj_type_num(oid);
 		res->examined++;
 		if (off == root_off)
 			continue;
-		if (tn == PMO_TYPENUM_OBJ) {
+		/* Live things are known by their marks; only garbage needs its
+		 * type number, which costs as much as a step of the walk. */
+		if (is_marked(m.bits, off)) {
+			res->live++;
+			if (count_type(res, pmo_head_at(p, off)->type) != 0)
+				goto out;
+			continue;
+		}
+		if (is_marked(m.subbits, off)) {
+			res->subs_live++;
+			continue;
+		}
+		if (pmemobj_type_num(oid) == PMO_TYPENUM_OBJ) {
 			pmo_head *h = pmo_head_at(p, off);
-			if (is_marked(m.bits, off)) {
-				res->live++;
-				if (count_type(res, h->type) != 0)
-					goto out;
-				continue;
-			}
 			if (h->refcnt == 0)
 				res->orphans++;
 			else
@@ -221,10 +227,6 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 			 * with a number of its own (MemoryManager.alloc): every
 			 * such block is owned by an object whose traversal
 			 * reports it, so an unmarked one belongs to garbage. */
-			if (is_marked(m.bits, off)) {
-				res->subs_live++;
-				continue;
-			}
 			res->subs_freed++;
 			if (offvec_push(&garbage_subs, off) != 0)
 				goto out;
@@ -251,6 +253,7 @@ out:
 	PMO_STAT_ADD(p, gc_freed, res->orphans + res->cycles + res->subs_freed);
 	PMO_STAT_ADD(p, gc_ns, res->ns);
 	free(m.bits);
+	free(m.subbits);
 	free(m.stack.v);
 	free(garbage.v);
 	free(garbage_subs.v);
