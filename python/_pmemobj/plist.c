@@ -308,18 +308,25 @@ static PyObject *List_item(ListObject *self, Py_ssize_t i)
 
 static PyObject *List_subscript(ListObject *self, PyObject *key)
 {
-	if (!list_of(self))
-		return NULL;
 	if (PyIndex_Check(key)) {
-		Py_ssize_t i = PyNumber_AsSsize_t(key, PyExc_IndexError);
-		if (i == -1 && PyErr_Occurred())
+		/* l[int] is the hot path: read the index directly. */
+		Py_ssize_t i = PyLong_CheckExact(key) ? PyLong_AsSsize_t(key)
+						      : PyNumber_AsSsize_t(key, PyExc_IndexError);
+		if (i == -1 && PyErr_Occurred()) {
+			if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+				return NULL;
+			PyErr_Clear();   /* list's message for an index too big */
+			i = PyNumber_AsSsize_t(key, PyExc_IndexError);
 			return NULL;
+		}
 		PyObject *v = NULL;
 		int rc = get_item(self, i, 1, &v);
 		if (rc == 0)
 			PyErr_SetString(PyExc_IndexError, "list index out of range");
 		return rc > 0 ? v : NULL;
 	}
+	if (!list_of(self))
+		return NULL;
 	if (!PySlice_Check(key))
 		return PyErr_Format(PyExc_TypeError,
 				    "list indices must be integers or slices, not %.200s",
