@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""The same C benchmarks on emulated pmem and on emulated files.
+
+    experiments/modes.py [--quick] [--modes pmem,tmpfs-msync,file]
+
+Modes (shared/DESIGN.md, "Measurement modes"), run one after the other by
+pmo_bench, which sets PMEM_IS_PMEM_FORCE itself:
+
+  pmem         a file on tmpfs (/dev/shm), PMEM_IS_PMEM_FORCE=1: libpmem
+               flushes with cache-line flush instructions (emulated pmem)
+  tmpfs-msync  the same file system, PMEM_IS_PMEM_FORCE=0: msync per flush,
+               no disk -- isolates the cost of the system call
+  file         a disk file in /var/tmp, msync per flush
+  dax          real persistent memory, if a mount with the dax option
+               exists (none on this machine: reported as unavailable)
+
+Benchmarks: raw libpmemobj's empty and 1-slot transactions, ours (empty,
+1 slot, a 64-slot range), a 32-byte alloc+free, list append and dict
+insert of an int (each its own transaction), and an int dict lookup (no
+transaction, no flush: the control that should not move).  A separate
+short pmem run with bench/c's flush counter (libpmo_flushcount.so, if
+built) preloaded records flushes and drains per operation, which do not
+depend on the mode; only the price of each does.
+
+Writes results/modes.json and results/modes.png.
+"""
+
+import os
+import sys
+
+import common as C
+
+NAME = "modes"
+BENCHES = ["RawTxEmpty", "TxEmpty", "RawTx16", "TxSlots/1", "TxSlotsRange/64",
+           "AllocFree/32", "ListAppend", "DictInsertInt", "DictLookupInt"]
+FILTER = "^(%s)$" % "|".join(BENCHES)
+LABELS = {
+    "RawTxEmpty": "raw empty tx",
+    "TxEmpty": "empty tx",
+    "RawTx16": "raw tx, 1 slot",
+    "TxSlots/1": "tx, 1 slot",
+    "TxSlotsRange/64": "tx, 64-slot range",
+    "AllocFree/32": "alloc+free 32 B",
+    "ListAppend": "list append int",
+    "DictInsertInt": "dict insert int",
+    "DictLookupInt": "dict lookup int\n(no tx)",
+}
+# mode -> (min_time, repetitions), full and quick
+FULL = {"pmem": (0.1, 3), "tmpfs-msync": (0.05, 3), "file": (0.05, 3), "dax": (0.1, 3)}
+QUICK = {"pmem": (0.02, 1), "tmpfs-msync": (0.01, 1), "file": (0.005, 1),
+         "dax": (0.02, 1)}
+
+
+def find_dax():
+    for line in C._read("/proc/mounts").splitlines():
+        parts = line.split()
+        if len(parts) >= 4:
+            opts = parts[3].split(",")
+            if any(o == "dax" or (o.startswith("dax=") and o != "dax=never")
+                   for o in opts) and os.access(parts[1], os.W_OK):
+                return parts[1]
+    return None
+
+
+def draw(path, meta, per_mode, modes, flushes):
+    plt = C.pyplot()
+    import numpy as np
+    fig, ax = plt.subplots(figsize=(12, 5))
+    ms = [m for m in modes if per_mode.get(m, {}).get("benchmarks")]
+    x = np.arange(len(BENCHES))
+    w = 0.8 / max(1, len(ms))
+    for j, m in enumerate(ms):
+        b = per_mode[m]["benchmarks"]
+        xs = [x[i] + (j - (len(ms) - 1) / 2) * w for i, n in enumerate(BENCHES) if n in b]
+        ys = [b[n]["median_ns"] for n in BENCHES if n in b]
+        ax.bar(xs, ys, w * 0.95, label="%s (%s)" % (m, per_mode[m]["dir"]),
+               color=C.COLORS.get(m))
+    if "pmem" in ms:
+        pb = per_mode["pmem"]["benchmarks"]
+        for m in ms:
+            if m == "pmem":
+                continue
+            j = ms.index(m)
+            b = per_mode[m]["benchmarks"]
+            for i, n in enumerate(BENCHES):
+                if n in b and n in pb and pb[n]["median_ns"]:
+                    r = b[n]["median_ns"] / pb[n]["median_ns"]
+                    ax.text(x[i] + (j - (len(ms) - 1) / 2) * w, b[n]["median_ns"] * 1.15,
+                            "%.0fx" % r if r >= 10 else "%.1fx" % r,
+                            ha="center", va="bottom", fontsize=6, rotation=90)
+    ax.set_yscale("log")
+    C.log_axis(ax)
+    ax.set_xticks(x)
+    labels = []
+    for n in BENCHES:
+        f = (flushes or {}).get(n)
+        if isinstance(f, dict) and f.get("flushes") is not None:
+            labels.append("%s\n%.3g flushes, %.3g drains" % (
+                LABELS[n].replace("\n", " "), f["flushes"], f["drains"]))
+        else:
+            labels.append(LABELS[n])
+    ax.set_xticklabels(labels, rotation=20, ha="right", fontsize=7.5)
+    ax.set_ylabel("time per operation (ns, log scale)")
+    ax.set_title("C benchmarks by measurement mode (bar labels: time / time on emulated "
+                 "pmem; flushes and drains per operation, counted on pmem)")
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(ymin, ymax * 6)
+    ax.legend(fontsize=8, loc="upper left")
+    unavailable = [m for m in modes if m not in ms]
+    if unavailable:
+        ax.text(0.99, 0.98, "not available here: " + ", ".join(
+            "%s (%s)" % (m, per_mode.get(m, {}).get("missing", "?")) for m in unavailable),
+            transform=ax.transAxes, ha="right", va="top", fontsize=7, color="#b00")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    C.save_figure(fig, path, meta)
+
+
+def main():
+    ap = C.arg_parser(__doc__)
+    ap.add_argument("--modes", default="pmem,tmpfs-msync,file,dax")
+    args = ap.parse_args()
+    out = C.out_dir(args)
+    if args.replot:
+        d = C.load_json(os.path.join(out, NAME + ".json"))
+        draw(os.path.join(out, NAME + ".png"), d, d["modes"], list(d["modes"]),
+             d["flushes_per_op"])
+        return 0
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    settings = QUICK if args.quick else FULL
+    per_mode = {}
+    missing = None
+    for m in modes:
+        if m == "dax":
+            d = find_dax()
+            if not d:
+                per_mode[m] = {"missing": "no mount with the dax option in /proc/mounts"}
+                C.progress("dax: not available (no DAX mount)")
+                continue
+        else:
+            d = C.MODES[m][0]
+        min_time, reps = settings[m]
+        try:
+            data = C.run_pmo_bench(FILTER, m, min_time=min_time, repetitions=reps,
+                                   label="pmo_bench %s" % m, directory=d)
+        except (C.PmoBenchMissing, RuntimeError, OSError) as e:
+            per_mode[m] = {"missing": str(e)}
+            missing = str(e)
+            C.progress("%s: MISSING %s" % (m, e))
+            if isinstance(e, C.PmoBenchMissing):
+                break
+            continue
+        mt = C.mount_of(d)
+        per_mode[m] = {"dir": d, "filesystem": mt[1] if mt else None,
+                       "min_time": min_time, "repetitions": reps,
+                       "context": C.bench_context(data),
+                       "benchmarks": C.bench_table(data)}
+        b = per_mode[m]["benchmarks"]
+        C.progress("%s: %s" % (m, ", ".join("%s %s" % (n, C.fmt_ns(b[n]["median_ns"]))
+                                            for n in BENCHES if n in b)))
+
+    flushes = None
+    so = os.path.join(os.path.dirname(os.environ.get("PMO_BENCH") or
+                                      os.path.join(C.REPO, "build", "pmo_bench")),
+                      "libpmo_flushcount.so")
+    if missing is None and os.path.exists(so):
+        try:
+            data = C.run_pmo_bench(FILTER, "pmem", min_time=0.002, repetitions=1,
+                                   label="pmo_bench flush count", preload=so)
+            flushes = {n: {k: e["counters"].get(k) for k in ("flushes", "flush_bytes", "drains")}
+                       for n, e in C.bench_table(data).items()}
+        except (RuntimeError, OSError) as e:
+            flushes = {"error": str(e)}
+    elif missing is None:
+        flushes = {"missing": "%s not built" % so}
+
+    T = []
+    pb = per_mode.get("pmem", {}).get("benchmarks", {})
+    for m in ("tmpfs-msync", "file"):
+        b = per_mode.get(m, {}).get("benchmarks", {})
+        for n in ("TxSlots/1", "RawTx16"):
+            if n in b and n in pb:
+                T.append(C.info("%s in mode %s / in mode pmem" % (n, m),
+                                b[n]["median_ns"] / pb[n]["median_ns"], "x",
+                                "pmo_bench medians, modes run one after the other",
+                                group="modes"))
+    meta = C.metadata(NAME, args.quick, mode="pmem, tmpfs-msync, file")
+    meta["mode"] = {"name": "pmem, tmpfs-msync, file",
+                    "modes": {m: C.mode_info(m) for m in modes if m in C.MODES}}
+    data = dict(meta)
+    data.update({
+        "what": "the same C benchmarks (pmo_bench) in each measurement mode",
+        "method": "pmo_bench --benchmark_filter='%s' once per mode with the mode's "
+                  "(min_time, repetitions) = %s; medians over repetitions; flush "
+                  "counts from one short pmem run with libpmo_flushcount.so preloaded"
+                  % (FILTER, settings),
+        "units": "ns per operation (one benchmark iteration)",
+        "benchmarks": BENCHES,
+        "modes": per_mode,
+        "flushes_per_op": flushes,
+        "targets": T,
+    })
+    C.write_json(os.path.join(out, NAME + ".json"), data)
+    draw(os.path.join(out, NAME + ".png"), meta, per_mode, modes, flushes)
+    return 0 if missing is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

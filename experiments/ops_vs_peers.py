@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""Per-operation cost of pmemobj against its peers and the raw floor.
+
+    experiments/ops_vs_peers.py [--quick] [--rounds N] [--chunks K]
+
+The Python side is bench/python/harness.py (every workload on pmemobj,
+pynvm, ZODB and plain Python in one process, systems rotated round by
+round; see bench/python/README.md).  The floor is raw libpmemobj in C:
+pmo_bench's RawTx16 (begin, snapshot one 16-byte slot, update it, commit),
+with RawTx8, RawTxEmpty and our own C core's TxSlots/1 and TxEmpty beside
+it.  To keep the floor and the Python numbers "the same run", the harness
+rounds are split into K chunks and pmo_bench runs before, between and
+after them; the floor is the median of every repetition of all those
+pmo_bench runs (each run is kept in the JSON, so drift shows).
+
+Ratios in the JSON ("targets") are formed from medians measured in this
+run: e.g. pmemobj dict_set_int / floor = (median over rounds of pmemobj's
+ns per d[i] = i, autocommit) / (median over all repetitions of RawTx16).
+
+Writes results/ops_vs_peers.json and results/ops_vs_peers.png.
+"""
+
+import os
+import sys
+import tempfile
+
+import common as C
+
+NAME = "ops_vs_peers"
+HARNESS = os.path.join(C.PYBENCH, "harness.py")
+SYSTEMS = ["pmemobj", "pynvm", "zodb", "plain"]
+FLOOR_FILTER = "^(RawTxEmpty|RawTx8|RawTx16|TxEmpty|TxSlots/1)$"
+FLOOR = "RawTx16"           # the raw 1-slot transaction
+
+AUTOCOMMIT = ["dict_set_int", "list_append_int", "attr_set_int"]
+IN_TX = ["dict_set_int_in_tx", "list_append_in_tx"]
+READS = ["dict_get_int", "list_index", "attr_get"]
+
+# Figure layout: sections of workloads, left to right.
+SECTIONS = [
+    ("autocommit writes", AUTOCOMMIT),
+    ("n writes in one transaction", IN_TX),
+    ("reads (warm)", ["dict_get_int", "dict_get_str", "list_index",
+                      "list_iterate", "attr_get"]),
+    ("transaction", ["empty_tx"]),
+    ("zodbshootout-style, per object", ["shootout_add", "shootout_update",
+                                        "shootout_read"]),
+]
+# Workloads that get a raw-libpmemobj bar, and which C benchmark it is.
+RAW_BARS = {w: FLOOR for w in AUTOCOMMIT}
+RAW_BARS["empty_tx"] = "RawTxEmpty"
+
+
+def harness_workload_names():
+    sys.path.insert(0, C.PYBENCH)
+    try:
+        import workloads
+        return [w.name for w in workloads.WORKLOADS]
+    finally:
+        sys.path.remove(C.PYBENCH)
+
+
+def run_harness(rounds, quick, with_footprint, chunk, nchunks):
+    fd, out = tempfile.mkstemp(prefix="pmo-harness-", suffix=".json")
+    os.close(fd)
+    cmd = [sys.executable, HARNESS, "--mode", "pmem", "--rounds", str(rounds),
+           "--systems", ",".join(SYSTEMS), "--out", out]
+    if quick:
+        cmd.append("--quick")
+    if not with_footprint:
+        cmd += ["--workloads", ",".join(harness_workload_names())]
+    env = dict(os.environ, PYTHONPATH=os.path.join(C.REPO, "python"))
+    try:
+        rc, _ = C.run_cmd(cmd, "harness %d/%d" % (chunk, nchunks), env=env)
+        import json
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        os.unlink(out)
+    if rc not in (0, 1):            # 1: the report lists workload errors
+        raise RuntimeError("harness exited with status %d" % rc)
+    return rep
+
+
+def merge_harness(reports):
+    """One report whose per-metric samples are those of all chunks."""
+    base = reports[0]
+    merged = {}
+    for metric, r in base["results"].items():
+        systems = {}
+        for s, e in r["systems"].items():
+            if "samples_ns" not in e:
+                systems[s] = e
+                continue
+            samples = []
+            for rep in reports:
+                samples += rep["results"].get(metric, {}).get("systems", {}) \
+                    .get(s, {}).get("samples_ns", [])
+            st = C.summary(samples)
+            systems[s] = {"median_ns": st["median"], "min_ns": st["min"],
+                          "max_ns": st["max"], "rounds": st["n"],
+                          "samples_ns": st["samples"]}
+        merged[metric] = dict(r, systems=systems)
+        merged[metric].pop("ratios", None)
+    return {
+        "results": merged,
+        "systems": base["systems"],
+        "footprint": next((r["footprint"] for r in reports if r.get("footprint")), None),
+        "errors": [e for r in reports for e in r.get("errors", [])],
+        "chunks": [{"date": r["date"], "run": r["run"],
+                    "loadavg_end": r["machine"].get("loadavg_end")} for r in reports],
+    }
+
+
+def run_floor(quick, i, n):
+    data = C.run_pmo_bench(FLOOR_FILTER, "pmem",
+                           min_time=0.02 if quick else 0.1,
+                           repetitions=2 if quick else 3,
+                           label="C floor %d/%d" % (i, n))
+    return {"context": C.bench_context(data), "benchmarks": C.bench_table(data)}
+
+
+def pooled_floor(floor_runs):
+    out = {}
+    for run in floor_runs:
+        for name, e in run["benchmarks"].items():
+            out.setdefault(name, []).extend(e["samples_ns"])
+    return {name: C.summary(v) for name, v in out.items()}
+
+
+def med(res, metric, system):
+    return res.get(metric, {}).get("systems", {}).get(system, {}).get("median_ns")
+
+
+def why_missing(res, metric, system, systems):
+    info = systems.get(system, {})
+    if "missing" in info:
+        return "%s missing (%s)" % (system, info["missing"])
+    e = res.get(metric, {}).get("systems", {}).get(system, {})
+    return "%s: %s" % (system, e.get("unsupported") or e.get("error") or "no sample")
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def vs(a, b):
+    """'1.52 us vs 704 ns': the two medians a ratio was formed from."""
+    return "%s vs %s" % (C.fmt_ns(a), C.fmt_ns(b)) if a and b else None
+
+
+def paired_ratios(reports, floor_runs):
+    """metric -> median over harness runs of (pmemobj's median in that run) /
+    (mean of the floor runs just before and after it): a check of the
+    ratio of medians against drift in the machine's load."""
+    out = {}
+    if len(floor_runs) != len(reports) + 1:
+        return out
+    for w in AUTOCOMMIT:
+        rs = []
+        for i, rep in enumerate(reports):
+            p = med(rep["results"], w, "pmemobj")
+            f = [floor_runs[j]["benchmarks"].get(FLOOR, {}).get("median_ns")
+                 for j in (i, i + 1)]
+            if p and all(f):
+                rs.append(p / (sum(f) / 2))
+        if rs:
+            out[w] = {"median": C.median(rs), "per_run": [round(r, 3) for r in rs]}
+    return out
+
+
+def targets(res, systems, floor, paired):
+    T = []
+    fl = floor.get(FLOOR, {}) or {}
+    fmed = fl.get("median")
+    for w in AUTOCOMMIT:
+        p = med(res, w, "pmemobj")
+        pr = paired.get(w, {}).get("median")
+        T.append(C.target(
+            "%s autocommit: pmemobj / raw libpmemobj 1-slot tx" % w,
+            ratio(p, fmed), 2.5, "<=", "x",
+            "median pmemobj ns/op (harness, autocommit) / median of pmo_bench "
+            "RawTx16 (begin + snapshot 16 B + update + commit) from C runs "
+            "bracketing the Python rounds" + (
+                "; check: median over harness runs of the ratio to the mean of "
+                "the two floor runs around each = %.3g" % pr if pr else ""),
+            group="autocommit write", detail=vs(p, fmed),
+            missing=why_missing(res, w, "pmemobj", systems) if p is None
+            else "pmo_bench floor missing"))
+    for w in AUTOCOMMIT:
+        p, q = med(res, w, "pmemobj"), med(res, w, "pynvm")
+        T.append(C.target(
+            "%s autocommit: pynvm / pmemobj" % w, ratio(q, p), 20, ">=", "x",
+            "median pynvm ns/op / median pmemobj ns/op, same harness rounds",
+            group="autocommit write", detail=vs(q, p),
+            missing=why_missing(res, w, "pmemobj" if p is None else "pynvm",
+                                systems)))
+    for w in IN_TX:
+        p = med(res, w, "pmemobj")
+        T.append(C.target(
+            "%s: pmemobj ns per write" % w, p, 500.0, "<=", "ns",
+            "median over rounds of (time of n writes + commit) / n",
+            group="writes in one tx",
+            missing=why_missing(res, w, "pmemobj", systems)))
+    for w in IN_TX:
+        p, z = med(res, w, "pmemobj"), med(res, w, "zodb")
+        T.append(C.target(
+            "%s: zodb / pmemobj" % w, ratio(z, p), 1.0, ">=", "x",
+            "median ZODB ns/op (writes + transaction.commit()) / median "
+            "pmemobj ns/op (writes + commit)",
+            group="writes in one tx", detail=vs(z, p),
+            missing=why_missing(res, w, "pmemobj" if p is None else "zodb",
+                                systems)))
+    for w in READS:
+        p, b = med(res, w, "pmemobj"), med(res, w, "plain")
+        T.append(C.target(
+            "%s: pmemobj / plain Python" % w, ratio(p, b), 5.0, "<=", "x",
+            "median pmemobj ns/op / median plain builtin ns/op",
+            group="reads", detail=vs(p, b),
+            missing=why_missing(res, w, "pmemobj" if p is None else "plain",
+                                systems)))
+    for w in READS:
+        p, q = med(res, w, "pmemobj"), med(res, w, "pynvm")
+        T.append(C.target(
+            "%s: pynvm / pmemobj" % w, ratio(q, p), 30.0, ">=", "x",
+            "median pynvm ns/op / median pmemobj ns/op",
+            group="reads", detail=vs(q, p),
+            missing=why_missing(res, w, "pmemobj" if p is None else "pynvm",
+                                systems)))
+    p, r = med(res, "empty_tx", "pmemobj"), (floor.get("RawTxEmpty") or {}).get("median")
+    T.append(C.info("empty transaction: pmemobj (Python with-block) / raw libpmemobj",
+                    ratio(p, r), "x", "median pmemobj empty_tx / median pmo_bench "
+                    "RawTxEmpty", group="autocommit write", detail=vs(p, r)))
+    return T
+
+
+def draw(path, meta, res, systems, floor):
+    plt = C.pyplot()
+    present = [s for s in SYSTEMS if "missing" not in systems.get(s, {})]
+    fig, ax = plt.subplots(figsize=(13, 5.2))
+    x = 0.0
+    centers, labels, bounds = [], [], []
+    width = 0.8 / 5
+    drawn = set()
+    for title, ws in SECTIONS:
+        start = x
+        for w in ws:
+            bars = [(s, med(res, w, s)) for s in present]
+            if w in RAW_BARS:
+                f = floor.get(RAW_BARS[w]) or {}
+                bars.append(("raw libpmemobj (C)", f.get("median")))
+            bars = [(s, v) for s, v in bars if v is not None]
+            k = len(bars)
+            vals = dict(bars)
+            for i, (s, v) in enumerate(bars):
+                xi = x + (i - (k - 1) / 2) * width
+                ax.bar(xi, v, width * 0.95, color=C.COLORS[s],
+                       label=s if s not in drawn else None,
+                       hatch="//" if s.startswith("raw") else None,
+                       edgecolor="white" if not s.startswith("raw") else "0.2",
+                       linewidth=0.3)
+                drawn.add(s)
+                # The headline ratios, written over pmemobj's bar.
+                ref = ("raw libpmemobj (C)", "raw") if w in AUTOCOMMIT else \
+                    ("plain", "plain") if w in READS else (None, None)
+                if s == "pmemobj" and vals.get(ref[0]):
+                    ax.text(xi, v * 1.12, "%.1fx\n%s" % (v / vals[ref[0]], ref[1]),
+                            ha="center", va="bottom", fontsize=6,
+                            color=C.COLORS["pmemobj"])
+            centers.append(x)
+            labels.append(w)
+            x += 1.0
+        bounds.append((start - 0.5, x - 0.5, title))
+        x += 0.4
+    ax.set_yscale("log")
+    C.log_axis(ax)
+    ax.set_xticks(centers)
+    ax.set_xticklabels(labels, rotation=30, ha="right")
+    ax.set_ylabel("time per operation (ns, log scale)")
+    ax.set_xlim(-0.6, x - 0.4 - 0.5 + 0.1)
+    ymin, ymax = ax.get_ylim()
+    ax.set_ylim(ymin, ymax * 8)
+    for lo, hi, title in bounds:
+        ax.axvspan(lo, hi, color="0.5", alpha=0.04, lw=0)
+        ax.text((lo + hi) / 2, ymax * 4, title, ha="center", va="center",
+                fontsize=8, color="0.25")
+    missing = ["%s: %s" % (s, systems[s]["missing"][:90]) for s in SYSTEMS
+               if "missing" in systems.get(s, {})]
+    title = ("Cost per operation, pmemobj vs peers (emulated pmem, /dev/shm); "
+             "medians of %d rounds" % max(
+                 (e.get("rounds", 0) for r in res.values()
+                  for e in r["systems"].values() if isinstance(e, dict)),
+                 default=0))
+    ax.set_title(title)
+    if missing:
+        ax.text(0.01, 0.97, "MISSING " + "; ".join(missing), transform=ax.transAxes,
+                fontsize=7, color="#b00", va="top")
+    ax.legend(loc="upper right", ncol=5, bbox_to_anchor=(1.0, 0.93))
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    C.save_figure(fig, path, meta)
+
+
+def main():
+    ap = C.arg_parser(__doc__)
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="harness rounds in all (default 7, quick 3)")
+    ap.add_argument("--chunks", type=int, default=None,
+                    help="split the rounds into this many harness runs with a "
+                         "C floor run between each (default: one per round)")
+    args = ap.parse_args()
+    out = C.out_dir(args)
+    if args.replot:
+        d = C.load_json(os.path.join(out, NAME + ".json"))
+        draw(os.path.join(out, NAME + ".png"), d, d["results"], d["systems"],
+             d["floor"]["pooled"])
+        return 0
+    C.set_mode_env("pmem")
+    rounds = args.rounds or (3 if args.quick else 7)
+    chunks = max(1, min(rounds, args.chunks or rounds))
+    per_chunk = [rounds // chunks + (1 if i < rounds % chunks else 0)
+                 for i in range(chunks)]
+
+    floor_runs, reports, floor_error = [], [], None
+
+    def floor(i):
+        nonlocal floor_error
+        if floor_error:
+            return
+        try:
+            floor_runs.append(run_floor(args.quick, i, chunks + 1))
+            b = floor_runs[-1]["benchmarks"]
+            C.progress("C floor: " + ", ".join(
+                "%s %s" % (k, C.fmt_ns(b[k]["median_ns"])) for k in
+                ("RawTx16", "RawTx8", "TxSlots/1", "RawTxEmpty") if k in b))
+        except (C.PmoBenchMissing, RuntimeError, OSError) as e:
+            floor_error = str(e)
+            C.progress("C floor MISSING: %s" % e)
+
+    floor(1)
+    for i, r in enumerate(per_chunk):
+        reports.append(run_harness(r, args.quick, i == 0, i + 1, chunks))
+        floor(i + 2)
+
+    m = merge_harness(reports)
+    fl = pooled_floor(floor_runs)
+    paired = paired_ratios(reports, floor_runs)
+    T = targets(m["results"], m["systems"], fl, paired)
+    meta = C.metadata(NAME, args.quick)
+    data = dict(meta)
+    data.update({
+        "what": "per-operation cost, pmemobj vs pynvm, ZODB, plain Python "
+                "(bench/python/harness.py) and the raw libpmemobj floor in C "
+                "(pmo_bench %s)" % FLOOR,
+        "method": {
+            "python": "harness.py, %d rounds in %d run(s) of %s rounds; "
+                      "per metric and system the median over all rounds" %
+                      (rounds, chunks, "+".join(map(str, per_chunk))),
+            "floor": "pmo_bench --benchmark_filter='%s', run before, between "
+                     "and after the harness runs (%d runs); the floor is the "
+                     "median over every repetition of every run" %
+                     (FLOOR_FILTER, len(floor_runs)),
+            "ratio": "target ratios divide medians measured in this run; "
+                     "'x/y' means median(x) / median(y)",
+        },
+        "units": "ns per operation (see each metric's 'op')",
+        "systems": m["systems"],
+        "results": m["results"],
+        "footprint": m["footprint"],
+        "errors": m["errors"],
+        "harness_runs": m["chunks"],
+        "floor": {"benchmark": FLOOR, "pooled": fl, "runs": floor_runs,
+                  "missing": floor_error, "paired_ratios": paired},
+        "targets": T,
+    })
+    C.write_json(os.path.join(out, NAME + ".json"), data)
+    draw(os.path.join(out, NAME + ".png"), meta, m["results"], m["systems"], fl)
+    for t in T:
+        C.progress("%-62s %10s  %s" % (t["label"], C.fmt_value(t["measured"], t["unit"]),
+                                      t["status"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

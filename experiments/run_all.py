@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Run every experiment, then print and write the summary of headline
+ratios against the project's targets.
+
+    experiments/run_all.py [--quick] [--only a,b] [--skip a,b]
+
+(scripts/bench.sh runs this with PYTHONPATH=python and
+PMEM_IS_PMEM_FORCE=1 after building.)  The experiments run one after the
+other, each in its own process, with progress on stderr.  A full run takes
+about 3 minutes on the 2-core machine here (4 when it is busy) and writes
+results/; --quick takes 30-45 seconds and writes results/quick/.
+
+At the end: results/summary.json (every target with its measurement, goal,
+margin and how the number was formed) and results/summary.md (the same as
+a Markdown table, headed by machine, mode and date), and the table on
+stdout.  The exit status is 1 if an experiment failed or had errors (the
+summary is written anyway, its missing rows saying so).
+"""
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("PMO_EXP_T0", repr(time.time()))
+
+import common as C  # noqa: E402  (reads PMO_EXP_T0)
+
+EXPERIMENTS = ["ops_vs_peers", "tx_write_set", "alloc_size", "gc_recovery",
+               "footprint", "modes"]
+GROUPS = ["autocommit write", "writes in one tx", "reads", "gc and open",
+          "footprint", "allocation", "modes"]
+
+
+def run_experiment(name, quick, out_dir, i, n):
+    cmd = [sys.executable, os.path.join(C.HERE, name + ".py"), "--out-dir", out_dir]
+    if quick:
+        cmd.append("--quick")
+    C.progress("==> [%d/%d] %s" % (i, n, name), "run_all")
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=sys.stderr)
+    try:
+        rc = p.wait()
+    except BaseException:           # Ctrl-C, SIGTERM: stop the experiment too
+        p.terminate()
+        p.wait()
+        raise
+    dt = time.monotonic() - t0
+    C.progress("<== [%d/%d] %s: %s in %.1f s" % (
+        i, n, name, "ok" if rc == 0 else "exit status %d" % rc, dt), "run_all")
+    return rc, dt
+
+
+def goal_text(t):
+    if t["goal"] is None:
+        return ""
+    sym = {"<=": "<=", ">=": ">="}[t["cmp"]]
+    return "%s %s" % (sym, C.fmt_value(t["goal"], t["unit"]))
+
+
+def result_text(t, md):
+    if t["met"] is None:
+        return t["status"]
+    if t["met"]:
+        return "met (%.2fx margin)" % t["margin"]
+    s = "not met (off by %.2fx)" % (1 / t["margin"])
+    return "**%s**" % s if md else s
+
+
+def measured_text(t):
+    v = C.fmt_value(t["measured"], t["unit"])
+    return v + (" (%s)" % t["detail"] if t.get("detail") and t["measured"] is not None
+                else "")
+
+
+def collect(out_dir, names):
+    rows, sources = [], {}
+    for name in names:
+        path = os.path.join(out_dir, name + ".json")
+        try:
+            with open(path) as f:
+                d = json.load(f)
+        except (OSError, ValueError) as e:
+            rows.append({"experiment": name, "label": "%s: no results" % name,
+                         "group": None, "measured": None, "unit": "", "goal": None,
+                         "cmp": None, "met": None, "margin": None,
+                         "status": "no data: %s" % e, "how": ""})
+            continue
+        sources[name] = {"date": d.get("date"), "quick": d.get("quick"),
+                         "loadavg": d.get("machine", {}).get("loadavg")}
+        for t in d.get("targets", []):
+            rows.append(dict(t, experiment=name))
+    rows.sort(key=lambda t: (GROUPS.index(t["group"]) if t["group"] in GROUPS
+                             else len(GROUPS)))
+    return rows, sources
+
+
+def header(meta, quick, durations, total, sources):
+    m = meta["machine"]
+    loads = ", ".join("%s %.1f" % (n, src["loadavg"][0]) for n, src in sources.items()
+                      if src.get("loadavg"))
+    lines = [
+        "Machine: %s, %s cores, %s GiB, Linux %s" % (
+            m["cpu_model"], m["cores"], round((m["memory_bytes"] or 0) / 2**30),
+            m["kernel"]),
+        "Mode: pmem = emulated pmem (a file in /dev/shm, tmpfs, "
+        "PMEM_IS_PMEM_FORCE=1); the modes experiment also runs tmpfs-msync and file",
+        "Date: %s; git %s%s; PMDK %s; Python %s%s" % (
+            meta["date"], (meta["git"]["commit"] or "?")[:10],
+            " (uncommitted changes)" if meta["git"]["dirty"] else "",
+            meta["versions"].get("pmdk (pkg-config libpmemobj)"),
+            meta["versions"]["python"], "; QUICK run" if quick else ""),
+        ("Run: %s, %.0f s in all (%s)" % (
+            "quick" if quick else "full", total,
+            ", ".join("%s %.0f s" % kv for kv in durations.items())))
+        if durations else
+        "Run: none (--summary-only); results dated %s" % ", ".join(
+            "%s %s" % (n, (src.get("date") or "?")[:16]) for n, src in sources.items()),
+        "Load average (1 min) as each experiment finished: " + (loads or "-"),
+        "Note: " + C.SHARED_MACHINE_NOTE,
+    ]
+    return lines
+
+
+def markdown(rows, head):
+    out = ["%s  " % h for h in head]
+    out.append("")
+    out.append("| group | measurement | measured | target | result |")
+    out.append("|---|---|---|---|---|")
+    for t in rows:
+        out.append("| %s | %s | %s | %s | %s |" % (
+            t.get("group") or "", t["label"].replace("|", "/"),
+            measured_text(t), goal_text(t), result_text(t, True)))
+    met = sum(1 for t in rows if t["met"] is True)
+    judged = sum(1 for t in rows if t["met"] is not None)
+    nodata = sum(1 for t in rows if t["goal"] is not None and t["met"] is None)
+    out.append("")
+    out.append("%d of %d targets met%s.  Ratios are formed from medians measured in "
+               "the same run; the JSON files in the same directory hold the raw "
+               "samples and how each number was formed." % (
+                   met, judged, ", %d without data" % nodata if nodata else ""))
+    return "\n".join(out) + "\n"
+
+
+def text_table(rows):
+    w = max(len(t["label"]) for t in rows) if rows else 20
+    lines = ["%-*s  %-32s  %-10s  %s" % (w, "measurement", "measured", "target", "result")]
+    group = None
+    for t in rows:
+        if t.get("group") != group:
+            group = t.get("group")
+            lines.append("-- %s" % group)
+        lines.append("%-*s  %-32s  %-10s  %s" % (w, t["label"], measured_text(t),
+                                                 goal_text(t), result_text(t, False)))
+    return "\n".join(lines)
+
+
+def main():
+    ap = C.arg_parser(__doc__)
+    ap.add_argument("--only", default="", help="comma-separated experiments to run")
+    ap.add_argument("--skip", default="", help="comma-separated experiments to skip")
+    ap.add_argument("--summary-only", action="store_true",
+                    help="do not run anything; summarise the results there are")
+    args = ap.parse_args()
+    out_dir = C.out_dir(args)
+    names = [n for n in (args.only.split(",") if args.only else EXPERIMENTS) if n]
+    for n in names + [s for s in args.skip.split(",") if s]:
+        if n not in EXPERIMENTS:
+            raise SystemExit("unknown experiment %r; known: %s" % (n, ", ".join(EXPERIMENTS)))
+    names = [n for n in names if n not in args.skip.split(",")]
+    os.environ["PMEM_IS_PMEM_FORCE"] = "1"
+
+    t0 = time.monotonic()
+    durations, failed = {}, []
+    if not args.summary_only:
+        C.progress("%d experiments, %s run, results in %s" % (
+            len(names), "quick" if args.quick else "full",
+            os.path.relpath(out_dir, C.REPO)), "run_all")
+        for i, name in enumerate(names, 1):
+            rc, dt = run_experiment(name, args.quick, out_dir, i, len(names))
+            durations[name] = dt
+            if rc != 0:
+                failed.append(name)
+    total = time.monotonic() - t0
+
+    rows, sources = collect(out_dir, EXPERIMENTS if args.summary_only else names)
+    meta = C.metadata("summary", args.quick)
+    head = header(meta, args.quick, durations, total, sources)
+    md = markdown(rows, head)
+    summary = dict(meta)
+    summary.update({
+        "what": "headline ratios of every experiment against the project's targets",
+        "durations_s": {k: round(v, 1) for k, v in durations.items()},
+        "total_s": round(total, 1),
+        "failed": failed,
+        "sources": sources,
+        "targets": rows,
+    })
+    C.write_json(os.path.join(out_dir, "summary.json"), summary)
+    with open(os.path.join(out_dir, "summary.md"), "w") as f:
+        f.write(md)
+    C.progress("wrote " + os.path.relpath(os.path.join(out_dir, "summary.md"), C.REPO),
+               "run_all")
+
+    print()
+    print("\n".join(head))
+    print()
+    print(text_table(rows))
+    met = sum(1 for t in rows if t["met"] is True)
+    judged = sum(1 for t in rows if t["met"] is not None)
+    print()
+    print("%d of %d targets met; total %.0f s%s" % (
+        met, judged, total, "; FAILED: " + ", ".join(failed) if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
