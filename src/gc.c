@@ -78,6 +78,10 @@ static int mark_ref(marker *m, uint64_t off)
 		return 0;
 	}
 	set_mark(m->bits, off);
+	/* Leaves (str, bytes, numbers) hold nothing: no need to visit them. */
+	uint32_t type = pmo_head_at(m->pool, off)->type;
+	if (type < PMO_T_FIRST_USER && !pmo_typeops_of(type)->traverse)
+		return 0;
 	return offvec_push(&m->stack, off);
 }
 
