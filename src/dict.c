@@ -443,9 +443,57 @@ static int dict_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 	return v->sub(v, d->table);
 }
 
-static const pmo_typeops dict_ops = {"PersistentDict", dict_traverse};
-static const pmo_typeops set_ops = {"PersistentSet", dict_traverse};
-static const pmo_typeops pfrozenset_ops = {"PersistentFrozenSet", dict_traverse};
+/* The invariants of dict.h's header comment, checked one by one. */
+static int dict_validate(const pmo_pool *p, uint64_t off)
+{
+	const pmo_dict *d = pmo_dict_get(p, off);
+	if (!d)
+		return -1;
+	unsigned long long o = (unsigned long long)off;
+	if (d->size == 0)
+		return d->used || d->fill || d->nentries
+			? pmo_err(EIO, "table at %llu: counters set without a table", o) : 0;
+	if (d->used > d->nentries || d->nentries > pmo_dict_usable(d->size) ||
+	    d->used > d->fill || d->fill >= d->size)
+		return pmo_err(EIO, "table at %llu: inconsistent counters (used %llu, fill %llu, "
+			       "entries %llu, size %llu)", o, (unsigned long long)d->used,
+			       (unsigned long long)d->fill, (unsigned long long)d->nentries,
+			       (unsigned long long)d->size);
+	uint64_t live = 0, named = 0, nonempty = 0;
+	for (uint64_t i = 0; i < d->nentries; i++) {
+		const pmo_dict_entry *e = pmo_dict_entry_at(p, d, i);
+		if (e->key.tag > PMO_TAG_MAX ||
+		    (!pmo_dict_is_set(d) && e->key.tag != PMO_TAG_EMPTY &&
+		     (e->value.tag == PMO_TAG_EMPTY || e->value.tag > PMO_TAG_MAX)))
+			return pmo_err(EIO, "table at %llu: entry %llu has an invalid slot", o,
+				       (unsigned long long)i);
+		live += e->key.tag != PMO_TAG_EMPTY;
+	}
+	const uint32_t *cells = pmo_dict_cells(p, d);
+	for (uint64_t c = 0; c < d->size; c++) {
+		if (cells[c] == PMO_DICT_CELL_EMPTY)
+			continue;
+		nonempty++;
+		if (cells[c] == PMO_DICT_CELL_DUMMY)
+			continue;
+		uint64_t i = cells[c] - 1;
+		if (i >= d->nentries || pmo_dict_entry_at(p, d, i)->key.tag == PMO_TAG_EMPTY)
+			return pmo_err(EIO, "table at %llu: cell %llu names no live entry", o,
+				       (unsigned long long)c);
+		named++;
+	}
+	if (live != d->used || named != d->used || nonempty != d->fill)
+		return pmo_err(EIO, "table at %llu: %llu live entries, %llu named by cells, "
+			       "%llu cells in use; header says used %llu, fill %llu", o,
+			       (unsigned long long)live, (unsigned long long)named,
+			       (unsigned long long)nonempty, (unsigned long long)d->used,
+			       (unsigned long long)d->fill);
+	return 0;
+}
+
+static const pmo_typeops dict_ops = {"PersistentDict", dict_traverse, dict_validate};
+static const pmo_typeops set_ops = {"PersistentSet", dict_traverse, dict_validate};
+static const pmo_typeops pfrozenset_ops = {"PersistentFrozenSet", dict_traverse, dict_validate};
 
 void pmo_dict_register(void)
 {

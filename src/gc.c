@@ -38,6 +38,10 @@ typedef struct marker {
 	offvec stack;
 	pmo_gc_result *res;
 	uint64_t n_user_types;   /* entries of the type table */
+	/* pmo_validate only: check each object before following it. */
+	pmo_invalid_report check;
+	void *check_ctx;
+	uint64_t invalid;
 } marker;
 
 static inline int is_marked(const uint8_t *bits, uint64_t off)
@@ -98,6 +102,25 @@ static int mark_sub(pmo_visit *v, uint64_t off)
 	return 0;
 }
 
+static void report_invalid(marker *m, uint64_t off)
+{
+	m->invalid++;
+	m->check(m->check_ctx, off, pmo_head_at(m->pool, off)->type, pmo_errormsg());
+	pmo_err_clear();
+}
+
+/* pmo_validate: the type's own invariants; -1 (reported) if broken. */
+static int check_object(marker *m, uint64_t off)
+{
+	uint32_t type = pmo_head_at(m->pool, off)->type;
+	const pmo_typeops *ops = type < PMO_T_FIRST_USER ? pmo_typeops_of(type) : NULL;
+	if (ops && ops->validate && ops->validate(m->pool, off) != 0) {
+		report_invalid(m, off);
+		return -1;
+	}
+	return 0;
+}
+
 static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 {
 	struct pmo_root *r = m->pool->root;
@@ -113,10 +136,36 @@ static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 	pmo_visit v = {mark_slot, mark_sub, m};
 	while (m->stack.len > 0) {
 		uint64_t off = m->stack.v[--m->stack.len];
-		if (pmo_traverse(m->pool, off, &v) != 0)
+		if (m->check) {
+			if (check_object(m, off) != 0)
+				continue;
+			if (pmo_traverse(m->pool, off, &v) != 0)
+				report_invalid(m, off);
+		} else if (pmo_traverse(m->pool, off, &v) != 0) {
 			return -1;
+		}
 	}
 	return 0;
+}
+
+int pmo_validate(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
+		 pmo_invalid_report report, void *report_ctx, uint64_t *n_invalid)
+{
+	pmo_gc_result res = {0};
+	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
+	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
+		    {0}, &res, n_types > 0 ? (uint64_t)n_types : 0,
+		    report, report_ctx, 0};
+	int rc = -1;
+	if (!m.bits || !m.subbits)
+		pmo_err(ENOMEM, "validate: out of memory for the mark bitmap");
+	else
+		rc = mark_all(&m, extra_roots, n_extra);
+	*n_invalid = m.invalid + res.bad_refs;
+	free(m.bits);
+	free(m.subbits);
+	free(m.stack.v);
+	return rc;
 }
 
 /* While freeing garbage: drop the references it holds on live objects
@@ -187,7 +236,7 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
 	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
-		    {0}, res, n_types > 0 ? (uint64_t)n_types : 0};
+		    {0}, res, n_types > 0 ? (uint64_t)n_types : 0, NULL, NULL, 0};
 	offvec garbage = {0}, garbage_subs = {0};
 	int rc = -1;
 	if (!m.bits || !m.subbits) {

@@ -43,4 +43,15 @@ typedef void (*pmo_gc_report)(void *ctx, uint64_t off, uint32_t type,
 int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	   pmo_gc_result *res, pmo_gc_report report, void *report_ctx);
 
+/* Called for each reachable object that breaks its type's invariants. */
+typedef void (*pmo_invalid_report)(void *ctx, uint64_t off, uint32_t type,
+				   const char *problem);
+
+/* Walk everything reachable, as gc's mark phase does, checking each
+ * container's invariants (pmo_typeops.validate) and every reference; a
+ * broken object is reported and not followed.  Changes nothing.  Sets
+ * *n_invalid to the number of problems (bad references included). */
+int pmo_validate(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
+		 pmo_invalid_report report, void *report_ctx, uint64_t *n_invalid);
+
 #endif

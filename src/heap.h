@@ -70,6 +70,9 @@ typedef struct pmo_typeops {
 	const char *name;
 	/* Visit everything the object holds; NULL if it holds nothing. */
 	int (*traverse)(pmo_pool *p, uint64_t off, pmo_visit *v);
+	/* Check the object's own invariants (gc(debug=True)); 0, or -1 with
+	 * the problem in pmo_errormsg().  NULL: nothing beyond traverse. */
+	int (*validate)(const pmo_pool *p, uint64_t off);
 } pmo_typeops;
 
 /* Register every built-in type (idempotent; pool open/create calls it). */

@@ -166,7 +166,21 @@ static int list_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 	return 0;
 }
 
-static const pmo_typeops list_ops = {"PersistentList", list_traverse};
+static int list_validate(const pmo_pool *p, uint64_t off)
+{
+	pmo_list *l = pmo_list_get(p, off);
+	if (!l)
+		return -1;
+	const pmo_slot *items = l->cap ? pmo_list_items(p, l) : NULL;
+	for (uint64_t i = 0; i < l->len; i++)
+		if (items[i].tag == PMO_TAG_EMPTY || items[i].tag > PMO_TAG_MAX)
+			return pmo_err(EIO, "list at %llu: item %llu has invalid tag %llu",
+				       (unsigned long long)off, (unsigned long long)i,
+				       (unsigned long long)items[i].tag);
+	return 0;
+}
+
+static const pmo_typeops list_ops = {"PersistentList", list_traverse, list_validate};
 
 void pmo_list_register(void)
 {

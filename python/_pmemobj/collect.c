@@ -21,7 +21,20 @@ static void note_unreachable(void *ctx, uint64_t off, uint32_t type, uint64_t re
 	Py_XDECREF(t);
 }
 
-static int log_unreachable(PyObject *entries)
+static void note_invalid(void *ctx, uint64_t off, uint32_t type, const char *problem)
+{
+	orphan_log *log = ctx;
+	if (!log->list)
+		return;
+	const char *name = pmo_type_name(type);
+	PyObject *t = Py_BuildValue("Kss", (unsigned long long)off, name ? name : "?", problem);
+	if (!t || PyList_Append(log->list, t) != 0)
+		Py_CLEAR(log->list);
+	Py_XDECREF(t);
+}
+
+/* Each entry as a warning on the 'pmemobj' logger. */
+static int log_warnings(const char *fmt, PyObject *entries)
 {
 	PyObject *logging = PyImport_ImportModule("logging");
 	if (!logging)
@@ -31,7 +44,7 @@ static int log_unreachable(PyObject *entries)
 	if (!logger)
 		return -1;
 	for (Py_ssize_t i = 0; i < PyList_GET_SIZE(entries); i++) {
-		PyObject *r = PyObject_CallMethod(logger, "warning", "sO", "gc: freeing unreachable object (offset, type, refcount) %r",
+		PyObject *r = PyObject_CallMethod(logger, "warning", "sO", fmt,
 						  PyList_GET_ITEM(entries, i));
 		if (!r) {
 			Py_DECREF(logger);
@@ -89,14 +102,36 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 		return NULL;
 	}
 	orphan_log log = {debug ? PyList_New(0) : NULL};
+	orphan_log bad = {debug ? PyList_New(0) : NULL};
 	pmo_gc_result res;
+	uint64_t invalid = 0;
 	size_t nroots = 0;
 	uint64_t *roots = closing ? NULL : pyx_idmap_offsets(pool, &nroots);
-	int rc = pmo_gc(pool->core, roots, nroots, &res, debug ? note_unreachable : NULL, &log);
+	/* debug: check every reachable container's invariants first. */
+	int rc = debug ? pmo_validate(pool->core, roots, nroots, note_invalid, &bad, &invalid) : 0;
+	if (rc == 0 && invalid > 0) {
+		/* Sweeping a damaged heap could free what only the broken
+		 * objects still lead to: report, collect nothing. */
+		free(roots);
+		pyx_unlock(pool);
+		if (bad.list)
+			log_warnings("gc: invalid object (offset, type, problem) %r", bad.list);
+		Py_XDECREF(bad.list);
+		Py_XDECREF(log.list);
+		if (PyErr_Occurred())
+			return NULL;
+		pmo_err(EIO, "gc found %llu invalid objects in %s (logged on the 'pmemobj' "
+			"logger); nothing was collected", (unsigned long long)invalid,
+			pool->core->path);
+		return pyx_raise();
+	}
+	if (rc == 0)
+		rc = pmo_gc(pool->core, roots, nroots, &res, debug ? note_unreachable : NULL, &log);
 	free(roots);
 	pyx_unlock(pool);
 	if (rc != 0) {
 		Py_XDECREF(log.list);
+		Py_XDECREF(bad.list);
 		return pyx_raise();
 	}
 	pyx_lock(pool);
@@ -114,12 +149,16 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 	    set_count(counts, "substructures_freed", res.subs_freed) ||
 	    set_count(counts, "bad_references", res.bad_refs) ||
 	    set_count(counts, "nanoseconds", res.ns) ||
-	    (log.list && log_unreachable(log.list))) {
+	    (debug && set_count(counts, "invalid", invalid)) ||
+	    (log.list && log_warnings("gc: freeing unreachable object (offset, type, refcount) %r",
+				      log.list))) {
 		Py_XDECREF(types);
 		Py_XDECREF(counts);
 		Py_XDECREF(log.list);
+		Py_XDECREF(bad.list);
 		return NULL;
 	}
 	Py_XDECREF(log.list);
+	Py_XDECREF(bad.list);
 	return Py_BuildValue("(NN)", types, counts);
 }
