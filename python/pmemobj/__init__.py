@@ -19,35 +19,27 @@ from ._pmemobj import (
     FORMAT_VERSION,
     LAYOUT,
     MIN_POOL_SIZE,
+    OID_NULL,
     POBJECT_TYPE_NUM,
+    ClassNotFoundError,
+    MemoryManager,
     PersistentDict,
     PersistentFrozenSet,
     PersistentList,
+    PersistentObject,
     PersistentObjectPool as _Pool,
     PersistentSet,
+    PersistentTuple,
     Transaction,
     _PersistentBase,
 )
-
-__all__ = [
-    "MIN_POOL_SIZE", "PersistentDict", "PersistentFrozenSet", "PersistentList",
-    "PersistentSet", "PersistentObjectPool", "Transaction",
-    "create", "open",
-]
-
-# User classes, persistent tuples and the low-level API of the spec.
-from ._pmemobj import (
-    OID_NULL,
-    ClassNotFoundError,
-    MemoryManager,
-    PersistentObject,
-    PersistentTuple,
-)
 from ._persistent import Persistent
 
-__all__ += [
-    "ClassNotFoundError", "MemoryManager", "OID_NULL", "POBJECT_TYPE_NUM",
-    "Persistent", "PersistentObject", "PersistentTuple",
+__all__ = [
+    "ClassNotFoundError", "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
+    "POBJECT_TYPE_NUM", "Persistent", "PersistentDict", "PersistentFrozenSet",
+    "PersistentList", "PersistentObject", "PersistentObjectPool",
+    "PersistentSet", "PersistentTuple", "Transaction", "create", "open",
 ]
 
 _open_pools = _weakref.WeakSet()
