@@ -78,11 +78,17 @@ static uint64_t table_fill(pmo_pool *p, uint64_t table, uint64_t size, size_t st
 {
 	uint32_t *cells = pmo_direct(p, table);
 	char *ents = (char *)(cells + size);
-	uint64_t mask = size - 1, n = 0;
+	uint64_t mask = size - 1, n = 0, usable = pmo_dict_usable(size);
 	for (uint64_t i = 0; src->size && i < src->nentries; i++) {
 		const pmo_dict_entry *e = pmo_dict_entry_at(p, src, i);
 		if (!pmo_dict_entry_live(e))
 			continue;
+		/* The table was sized from src->used; a damaged src can hold
+		 * more live entries than that.  Never write past the table (or
+		 * probe a full index forever): stop with a count that is not
+		 * src->used, which the callers report as corruption. */
+		if (n == usable)
+			return n + 1;
 		memcpy(ents + n * stride, e, stride);
 		cells[free_cell(cells, mask, e->hash)] = (uint32_t)(n + 1);
 		n++;
@@ -375,6 +381,10 @@ uint64_t pmo_dict_copy(pmo_pool *p, const pmo_dict *src, uint32_t type)
 	}
 	/* Fresh header and table: written without snapshots. */
 	uint64_t n = table_fill(p, d->table, d->size, pmo_dict_stride(d), src);
+	if (n != src->used) {   /* damaged src (see table_fill) */
+		corrupt(p, src);
+		return 0;
+	}
 	d->used = d->fill = d->nentries = n;
 	return off;
 }

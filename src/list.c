@@ -31,7 +31,9 @@ pmo_list *pmo_list_get(const pmo_pool *p, uint64_t off)
 	if (!h)
 		return NULL;
 	pmo_list *l = (pmo_list *)h;
-	if (h->type != PMO_T_LIST || l->len > l->cap ||
+	/* cap is bounded first: cap * 16 of a damaged cap can wrap to a
+	 * small number that passes the bounds check. */
+	if (h->type != PMO_T_LIST || l->len > l->cap || l->cap > MAX_LIST_ITEMS ||
 	    (l->cap && pmo_check_off(p, l->items, l->cap * sizeof(pmo_slot)))) {
 		pmo_err(EIO, "corrupted pool %s: bad list at %llu", p->path,
 			(unsigned long long)off);
@@ -79,8 +81,19 @@ int pmo_list_append(pmo_pool *p, pmo_list *l, pmo_slot v)
 	return 0;
 }
 
+/* The binding computes indices before converting the values, which can
+ * run Python code (pickling) that shrinks the list: stale indices are
+ * refused here, not used to write past len or move a negative count. */
+static int stale_index(const pmo_list *l)
+{
+	return pmo_err(EINVAL, "the list changed size during the operation (%llu items now)",
+		       (unsigned long long)l->len);
+}
+
 int pmo_list_set(pmo_pool *p, pmo_list *l, size_t i, pmo_slot v)
 {
+	if (i >= l->len)
+		return stale_index(l);
 	return pmo_slot_store(p, pmo_list_items(p, l) + i, v);
 }
 
@@ -92,6 +105,8 @@ int pmo_list_insert(pmo_pool *p, pmo_list *l, size_t i, pmo_slot v)
 int pmo_list_replace(pmo_pool *p, pmo_list *l, size_t lo, size_t hi,
 		     const pmo_slot *vals, size_t n, pmo_slot *removed)
 {
+	if (lo > hi || hi > l->len)
+		return stale_index(l);
 	size_t len = l->len, d = hi - lo;
 	size_t newlen = len - d + n;
 	if (pmo_list_reserve(p, l, newlen) != 0)

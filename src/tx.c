@@ -107,8 +107,22 @@ int pmo_tx_fail(pmo_pool *p)
 	return -1;
 }
 
+/* libpmemobj aborts the process on a transactional call made outside the
+ * work stage.  Python code run in the middle of an operation (pickling a
+ * value, comparing keys) can abort the transaction and swallow the
+ * exception, and the operation then goes on: refuse its calls here. */
+static int not_working(void)
+{
+	if (tx_depth > 0 && pmemobj_tx_stage() == TX_STAGE_WORK)
+		return 0;
+	return pmo_err(ECANCELED, tx_depth > 0 ? "the transaction was aborted"
+					      : "no transaction is open");
+}
+
 int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
 {
+	if (not_working())
+		return -1;
 	if (pmemobj_tx_add_range_direct(ptr, len) != 0)
 		return pmo_err_pmdk(errno ? errno : ENOMEM,
 				    "cannot snapshot %zu bytes", len);
@@ -119,6 +133,8 @@ int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
 
 int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len)
 {
+	if (not_working())
+		return -1;
 	if (pmemobj_tx_xadd_range_direct(ptr, len, POBJ_XADD_NO_SNAPSHOT) != 0)
 		return pmo_err_pmdk(errno ? errno : ENOMEM,
 				    "cannot add %zu bytes to the transaction", len);
@@ -135,6 +151,8 @@ static int alloc_failed(size_t size)
 
 uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 {
+	if (not_working())
+		return 0;
 	if (size == 0 || size > PMEMOBJ_MAX_ALLOC_SIZE) {
 		pmo_err(size ? ENOMEM : EINVAL,
 			"cannot allocate %zu bytes (limit %llu)", size,
@@ -156,6 +174,8 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
 			uint64_t type_num, int zero)
 {
+	if (not_working())
+		return 0;
 	if (size == 0 || size > PMEMOBJ_MAX_ALLOC_SIZE) {
 		pmo_err(size ? ENOMEM : EINVAL, "cannot reallocate to %zu bytes", size);
 		pmo_tx_abort(p, errno);
@@ -176,6 +196,8 @@ uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
 
 int pmo_tx_free(pmo_pool *p, uint64_t off)
 {
+	if (not_working())
+		return -1;
 	if (pmemobj_tx_free(pmo_oid(p, off)) != 0)
 		return pmo_err_pmdk(errno ? errno : EINVAL, "cannot free object at %llu",
 				    (unsigned long long)off);

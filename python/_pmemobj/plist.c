@@ -33,12 +33,11 @@ static pmo_list *list_of(ListObject *self)
 {
 	if (pyx_proxy_check(self))
 		return NULL;
-	pmo_list *l = pmo_direct(self->pool->core, self->off);
-	if (l->head.type != PMO_T_LIST || l->len > l->cap) {
-		pmo_err(EIO, "corrupted pool: bad list at %llu", (unsigned long long)self->off);
+	/* The core's checked accessor: items and cap come from the pool and
+	 * are bounds-checked before anything indexes the array. */
+	pmo_list *l = pmo_list_get(self->pool->core, self->off);
+	if (!l)
 		pyx_raise();
-		return NULL;
-	}
 	return l;
 }
 

@@ -39,13 +39,11 @@ static pmo_object *object_of(PObject *self)
 {
 	if (pyx_proxy_check(self))
 		return NULL;
-	pmo_object *o = pmo_direct(self->pool->core, self->off);
-	if (!pmo_is_object(&o->head) || o->len > o->cap) {
-		pmo_err(EIO, "corrupted pool: bad attribute table at %llu",
-			(unsigned long long)self->off);
+	/* Checked: cap and the attrs offset come from the pool and are
+	 * bounds-checked before the table is read. */
+	pmo_object *o = pmo_object_get(self->pool->core, self->off);
+	if (!o)
 		pyx_raise();
-		return NULL;
-	}
 	return o;
 }
 

@@ -27,13 +27,10 @@ static const pmo_tuple *tuple_of(TupleObject *self)
 {
 	if (pyx_proxy_check(self))
 		return NULL;
-	const pmo_tuple *t = pmo_direct(self->pool->core, self->off);
-	if (t->head.type != PMO_T_PTUPLE) {
-		pmo_err(EIO, "corrupted pool: bad PersistentTuple at %llu",
-			(unsigned long long)self->off);
+	/* Checked: n comes from the pool and must not reach past its end. */
+	const pmo_tuple *t = pmo_tuple_get(self->pool->core, self->off, PMO_T_PTUPLE);
+	if (!t)
 		pyx_raise();
-		return NULL;
-	}
 	return t;
 }
 
