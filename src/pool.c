@@ -114,9 +114,17 @@ static int check_root(pmo_pool *p)
 			       p->path, have);
 	PMEMoid r = pmemobj_root(p->pop, sizeof(struct pmo_root));
 	p->root = pmemobj_direct(r);
-	if (memcmp(p->root->magic, PMO_MAGIC, sizeof p->root->magic) != 0)
+	if (memcmp(p->root->magic, PMO_MAGIC, sizeof p->root->magic) != 0) {
+		/* libpmemobj allocates the root before our transaction fills
+		 * it: a crash in between leaves it zeroed. */
+		static const char zeros[sizeof p->root->magic];
+		if (memcmp(p->root->magic, zeros, sizeof zeros) == 0)
+			return pmo_err(EINVAL,
+				"%s is an incompletely created pmemobj pool (the process creating it "
+				"stopped); delete it and create it again", p->path);
 		return pmo_err(EINVAL, "%s: bad magic in root: damaged or foreign pool",
 			       p->path);
+	}
 	if (p->root->format_version != PMO_FORMAT_VERSION)
 		return pmo_err(EINVAL,
 			"%s has pool format version %u; this build of pmemobj reads version %u",

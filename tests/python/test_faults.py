@@ -171,6 +171,30 @@ def test_pool_of_other_layout_refused_and_untouched(pool_path, run_py):
     assert sha256(pool_path) == before
 
 
+MAKE_HALF_CREATED = """
+    import ctypes, sys
+    lib = ctypes.CDLL("libpmemobj.so.1")
+    lib.pmemobj_create.restype = ctypes.c_void_p
+    lib.pmemobj_create.argtypes = [ctypes.c_char_p, ctypes.c_char_p,
+                                   ctypes.c_size_t, ctypes.c_uint]
+    lib.pmemobj_root.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    lib.pmemobj_close.argtypes = [ctypes.c_void_p]
+    # What a create killed between libpmemobj's root allocation and our
+    # transaction that fills it leaves: our layout, a zeroed root.
+    pop = lib.pmemobj_create(sys.argv[1].encode(), b"pmemobj-py", 8 << 20, 0o666)
+    assert pop, "pmemobj_create failed"
+    lib.pmemobj_root(pop, 4096)
+    lib.pmemobj_close(pop)
+    print("made")
+"""
+
+
+def test_incompletely_created_pool_is_named_as_such(pool_path, run_py):
+    assert run_py(MAKE_HALF_CREATED, pool_path).stdout.strip() == "made"
+    with pytest.raises(ValueError, match="incompletely created"):
+        pmemobj.open(pool_path)
+
+
 # --- full pool ----------------------------------------------------------------
 
 def test_full_pool_raises_memoryerror_and_keeps_working(pool_path):
