@@ -182,8 +182,13 @@ static int free_dying(pmo_pool *p, size_t limit)
 		const pmo_head *h = pmo_head_at(p, off);
 		int released = 0;
 		if (h->type >= PMO_T_FIRST_USER && !pmo_is_object(h) &&
-		    p->hook_dealloc)
+		    p->hook_dealloc) {
+			/* The hook must not free the object itself: it is freed
+			 * right after (MemoryManager.free checks this). */
+			p->freeing = off;
 			released = p->hook_dealloc(p->hook_ctx, off);
+			p->freeing = 0;
+		}
 		if (released < 0)
 			rc = -1;
 		else if (released == 0)

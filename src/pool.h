@@ -78,6 +78,7 @@ typedef struct pmo_pool {
 	uint64_t *dying;
 	size_t ndying, capdying;
 	int draining;
+	uint64_t freeing;        /* object whose hook_dealloc is running, or 0 */
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);

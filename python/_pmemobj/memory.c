@@ -871,6 +871,11 @@ static PyObject *MM_free(MMObject *self, PyObject *oid)
 		result = Py_NewRef(Py_None);
 		goto out;
 	}
+	if (off == pool->core->freeing) {
+		PyErr_SetString(PyExc_ValueError, "cannot free an object from its own "
+				"_p_deallocate: the runtime frees it when that returns");
+		goto out;
+	}
 	PyObject *live = pyx_idmap_get(pool, off);
 	if (live && pyx_is_proxy(live)) {
 		PyErr_Format(PyExc_ValueError, "cannot free a %s: reference counting frees it",

@@ -496,3 +496,28 @@ def test_long_chain_of_python_objects_freed_without_recursion(pool):
     pool.root = None
     assert len(Int64Array.deallocated) == n
     assert pool.gc()[1]["collected"] == 0
+
+
+class SelfFreeingArray(Int64Array):
+    """A _p_deallocate that (wrongly) frees its own object too."""
+    refusals = []
+
+    def _p_deallocate(self):
+        super()._p_deallocate()
+        try:
+            self._p_mm.free(self._p_oid)
+        except ValueError as e:
+            type(self).refusals.append(str(e))
+
+
+def test_object_cannot_free_itself_from_p_deallocate(pool):
+    SelfFreeingArray.refusals.clear()
+    arr = pool.new(SelfFreeingArray, 3)     # only this Python object holds it
+    oid = arr._p_oid
+    del arr
+    pygc.collect()
+    assert SelfFreeingArray.refusals and "_p_deallocate" in SelfFreeingArray.refusals[0]
+    # Freed exactly once: the heap is consistent and holds nothing more.
+    types, counts = pool.gc(debug=True)
+    assert counts["invalid"] == 0 and counts["collected"] == 0
+    assert not any("SelfFreeingArray" in name for name in types), (types, oid)
