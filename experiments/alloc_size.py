@@ -143,7 +143,6 @@ def draw(path, meta, py, cb, sizes):
     a2.set_ylabel("bytes allocated per ns = GB/s (log scale)")
     a2.set_title("Allocation throughput vs size")
     a2.legend(fontsize=7, loc="upper left")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
     C.save_figure(fig, path, meta)
 
 

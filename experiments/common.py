@@ -365,7 +365,10 @@ COLORS = {
 }
 
 
-def save_figure(fig, path, meta):
+def save_figure(fig, path, meta, bottom=0.03):
+    """Lay the figure out above a strip of height `bottom` (figure fraction)
+    and write the run's footer there, then save and close it."""
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     fig.text(0.005, 0.004, footer_text(meta), fontsize=6.5, color="0.35",
              ha="left", va="bottom")
     fig.savefig(path)

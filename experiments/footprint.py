@@ -194,7 +194,6 @@ def draw(path, meta, rows):
     ax.set_title("Footprint: pool bytes per object appended to a persistent list "
                  "(pmempool 'Total used bytes'), vs pickle")
     ax.legend(fontsize=8, loc="upper left")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
     C.save_figure(fig, path, meta)
 
 

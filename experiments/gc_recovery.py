@@ -217,7 +217,6 @@ def draw(path, meta, py, cb, sizes):
         ax.legend(fontsize=7, loc="upper left")
     C.log_axis(a1, include=(100, 1000))
     C.log_axis(a2)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
     C.save_figure(fig, path, meta)
 
 

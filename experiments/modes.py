@@ -111,7 +111,6 @@ def draw(path, meta, per_mode, modes, flushes):
         ax.text(0.99, 0.98, "not available here: " + ", ".join(
             "%s (%s)" % (m, per_mode.get(m, {}).get("missing", "?")) for m in unavailable),
             transform=ax.transAxes, ha="right", va="top", fontsize=7, color="#b00")
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
     C.save_figure(fig, path, meta)
 
 

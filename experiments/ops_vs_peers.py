@@ -296,8 +296,7 @@ def draw(path, meta, res, systems, floor):
         ax.text(0.01, 0.97, "MISSING " + "; ".join(missing), transform=ax.transAxes,
                 fontsize=7, color="#b00", va="top")
     ax.legend(loc="upper right", ncol=5, bbox_to_anchor=(1.0, 0.93))
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
-    C.save_figure(fig, path, meta)
+    C.save_figure(fig, path, meta, bottom=0.02)
 
 
 def main():

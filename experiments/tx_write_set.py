@@ -181,7 +181,6 @@ def draw(path, meta, py, cb, ks):
     a1.set_title("Transaction time vs write-set size")
     a2.set_title("Cost per write vs write-set size")
     a1.legend(loc="upper left", fontsize=7)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
     C.save_figure(fig, path, meta)
 
 

@@ -73,57 +73,65 @@ static int64_t identity_hash(uint64_t off)
 
 static int hash_value(PoolObject *pool, PyObject *v, int64_t *h, int *flags);
 
-/* Tuple rule over item hashes (also for tuple subclasses, as base). */
-static int hash_tuple(PoolObject *pool, PyObject *v, int64_t *h, int *flags)
+/* Room for the item hashes of a container key of n items (on_stack when
+ * they fit, no allocation for small keys), inside a recursion guard since
+ * keys nest; NULL with an exception.  Pair with item_hashes_done. */
+#define ITEM_HASHES_ON_STACK 16
+static inline int64_t *item_hashes_begin(Py_ssize_t n, int64_t *on_stack)
 {
-	Py_ssize_t n = PyTuple_GET_SIZE(v);
-	int64_t on_stack[16];
-	int64_t *hs = n <= 16 ? on_stack : PyMem_Malloc((size_t)n * sizeof *hs);
+	int64_t *hs = n <= ITEM_HASHES_ON_STACK ? on_stack : PyMem_Malloc((size_t)n * sizeof *hs);
 	if (!hs) {
 		PyErr_NoMemory();
-		return -1;
+		return NULL;
 	}
 	if (Py_EnterRecursiveCall(" while hashing a key")) {
 		if (hs != on_stack)
 			PyMem_Free(hs);
-		return -1;
+		return NULL;
 	}
+	return hs;
+}
+
+static inline void item_hashes_done(int64_t *hs, int64_t *on_stack)
+{
+	Py_LeaveRecursiveCall();
+	if (hs != on_stack)
+		PyMem_Free(hs);
+}
+
+/* Tuple rule over item hashes (also for tuple subclasses, as base). */
+static int hash_tuple(PoolObject *pool, PyObject *v, int64_t *h, int *flags)
+{
+	Py_ssize_t n = PyTuple_GET_SIZE(v);
+	int64_t on_stack[ITEM_HASHES_ON_STACK];
+	int64_t *hs = item_hashes_begin(n, on_stack);
+	if (!hs)
+		return -1;
 	int rc = 0;
 	for (Py_ssize_t i = 0; rc == 0 && i < n; i++)
 		rc = hash_value(pool, PyTuple_GET_ITEM(v, i), &hs[i], flags);
-	Py_LeaveRecursiveCall();
 	if (rc == 0)
 		*h = pmo_hash_tuple(hs, (size_t)n);
-	if (hs != on_stack)
-		PyMem_Free(hs);
+	item_hashes_done(hs, on_stack);
 	return rc;
 }
 
 static int hash_frozenset(PoolObject *pool, PyObject *v, int64_t *h, int *flags)
 {
 	Py_ssize_t n = PySet_GET_SIZE(v);
-	int64_t on_stack[16];
-	int64_t *hs = n <= 16 ? on_stack : PyMem_Malloc((size_t)n * sizeof *hs);
-	if (!hs) {
-		PyErr_NoMemory();
+	int64_t on_stack[ITEM_HASHES_ON_STACK];
+	int64_t *hs = item_hashes_begin(n, on_stack);
+	if (!hs)
 		return -1;
-	}
-	if (Py_EnterRecursiveCall(" while hashing a key")) {
-		if (hs != on_stack)
-			PyMem_Free(hs);
-		return -1;
-	}
 	Py_ssize_t pos = 0, i = 0;
 	PyObject *item;
 	Py_hash_t ph;
 	int rc = 0;
 	while (rc == 0 && i < n && _PySet_NextEntry(v, &pos, &item, &ph))
 		rc = hash_value(pool, item, &hs[i++], flags);
-	Py_LeaveRecursiveCall();
 	if (rc == 0)
 		*h = pmo_hash_frozenset(hs, (size_t)i);
-	if (hs != on_stack)
-		PyMem_Free(hs);
+	item_hashes_done(hs, on_stack);
 	return rc;
 }
 

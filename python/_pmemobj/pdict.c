@@ -330,6 +330,15 @@ static PyObject *items_list(DictObject *self)
 	return out;
 }
 
+/* Append the tuple (k, v) to the list pairs. */
+static int append_pair(PyObject *pairs, PyObject *k, PyObject *v)
+{
+	PyObject *t = PyTuple_Pack(2, k, v);
+	int rc = t ? PyList_Append(pairs, t) : -1;
+	Py_XDECREF(t);
+	return rc;
+}
+
 /* Append the (key, value) pairs of `arg` (anything dict.update takes) to
  * the list `pairs`.  Runs all the user code (iteration, __getitem__) before
  * any transaction opens. */
@@ -338,14 +347,9 @@ static int collect_pairs(PyObject *arg, PyObject *pairs)
 	if (PyDict_Check(arg)) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
-		while (PyDict_Next(arg, &pos, &k, &v)) {
-			PyObject *t = PyTuple_Pack(2, k, v);
-			if (!t || PyList_Append(pairs, t) != 0) {
-				Py_XDECREF(t);
+		while (PyDict_Next(arg, &pos, &k, &v))
+			if (append_pair(pairs, k, v) != 0)
 				return -1;
-			}
-			Py_DECREF(t);
-		}
 		return 0;
 	}
 	if (is_pdict(arg)) {
@@ -376,15 +380,13 @@ static int collect_pairs(PyObject *arg, PyObject *pairs)
 		PyObject *k;
 		while ((k = PyIter_Next(it))) {
 			PyObject *v = PyObject_GetItem(arg, k);
-			PyObject *t = v ? PyTuple_Pack(2, k, v) : NULL;
+			int rc = v ? append_pair(pairs, k, v) : -1;
 			Py_DECREF(k);
 			Py_XDECREF(v);
-			if (!t || PyList_Append(pairs, t) != 0) {
-				Py_XDECREF(t);
+			if (rc != 0) {
 				Py_DECREF(it);
 				return -1;
 			}
-			Py_DECREF(t);
 		}
 		Py_DECREF(it);
 		return PyErr_Occurred() ? -1 : 0;
@@ -415,15 +417,13 @@ static int collect_pairs(PyObject *arg, PyObject *pairs)
 			Py_DECREF(it);
 			return -1;
 		}
-		PyObject *t = PyTuple_Pack(2, PySequence_Fast_GET_ITEM(seq, 0),
-					   PySequence_Fast_GET_ITEM(seq, 1));
+		int rc = append_pair(pairs, PySequence_Fast_GET_ITEM(seq, 0),
+				     PySequence_Fast_GET_ITEM(seq, 1));
 		Py_DECREF(seq);
-		if (!t || PyList_Append(pairs, t) != 0) {
-			Py_XDECREF(t);
+		if (rc != 0) {
 			Py_DECREF(it);
 			return -1;
 		}
-		Py_DECREF(t);
 	}
 	Py_DECREF(it);
 	return PyErr_Occurred() ? -1 : 0;
@@ -515,23 +515,15 @@ static PyObject *new_dict(PoolObject *pool)
 	if (pyx_op_begin(pool))
 		return NULL;
 	uint64_t off = pmo_dict_new(pool->core, PMO_T_DICT, 0);
-	PyObject *o = off ? pyx_proxy_adopt(pool, &PersistentDict_Type, off) : NULL;
-	if (pyx_op_end(pool, !o) != 0) {
-		Py_XDECREF(o);
-		return NULL;
-	}
-	return o;
+	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, &PersistentDict_Type, off) : NULL);
 }
 
-static PyObject *Dict_p_new_in(PyTypeObject *cls, PyObject *pool)
+static PyObject *Dict_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 {
-	if (!PyObject_TypeCheck(pool, &Pool_Type)) {
-		PyErr_SetString(PyExc_TypeError, "_p_new_in() needs a PersistentObjectPool");
+	PoolObject *pool = pyx_new_in_pool(pool_o);
+	if (!pool || pyx_check_open(pool))
 		return NULL;
-	}
-	if (pyx_check_open((PoolObject *)pool))
-		return NULL;
-	return new_dict((PoolObject *)pool);
+	return new_dict(pool);
 }
 
 /* A shallow copy: the new table shares the stored keys and values (their
@@ -543,12 +535,7 @@ static PyObject *dict_copy(DictObject *self)
 		return NULL;
 	pmo_dict *d = dict_of(self);
 	uint64_t off = d ? pmo_dict_copy(pool->core, d, PMO_T_DICT) : 0;
-	PyObject *o = off ? pyx_proxy_adopt(pool, &PersistentDict_Type, off) : NULL;
-	if (pyx_op_end(pool, !o) != 0) {
-		Py_XDECREF(o);
-		return NULL;
-	}
-	return o;
+	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, &PersistentDict_Type, off) : NULL);
 }
 
 static PyObject *Dict_copy(DictObject *self, PyObject *unused)
@@ -701,7 +688,7 @@ static PyObject *Dict_repr(DictObject *self)
 	int rec = Py_ReprEnter((PyObject *)self);
 	if (rec != 0)
 		return rec > 0 ? PyUnicode_FromString("{...}") : NULL;
-	PyObject *r = NULL, *items = items_list(self);
+	PyObject *items = items_list(self);
 	PyObject *parts = items ? PyList_New(0) : NULL;
 	for (Py_ssize_t i = 0; parts && i < PyList_GET_SIZE(items); i++) {
 		PyObject *t = PyList_GET_ITEM(items, i);
@@ -711,14 +698,7 @@ static PyObject *Dict_repr(DictObject *self)
 			Py_CLEAR(parts);
 		Py_XDECREF(s);
 	}
-	if (parts) {
-		PyObject *sep = PyUnicode_FromString(", ");
-		PyObject *body = sep ? PyUnicode_Join(sep, parts) : NULL;
-		r = body ? PyUnicode_FromFormat("{%U}", body) : NULL;
-		Py_XDECREF(sep);
-		Py_XDECREF(body);
-		Py_DECREF(parts);
-	}
+	PyObject *r = pyx_join_reprs(parts, "{%U}");
 	Py_XDECREF(items);
 	Py_ReprLeave((PyObject *)self);
 	return r;

@@ -172,17 +172,6 @@ static int check_nargs(const char *name, Py_ssize_t n, Py_ssize_t min, Py_ssize_
 	return -1;
 }
 
-/* Check every item of seq (a list or tuple) is storable here. */
-static int check_all(PoolObject *pool, PyObject *seq)
-{
-	Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-	PyObject **items = PySequence_Fast_ITEMS(seq);
-	for (Py_ssize_t i = 0; i < n; i++)
-		if (pyx_check_storable(pool, items[i]))
-			return -1;
-	return 0;
-}
-
 /* Convert the items of seq into a new array of slots (in a transaction).
  * On failure the slots made so far are owned by the aborting transaction. */
 static pmo_slot *to_slots(PoolObject *pool, PyObject *seq)
@@ -208,7 +197,7 @@ static pmo_slot *to_slots(PoolObject *pool, PyObject *seq)
 static int replace_range(ListObject *self, size_t lo, size_t hi, PyObject *seq)
 {
 	PoolObject *pool = self->pool;
-	if (seq && check_all(pool, seq))
+	if (seq && pyx_check_all_storable(pool, seq))
 		return -1;
 	if (pyx_op_begin(pool))
 		return -1;
@@ -234,12 +223,8 @@ static ListObject *new_list(PoolObject *pool, size_t cap)
 	if (pyx_op_begin(pool))
 		return NULL;
 	uint64_t off = pmo_list_new(pool->core, cap);
-	PyObject *o = off ? pyx_proxy_adopt(pool, &PersistentList_Type, off) : NULL;
-	if (pyx_op_end(pool, !o) != 0) {
-		Py_XDECREF(o);
-		return NULL;
-	}
-	return (ListObject *)o;
+	return (ListObject *)pyx_op_end_made(
+		pool, off ? pyx_proxy_adopt(pool, &PersistentList_Type, off) : NULL);
 }
 
 /* A new PersistentList holding the values of seq. */
@@ -251,17 +236,16 @@ static PyObject *new_list_from(PoolObject *pool, PyObject *seq)
 	return (PyObject *)r;
 }
 
+static const pyx_seqkind list_kind = {"list", values_of, new_list_from};
+
 /* --- construction -------------------------------------------------------- */
 
-static PyObject *List_p_new_in(PyTypeObject *cls, PyObject *pool)
+static PyObject *List_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 {
-	if (!PyObject_TypeCheck(pool, &Pool_Type)) {
-		PyErr_SetString(PyExc_TypeError, "_p_new_in() needs a PersistentObjectPool");
+	PoolObject *pool = pyx_new_in_pool(pool_o);
+	if (!pool || pyx_check_open(pool))
 		return NULL;
-	}
-	if (pyx_check_open((PoolObject *)pool))
-		return NULL;
-	return (PyObject *)new_list((PoolObject *)pool, 0);
+	return (PyObject *)new_list(pool, 0);
 }
 
 static int List_init(ListObject *self, PyObject *args, PyObject *kw)
@@ -330,16 +314,7 @@ static PyObject *List_subscript(ListObject *self, PyObject *key)
 		return PyErr_Format(PyExc_TypeError,
 				    "list indices must be integers or slices, not %.200s",
 				    Py_TYPE(key)->tp_name);
-	PyObject *all = as_pylist(self);
-	if (!all)
-		return NULL;
-	PyObject *part = PyObject_GetItem(all, key);
-	Py_DECREF(all);
-	if (!part)
-		return NULL;
-	PyObject *r = new_list_from(self->pool, part);
-	Py_DECREF(part);
-	return r;
+	return pyx_seq_slice(&list_kind, (PyObject *)self, key);
 }
 
 /* self[i] = v, or del self[i] when v is NULL; i may be negative.  The
@@ -372,7 +347,7 @@ static int assign_slice(ListObject *self, Py_ssize_t start, Py_ssize_t stop,
 			Py_ssize_t step, PyObject *seq)
 {
 	PoolObject *pool = self->pool;
-	if (seq && check_all(pool, seq))
+	if (seq && pyx_check_all_storable(pool, seq))
 		return -1;
 	if (pyx_op_begin(pool))
 		return -1;
@@ -779,35 +754,12 @@ static PyObject *List_copy(ListObject *self, PyObject *unused)
 
 static PyObject *List_concat(ListObject *self, PyObject *other)
 {
-	PyObject *b = values_of(other);
-	if (!b) {
-		if (!PyErr_Occurred())
-			PyErr_Format(PyExc_TypeError,
-				     "can only concatenate list (not \"%.200s\") to list",
-				     Py_TYPE(other)->tp_name);
-		return NULL;
-	}
-	PyObject *a = as_pylist(self);
-	PyObject *sum = a ? PySequence_Concat(a, b) : NULL;
-	Py_XDECREF(a);
-	Py_DECREF(b);
-	if (!sum)
-		return NULL;
-	PyObject *r = new_list_from(self->pool, sum);
-	Py_DECREF(sum);
-	return r;
+	return pyx_seq_concat(&list_kind, (PyObject *)self, other, 1);
 }
 
 static PyObject *List_repeat(ListObject *self, Py_ssize_t n)
 {
-	PyObject *a = as_pylist(self);
-	PyObject *rep = a ? PySequence_Repeat(a, n) : NULL;
-	Py_XDECREF(a);
-	if (!rep)
-		return NULL;
-	PyObject *r = new_list_from(self->pool, rep);
-	Py_DECREF(rep);
-	return r;
+	return pyx_seq_repeat(&list_kind, (PyObject *)self, n);
 }
 
 static PyObject *List_inplace_concat(ListObject *self, PyObject *other)
@@ -845,17 +797,7 @@ static PyObject *List_inplace_repeat(ListObject *self, Py_ssize_t n)
 
 static PyObject *List_richcompare(ListObject *self, PyObject *other, int op)
 {
-	PyObject *b = values_of(other);
-	if (!b) {
-		if (PyErr_Occurred())
-			return NULL;
-		Py_RETURN_NOTIMPLEMENTED;
-	}
-	PyObject *a = as_pylist(self);
-	PyObject *r = a ? PyObject_RichCompare(a, b, op) : NULL;
-	Py_XDECREF(a);
-	Py_DECREF(b);
-	return r;
+	return pyx_seq_richcompare(&list_kind, (PyObject *)self, other, op);
 }
 
 static PyObject *List_repr(ListObject *self)
@@ -865,7 +807,6 @@ static PyObject *List_repr(ListObject *self)
 	int rec = Py_ReprEnter((PyObject *)self);
 	if (rec != 0)
 		return rec > 0 ? PyUnicode_FromString("[...]") : NULL;
-	PyObject *r = NULL;
 	PyObject *parts = PyList_New(0);
 	for (Py_ssize_t i = 0; parts; i++) {
 		PyObject *v = NULL;
@@ -878,14 +819,7 @@ static PyObject *List_repr(ListObject *self)
 			Py_CLEAR(parts);
 		Py_XDECREF(s);
 	}
-	if (parts) {
-		PyObject *sep = PyUnicode_FromString(", ");
-		PyObject *body = sep ? PyUnicode_Join(sep, parts) : NULL;
-		r = body ? PyUnicode_FromFormat("[%U]", body) : NULL;
-		Py_XDECREF(sep);
-		Py_XDECREF(body);
-		Py_DECREF(parts);
-	}
+	PyObject *r = pyx_join_reprs(parts, "[%U]");
 	Py_ReprLeave((PyObject *)self);
 	return r;
 }

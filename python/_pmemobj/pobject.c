@@ -234,12 +234,8 @@ static PyTypeObject *user_type_lookup(PoolObject *pool, uint32_t code)
 
 static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 {
-	if (!PyObject_TypeCheck(pool_o, &Pool_Type)) {
-		PyErr_SetString(PyExc_TypeError, "_p_new_in() needs a PersistentObjectPool");
-		return NULL;
-	}
-	PoolObject *pool = (PoolObject *)pool_o;
-	if (pyx_op_begin(pool))
+	PoolObject *pool = pyx_new_in_pool(pool_o);
+	if (!pool || pyx_op_begin(pool))
 		return NULL;
 	uint32_t code = pyx_type_code(pool, (PyObject *)cls);
 	MMObject *mm = (MMObject *)pool->mm;
@@ -252,11 +248,8 @@ static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 		pyx_raise();
 	else if (off)
 		o = pyx_proxy_adopt(pool, cls, off);
-	if (pyx_op_end(pool, !o) != 0) {
-		Py_XDECREF(o);
-		return NULL;
-	}
-	if (pyx_object_v_init(o) != 0)
+	o = pyx_op_end_made(pool, o);
+	if (o && pyx_object_v_init(o) != 0)
 		Py_CLEAR(o);
 	return o;
 }

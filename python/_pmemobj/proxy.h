@@ -98,4 +98,41 @@ PyObject *pyx_pool_get_mm(PoolObject *pool, void *closure);
 /* _p_traverse() and _p_substructures() of every C persistent type. */
 extern PyMethodDef pyx_proxy_methods[];
 
+/* --- shared helpers of the C persistent types (sequtil.c) --- */
+
+/* The pool argument of _p_new_in, or NULL with TypeError if it is not one. */
+PoolObject *pyx_new_in_pool(PyObject *pool);
+
+/* End an op that made the object o (NULL if making it failed): o, or NULL
+ * with the exception (o dropped) if the op fails. */
+PyObject *pyx_op_end_made(PoolObject *pool, PyObject *o);
+
+/* pyx_check_storable of every item of seq (a list or tuple). */
+int pyx_check_all_storable(PoolObject *pool, PyObject *seq);
+
+/* fmt (one %U) around the strings of the list parts joined by ", ";
+ * takes the reference to parts, NULL (an exception set) passes through. */
+PyObject *pyx_join_reprs(PyObject *parts, const char *fmt);
+
+/* What the shared operations of PersistentList and PersistentTuple need of
+ * their type.  They compute on the Python list or tuple of the values, so
+ * they behave exactly as list's and tuple's, and store a result as a new
+ * persistent sequence in self's pool. */
+typedef struct {
+	const char *name;   /* "list", "tuple": in error messages */
+	/* The values of a builtin one or a persistent one of this type, as the
+	 * builtin (new reference); NULL without an exception if o is neither. */
+	PyObject *(*values_of)(PyObject *o);
+	/* A new persistent one in pool holding the items of seq. */
+	PyObject *(*new_from)(PoolObject *pool, PyObject *seq);
+} pyx_seqkind;
+
+PyObject *pyx_seq_richcompare(const pyx_seqkind *kind, PyObject *self, PyObject *other, int op);
+/* self + other (other + self unless self_first); TypeError as list's and
+ * tuple's if other is not of the kind. */
+PyObject *pyx_seq_concat(const pyx_seqkind *kind, PyObject *self, PyObject *other, int self_first);
+PyObject *pyx_seq_repeat(const pyx_seqkind *kind, PyObject *self, Py_ssize_t n);
+/* self[key] for a slice key. */
+PyObject *pyx_seq_slice(const pyx_seqkind *kind, PyObject *self, PyObject *key);
+
 #endif

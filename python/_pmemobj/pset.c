@@ -464,16 +464,13 @@ static PyObject *new_set_from(PoolObject *pool, uint32_t code, PyObject *items)
 	return o;
 }
 
-static PyObject *Set_p_new_in(PyTypeObject *cls, PyObject *pool)
+static PyObject *Set_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 {
-	if (!PyObject_TypeCheck(pool, &Pool_Type)) {
-		PyErr_SetString(PyExc_TypeError, "_p_new_in() needs a PersistentObjectPool");
-		return NULL;
-	}
-	if (pyx_check_open((PoolObject *)pool))
+	PoolObject *pool = pyx_new_in_pool(pool_o);
+	if (!pool || pyx_check_open(pool))
 		return NULL;
 	uint32_t code = cls == &PersistentSet_Type ? PMO_T_SET : PMO_T_PFROZENSET;
-	return new_set_from((PoolObject *)pool, code, NULL);
+	return new_set_from(pool, code, NULL);
 }
 
 static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
@@ -519,12 +516,7 @@ static PyObject *Set_copy(SetObject *self, PyObject *unused)
 		return NULL;
 	pmo_dict *d = set_of(self);
 	uint64_t off = d ? pmo_dict_copy(pool->core, d, code) : 0;
-	PyObject *o = off ? pyx_proxy_adopt(pool, type_of_code(code), off) : NULL;
-	if (pyx_op_end(pool, !o) != 0) {
-		Py_XDECREF(o);
-		return NULL;
-	}
-	return o;
+	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, type_of_code(code), off) : NULL);
 }
 
 /* --- algebra ------------------------------------------------------------- */

@@ -107,40 +107,23 @@ static uint64_t store_items(PoolObject *pool, PyObject *seq)
 	return off;
 }
 
-static int check_all(PoolObject *pool, PyObject *seq)
-{
-	Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-	PyObject **items = PySequence_Fast_ITEMS(seq);
-	for (Py_ssize_t i = 0; i < n; i++)
-		if (pyx_check_storable(pool, items[i]))
-			return -1;
-	return 0;
-}
-
 /* A new PersistentTuple in pool holding the items of seq. */
 static PyObject *new_tuple_from(PoolObject *pool, PyObject *seq)
 {
-	if (check_all(pool, seq) || pyx_op_begin(pool))
+	if (pyx_check_all_storable(pool, seq) || pyx_op_begin(pool))
 		return NULL;
 	uint64_t off = store_items(pool, seq);
-	PyObject *o = off ? pyx_proxy_adopt(pool, &PersistentTuple_Type, off) : NULL;
-	if (pyx_op_end(pool, !o) != 0) {
-		Py_XDECREF(o);
-		return NULL;
-	}
-	return o;
+	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, &PersistentTuple_Type, off) : NULL);
 }
+
+static const pyx_seqkind tuple_kind = {"tuple", values_of, new_tuple_from};
 
 /* --- construction ---------------------------------------------------------- */
 
 static PyObject *Tuple_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 {
-	if (!PyObject_TypeCheck(pool_o, &Pool_Type)) {
-		PyErr_SetString(PyExc_TypeError, "_p_new_in() needs a PersistentObjectPool");
-		return NULL;
-	}
-	PoolObject *pool = (PoolObject *)pool_o;
-	if (pyx_op_begin(pool))
+	PoolObject *pool = pyx_new_in_pool(pool_o);
+	if (!pool || pyx_op_begin(pool))
 		return NULL;
 	uint64_t off = pmo_tuple_new(pool->core, PMO_T_PTUPLE, 0);
 	PyObject *o = NULL;
@@ -150,11 +133,7 @@ static PyObject *Tuple_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 		pmo_tuple_seal(pool->core, pmo_direct(pool->core, off));
 		o = pyx_proxy_adopt(pool, cls, off);
 	}
-	if (pyx_op_end(pool, !o) != 0) {
-		Py_XDECREF(o);
-		return NULL;
-	}
-	return o;
+	return pyx_op_end_made(pool, o);
 }
 
 /* Move the proxy from the object at its offset to the one at off. */
@@ -198,7 +177,7 @@ static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 	} else if (t->n != 0 || t->head.refcnt != 0) {
 		PyErr_SetString(PyExc_TypeError, "PersistentTuple is immutable: __init__ only "
 				"fills a new one");
-	} else if (check_all(pool, seq) == 0 && pyx_op_begin(pool) == 0) {
+	} else if (pyx_check_all_storable(pool, seq) == 0 && pyx_op_begin(pool) == 0) {
 		uint64_t old = self->off;
 		uint64_t off = store_items(pool, seq);
 		/* The empty one held nothing and only this proxy refers to it. */
@@ -237,14 +216,7 @@ static PyObject *Tuple_subscript(TupleObject *self, PyObject *key)
 	Py_ssize_t count = PySlice_AdjustIndices(n, &start, &stop, step);
 	if (step == 1 && start == 0 && count == n)
 		return Py_NewRef(self);   /* immutable: the whole is itself */
-	PyObject *all = as_tuple(self);
-	PyObject *part = all ? PyObject_GetItem(all, key) : NULL;
-	Py_XDECREF(all);
-	if (!part)
-		return NULL;
-	PyObject *r = new_tuple_from(self->pool, part);
-	Py_DECREF(part);
-	return r;
+	return pyx_seq_slice(&tuple_kind, (PyObject *)self, key);
 }
 
 static int Tuple_contains(TupleObject *self, PyObject *x)
@@ -306,17 +278,7 @@ static Py_hash_t Tuple_hash(TupleObject *self)
 
 static PyObject *Tuple_richcompare(TupleObject *self, PyObject *other, int op)
 {
-	PyObject *b = values_of(other);
-	if (!b) {
-		if (PyErr_Occurred())
-			return NULL;
-		Py_RETURN_NOTIMPLEMENTED;
-	}
-	PyObject *a = as_tuple(self);
-	PyObject *r = a ? PyObject_RichCompare(a, b, op) : NULL;
-	Py_XDECREF(a);
-	Py_DECREF(b);
-	return r;
+	return pyx_seq_richcompare(&tuple_kind, (PyObject *)self, other, op);
 }
 
 static PyObject *Tuple_repr(TupleObject *self)
@@ -333,31 +295,9 @@ static PyObject *Tuple_repr(TupleObject *self)
 	return r;
 }
 
-/* self + other, with other a tuple or PersistentTuple. */
-static PyObject *concat(TupleObject *self, PyObject *other, int self_first)
-{
-	PyObject *b = values_of(other);
-	if (!b) {
-		if (!PyErr_Occurred())
-			PyErr_Format(PyExc_TypeError,
-				     "can only concatenate tuple (not \"%.200s\") to tuple",
-				     Py_TYPE(other)->tp_name);
-		return NULL;
-	}
-	PyObject *a = as_tuple(self);
-	PyObject *sum = a ? (self_first ? PySequence_Concat(a, b) : PySequence_Concat(b, a)) : NULL;
-	Py_XDECREF(a);
-	Py_DECREF(b);
-	if (!sum)
-		return NULL;
-	PyObject *r = new_tuple_from(self->pool, sum);
-	Py_DECREF(sum);
-	return r;
-}
-
 static PyObject *Tuple_concat(TupleObject *self, PyObject *other)
 {
-	return concat(self, other, 1);
+	return pyx_seq_concat(&tuple_kind, (PyObject *)self, other, 1);
 }
 
 /* nb_add: also tuple + PersistentTuple, which tuple's own + refuses. */
@@ -365,9 +305,9 @@ static PyObject *Tuple_add(PyObject *a, PyObject *b)
 {
 	if (PyObject_TypeCheck(a, &PersistentTuple_Type) &&
 	    (PyTuple_Check(b) || PyObject_TypeCheck(b, &PersistentTuple_Type)))
-		return concat((TupleObject *)a, b, 1);
+		return pyx_seq_concat(&tuple_kind, a, b, 1);
 	if (PyTuple_Check(a) && PyObject_TypeCheck(b, &PersistentTuple_Type))
-		return concat((TupleObject *)b, a, 0);
+		return pyx_seq_concat(&tuple_kind, b, a, 0);
 	Py_RETURN_NOTIMPLEMENTED;
 }
 
@@ -375,14 +315,7 @@ static PyObject *Tuple_repeat(TupleObject *self, Py_ssize_t n)
 {
 	if (n == 1)
 		return Py_NewRef(self);
-	PyObject *a = as_tuple(self);
-	PyObject *rep = a ? PySequence_Repeat(a, n) : NULL;
-	Py_XDECREF(a);
-	if (!rep)
-		return NULL;
-	PyObject *r = new_tuple_from(self->pool, rep);
-	Py_DECREF(rep);
-	return r;
+	return pyx_seq_repeat(&tuple_kind, (PyObject *)self, n);
 }
 
 static PyObject *Tuple_getnewargs(TupleObject *self, PyObject *unused)
