@@ -188,6 +188,7 @@ static void test_attributes(void)
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
 	CHECK_EQ_I64(r.orphans + r.cycles + r.subs_freed, 0);
+	unlink(p->path);
 	pmo_pool_close(p);
 }
 
@@ -228,6 +229,7 @@ static void test_object_gc(void)
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
 	CHECK_EQ_I64(r.orphans + r.cycles + r.subs_freed, 0);
+	unlink(p->path);
 	pmo_pool_close(p);
 }
 
@@ -278,6 +280,7 @@ static void test_box_and_ptuple(void)
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
 	CHECK_EQ_I64(r.orphans + r.cycles, 4);   /* t1, t2 and their strs: never stored */
+	unlink(p->path);
 	pmo_pool_close(p);
 }
 
