@@ -21,22 +21,6 @@
 
 #define POOL_SIZE (32u << 20)
 
-static pmo_pool *fresh(const char *name)
-{
-	pmo_pool *p = pmo_pool_create(test_pool_path(name), POOL_SIZE, 0600);
-	if (!p)
-		fprintf(stderr, "create failed: %s\n", pmo_errormsg());
-	return p;
-}
-
-static void done(pmo_pool *p)
-{
-	char path[256];
-	snprintf(path, sizeof path, "%s", p->path);
-	CHECK(pmo_pool_close(p) == 0);
-	unlink(path);
-}
-
 /* A dict of n int keys (no references), committed. */
 static uint64_t int_dict(pmo_pool *p, int n)
 {
@@ -59,7 +43,7 @@ static uint64_t int_dict(pmo_pool *p, int n)
  */
 static void test_copy_of_table_with_too_small_used(void)
 {
-	pmo_pool *p = fresh("audit_copy");
+	pmo_pool *p = test_pool_fresh("audit_copy", POOL_SIZE);
 	if (!p)
 		return;
 	uint64_t off = int_dict(p, 40);
@@ -83,13 +67,13 @@ static void test_copy_of_table_with_too_small_used(void)
 		pmo_tx_abort(p, errno);
 		CHECK(pmo_tx_end(p) != 0);
 	}
-	done(p);
+	test_pool_done(p);
 }
 
 /* A damaged list capacity whose byte size wraps around 2^64. */
 static void test_list_capacity_overflow(void)
 {
-	pmo_pool *p = fresh("audit_listcap");
+	pmo_pool *p = test_pool_fresh("audit_listcap", POOL_SIZE);
 	if (!p)
 		return;
 	CHECK(pmo_tx_begin(p) == 0);
@@ -100,7 +84,7 @@ static void test_list_capacity_overflow(void)
 	l->cap = l->len = ((uint64_t)1 << 60) + 1;   /* cap * 16 == 16 */
 	CHECK(pmo_list_get(p, off) == NULL);
 	CHECK(errno == EIO);
-	done(p);
+	test_pool_done(p);
 }
 
 int main(void)

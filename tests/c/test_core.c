@@ -22,24 +22,6 @@
 
 #define POOL_SIZE (64u << 20)
 
-static pmo_pool *fresh(const char *name)
-{
-	pmo_pool *p = pmo_pool_create(test_pool_path(name), POOL_SIZE, 0600);
-	if (!p)
-		fprintf(stderr, "create failed: %s\n", pmo_errormsg());
-	return p;
-}
-
-/* Store v into the root in a transaction of its own. */
-static int set_root(pmo_pool *p, pmo_slot v)
-{
-	if (pmo_tx_begin(p))
-		return -1;
-	if (pmo_slot_store(p, &p->root->root, v))
-		return pmo_tx_fail(p);
-	return pmo_tx_end(p);
-}
-
 static void test_pool_lifecycle(void)
 {
 	const char *path = test_pool_path("life");
@@ -60,7 +42,7 @@ static void test_pool_lifecycle(void)
 	CHECK(pmo_pool_create(saved, POOL_SIZE, 0600) == NULL && errno == EEXIST);
 	/* A second open of an open pool is refused. */
 	CHECK(pmo_pool_open(saved) == NULL && errno == EBUSY);
-	CHECK(set_root(p, pmo_slot_int(42)) == 0);
+	CHECK(test_set_root(p, pmo_slot_int(42)) == 0);
 	CHECK(pmo_pool_close(p) == 0);
 
 	p = pmo_pool_open(saved);
@@ -116,10 +98,10 @@ static void test_foreign_files(void)
 
 static void test_transactions(void)
 {
-	pmo_pool *p = fresh("tx");
+	pmo_pool *p = test_pool_fresh("tx", POOL_SIZE);
 	if (!p)
 		return;
-	CHECK(set_root(p, pmo_slot_int(1)) == 0);
+	CHECK(test_set_root(p, pmo_slot_int(1)) == 0);
 
 	/* Nested levels flatten: an inner abort rolls back the outer. */
 	CHECK(pmo_tx_begin(p) == 0);
@@ -135,14 +117,13 @@ static void test_transactions(void)
 	CHECK(pmo_slot_as_int(p->root->root) == 1);
 
 	/* A second pool cannot join this thread's transaction. */
-	pmo_pool *q = fresh("tx2");
+	pmo_pool *q = test_pool_fresh("tx2", POOL_SIZE);
 	CHECK(q != NULL);
 	if (q) {
 		CHECK(pmo_tx_begin(p) == 0);
 		CHECK(pmo_tx_begin(q) == -1 && errno == EINVAL);
 		CHECK(pmo_tx_end(p) == 0);
-		unlink(q->path);
-		pmo_pool_close(q);
+		test_pool_done(q);
 	}
 
 	/* A full pool: the failed transaction leaves nothing behind. */
@@ -157,13 +138,12 @@ static void test_transactions(void)
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	CHECK(r.orphans == 0 && r.live == 0);   /* the bytes object was rolled back */
 	free(r.type_counts);
-	unlink(p->path);
-	pmo_pool_close(p);
+	test_pool_done(p);
 }
 
 static void test_values(void)
 {
-	pmo_pool *p = fresh("values");
+	pmo_pool *p = test_pool_fresh("values", POOL_SIZE);
 	if (!p)
 		return;
 	CHECK(pmo_tx_begin(p) == 0);
@@ -200,10 +180,9 @@ static void test_values(void)
 
 	/* Replacing the root frees the whole tuple with its items. */
 	uint64_t frees = p->stats.frees;
-	CHECK(set_root(p, pmo_slot_none()) == 0);
+	CHECK(test_set_root(p, pmo_slot_none()) == 0);
 	CHECK_EQ_I64(p->stats.frees - frees, 4);
-	unlink(p->path);
-	pmo_pool_close(p);
+	test_pool_done(p);
 }
 
 /* A chain root -> list -> list -> ... of depth n. */
@@ -227,15 +206,15 @@ static int build_chain(pmo_pool *p, int n, uint64_t *first, uint64_t *last)
 
 static void test_refcount_and_gc(void)
 {
-	pmo_pool *p = fresh("gc");
+	pmo_pool *p = test_pool_fresh("gc", POOL_SIZE);
 	if (!p)
 		return;
 	/* Deep chain: freeing must not recurse on the C stack. */
 	uint64_t first, last;
 	CHECK(build_chain(p, 30000, &first, &last) == 0);
-	CHECK(set_root(p, pmo_slot_ref(first)) == 0);
+	CHECK(test_set_root(p, pmo_slot_ref(first)) == 0);
 	uint64_t frees = p->stats.frees;
-	CHECK(set_root(p, pmo_slot_none()) == 0);
+	CHECK(test_set_root(p, pmo_slot_none()) == 0);
 	CHECK(p->stats.frees - frees >= 60000);  /* lists and their arrays */
 
 	/* A cycle hanging off the root survives gc; cut loose, gc frees it. */
@@ -252,7 +231,7 @@ static void test_refcount_and_gc(void)
 	CHECK(r.type_counts && r.n_type_counts > PMO_T_LIST &&
 	      r.type_counts[PMO_T_LIST] == 1000);
 	free(r.type_counts);
-	CHECK(set_root(p, pmo_slot_int(7)) == 0);
+	CHECK(test_set_root(p, pmo_slot_int(7)) == 0);
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	CHECK_EQ_I64(r.live, 0);
 	CHECK_EQ_I64(r.cycles, 1000);
@@ -270,13 +249,12 @@ static void test_refcount_and_gc(void)
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	CHECK_EQ_I64(r.orphans, 1);
 	free(r.type_counts);
-	unlink(p->path);
-	pmo_pool_close(p);
+	test_pool_done(p);
 }
 
 static void test_list(void)
 {
-	pmo_pool *p = fresh("list");
+	pmo_pool *p = test_pool_fresh("list", POOL_SIZE);
 	if (!p)
 		return;
 	CHECK(pmo_tx_begin(p) == 0);
@@ -311,8 +289,7 @@ static void test_list(void)
 	CHECK_EQ_I64(pmo_slot_as_int(pmo_list_items(p, l)[8]), 20);
 	/* Slots past the length are empty. */
 	CHECK(pmo_list_items(p, l)[l->len].tag == PMO_TAG_EMPTY);
-	unlink(p->path);
-	pmo_pool_close(p);
+	test_pool_done(p);
 }
 
 int main(void)

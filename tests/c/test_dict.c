@@ -22,23 +22,6 @@
 
 #define POOL_SIZE (64u << 20)
 
-static pmo_pool *fresh(const char *name)
-{
-	pmo_pool *p = pmo_pool_create(test_pool_path(name), POOL_SIZE, 0600);
-	if (!p)
-		fprintf(stderr, "create failed: %s\n", pmo_errormsg());
-	return p;
-}
-
-/* Close a test pool and remove its file. */
-static void done(pmo_pool *p)
-{
-	char path[256];
-	snprintf(path, sizeof path, "%s", p->path);
-	CHECK(pmo_pool_close(p) == 0);
-	unlink(path);
-}
-
 /* Allocations in the pool (objects and raw substructures). */
 static long count_allocs(pmo_pool *p)
 {
@@ -124,7 +107,7 @@ static size_t live_keys(pmo_pool *p, pmo_dict *d, int64_t *out, size_t max)
 
 static void test_insert_lookup_delete(void)
 {
-	pmo_pool *p = fresh("basic");
+	pmo_pool *p = test_pool_fresh("basic", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -218,14 +201,14 @@ static void test_insert_lookup_delete(void)
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(find_int(p, d, 7) == 0);
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 /* Insert and delete in a cycle: dummies accumulate until a compaction;
  * the table stays small and lookups keep working. */
 static void test_churn_compacts(void)
 {
-	pmo_pool *p = fresh("churn");
+	pmo_pool *p = test_pool_fresh("churn", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -246,7 +229,7 @@ static void test_churn_compacts(void)
 		ok &= (find_int(p, d, i) >= 0) == (i >= 19990);
 	CHECK(ok);
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 /* Keys that collide on every hash bit still work (probe by eq). */
@@ -257,7 +240,7 @@ static int always_eq_ctx_key(void *vctx, const pmo_slot *stored)
 
 static void test_collisions(void)
 {
-	pmo_pool *p = fresh("coll");
+	pmo_pool *p = test_pool_fresh("coll", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -283,7 +266,7 @@ static void test_collisions(void)
 	CHECK(pmo_dict_find(p, d, 43, always_eq_ctx_key, &c) == PMO_DICT_MISSING);
 	CHECK(c.calls == 0);
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 static int failing_eq(void *ctx, const pmo_slot *stored)
@@ -314,7 +297,7 @@ static int mutating_eq(void *vctx, const pmo_slot *stored)
 
 static void test_eq_errors_and_mutation(void)
 {
-	pmo_pool *p = fresh("eqmut");
+	pmo_pool *p = test_pool_fresh("eqmut", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -339,13 +322,13 @@ static void test_eq_errors_and_mutation(void)
 	CHECK(find_int(p, d, 7) == PMO_DICT_MISSING);
 	CHECK(pmo_tx_end(p) == 0);
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 /* str keys and values: references are dropped when entries go. */
 static void test_refcounts_freed(void)
 {
-	pmo_pool *p = fresh("refs");
+	pmo_pool *p = test_pool_fresh("refs", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -416,14 +399,14 @@ static void test_refcounts_freed(void)
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK_EQ_I64(count_allocs(p), base - 1);   /* the dict header went too */
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 /* Everything a transaction did to the table, resizes included, is undone
  * by an abort; allocations of the aborted transaction vanish. */
 static void test_transaction_rollback(void)
 {
-	pmo_pool *p = fresh("txroll");
+	pmo_pool *p = test_pool_fresh("txroll", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -470,7 +453,7 @@ static void test_transaction_rollback(void)
 	CHECK(memcmp(&saved, d, sizeof saved) == 0);
 	CHECK(find_int(p, d, 19) >= 0);
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 /* Entries past nentries are reused by later inserts without a snapshot;
@@ -479,7 +462,7 @@ out:
  * committed entries: nothing of the aborted insert may look live. */
 static void test_trim_then_reuse_rolls_back(void)
 {
-	pmo_pool *p = fresh("trimreuse");
+	pmo_pool *p = test_pool_fresh("trimreuse", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -539,12 +522,12 @@ static void test_trim_then_reuse_rolls_back(void)
 	n = live_keys(p, d, keys, 8);
 	CHECK(n == 2 && keys[0] == 0 && keys[1] == 3);
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 static void test_sets_and_copies(void)
 {
-	pmo_pool *p = fresh("sets");
+	pmo_pool *p = test_pool_fresh("sets", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *s = root_table(p, PMO_T_SET, 100);
@@ -629,12 +612,12 @@ static void test_sets_and_copies(void)
 	free(r.type_counts);
 	CHECK_EQ_I64(count_allocs(p), 0);
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 static void test_reserve_and_validation(void)
 {
-	pmo_pool *p = fresh("reserve");
+	pmo_pool *p = test_pool_fresh("reserve", POOL_SIZE);
 	if (!p)
 		return;
 	pmo_dict *d = root_table(p, PMO_T_DICT, 0);
@@ -669,7 +652,7 @@ static void test_reserve_and_validation(void)
 	CHECK(pmo_dict_get(p, off) == d);
 	pmo_err_clear();
 out:
-	done(p);
+	test_pool_done(p);
 }
 
 int main(void)

@@ -23,23 +23,6 @@
 
 #define POOL_SIZE (32u << 20)
 
-static pmo_pool *fresh(const char *name)
-{
-	pmo_pool *p = pmo_pool_create(test_pool_path(name), POOL_SIZE, 0600);
-	if (!p)
-		fprintf(stderr, "create failed: %s\n", pmo_errormsg());
-	return p;
-}
-
-static int set_root(pmo_pool *p, pmo_slot v)
-{
-	if (pmo_tx_begin(p))
-		return -1;
-	if (pmo_slot_store(p, &p->root->root, v))
-		return pmo_tx_fail(p);
-	return pmo_tx_end(p);
-}
-
 static uint64_t str_new(pmo_pool *p, const char *s)
 {
 	return pmo_str_new(p, s, strlen(s));
@@ -109,7 +92,7 @@ static void test_tables(void)
 
 static void test_attributes(void)
 {
-	pmo_pool *p = fresh("attrs");
+	pmo_pool *p = test_pool_fresh("attrs", POOL_SIZE);
 	if (!p)
 		return;
 	CHECK(pmo_tx_begin(p) == 0);
@@ -119,7 +102,7 @@ static void test_attributes(void)
 	CHECK(pmo_object_new(p, PMO_T_LIST, 0) == 0 && errno == EINVAL);
 	CHECK(pmo_tx_end(p) == 0);
 	/* Give the root the object's reference. */
-	CHECK(set_root(p, pmo_slot_ref(off)) == 0);
+	CHECK(test_set_root(p, pmo_slot_ref(off)) == 0);
 	pmo_object *o = pmo_object_get(p, off);
 	CHECK(o != NULL);
 	if (!o)
@@ -182,19 +165,18 @@ static void test_attributes(void)
 	CHECK(pmo_object_set(p, o, 9, pmo_slot_ref(str_new(p, "again")), NULL) == 0);
 	CHECK(pmo_tx_end(p) == 0);
 	frees = p->stats.frees;
-	CHECK(set_root(p, pmo_slot_none()) == 0);
+	CHECK(test_set_root(p, pmo_slot_none()) == 0);
 	CHECK_EQ_I64(p->stats.frees - frees, 3);   /* object, attrs array, str */
 	pmo_gc_result r;
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
 	CHECK_EQ_I64(r.orphans + r.cycles + r.subs_freed, 0);
-	unlink(p->path);
-	pmo_pool_close(p);
+	test_pool_done(p);
 }
 
 static void test_object_gc(void)
 {
-	pmo_pool *p = fresh("objgc");
+	pmo_pool *p = test_pool_fresh("objgc", POOL_SIZE);
 	if (!p)
 		return;
 	/* root -> obj -> list -> obj (a cycle), obj.s -> str */
@@ -219,7 +201,7 @@ static void test_object_gc(void)
 	free(r.type_counts);
 
 	/* Drop the root: the cycle survives refcounting, gc frees it. */
-	CHECK(set_root(p, pmo_slot_none()) == 0);
+	CHECK(test_set_root(p, pmo_slot_none()) == 0);
 	CHECK_EQ_I64(pmo_head_at(p, obj)->refcnt, 1);
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
@@ -229,13 +211,12 @@ static void test_object_gc(void)
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
 	CHECK_EQ_I64(r.orphans + r.cycles + r.subs_freed, 0);
-	unlink(p->path);
-	pmo_pool_close(p);
+	test_pool_done(p);
 }
 
 static void test_box_and_ptuple(void)
 {
-	pmo_pool *p = fresh("box");
+	pmo_pool *p = test_pool_fresh("box", POOL_SIZE);
 	if (!p)
 		return;
 	CHECK(pmo_tx_begin(p) == 0);
@@ -272,16 +253,15 @@ static void test_box_and_ptuple(void)
 	CHECK_EQ_I64(pmo_slot_hash(p, pmo_slot_ref(t1)), pmo_slot_hash(p, pmo_slot_ref(t2)));
 
 	/* The tuple holds the box: dropping the tuple frees both. */
-	CHECK(set_root(p, pmo_slot_ref(t)) == 0);
+	CHECK(test_set_root(p, pmo_slot_ref(t)) == 0);
 	uint64_t frees = p->stats.frees;
-	CHECK(set_root(p, pmo_slot_none()) == 0);
+	CHECK(test_set_root(p, pmo_slot_none()) == 0);
 	CHECK_EQ_I64(p->stats.frees - frees, 2);
 	pmo_gc_result r;
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
 	CHECK_EQ_I64(r.orphans + r.cycles, 4);   /* t1, t2 and their strs: never stored */
-	unlink(p->path);
-	pmo_pool_close(p);
+	test_pool_done(p);
 }
 
 int main(void)

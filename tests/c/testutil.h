@@ -3,6 +3,7 @@
 #ifndef PMO_TESTUTIL_H
 #define PMO_TESTUTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 extern long test_checks;   /* checks run */
@@ -28,6 +29,18 @@ void test_fail(const char *file, int line, const char *fmt, ...);
 
 /* A fresh pool file path in /dev/shm for this process (removed first). */
 const char *test_pool_path(const char *name);
+
+struct pmo_pool;
+struct pmo_slot;
+
+/* Create a pool of size bytes at test_pool_path(name); NULL (reported). */
+struct pmo_pool *test_pool_fresh(const char *name, size_t size);
+
+/* Close a test pool and remove its file. */
+void test_pool_done(struct pmo_pool *p);
+
+/* Store v (its reference stolen) into the root, in a transaction of its own. */
+int test_set_root(struct pmo_pool *p, struct pmo_slot v);
 
 /* Print a summary; returns the exit status for main (0 if all passed). */
 int test_finish(void);
