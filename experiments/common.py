@@ -22,7 +22,6 @@ import importlib
 import importlib.metadata
 import json
 import os
-import platform
 import re
 import shutil
 import signal
@@ -42,6 +41,9 @@ PYBENCH = os.path.join(REPO, "bench", "python")
 # putting it first here makes a script run by hand find the same module).
 if os.path.join(REPO, "python") not in sys.path:
     sys.path.insert(0, os.path.join(REPO, "python"))
+sys.path.insert(0, os.path.join(REPO, "bench"))
+from machine import (fmt_ns, git_info, is_dax,  # noqa: E402
+                     machine, mount_of)
 
 # Measurement modes (shared/DESIGN.md): mode -> (directory, PMEM_IS_PMEM_FORCE).
 MODES = {
@@ -69,18 +71,6 @@ def progress(msg, name=None):
           file=sys.stderr, flush=True)
 
 
-def fmt_ns(ns):
-    if ns is None:
-        return "-"
-    if ns < 1e3:
-        return "%.0f ns" % ns
-    if ns < 1e6:
-        return "%.2f us" % (ns / 1e3)
-    if ns < 1e9:
-        return "%.2f ms" % (ns / 1e6)
-    return "%.2f s" % (ns / 1e9)
-
-
 def median(xs):
     xs = [x for x in xs if x is not None]
     return statistics.median(xs) if xs else None
@@ -97,57 +87,12 @@ def summary(samples):
 
 # -- the machine and the software ----------------------------------------------
 
-def _read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def cpu_model():
-    for line in _read("/proc/cpuinfo").splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or None
-
-
-def machine():
-    mem = None
-    for line in _read("/proc/meminfo").splitlines():
-        if line.startswith("MemTotal:"):
-            mem = int(line.split()[1]) * 1024
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        usable = None
-    return {
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "cores_usable": usable,
-        "memory_bytes": mem,
-        "kernel": platform.release(),
-        "os": platform.platform(),
-        "hostname": platform.node(),
-        "loadavg": [round(x, 2) for x in os.getloadavg()],
-    }
-
-
 def _sh(cmd, timeout=20):
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return None
     return r.stdout.strip() if r.returncode == 0 else None
-
-
-def git_info():
-    commit = _sh(["git", "-C", REPO, "rev-parse", "HEAD"])
-    # Dirty: changed or untracked files outside results/ (an uncommitted
-    # experiment script makes the commit alone not reproduce the run).
-    status = _sh(["git", "-C", REPO, "status", "--porcelain", "--", ".",
-                  ":(exclude)results"])
-    return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
 def dist_version(name):
@@ -177,29 +122,14 @@ def versions():
     return v
 
 
-def mount_of(path):
-    """(mount point, fs type, options) of the filesystem holding path."""
-    path = os.path.realpath(path)
-    best = None
-    for line in _read("/proc/mounts").splitlines():
-        parts = line.split()
-        if len(parts) < 4:
-            continue
-        mnt = parts[1].replace("\\040", " ")
-        if path == mnt or path.startswith(mnt.rstrip("/") + "/") or mnt == "/":
-            if best is None or len(mnt) > len(best[0]):
-                best = (mnt, parts[2], parts[3].split(","))
-    return best
-
-
 def mode_info(mode, directory=None):
     d = directory or MODES[mode][0]
     m = mount_of(d)
     return {
         "name": mode,
         "dir": d,
-        "filesystem": m[1] if m else None,
-        "dax": ("dax" in m[2]) if m else None,
+        "filesystem": m["type"] if m else None,
+        "dax": is_dax(m) if m else None,
         "PMEM_IS_PMEM_FORCE": MODES[mode][1],
         "what": {"pmem": "emulated pmem: a file on tmpfs, PMEM_IS_PMEM_FORCE=1 "
                          "(cache-flush instructions, no msync)",
@@ -218,7 +148,9 @@ def metadata(experiment, quick, mode="pmem", **extra):
         "machine": machine(),
         "mode": mode_info(mode) if mode in MODES else mode,
         "versions": versions(),
-        "git": git_info(),
+        # Dirty: changed or untracked files outside results/ (an uncommitted
+        # experiment script makes the commit alone not reproduce the run).
+        "git": git_info(exclude=("results",)),
         "note": SHARED_MACHINE_NOTE,
         "argv": sys.argv[1:],
     }

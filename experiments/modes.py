@@ -29,6 +29,7 @@ import os
 import sys
 
 import common as C
+from machine import find_dax  # bench/machine.py, on the path common sets
 
 NAME = "modes"
 BENCHES = ["RawTxEmpty", "TxEmpty", "RawTx16", "TxSlots/1", "TxSlotsRange/64",
@@ -49,17 +50,6 @@ LABELS = {
 FULL = {"pmem": (0.1, 3), "tmpfs-msync": (0.05, 3), "file": (0.05, 3), "dax": (0.1, 3)}
 QUICK = {"pmem": (0.02, 1), "tmpfs-msync": (0.01, 1), "file": (0.005, 1),
          "dax": (0.02, 1)}
-
-
-def find_dax():
-    for line in C._read("/proc/mounts").splitlines():
-        parts = line.split()
-        if len(parts) >= 4:
-            opts = parts[3].split(",")
-            if any(o == "dax" or (o.startswith("dax=") and o != "dax=never")
-                   for o in opts) and os.access(parts[1], os.W_OK):
-                return parts[1]
-    return None
 
 
 def draw(path, meta, per_mode, modes, flushes):
@@ -149,7 +139,7 @@ def main():
                 break
             continue
         mt = C.mount_of(d)
-        per_mode[m] = {"dir": d, "filesystem": mt[1] if mt else None,
+        per_mode[m] = {"dir": d, "filesystem": mt["type"] if mt else None,
                        "min_time": min_time, "repetitions": reps,
                        "context": C.bench_context(data),
                        "benchmarks": C.bench_table(data)}

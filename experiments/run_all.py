@@ -17,7 +17,6 @@ stdout.  The exit status is 1 if an experiment failed or had errors (the
 summary is written anyway, its missing rows saying so).
 """
 
-import datetime
 import json
 import os
 import subprocess

@@ -31,7 +31,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -41,6 +40,14 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "bench"))
+from machine import find_dax, git_info, machine, mount_of  # noqa: E402
+
+
+def fs_type(path):
+    m = mount_of(path)
+    return m["type"] if m else None
+
 ALL_MODES = ["pmem", "file", "tmpfs-msync", "dax"]
 TMPFS_TYPES = {"tmpfs", "ramfs"}
 
@@ -94,80 +101,6 @@ def try_sh(cmd, default=None):
 
 
 # --- environment ------------------------------------------------------------
-
-def machine_info():
-    model = None
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    mem = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    try:
-        with open("/proc/loadavg") as f:
-            load = f.read().split()[:3]
-    except OSError:
-        load = None
-    return {
-        "cpu_model": model or platform.processor(),
-        "cores": os.cpu_count(),
-        "kernel": platform.release(),
-        "memory_bytes": mem,
-        "hostname": platform.node(),
-        "loadavg_at_start": load,
-    }
-
-
-def git_info():
-    commit = try_sh(["git", "-C", REPO, "rev-parse", "HEAD"])
-    status = try_sh(["git", "-C", REPO, "status", "--porcelain"], "")
-    return {"commit": commit, "dirty": bool(status)}
-
-
-def mounts():
-    out = []
-    try:
-        with open("/proc/mounts") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 4:
-                    out.append({"dev": parts[0], "dir": parts[1].replace("\\040", " "),
-                                "type": parts[2], "opts": parts[3].split(",")})
-    except OSError:
-        pass
-    return out
-
-
-def fs_type(path):
-    """Type of the filesystem holding path (longest matching mount point)."""
-    path = os.path.realpath(path)
-    best = None
-    for m in mounts():
-        d = m["dir"]
-        if path == d or path.startswith(d.rstrip("/") + "/"):
-            if best is None or len(d) > len(best["dir"]):
-                best = m
-    return best["type"] if best else None
-
-
-def find_dax():
-    for m in mounts():
-        if any(o == "dax" or (o.startswith("dax=") and o != "dax=never") for o in m["opts"]):
-            if os.access(m["dir"], os.W_OK):
-                return m["dir"]
-    return None
-
 
 def available_modes(wanted, file_dir):
     modes = {}
@@ -466,7 +399,7 @@ def main():
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     header = {
         "date": date,
-        "machine": machine_info(),
+        "machine": machine(),
         "pmdk_version": try_sh(["pkg-config", "--modversion", "libpmemobj"]),
         "git": git_info(),
         "benchmark_binary": exe,

@@ -21,7 +21,6 @@ import platform
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,8 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))
+from machine import fmt_ns, git_info, is_dax, machine, mount_of  # noqa: E402
 
 ALL_SYSTEMS = ["pmemobj", "pynvm", "zodb", "plain"]
 
@@ -44,87 +45,14 @@ def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-def fmt_ns(ns):
-    if ns is None:
-        return "-"
-    if ns < 1e3:
-        return "%.0f ns" % ns
-    if ns < 1e6:
-        return "%.2f us" % (ns / 1e3)
-    if ns < 1e9:
-        return "%.2f ms" % (ns / 1e6)
-    return "%.2f s" % (ns / 1e9)
-
-
 # -- machine description -------------------------------------------------------
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
-
-
-def mount_of(path):
-    """(mount point, fs type, options) of the filesystem holding path."""
-    path = os.path.realpath(path)
-    best = None
-    try:
-        with open("/proc/mounts") as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) < 4:
-                    continue
-                mnt = parts[1].replace("\\040", " ")
-                if path == mnt or path.startswith(mnt.rstrip("/") + "/") \
-                        or mnt == "/":
-                    if best is None or len(mnt) > len(best[0]):
-                        best = (mnt, parts[2], parts[3])
-    except OSError:
-        pass
-    return best
-
-
-def git_rev():
-    try:
-        r = subprocess.run(["git", "-C", REPO, "rev-parse", "HEAD"],
-                           capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return r.stdout.strip() if r.returncode == 0 else None
-
-
 def machine_info():
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        affinity = None
-    mem = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    mem = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    return {
-        "cpu_model": cpu_model(),
-        "cores": os.cpu_count(),
-        "cores_usable": affinity,
-        "memory_bytes": mem,
-        "kernel": platform.release(),
-        "os": platform.platform(),
-        "hostname": platform.node(),
-        "python": sys.version.split()[0],
-        "python_implementation": platform.python_implementation(),
-        "python_executable": sys.executable,
-        "loadavg_start": list(os.getloadavg()),
-    }
+    m = machine()
+    return dict(m, loadavg_start=m.pop("loadavg"),
+                python=sys.version.split()[0],
+                python_implementation=platform.python_implementation(),
+                python_executable=sys.executable)
 
 
 # -- running -------------------------------------------------------------------
@@ -314,8 +242,8 @@ def build_report(args, W, groups, sizes, loaded, missing, samples, footprint,
         "run": {
             "mode": args.mode,
             "dir": d,
-            "filesystem": {"mount": mnt[0], "type": mnt[1],
-                           "dax": "dax" in mnt[2].split(",")} if mnt else None,
+            "filesystem": {"mount": mnt["dir"], "type": mnt["type"],
+                           "dax": is_dax(mnt)} if mnt else None,
             "PMEM_IS_PMEM_FORCE": os.environ.get("PMEM_IS_PMEM_FORCE"),
             "quick": args.quick,
             "rounds": args.rounds,
@@ -325,7 +253,7 @@ def build_report(args, W, groups, sizes, loaded, missing, samples, footprint,
             "systems_order": [s for s in args.systems if s in loaded],
             "duration_s": round(duration, 2),
             "argv": sys.argv[1:],
-            "git_rev": git_rev(),
+            "git_rev": git_info()["commit"],
         },
         "systems": systems,
         "results": results,
@@ -449,12 +377,11 @@ def main(argv=None):
     # pynvm / pmemobj adapters are imported.
     os.environ["PMEM_IS_PMEM_FORCE"] = force
     mnt = mount_of(args.dir)
-    if args.mode == "file" and mnt and mnt[1] == "tmpfs":
+    if args.mode == "file" and mnt and mnt["type"] == "tmpfs":
         log("warning: --mode file on tmpfs %s" % args.dir)
-    if args.mode != "file" and mnt and mnt[1] not in ("tmpfs",) \
-            and "dax" not in mnt[2].split(","):
+    if args.mode != "file" and mnt and mnt["type"] != "tmpfs" and not is_dax(mnt):
         log("warning: --mode %s on %s (%s), not tmpfs or DAX"
-            % (args.mode, args.dir, mnt[1]))
+            % (args.mode, args.dir, mnt["type"]))
 
     # SIGTERM: unwind so that the pool files get removed.
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
