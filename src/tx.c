@@ -113,7 +113,7 @@ int pmo_tx_fail(pmo_pool *p)
  * exception, and the operation then goes on: refuse its calls here. */
 static int not_working(void)
 {
-	if (tx_depth > 0 && pmemobj_tx_stage() == TX_STAGE_WORK)
+	if (pmo_tx_active())
 		return 0;
 	return pmo_err(ECANCELED, tx_depth > 0 ? "the transaction was aborted"
 					      : "no transaction is open");
