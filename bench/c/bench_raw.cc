@@ -54,21 +54,37 @@ void raw_fail(benchmark::State &state, const char *what)
 	state.SkipWithError(msg.c_str());
 }
 
+/* One raw transaction around work(): begin, work, commit, end.  work
+ * returns the name of what failed, or nullptr.  Inlined (a template over
+ * the lambda), so the loop measures exactly these libpmemobj calls.
+ * False (the run marked failed) on any error. */
+template <class Work>
+inline bool raw_tx(benchmark::State &state, PMEMobjpool *pop, Work work)
+{
+	if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
+		pmemobj_tx_end();
+		raw_fail(state, "tx begin");
+		return false;
+	}
+	if (const char *failed = work()) {
+		pmemobj_tx_end();
+		raw_fail(state, failed);
+		return false;
+	}
+	pmemobj_tx_commit();
+	if (pmemobj_tx_end() != 0) {
+		raw_fail(state, "tx end");
+		return false;
+	}
+	return true;
+}
+
 void BM_RawTxEmpty(benchmark::State &state)
 {
 	RAW_SETUP;
-	for (auto _ : state) {
-		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "tx begin");
+	for (auto _ : state)
+		if (!raw_tx(state, pop, [] { return (const char *)nullptr; }))
 			break;
-		}
-		pmemobj_tx_commit();
-		if (pmemobj_tx_end() != 0) {
-			raw_fail(state, "tx end");
-			break;
-		}
-	}
 	c.finish();
 }
 
@@ -76,22 +92,14 @@ void BM_RawTx8(benchmark::State &state)
 {
 	RAW_SETUP;
 	for (auto _ : state) {
-		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "tx begin");
+		auto update = [root]() -> const char * {
+			if (pmemobj_tx_add_range_direct(&root->field, sizeof root->field) != 0)
+				return "add range";
+			root->field++;
+			return nullptr;
+		};
+		if (!raw_tx(state, pop, update))
 			break;
-		}
-		if (pmemobj_tx_add_range_direct(&root->field, sizeof root->field) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "add range");
-			break;
-		}
-		root->field++;
-		pmemobj_tx_commit();
-		if (pmemobj_tx_end() != 0) {
-			raw_fail(state, "tx end");
-			break;
-		}
 	}
 	c.finish();
 }
@@ -100,23 +108,15 @@ void BM_RawTx16(benchmark::State &state)
 {
 	RAW_SETUP;
 	for (auto _ : state) {
-		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "tx begin");
+		auto update = [root]() -> const char * {
+			if (pmemobj_tx_add_range_direct(root->slot, sizeof root->slot) != 0)
+				return "add range";
+			root->slot[0] = 4;
+			root->slot[1]++;
+			return nullptr;
+		};
+		if (!raw_tx(state, pop, update))
 			break;
-		}
-		if (pmemobj_tx_add_range_direct(root->slot, sizeof root->slot) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "add range");
-			break;
-		}
-		root->slot[0] = 4;
-		root->slot[1]++;
-		pmemobj_tx_commit();
-		if (pmemobj_tx_end() != 0) {
-			raw_fail(state, "tx end");
-			break;
-		}
 	}
 	c.finish();
 }
@@ -126,37 +126,15 @@ void BM_RawAllocFree32(benchmark::State &state)
 	RAW_SETUP;
 	for (auto _ : state) {
 		PMEMoid oid = OID_NULL;
-		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "tx begin");
+		auto alloc = [&oid]() -> const char * {
+			oid = pmemobj_tx_alloc(32, kRawType);
+			return OID_IS_NULL(oid) ? "tx alloc" : nullptr;
+		};
+		auto release = [&oid]() -> const char * {
+			return pmemobj_tx_free(oid) != 0 ? "tx free" : nullptr;
+		};
+		if (!raw_tx(state, pop, alloc) || !raw_tx(state, pop, release))
 			break;
-		}
-		oid = pmemobj_tx_alloc(32, kRawType);
-		if (OID_IS_NULL(oid)) {
-			pmemobj_tx_end();
-			raw_fail(state, "tx alloc");
-			break;
-		}
-		pmemobj_tx_commit();
-		if (pmemobj_tx_end() != 0) {
-			raw_fail(state, "tx end");
-			break;
-		}
-		if (pmemobj_tx_begin(pop, nullptr, TX_PARAM_NONE) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "tx begin");
-			break;
-		}
-		if (pmemobj_tx_free(oid) != 0) {
-			pmemobj_tx_end();
-			raw_fail(state, "tx free");
-			break;
-		}
-		pmemobj_tx_commit();
-		if (pmemobj_tx_end() != 0) {
-			raw_fail(state, "tx end");
-			break;
-		}
 	}
 	c.finish();
 }
