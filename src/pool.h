@@ -73,6 +73,9 @@ typedef struct pmo_pool {
 	/* Does a volatile proxy still hold the object?  Then an object whose
 	 * count drops to zero is kept (at zero) until the proxy goes. */
 	int (*hook_has_proxy)(void *ctx, uint64_t off);
+	/* The outermost transaction has ended (committed or rolled back):
+	 * the binding forgets or invalidates what it made inside it. */
+	void (*hook_tx_end)(void *ctx, int aborted);
 	/* Objects found dead and not yet freed (heap.c): freed a batch per
 	 * transaction, so dropping a huge structure never needs a huge one. */
 	uint64_t *dying;

@@ -81,6 +81,8 @@ int pmo_tx_end(pmo_pool *p)
 				errno = e;
 			}
 		}
+		if (p->hook_tx_end)
+			p->hook_tx_end(p->hook_ctx, err != 0);
 	}
 	if (err) {
 		errno = err;

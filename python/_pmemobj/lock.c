@@ -75,16 +75,12 @@ int pyx_op_end(PoolObject *pool, int failed)
 		pmo_tx_abort(pool->core, ECANCELED);
 		pmo_tx_end(pool->core);
 		pmo_err_clear();
-		if (pmo_tx_depth() == 0)
-			pyx_tx_ended(pool, 1);
 		pyx_unlock(pool);
 		return -1;
 	}
 	int rc = pmo_tx_end(pool->core);
 	if (rc != 0)
 		pyx_raise();
-	if (pmo_tx_depth() == 0)
-		pyx_tx_ended(pool, rc != 0);
 	pyx_unlock(pool);
 	return rc;
 }

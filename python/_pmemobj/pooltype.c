@@ -67,6 +67,11 @@ static int has_proxy(void *ctx, uint64_t off)
 	return pyx_idmap_get((PoolObject *)ctx, off) != NULL;
 }
 
+static void tx_ended(void *ctx, int aborted)
+{
+	pyx_tx_ended((PoolObject *)ctx, aborted);
+}
+
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug", NULL};
@@ -115,6 +120,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	self->core = core;
 	core->hook_ctx = self;
 	core->hook_has_proxy = has_proxy;
+	core->hook_tx_end = tx_ended;
 	pyx_mm_install_hooks(core);   /* before gc: user types take part */
 	Py_SETREF(self->filename, path_s);
 	self->debug = debug;

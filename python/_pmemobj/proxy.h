@@ -46,7 +46,7 @@ PyObject *pyx_proxy_for(PoolObject *pool, uint64_t off);
  * (its refcount is set to 0: only the proxy holds it). */
 PyObject *pyx_proxy_adopt(PoolObject *pool, PyTypeObject *type, uint64_t off);
 
-/* Called by the transaction code when the outermost level has ended. */
+/* The outermost transaction has ended (the core's hook_tx_end). */
 void pyx_tx_ended(PoolObject *pool, int aborted);
 
 /* Per-type module set-up: ready the type, register it, add it to m. */

@@ -71,8 +71,6 @@ static PyObject *push_frame(TransactionObject *self, char kind)
 static int pop_frame(PoolObject *pool)
 {
 	int rc = pmo_tx_end(pool->core);
-	if (pmo_tx_depth() == 0)
-		pyx_tx_ended(pool, rc != 0);
 	pool->nframes--;
 	pyx_unlock(pool);
 	return rc;
