@@ -26,8 +26,7 @@ static inline size_t table_bytes(uint64_t size, size_t stride)
 
 static int corrupt(const pmo_pool *p, const pmo_dict *d)
 {
-	return pmo_err(EIO, "corrupted pool %s: bad hash table at %llu", p->path,
-		       (unsigned long long)pmo_offset(p, d));
+	return pmo_err_corrupt(p->path, pmo_offset(p, d), "bad hash table");
 }
 
 static int is_table_type(uint32_t type)
@@ -158,8 +157,7 @@ pmo_dict *pmo_dict_get(const pmo_pool *p, uint64_t off)
 		     d->nentries <= pmo_dict_usable(d->size) && d->fill < d->size &&
 		     pmo_off_valid(p, d->table, table_bytes(d->size, pmo_dict_stride(d)));
 	if (!ok) {
-		pmo_err(EIO, "corrupted pool %s: bad hash table at %llu", p->path,
-			(unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "bad hash table");
 		return NULL;
 	}
 	return d;

@@ -8,6 +8,9 @@
 #include <string.h>
 
 static __thread char last_msg[512];
+static __thread int last_corrupt;          /* set by pmo_err_corrupt */
+static __thread unsigned long long last_corrupt_off;
+static __thread char last_corrupt_path[256];
 
 static void set_msg(const char *fmt, va_list ap, const char *suffix)
 {
@@ -22,8 +25,34 @@ int pmo_err(int errnum, const char *fmt, ...)
 	va_start(ap, fmt);
 	set_msg(fmt, ap, NULL);
 	va_end(ap);
+	last_corrupt = 0;
 	errno = errnum;
 	return -1;
+}
+
+int pmo_err_corrupt(const char *path, unsigned long long off, const char *fmt, ...)
+{
+	char what[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(last_msg, sizeof(last_msg), "corrupted pool %s: %s (at offset %llu)",
+		 path ? path : "?", what, off);
+	last_corrupt = 1;
+	last_corrupt_off = off;
+	snprintf(last_corrupt_path, sizeof(last_corrupt_path), "%s", path ? path : "");
+	errno = EIO;
+	return -1;
+}
+
+int pmo_err_is_corrupt(unsigned long long *off, const char **path)
+{
+	if (last_corrupt && off)
+		*off = last_corrupt_off;
+	if (last_corrupt && path)
+		*path = last_corrupt_path;
+	return last_corrupt;
 }
 
 int pmo_err_pmdk(int errnum, const char *fmt, ...)
@@ -40,6 +69,7 @@ int pmo_err_pmdk(int errnum, const char *fmt, ...)
 	va_start(ap, fmt);
 	set_msg(fmt, ap, pmdk);
 	va_end(ap);
+	last_corrupt = 0;
 	errno = errnum;
 	return -1;
 }
@@ -52,4 +82,5 @@ const char *pmo_errormsg(void)
 void pmo_err_clear(void)
 {
 	last_msg[0] = '\0';
+	last_corrupt = 0;
 }

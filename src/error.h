@@ -18,6 +18,18 @@ int pmo_err(int errnum, const char *fmt, ...)
 int pmo_err_pmdk(int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* Record damage found in the pool file at `path`: errno EIO, a message
+ * naming the file and the offset, and a flag that tells the binding to
+ * raise CorruptPoolError (other EIO errors are I/O failures, not damage).
+ * off is the byte offset in the file where the damage was seen (0 when
+ * it cannot be pinned to one).  Always returns -1. */
+int pmo_err_corrupt(const char *path, unsigned long long off, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Was the last error recorded by pmo_err_corrupt?  Then *off is its
+ * offset and *path the file (either pointer may be NULL). */
+int pmo_err_is_corrupt(unsigned long long *off, const char **path);
+
 /* The message of the last error in this thread ("" if none). */
 const char *pmo_errormsg(void);
 

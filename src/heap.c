@@ -70,8 +70,7 @@ pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size)
 	PMEMoid oid = pmo_oid(p, off);
 	if (pmemobj_type_num(oid) != PMO_TYPENUM_OBJ ||
 	    pmemobj_alloc_usable_size(oid) < size) {
-		pmo_err(EIO, "corrupted pool %s: no object of %zu bytes at %llu",
-			p->path, size, (unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "no object of %zu bytes", size);
 		return NULL;
 	}
 	return pmo_head_at(p, off);
@@ -231,8 +230,7 @@ int pmo_decref(pmo_pool *p, uint64_t off)
 	if (!h)
 		return -1;
 	if (h->refcnt == 0)
-		return pmo_err(EIO, "corrupted pool %s: reference count underflow at %llu",
-			       p->path, (unsigned long long)off);
+		return pmo_err_corrupt(p->path, off, "reference count underflow");
 	if (unref(p, h, off) != 0)
 		return -1;
 	return free_dying(p, FREE_BATCH);
@@ -271,7 +269,6 @@ int pmo_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 	}
 	const pmo_typeops *ops = pmo_typeops_of(type);
 	if (!ops)
-		return pmo_err(EIO, "corrupted pool %s: unknown type code %u at %llu",
-			       p->path, type, (unsigned long long)off);
+		return pmo_err_corrupt(p->path, off, "unknown type code %u", type);
 	return ops->traverse ? ops->traverse(p, off, v) : 0;
 }

@@ -35,8 +35,7 @@ pmo_list *pmo_list_get(const pmo_pool *p, uint64_t off)
 	 * small number that passes the bounds check. */
 	if (h->type != PMO_T_LIST || l->len > l->cap || l->cap > MAX_LIST_ITEMS ||
 	    (l->cap && pmo_check_off(p, l->items, l->cap * sizeof(pmo_slot)))) {
-		pmo_err(EIO, "corrupted pool %s: bad list at %llu", p->path,
-			(unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "bad list");
 		return NULL;
 	}
 	return l;

@@ -43,8 +43,7 @@ pmo_object *pmo_object_get(const pmo_pool *p, uint64_t off)
 	else if (ok)   /* inline table: bounds are what reads need */
 		ok = pmo_off_valid(p, off, sizeof(pmo_object) + o->cap * sizeof(pmo_attr));
 	if (!ok) {
-		pmo_err(EIO, "corrupted pool %s: bad object attribute table at %llu",
-			p->path, (unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "bad object attribute table");
 		return NULL;
 	}
 	return o;
@@ -164,8 +163,7 @@ const pmo_box *pmo_box_get(const pmo_pool *p, uint64_t off)
 	const pmo_box *b = (const pmo_box *)h;
 	if (h->type != PMO_T_BOX || pmo_slot_is_ref(b->value) || b->value.tag == PMO_TAG_EMPTY ||
 	    b->value.tag > PMO_TAG_MAX) {
-		pmo_err(EIO, "corrupted pool %s: bad box at %llu", p->path,
-			(unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "bad box");
 		return NULL;
 	}
 	return b;

@@ -31,8 +31,7 @@ uint64_t pmo_now_ns(void)
 int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len)
 {
 	if (!pmo_off_valid(p, off, len))
-		return pmo_err(EIO, "corrupted pool %s: invalid reference %llu",
-			       p->path, (unsigned long long)off);
+		return pmo_err_corrupt(p->path, off, "invalid reference");
 	return 0;
 }
 

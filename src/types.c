@@ -17,8 +17,8 @@ static pmo_list *table_of(const pmo_pool *p, pmo_slot tab)
 		return NULL;
 	}
 	if (!pmo_slot_is_ref(tab)) {
-		pmo_err(EIO, "corrupted pool %s: a string table slot holds tag %llu",
-			p->path, (unsigned long long)tab.tag);
+		pmo_err_corrupt(p->path, 0, "a string table slot holds tag %llu",
+				(unsigned long long)tab.tag);
 		return NULL;
 	}
 	return pmo_list_get(p, tab.val);
@@ -47,8 +47,8 @@ const pmo_varobj *pmo_strtab_get(const pmo_pool *p, pmo_slot tab, uint64_t i)
 	}
 	pmo_slot s = pmo_list_items(p, l)[i];
 	if (!pmo_slot_is_ref(s)) {
-		pmo_err(EIO, "corrupted pool %s: string table entry %llu is not a str",
-			p->path, (unsigned long long)i);
+		pmo_err_corrupt(p->path, 0, "string table entry %llu is not a str",
+				(unsigned long long)i);
 		return NULL;
 	}
 	return pmo_varobj_get(p, s.val, PMO_T_STR);

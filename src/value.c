@@ -117,8 +117,7 @@ const pmo_varobj *pmo_varobj_get(const pmo_pool *p, uint64_t off, uint32_t type)
 	const pmo_varobj *o = (const pmo_varobj *)h;
 	uint64_t room = p->size - off - sizeof(pmo_varobj);
 	if (h->type != type || o->size >= room) {
-		pmo_err(EIO, "corrupted pool %s: bad %s object at %llu", p->path,
-			pmo_type_name(type), (unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "bad %s object", pmo_type_name(type));
 		return NULL;
 	}
 	return o;
@@ -128,8 +127,7 @@ const pmo_complex *pmo_complex_get(const pmo_pool *p, uint64_t off)
 {
 	const pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_complex));
 	if (h && h->type != PMO_T_COMPLEX) {
-		pmo_err(EIO, "corrupted pool %s: bad complex at %llu", p->path,
-			(unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "bad complex");
 		return NULL;
 	}
 	return (const pmo_complex *)h;
@@ -143,8 +141,7 @@ const pmo_tuple *pmo_tuple_get(const pmo_pool *p, uint64_t off, uint32_t type)
 	const pmo_tuple *t = (const pmo_tuple *)h;
 	uint64_t room = p->size - off - sizeof(pmo_tuple);
 	if (h->type != type || t->n > room / sizeof(pmo_slot)) {
-		pmo_err(EIO, "corrupted pool %s: bad %s at %llu", p->path,
-			pmo_type_name(type), (unsigned long long)off);
+		pmo_err_corrupt(p->path, off, "bad %s", pmo_type_name(type));
 		return NULL;
 	}
 	return t;

@@ -3,12 +3,59 @@
 
 #include <errno.h>
 
+PyObject *pyx_CorruptPoolError;
+
+int pyx_errors_ready(PyObject *m)
+{
+	pyx_CorruptPoolError = PyErr_NewExceptionWithDoc(
+		"pmemobj.CorruptPoolError",
+		"The pool file is damaged: a structure in it is not what the runtime\n"
+		"wrote.  An OSError with errno EIO; `filename` is the pool file and\n"
+		"`offset` the byte offset in it where the damage was seen (0 if it\n"
+		"cannot be pinned to one).",
+		PyExc_OSError, NULL);
+	if (!pyx_CorruptPoolError)
+		return -1;
+	return PyModule_AddObjectRef(m, "CorruptPoolError", pyx_CorruptPoolError);
+}
+
+/* CorruptPoolError(EIO, msg) with .filename and .offset.  The message
+ * names the file already, so filename is set after construction (passed
+ * to the constructor, OSError would print it a second time). */
+static void raise_corrupt(const char *msg, unsigned long long off, const char *path)
+{
+	/* The core's message reads "corrupted pool PATH: what"; the exception
+	 * shows the path once, from its filename, as OSError does. */
+	size_t plen = strlen(path);
+	if (plen && strncmp(msg, "corrupted pool ", 15) == 0 &&
+	    strncmp(msg + 15, path, plen) == 0 && msg[15 + plen] == ':')
+		msg += 15 + plen + 2;
+	PyObject *exc = PyObject_CallFunction(pyx_CorruptPoolError, "is", EIO, msg);
+	if (!exc)
+		return;
+	PyObject *o = PyLong_FromUnsignedLongLong(off);
+	PyObject *f = PyUnicode_DecodeFSDefault(path);
+	if (o && f && PyObject_SetAttrString(exc, "offset", o) == 0 &&
+	    PyObject_SetAttrString(exc, "filename", f) == 0)
+		PyErr_SetObject(pyx_CorruptPoolError, exc);
+	Py_XDECREF(o);
+	Py_XDECREF(f);
+	Py_DECREF(exc);
+}
+
 PyObject *pyx_raise(void)
 {
 	int e = errno;
 	const char *msg = pmo_errormsg();
+	unsigned long long off;
+	const char *path;
 	if (!msg[0])
 		msg = strerror(e);
+	if (e == EIO && pmo_err_is_corrupt(&off, &path)) {
+		raise_corrupt(msg, off, path);
+		pmo_err_clear();
+		return NULL;
+	}
 	switch (e) {
 	case ENOMEM:
 		PyErr_SetString(PyExc_MemoryError, msg);

@@ -55,6 +55,8 @@ extern PyTypeObject Pool_Type;
 extern PyTypeObject Transaction_Type;
 
 /* errors.c */
+extern PyObject *pyx_CorruptPoolError;     /* OSError(EIO) subclass: damage in a pool file */
+int pyx_errors_ready(PyObject *m);
 PyObject *pyx_raise(void);                 /* exception from errno + core message */
 PyObject *pyx_closed(void);                /* ValueError('pool is closed') */
 int pyx_check_open(PoolObject *pool);      /* -1 with ValueError if closed */

@@ -23,6 +23,7 @@ PyMODINIT_FUNC PyInit__pmemobj(void)
 	    PyModule_AddIntConstant(m, "FORMAT_VERSION", PMO_FORMAT_VERSION) < 0 ||
 	    PyModule_AddStringConstant(m, "LAYOUT", PMO_LAYOUT) < 0 ||
 	    PyModule_AddIntConstant(m, "POBJECT_TYPE_NUM", PMO_TYPENUM_OBJ) < 0 ||
+	    pyx_errors_ready(m) < 0 ||
 	    pyx_list_ready(m) < 0 ||
 	    pyx_dict_ready(m) < 0 ||
 	    pyx_set_ready(m) < 0 ||

@@ -22,6 +22,7 @@ from ._pmemobj import (
     OID_NULL,
     POBJECT_TYPE_NUM,
     ClassNotFoundError,
+    CorruptPoolError,
     MemoryManager,
     PersistentDict,
     PersistentFrozenSet,
@@ -36,7 +37,7 @@ from ._pmemobj import (
 from ._persistent import Persistent
 
 __all__ = [
-    "ClassNotFoundError", "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
+    "ClassNotFoundError", "CorruptPoolError", "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
     "POBJECT_TYPE_NUM", "Persistent", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
     "PersistentSet", "PersistentTuple", "Transaction", "create", "open",

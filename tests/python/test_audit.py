@@ -130,7 +130,7 @@ def make(pool_path, code):
 def test_damaged_list_items_offset(run_py, pool_path):
     off = make(pool_path, "pool.new(pmemobj.PersistentList, [1, 2, 3])")
     patch(pool_path, off, (LIST_ITEMS, 1 << 50))
-    assert read_back(run_py, pool_path, "r[0]") == "REFUSED OSError"
+    assert read_back(run_py, pool_path, "r[0]") == "REFUSED CorruptPoolError"
 
 
 def test_damaged_list_capacity_overflow(run_py, pool_path):
@@ -138,13 +138,13 @@ def test_damaged_list_capacity_overflow(run_py, pool_path):
     off = make(pool_path, "pool.new(pmemobj.PersistentList, [1, 2, 3])")
     huge = (1 << 60) + 1
     patch(pool_path, off, (LIST_LEN, huge), (LIST_CAP, huge))
-    assert read_back(run_py, pool_path, "r[1 << 59]") == "REFUSED OSError"
+    assert read_back(run_py, pool_path, "r[1 << 59]") == "REFUSED CorruptPoolError"
 
 
 def test_damaged_tuple_length(run_py, pool_path):
     off = make(pool_path, "pool.new(pmemobj.PersistentTuple, (1, 2, 3))")
     patch(pool_path, off, (TUPLE_N, 1 << 40))
-    assert read_back(run_py, pool_path, "r[(1 << 40) - 1]") == "REFUSED OSError"
+    assert read_back(run_py, pool_path, "r[(1 << 40) - 1]") == "REFUSED CorruptPoolError"
 
 
 def test_damaged_object_attrs_offset(run_py, pool_path):
@@ -161,7 +161,7 @@ def test_damaged_object_attrs_offset(run_py, pool_path):
     off = pool.root._p_oid[1]
     pool.close()
     patch(pool_path, off, (OBJ_ATTRS, 1 << 50))
-    assert read_back(run_py, pool_path, "r.a1") == "REFUSED OSError"
+    assert read_back(run_py, pool_path, "r.a1") == "REFUSED CorruptPoolError"
 
 
 # --- a transaction aborted by Python code run inside an operation ----------

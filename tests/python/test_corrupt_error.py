@@ -1,0 +1,40 @@
+"""Damage found in a pool raises pmemobj.CorruptPoolError: an OSError with
+errno EIO that names the file and the offset where the damage was seen."""
+
+import contextlib
+import errno
+import struct
+
+import pytest
+
+import pmemobj
+
+
+def test_corrupt_pool_error_is_an_oserror_with_eio():
+    assert issubclass(pmemobj.CorruptPoolError, OSError)
+    assert "CorruptPoolError" in pmemobj.__all__
+
+
+def test_damaged_list_item_array_raises_corrupt_pool_error(pool_path):
+    pool = pmemobj.create(pool_path)
+    pool.root = pool.new(pmemobj.PersistentList, [1, 2, 3])
+    list_off = pool.root._p_oid[1]
+    pool.close()
+    # pmo_list: head (16 bytes), len, cap, items -- point items at the
+    # pool header, which is no object of ours.
+    with open(pool_path, "r+b") as f:
+        f.seek(list_off + 32)
+        f.write(struct.pack("<Q", 64))
+    pool = pmemobj.open(pool_path)
+    try:
+        with pytest.raises(pmemobj.CorruptPoolError) as info:
+            list(pool.root)
+        e = info.value
+        assert e.errno == errno.EIO
+        assert e.filename == pool_path
+        assert e.offset == list_off
+        assert str(e) == "[Errno 5] bad list (at offset %d): %r" % (
+            list_off, pool_path)
+    finally:
+        with contextlib.suppress(pmemobj.CorruptPoolError):
+            pool.close()
