@@ -11,9 +11,10 @@
 # instructions per iteration (the difference, so set-up cancels out) and the
 # functions that cost most.  It says which one it used.
 #
-# Environment: PMO_BENCH (the pmo_bench binary; default: /tmp/build-bench,
-# built if missing), PMO_BENCH_MODE (default pmem), PMO_BENCH_DIR,
-# PERF_ITERATIONS (callgrind only, default 1000).
+# Environment: PMO_BENCH (the pmo_bench binary; default: build/pmo_bench,
+# built by scripts/setup.sh like every other script), PMO_BENCH_MODE
+# (default pmem), PMO_BENCH_DIR, PERF_ITERATIONS (callgrind only, default
+# 1000).  Exits 0 on success.
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -26,13 +27,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 
 bench=${PMO_BENCH:-}
 if [ -z "$bench" ]; then
-    build=${PMO_BENCH_BUILD_DIR:-/tmp/build-bench}
-    if [ ! -f "$build/CMakeCache.txt" ]; then
-        cmake -S "$repo" -B "$build" -DPMO_PYTHON=OFF -DPMO_TESTS=OFF \
-              -DCMAKE_BUILD_TYPE=Release >/dev/null
-    fi
-    cmake --build "$build" -j2 --target pmo_bench >/dev/null
-    bench=$build/pmo_bench
+    "$repo/scripts/setup.sh" >&2
+    bench=$repo/build/pmo_bench
 fi
 export PMO_BENCH_MODE=${PMO_BENCH_MODE:-pmem}
 
@@ -91,4 +87,7 @@ echo "instructions per iteration (difference / $n), summed over the $nbench matc
      "$(( (ir2 - ir1) / n ))"
 echo
 echo "top functions ($((2 * n)) iterations, inclusive of set-up):"
-callgrind_annotate --inclusive=no "$tmp/cg2" 2>/dev/null | sed -n '/^Ir/,$p' | head -25
+# awk reads to the end: a pipeline into head would die of SIGPIPE (141)
+# under pipefail.
+callgrind_annotate --inclusive=no "$tmp/cg2" 2>/dev/null |
+    awk '/^Ir/ { on = 1 } on && n < 25 { print; n++ }'
