@@ -283,17 +283,21 @@ def pyplot():
 
 
 # One colour per system, the same in every figure.
+# Okabe and Ito's colour-blind-safe palette; every series also has its own
+# marker or line style, so figures read in grey-scale print as well.
+OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9",
+             "#D55E00", "#F0E442", "#000000"]
 COLORS = {
-    "pmemobj": "#1f77b4",
-    "pmemobj (C core)": "#17becf",
-    "raw libpmemobj (C)": "#7f7f7f",
-    "pynvm": "#d62728",
-    "zodb": "#9467bd",
-    "plain": "#2ca02c",
-    "pmem": "#1f77b4",
-    "tmpfs-msync": "#ff7f0e",
-    "file": "#8c564b",
-    "dax": "#e377c2",
+    "pmemobj": "#0072B2",             # blue
+    "pmemobj (C core)": "#56B4E9",    # sky blue
+    "raw libpmemobj (C)": "#000000",  # black
+    "pynvm": "#D55E00",               # vermillion
+    "zodb": "#CC79A7",                # reddish purple
+    "plain": "#009E73",               # bluish green
+    "pmem": "#0072B2",
+    "tmpfs-msync": "#E69F00",         # orange
+    "file": "#D55E00",
+    "dax": "#CC79A7",
 }
 
 

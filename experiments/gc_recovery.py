@@ -166,7 +166,9 @@ def draw(path, meta, py, cb, sizes):
     plt = C.pyplot()
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.8))
     cc = C.COLORS["pmemobj (C core)"]
-    pc = C.COLORS["pmemobj"]
+    # One colour per heap kind, so the Python series differ from each other
+    # and from the C core's, not only by marker.
+    kind_color = {"str": C.COLORS["pmemobj"], "item": C.OKABE_ITO[1]}
 
     def cpts(fam, per_object):
         pts = []
@@ -188,7 +190,7 @@ def draw(path, meta, py, cb, sizes):
         xs = [n for n in sizes if str(n) in e and e[str(n)].get("gc_ns_per_live_object")]
         if xs:
             a1.plot(xs, [e[str(n)]["gc_ns_per_live_object"] for n in xs], marker + "-",
-                    color=pc, label="Python: pool.gc(), %s heap, per live object" % kind)
+                    color=kind_color[kind], label="Python: pool.gc(), %s heap, per live object" % kind)
     a1.axhline(200, color="k", lw=0.8, ls="--")
     a1.text(sizes[0], 215, "target: 0.2 us per live object", fontsize=7, va="bottom")
     a1.set_ylabel("gc time per live object (ns, log scale)")
@@ -207,7 +209,7 @@ def draw(path, meta, py, cb, sizes):
             xs = [n for n in sizes if str(n) in e and e[str(n)].get(key)]
             if xs:
                 a2.plot(xs, [e[str(n)][key]["median"] / 1e6 for n in xs], marker,
-                        ls=ls, color=pc, label="Python: %s, %s heap" % (label, kind))
+                        ls=ls, color=kind_color[kind], label="Python: %s, %s heap" % (label, kind))
     a2.set_ylabel("time (ms, log scale)")
     a2.set_title("Pool open and crash recovery vs heap size")
     for ax in (a1, a2):
