@@ -199,23 +199,23 @@ static int free_dying(pmo_pool *p, size_t limit)
 	return rc;
 }
 
-void pmo_free_pending(pmo_pool *p)
+int pmo_free_pending(pmo_pool *p)
 {
 	if (p->draining)
-		return;
+		return 0;
 	p->draining = 1;
-	while (p->ndying > 0) {
+	int rc = 0;
+	while (p->ndying > 0 && rc == 0) {
 		if (pmo_tx_begin(p) != 0)
-			break;
-		if (free_dying(p, FREE_BATCH) != 0) {
-			pmo_tx_fail(p);
-			break;
-		}
-		if (pmo_tx_end(p) != 0)
-			break;
+			rc = -1;
+		else if (free_dying(p, FREE_BATCH) != 0)
+			rc = pmo_tx_fail(p);
+		else
+			rc = pmo_tx_end(p);
 	}
 	p->ndying = 0;  /* whatever is left is unreachable: gc's to free */
 	p->draining = 0;
+	return rc;
 }
 
 void pmo_forget_pending(pmo_pool *p)

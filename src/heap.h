@@ -117,7 +117,7 @@ int pmo_obj_free(pmo_pool *p, uint64_t off);
 
 /* After the outermost transaction: free the dying objects it left (see
  * heap.c), or forget them if it aborted.  Called by pmo_tx_end. */
-void pmo_free_pending(pmo_pool *p);
+int pmo_free_pending(pmo_pool *p);   /* -1 with errno and message if a batch failed */
 void pmo_forget_pending(pmo_pool *p);
 
 /* Visit what an object holds (built-in ops, else the pool's hook). */

@@ -81,6 +81,10 @@ typedef struct pmo_pool {
 	uint64_t *dying;
 	size_t ndying, capdying;
 	int draining;
+	/* The deferred frees after the last commit failed (pmo_tx_end still
+	 * reported the commit); the message is in pmo_errormsg().  Cleared
+	 * by whoever reports it. */
+	int deferred_failed;
 	uint64_t freeing;        /* object whose hook_dealloc is running, or 0 */
 } pmo_pool;
 

@@ -75,14 +75,21 @@ int pmo_tx_end(pmo_pool *p)
 			pmo_forget_pending(p);
 		} else {
 			PMO_STAT_ADD(p, tx_committed, 1);
-			if (p->ndying) {
-				int e = errno;
-				pmo_free_pending(p);
-				errno = e;
-			}
 		}
+		/* The outcome is fixed: report it before any deferred work,
+		 * whose transactions of their own (and their failures) must
+		 * not be taken for this one's. */
 		if (p->hook_tx_end)
 			p->hook_tx_end(p->hook_ctx, err != 0);
+		if (!err && p->ndying) {
+			/* Freeing what this transaction left dying.  A failure
+			 * leaves those objects unreachable, for gc; it does not
+			 * change this transaction's outcome (the binding reports
+			 * it as a failure of the deferred free). */
+			int e = errno;
+			p->deferred_failed = pmo_free_pending(p) != 0;
+			errno = e;
+		}
 	}
 	if (err) {
 		errno = err;

@@ -25,7 +25,12 @@
 
 int pmo_tx_begin(pmo_pool *p);
 
-/* Commit this level (if not aborted) and end it.  0 or -1 with errno. */
+/* Commit this level (if not aborted) and end it.  0 or -1 with errno.
+ * At the outermost level the end of a transaction is, in this order: the
+ * commit (or rollback) in libpmemobj, which fixes the outcome; the pool's
+ * hook_tx_end with that outcome; then, after a commit, the deferred frees
+ * (pmo_free_pending), in transactions of their own.  The return value is
+ * the outcome; a failed deferred free does not change it. */
 int pmo_tx_end(pmo_pool *p);
 
 /* Abort the whole transaction with errnum (no-op if already aborted). */

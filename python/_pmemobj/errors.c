@@ -76,6 +76,19 @@ PyObject *pyx_raise(void)
 	return NULL;
 }
 
+void pyx_report_deferred_error(PoolObject *pool)
+{
+	if (!pool->core || !pool->core->deferred_failed)
+		return;
+	pool->core->deferred_failed = 0;
+	pyx_raise();
+	PyObject *where = PyUnicode_FromString(
+		"freeing objects after the transaction committed (the commit stands; "
+		"gc frees what was left)");
+	PyErr_WriteUnraisable(where);
+	Py_XDECREF(where);
+}
+
 PyObject *pyx_closed(void)
 {
 	PyErr_SetString(PyExc_ValueError, "pool is closed");

@@ -59,6 +59,10 @@ extern PyObject *pyx_CorruptPoolError;     /* OSError(EIO) subclass: damage in a
 int pyx_errors_ready(PyObject *m);
 PyObject *pyx_raise(void);                 /* exception from errno + core message */
 PyObject *pyx_closed(void);                /* ValueError('pool is closed') */
+/* After a commit: if the deferred frees failed (a type's _p_deallocate
+ * raised, say), report it as unraisable, like an error in __del__, since
+ * the transaction they followed did commit. */
+void pyx_report_deferred_error(PoolObject *pool);
 int pyx_check_open(PoolObject *pool);      /* -1 with ValueError if closed */
 
 /* lock (pool.c) */

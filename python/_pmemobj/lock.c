@@ -81,6 +81,8 @@ int pyx_op_end(PoolObject *pool, int failed)
 	int rc = pmo_tx_end(pool->core);
 	if (rc != 0)
 		pyx_raise();
+	else
+		pyx_report_deferred_error(pool);
 	pyx_unlock(pool);
 	return rc;
 }

@@ -71,6 +71,8 @@ static PyObject *push_frame(TransactionObject *self, char kind)
 static int pop_frame(PoolObject *pool)
 {
 	int rc = pmo_tx_end(pool->core);
+	if (rc == 0)
+		pyx_report_deferred_error(pool);
 	pool->nframes--;
 	pyx_unlock(pool);
 	return rc;
