@@ -106,13 +106,19 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 	pmo_gc_result res;
 	uint64_t invalid = 0;
 	size_t nroots = 0;
-	uint64_t *roots = closing ? NULL : pyx_idmap_offsets(pool, &nroots);
+	uint64_t *roots = NULL;
+	if (!closing && pyx_idmap_offsets(pool, &roots, &nroots) != 0) {
+		pyx_unlock(pool);
+		Py_XDECREF(log.list);
+		Py_XDECREF(bad.list);
+		return NULL;
+	}
 	/* debug: check every reachable container's invariants first. */
 	int rc = debug ? pmo_validate(pool->core, roots, nroots, note_invalid, &bad, &invalid) : 0;
 	if (rc == 0 && invalid > 0) {
 		/* Sweeping a damaged heap could free what only the broken
 		 * objects still lead to: report, collect nothing. */
-		free(roots);
+		PyMem_Free(roots);
 		pyx_unlock(pool);
 		if (bad.list)
 			log_warnings("gc: invalid object (offset, type, problem) %r", bad.list);
@@ -120,14 +126,14 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 		Py_XDECREF(log.list);
 		if (PyErr_Occurred())
 			return NULL;
-		pmo_err(EIO, "gc found %llu invalid objects in %s (logged on the 'pmemobj' "
-			"logger); nothing was collected", (unsigned long long)invalid,
-			pool->core->path);
+		pmo_err_corrupt(pool->core->path, 0, "gc found %llu invalid objects (logged "
+				"on the 'pmemobj' logger); nothing was collected",
+				(unsigned long long)invalid);
 		return pyx_raise();
 	}
 	if (rc == 0)
 		rc = pmo_gc(pool->core, roots, nroots, &res, debug ? note_unreachable : NULL, &log);
-	free(roots);
+	PyMem_Free(roots);
 	pyx_unlock(pool);
 	if (rc != 0) {
 		Py_XDECREF(log.list);

@@ -139,17 +139,22 @@ void pyx_idmap_del(PoolObject *pool, uint64_t off)
 	m->len--;
 }
 
-uint64_t *pyx_idmap_offsets(PoolObject *pool, size_t *n)
+int pyx_idmap_offsets(PoolObject *pool, uint64_t **out, size_t *n)
 {
 	struct idmap *m = pool->idmap;
+	*out = NULL;
 	*n = 0;
 	if (!m || m->len == 0)
-		return NULL;
-	uint64_t *out = malloc(m->len * sizeof *out);
-	if (!out)
-		return NULL;
+		return 0;
+	/* PyMem, so tests can make it fail with _testcapi.set_nomemory. */
+	uint64_t *o = PyMem_Malloc(m->len * sizeof *o);
+	if (!o) {
+		PyErr_NoMemory();
+		return -1;
+	}
 	for (size_t i = 0; i < m->cap; i++)
 		if (m->keys[i])
-			out[(*n)++] = m->keys[i];
-	return out;
+			o[(*n)++] = m->keys[i];
+	*out = o;
+	return 0;
 }

@@ -63,8 +63,10 @@ void pyx_idmap_free(PoolObject *pool);
 PyObject *pyx_idmap_get(PoolObject *pool, uint64_t off);     /* borrowed */
 int pyx_idmap_put(PoolObject *pool, uint64_t off, PyObject *proxy);
 void pyx_idmap_del(PoolObject *pool, uint64_t off);
-/* Offsets of all live proxies (malloc'd array), for gc's roots. */
-uint64_t *pyx_idmap_offsets(PoolObject *pool, size_t *n);
+/* Offsets of all live proxies, for gc's roots: *out is a PyMem array
+ * (NULL when there are none).  -1 with MemoryError when it cannot be
+ * made: gc must then not run, or it would free what only proxies hold. */
+int pyx_idmap_offsets(PoolObject *pool, uint64_t **out, size_t *n);
 
 /* Resolve the Python class of a user type code (>= PMO_T_FIRST_USER);
  * set by the PersistentObject/type-table code, NULL until then. */
