@@ -45,7 +45,8 @@ sys.path.insert(0, os.path.join(REPO, "bench"))
 from machine import (fmt_ns, git_info, is_dax,  # noqa: E402
                      machine, mount_of)
 
-# Measurement modes (shared/DESIGN.md): mode -> (directory, PMEM_IS_PMEM_FORCE).
+# Measurement modes (the README's "Measurement modes"): mode -> (directory,
+# PMEM_IS_PMEM_FORCE).
 MODES = {
     "pmem": ("/dev/shm", "1"),          # emulated pmem: tmpfs, cache flushes
     "tmpfs-msync": ("/dev/shm", "0"),   # tmpfs, msync per flush

@@ -3,7 +3,7 @@
 
     experiments/modes.py [--quick] [--modes pmem,tmpfs-msync,file]
 
-Modes (shared/DESIGN.md, "Measurement modes"), run one after the other by
+Modes (the README's "Measurement modes"), run one after the other by
 pmo_bench, which sets PMEM_IS_PMEM_FORCE itself:
 
   pmem         a file on tmpfs (/dev/shm), PMEM_IS_PMEM_FORCE=1: libpmem

@@ -2,7 +2,7 @@
 """Run the C benchmarks (pmo_bench) in every measurement mode available here
 and merge the results into one JSON file in results/.
 
-Modes (see shared/DESIGN.md, "Measurement modes"):
+Modes (the README's "Measurement modes"):
 
   pmem         /dev/shm with PMEM_IS_PMEM_FORCE=1 (emulated pmem: cache flushes)
   file         a directory on the disk filesystem (/var/tmp), msync per flush

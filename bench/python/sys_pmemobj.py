@@ -1,5 +1,5 @@
 """Adapter: this project's pmemobj (C runtime + extension), written against
-the documented API (/work/shared/spec/pmemobj-api.rst).
+the documented API (docs/api.md).
 
 The in-tree build puts the package at <repo>/python/pmemobj; the harness puts
 <repo>/python on sys.path before importing this module.  Until the extension

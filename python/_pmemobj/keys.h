@@ -4,7 +4,8 @@
  * stored slots, shared by pdict.c and pset.c.
  *
  * The hash of a key is a function of its value that every process computes
- * alike (DESIGN.md idea 3), and the one stored in the table entry:
+ * alike (so a table built by one process is found again by the next),
+ * and the one stored in the table entry:
  *   None -> PMO_HASH_NONE; bool, int, float, complex -> Python's numeric
  *   hash (float and complex through hash.h, so a NaN hashes to 0 instead of
  *   by identity); str -> keyed SipHash of its UTF-8 (surrogates passed

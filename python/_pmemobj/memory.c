@@ -1,5 +1,5 @@
 /*
- * MemoryManager: the low-level API of the spec, for persistent types
+ * MemoryManager: the low-level API (docs/api.md), for persistent types
  * written in Python; and the core hooks that let such types take part in
  * reference counting and gc.
  *
@@ -8,7 +8,7 @@
  * POBJECT_TYPE_NUM): the manager stamps the first 16 bytes as a pmo_head
  * (refcount 0, the type code of the class).  Which class?  The one whose
  * _p_new the manager is running (pool.new / mm.new push it on a stack),
- * so the spec's calls work as written; code that allocates a PObject
+ * so the API's calls work as written; code that allocates a PObject
  * elsewhere names it with alloc(size, cls=C).  Memory the object owns
  * besides (any other type_num) is reported by _p_substructures; gc frees
  * unreported blocks of unreachable objects.

@@ -3,8 +3,8 @@
 A pool is a libpmemobj file.  Hang values off ``pool.root``, change them
 inside ``pool.transaction()``, and find them exactly as they were after a
 restart or a crash.  The runtime is in C (``pmemobj._pmemobj``); this
-package adds the Python-level conveniences of the API in
-``shared/spec/pmemobj-api.rst``.
+package adds the Python-level conveniences.  The API is described in
+``docs/api.md`` of the source repository.
 """
 
 import atexit as _atexit
