@@ -1,7 +1,7 @@
 """What machine and filesystem a measurement ran on (stdlib only).
 
-Shared by the C bench runner (bench/c/run_modes.py), the Python workload
-harness (bench/python/harness.py) and the experiments (experiments/), so
+Shared by the Python workload harness (bench/python/harness.py) and the
+experiments (experiments/), so
 every result file describes its machine, mounts and commit the same way.
 """
 

@@ -45,13 +45,7 @@ sys.path.insert(0, os.path.join(REPO, "bench"))
 from machine import (fmt_ns, git_info, is_dax,  # noqa: E402
                      machine, mount_of)
 
-# Measurement modes (the README's "Measurement modes"): mode -> (directory,
-# PMEM_IS_PMEM_FORCE).
-MODES = {
-    "pmem": ("/dev/shm", "1"),          # emulated pmem: tmpfs, cache flushes
-    "tmpfs-msync": ("/dev/shm", "0"),   # tmpfs, msync per flush
-    "file": ("/var/tmp", "0"),          # disk file, msync per flush
-}
+from modes import MODES, mode_dir  # noqa: E402  (bench/modes.py: the one definition)
 
 SHARED_MACHINE_NOTE = (
     "2-core VM shared with other engineers' builds and tests (see the load "
@@ -124,19 +118,15 @@ def versions():
 
 
 def mode_info(mode, directory=None):
-    d = directory or MODES[mode][0]
+    d = directory or mode_dir(mode)
     m = mount_of(d)
     return {
         "name": mode,
         "dir": d,
         "filesystem": m["type"] if m else None,
         "dax": is_dax(m) if m else None,
-        "PMEM_IS_PMEM_FORCE": MODES[mode][1],
-        "what": {"pmem": "emulated pmem: a file on tmpfs, PMEM_IS_PMEM_FORCE=1 "
-                         "(cache-flush instructions, no msync)",
-                 "tmpfs-msync": "tmpfs, PMEM_IS_PMEM_FORCE=0 (msync per flush, "
-                                "no disk)",
-                 "file": "a disk file, PMEM_IS_PMEM_FORCE=0 (msync per flush)"}[mode],
+        "PMEM_IS_PMEM_FORCE": MODES[mode].force,
+        "what": MODES[mode].what,
     }
 
 
@@ -173,12 +163,15 @@ def footer_text(meta):
 def set_mode_env(mode):
     """Set PMEM_IS_PMEM_FORCE for *mode*; libpmem reads it once, when it is
     loaded, so this must run before pmemobj or pynvm is imported."""
-    want = MODES[mode][1]
+    want = MODES[mode].force
     if ("pmemobj._pmemobj" in sys.modules or "nvm.pmemobj" in sys.modules) and \
             os.environ.get("PMEM_IS_PMEM_FORCE") != want:
         raise RuntimeError("libpmem already loaded with PMEM_IS_PMEM_FORCE=%r"
                            % os.environ.get("PMEM_IS_PMEM_FORCE"))
-    os.environ["PMEM_IS_PMEM_FORCE"] = want
+    if want is None:                     # dax: libpmem detects it
+        os.environ.pop("PMEM_IS_PMEM_FORCE", None)
+    else:
+        os.environ["PMEM_IS_PMEM_FORCE"] = want
 
 
 def import_pmemobj():
@@ -242,7 +235,7 @@ class Timer:
 
 def workdir(mode="pmem"):
     """A fresh directory for pool files on the mode's filesystem."""
-    return tempfile.mkdtemp(prefix="pmo-exp-", dir=MODES[mode][0])
+    return tempfile.mkdtemp(prefix="pmo-exp-", dir=mode_dir(mode))
 
 
 # -- results and figures ---------------------------------------------------------
@@ -363,16 +356,21 @@ def pmo_bench_path():
 
 
 def run_pmo_bench(bench_filter, mode="pmem", min_time=0.1, repetitions=3,
-                  quick=False, label="pmo_bench", preload=None, directory=None):
-    """Run pmo_bench on the benchmarks matching *bench_filter* (a regex) in
-    *mode*; returns its JSON output (context + benchmarks)."""
-    exe = pmo_bench_path()
+                  quick=False, label="pmo_bench", preload=None, directory=None,
+                  exe=None, env_extra=None):
+    """Run pmo_bench (or another build of it, *exe*) on the benchmarks
+    matching *bench_filter* (a regex) in *mode*; returns its JSON output
+    (context + benchmarks).  Repetitions run in random interleaved order, so
+    a burst of load from another process spreads over all benchmarks
+    instead of landing on one, and ratios formed in one run stay honest."""
+    exe = exe or pmo_bench_path()
     env = dict(os.environ)
-    env.update(PMO_BENCH_MODE=mode, PMO_BENCH_DIR=directory or MODES[mode][0],
+    env.update(PMO_BENCH_MODE=mode, PMO_BENCH_DIR=directory or mode_dir(mode),
                PMO_BENCH_QUICK="1" if quick else "0")
     env.pop("PMEM_IS_PMEM_FORCE", None)     # pmo_bench sets it from the mode
     if preload:
         env["LD_PRELOAD"] = preload
+    env.update(env_extra or {})
     fd, out = tempfile.mkstemp(prefix="pmo_bench-", suffix=".json")
     os.close(fd)
     cmd = [exe, "--benchmark_filter=" + bench_filter,
@@ -380,7 +378,8 @@ def run_pmo_bench(bench_filter, mode="pmem", min_time=0.1, repetitions=3,
            "--benchmark_out=" + out, "--benchmark_out_format=json",
            "--benchmark_color=false"]
     if repetitions > 1:
-        cmd.append("--benchmark_repetitions=%d" % repetitions)
+        cmd += ["--benchmark_repetitions=%d" % repetitions,
+                "--benchmark_enable_random_interleaving=true"]
     try:
         # Of the aggregates only the median goes to the progress output.
         rc, _ = run_cmd(cmd, label, env=env,
@@ -395,6 +394,26 @@ def run_pmo_bench(bench_filter, mode="pmem", min_time=0.1, repetitions=3,
     for b in errors:
         progress("pmo_bench error in %s: %s" % (b["name"], b.get("error_message")), label)
     return data
+
+
+def flush_counts(bench_filter, label="pmo_bench flush count"):
+    """Flushes, flushed bytes and drains per iteration of the benchmarks
+    matching *bench_filter*, from a short pmem run with bench/c's
+    interposer (libpmo_flushcount.so) preloaded: {name: {flushes,
+    flush_bytes, drains}}, or {"missing"/"error": why}.  A run of its own,
+    because interposing libpmem costs 5-12% of a transaction; the counts
+    are deterministic and do not depend on the mode, only their price
+    does."""
+    so = os.path.join(os.path.dirname(pmo_bench_path()), "libpmo_flushcount.so")
+    if not os.path.exists(so):
+        return {"missing": "%s not built" % so}
+    try:
+        data = run_pmo_bench(bench_filter, "pmem", min_time=0.002, repetitions=1,
+                             label=label, preload=so)
+    except (RuntimeError, OSError) as e:
+        return {"error": str(e)}
+    return {n: {k: e["counters"].get(k) for k in ("flushes", "flush_bytes", "drains")}
+            for n, e in bench_table(data).items()}
 
 
 _UNIT = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}

@@ -29,7 +29,6 @@ import os
 import sys
 
 import common as C
-from machine import find_dax  # bench/machine.py, on the path common sets
 
 NAME = "modes"
 BENCHES = ["RawTxEmpty", "TxEmpty", "RawTx16", "TxSlots/1", "TxSlotsRange/64",
@@ -119,14 +118,11 @@ def main():
     per_mode = {}
     missing = None
     for m in modes:
-        if m == "dax":
-            d = find_dax()
-            if not d:
-                per_mode[m] = {"missing": "no mount with the dax option in /proc/mounts"}
-                C.progress("dax: not available (no DAX mount)")
-                continue
-        else:
-            d = C.MODES[m][0]
+        d = C.mode_dir(m)
+        if not d:
+            per_mode[m] = {"missing": "no mount with the dax option in /proc/mounts"}
+            C.progress("%s: not available (no DAX mount)" % m)
+            continue
         min_time, reps = settings[m]
         try:
             data = C.run_pmo_bench(FILTER, m, min_time=min_time, repetitions=reps,
@@ -147,20 +143,7 @@ def main():
         C.progress("%s: %s" % (m, ", ".join("%s %s" % (n, C.fmt_ns(b[n]["median_ns"]))
                                             for n in BENCHES if n in b)))
 
-    flushes = None
-    so = os.path.join(os.path.dirname(os.environ.get("PMO_BENCH") or
-                                      os.path.join(C.REPO, "build", "pmo_bench")),
-                      "libpmo_flushcount.so")
-    if missing is None and os.path.exists(so):
-        try:
-            data = C.run_pmo_bench(FILTER, "pmem", min_time=0.002, repetitions=1,
-                                   label="pmo_bench flush count", preload=so)
-            flushes = {n: {k: e["counters"].get(k) for k in ("flushes", "flush_bytes", "drains")}
-                       for n, e in C.bench_table(data).items()}
-        except (RuntimeError, OSError) as e:
-            flushes = {"error": str(e)}
-    elif missing is None:
-        flushes = {"missing": "%s not built" % so}
+    flushes = C.flush_counts(FILTER) if missing is None else None
 
     T = []
     pb = per_mode.get("pmem", {}).get("benchmarks", {})

@@ -39,7 +39,7 @@ typedef struct pmo_stats {
 
 /* The increments go through PMO_STAT_ADD so that a build with
  * -DPMO_NO_STATS can compile them out: the C benchmarks build both ways
- * to show what the counters cost (bench/c/run_modes.py --stats-overhead).
+ * to show what the counters cost (experiments/stats_overhead.py).
  * The struct stays in both builds (all zero without stats), so code that
  * reads it need not care. */
 #ifdef PMO_NO_STATS

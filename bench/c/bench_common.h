@@ -12,7 +12,8 @@
  *   dax          a DAX mount (PMO_BENCH_DIR), detection left to libpmem
  *
  * chosen by PMO_BENCH_MODE / PMO_BENCH_DIR or --pmo_mode= / --pmo_dir=
- * (see bench_main.cc; bench/c/run_modes.py runs every available mode).
+ * (see bench_main.cc; bench/modes.py defines the modes, and the
+ * experiments run pmo_bench in each: experiments/modes.py, c_bench.py).
  *
  * Benchmarks are registered at run time (not with static BENCHMARK macros)
  * so the size lists can depend on --pmo_quick and on the mode.
@@ -42,7 +43,7 @@ extern "C" {
 struct BenchConfig {
 	std::string mode;   /* pmem | file | tmpfs-msync | dax */
 	std::string dir;    /* where pool files go */
-	bool quick = false; /* fewer sizes (run_modes.py --quick) */
+	bool quick = false; /* fewer sizes (an experiment's --quick) */
 	int64_t iterations = 0; /* fixed iteration count, 0: Google Benchmark decides */
 };
 

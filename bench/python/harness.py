@@ -33,12 +33,7 @@ from machine import fmt_ns, git_info, is_dax, machine, mount_of  # noqa: E402
 
 ALL_SYSTEMS = ["pmemobj", "pynvm", "zodb", "plain"]
 
-# mode -> (default directory, PMEM_IS_PMEM_FORCE)
-MODES = {
-    "pmem": ("/dev/shm", "1"),          # emulated pmem (tmpfs, no msync)
-    "file": ("/var/tmp", "0"),          # disk file, msync per flush
-    "tmpfs-msync": ("/dev/shm", "0"),   # tmpfs, but msync per flush
-}
+from modes import MODES, mode_dir  # noqa: E402  (bench/modes.py: the one definition)
 
 
 def log(msg):
@@ -369,13 +364,18 @@ def main(argv=None):
     args.systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     if args.rounds is None:
         args.rounds = 3 if args.quick else 5
-    default_dir, force = MODES[args.mode]
+    default_dir, force = mode_dir(args.mode), MODES[args.mode].force
+    if not (args.dir or default_dir):
+        raise SystemExit("mode %s: no DAX mount here; give --dir" % args.mode)
     args.dir = os.path.abspath(args.dir or default_dir)
     if not os.path.isdir(args.dir):
         raise SystemExit("--dir %s is not a directory" % args.dir)
     # libpmem reads this once, when it is loaded: it must be set before the
     # pynvm / pmemobj adapters are imported.
-    os.environ["PMEM_IS_PMEM_FORCE"] = force
+    if force is not None:
+        os.environ["PMEM_IS_PMEM_FORCE"] = force
+    else:
+        os.environ.pop("PMEM_IS_PMEM_FORCE", None)
     mnt = mount_of(args.dir)
     if args.mode == "file" and mnt and mnt["type"] == "tmpfs":
         log("warning: --mode file on tmpfs %s" % args.dir)

@@ -1,7 +1,7 @@
 /*
  * libpmo_flushcount.so: counts the flushes libpmemobj makes, for the
  * benchmarks' "flushes" counters.  Loaded with LD_PRELOAD by the counting
- * pass of bench/c/run_modes.py; pmo_bench finds pmo_flushcount_get() with
+ * pass of the experiments (experiments/common.py, flush_counts); pmo_bench finds pmo_flushcount_get() with
  * dlsym and reports the counts per iteration.
  *
  * libpmemobj does not count its flushes, but makes every one of them
