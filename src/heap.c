@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "tx.h"
+#include "array.h"
 #include "dict.h"
 #include "list.h"
 #include "object.h"
@@ -26,6 +27,7 @@ static void register_builtin_types(void)
 	pmo_list_register();
 	pmo_object_register();
 	pmo_dict_register();
+	pmo_array_register();
 }
 
 void pmo_types_init(void)

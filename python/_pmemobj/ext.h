@@ -49,6 +49,9 @@ typedef struct PoolObject {
 	uint64_t *created;
 	size_t ncreated, capcreated;
 	PyObject *mm;              /* the MemoryManager, made on first use */
+	/* Buffers of PersistentArrays of this pool now exported: the pool
+	 * cannot close (unmap) while any is (parray.c). */
+	Py_ssize_t exports;
 } PoolObject;
 
 extern PyTypeObject Pool_Type;

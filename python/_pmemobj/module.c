@@ -29,7 +29,8 @@ PyMODINIT_FUNC PyInit__pmemobj(void)
 	    pyx_set_ready(m) < 0 ||
 	    pyx_object_ready(m) < 0 ||
 	    pyx_tuple_ready(m) < 0 ||
-	    pyx_memory_ready(m) < 0) {
+	    pyx_memory_ready(m) < 0 ||
+	    pyx_array_ready(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -146,6 +146,15 @@ static int pool_close(PoolObject *self, int run_gc)
 		pyx_unlock(self);
 		return 0;
 	}
+	if (self->exports > 0) {
+		/* Unmapping now would leave those views on freed memory. */
+		pyx_unlock(self);
+		PyErr_Format(PyExc_BufferError,
+			     "cannot close the pool: %zd buffer view(s) of its PersistentArrays "
+			     "are still alive (release memoryviews and NumPy arrays made from "
+			     "them first)", self->exports);
+		return -1;
+	}
 	int rc = 0;
 	if (run_gc) {
 		PyObject *r = pyx_pool_gc(self, self->debug, 1);

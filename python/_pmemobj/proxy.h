@@ -56,6 +56,7 @@ int pyx_set_ready(PyObject *m);    /* PersistentSet, PersistentFrozenSet (pset.c
 int pyx_object_ready(PyObject *m);  /* PersistentObject, ClassNotFoundError (pobject.c) */
 int pyx_tuple_ready(PyObject *m);   /* PersistentTuple (ptuple.c) */
 int pyx_memory_ready(PyObject *m);  /* MemoryManager, OID_NULL (memory.c) */
+int pyx_array_ready(PyObject *m);   /* PersistentArray (parray.c) */
 
 /* Identity map (idmap.c) */
 int pyx_idmap_init(PoolObject *pool);

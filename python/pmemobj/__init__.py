@@ -21,6 +21,7 @@ from ._pmemobj import (
     MIN_POOL_SIZE,
     OID_NULL,
     POBJECT_TYPE_NUM,
+    PersistentArray,
     ClassNotFoundError,
     CorruptPoolError,
     MemoryManager,
@@ -38,7 +39,7 @@ from ._persistent import Persistent
 
 __all__ = [
     "ClassNotFoundError", "CorruptPoolError", "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
-    "POBJECT_TYPE_NUM", "Persistent", "PersistentDict", "PersistentFrozenSet",
+    "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
     "PersistentSet", "PersistentTuple", "Transaction", "create", "open",
 ]
