@@ -197,7 +197,7 @@ def main():
                 "median of %d alternated rounds" % rounds, group="arrays"))
             C.progress("%s: %.2fx" % (name, red[name]["ratio"]))
         res["reductions"] = red
-        del view
+        view = None            # release the buffer: the pool closes below
 
         k = MIB // 8
         src = np.random.default_rng(1).random(k)

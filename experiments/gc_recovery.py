@@ -190,7 +190,8 @@ def draw(path, meta, py, cb, sizes):
         xs = [n for n in sizes if str(n) in e and e[str(n)].get("gc_ns_per_live_object")]
         if xs:
             a1.plot(xs, [e[str(n)]["gc_ns_per_live_object"] for n in xs], marker + "-",
-                    color=kind_color[kind], label="Python: pool.gc(), %s heap, per live object" % kind)
+                    color=kind_color[kind],
+                    label="Python: pool.gc(), %s heap, per live object" % kind)
     a1.axhline(200, color="k", lw=0.8, ls="--")
     a1.text(sizes[0], 215, "target: 0.2 us per live object", fontsize=7, va="bottom")
     a1.set_ylabel("gc time per live object (ns, log scale)")

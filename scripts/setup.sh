@@ -36,7 +36,7 @@ fi
 # C tests and benchmarks.
 build_type=${PMO_BUILD_TYPE:-RelWithDebInfo}
 if [ ! -f build/CMakeCache.txt ]; then
-  cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" \
+  cmake -S . -B build -DCMAKE_BUILD_TYPE="$build_type" -DPMO_WERROR=ON \
         -DPython_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
 fi
 cmake --build build -j"$(nproc)" -- --no-print-directory -s

@@ -13,12 +13,15 @@ ctest --test-dir build --output-on-failure -j2
 
 echo "== C tests under AddressSanitizer and UBSan"
 if [ ! -f build-asan/CMakeCache.txt ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPMO_SANITIZE=ON \
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DPMO_SANITIZE=ON -DPMO_WERROR=ON \
         -DPMO_PYTHON=OFF -DPMO_BENCH=OFF >/dev/null
 fi
 cmake --build build-asan -j"$(nproc)" -- --no-print-directory -s
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j2
+
+echo "== Style: ruff (Python)"
+.venv/bin/ruff check --quiet .
 
 echo "== Python tests (pytest)"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests/python

@@ -38,7 +38,8 @@ from ._pmemobj import (
 from ._persistent import Persistent
 
 __all__ = [
-    "ClassNotFoundError", "CorruptPoolError", "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
+    "ClassNotFoundError", "CorruptPoolError", "FORMAT_VERSION", "LAYOUT",
+    "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
     "PersistentSet", "PersistentTuple", "Transaction", "create", "open",

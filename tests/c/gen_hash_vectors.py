@@ -270,8 +270,9 @@ def main():
     sets.append(s)
     for s in sets:
         items = list(s)
-        line = lambda: " ".join(["frozenset", str(len(items))] +
-                                [item(x) for x in items] + [str(hash(s))])
+        def line():
+            return " ".join(["frozenset", str(len(items))] +
+                            [item(x) for x in items] + [str(hash(s))])
         w(line())
         if len(items) > 1:  # and in another order
             items.reverse()

@@ -766,7 +766,8 @@ def test_errors_caught_inside_a_transaction_do_not_abort_it(pool):
         (ValueError, lambda: pl.__setitem__(slice(None, None, 2), [1])),
         (TypeError, lambda: pl.append(object())), (TypeError, lambda: pl.extend(5)),
         (TypeError, lambda: pl.sort(key=1)), (TypeError, lambda: pl["a"]),
-        (TypeError, lambda: pl.insert(0, [])), (ZeroDivisionError, lambda: pl.sort(key=lambda v: 1 / 0)),
+        (TypeError, lambda: pl.insert(0, [])),
+        (ZeroDivisionError, lambda: pl.sort(key=lambda v: 1 / 0)),
     ]
     with pool.transaction():
         pl.append(4)

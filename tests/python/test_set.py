@@ -210,7 +210,8 @@ def test_inplace_operators(pool):
 def test_update_methods(pool):
     s, ps = set(A), pset(pool, A)
     for name, args in [("update", (B, [9])), ("intersection_update", (A | B, [1, 2, 3, 9, "x"])),
-                       ("difference_update", ([1], {2})), ("symmetric_difference_update", ([3, 4, 4],)),
+                       ("difference_update", ([1], {2})),
+                       ("symmetric_difference_update", ([3, 4, 4],)),
                        ("update", ()), ("intersection_update", ())]:
         getattr(s, name)(*args)
         assert getattr(ps, name)(*args) is None

@@ -3,7 +3,6 @@ type, sign of zero, nan, bools, huge ints, lone surrogates, long strings,
 nested tuples and frozensets) in process and after reopening, and the
 TypeError for values that cannot be stored."""
 
-import math
 import sys
 
 import pytest
