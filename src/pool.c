@@ -75,6 +75,13 @@ static int precheck_file(const char *path)
 	return 0;
 }
 
+static void pool_free(pmo_pool *p)
+{
+	free(p->dying);
+	free(p->path);
+	free(p);
+}
+
 static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
 {
 	pmo_types_init();
@@ -90,15 +97,13 @@ static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
 	p->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 	/* Any address in the pool gives its uuid (the root may not exist yet). */
 	p->uuid_lo = pmemobj_oid(pop).pool_uuid_lo;
+	if (pmo_alloc_classes_init(p) != 0) {
+		pool_free(p);
+		return NULL;
+	}
 	return p;
 }
 
-static void pool_free(pmo_pool *p)
-{
-	free(p->dying);
-	free(p->path);
-	free(p);
-}
 
 /* Verify our root struct: magic, version and size. */
 static int check_root(pmo_pool *p)

@@ -54,6 +54,9 @@ typedef struct pmo_pool {
 	struct pmo_root *root;
 	uint64_t uuid_lo;
 	uint64_t size;           /* bytes mapped, to validate offsets */
+	/* libpmemobj allocation classes of this pool (registered at every
+	 * open: they are runtime state), see pmo_alloc_flags in tx.c. */
+	unsigned cls_small, cls_mid;
 	uint64_t hash_k0, hash_k1;
 	int was_unclean;         /* last user did not close it */
 	char *path;

@@ -2,6 +2,7 @@
 #include "tx.h"
 
 #include <errno.h>
+#include <string.h>
 #include <libpmemobj.h>
 
 #include "error.h"
@@ -150,29 +151,92 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len)
 	return 0;
 }
 
-static int alloc_failed(size_t size)
+static int alloc_failed(const pmo_pool *p, size_t size)
 {
 	int e = errno ? errno : ENOMEM;
 	if (e == ENOMEM)
-		return pmo_err(ENOMEM, "pool is full: cannot allocate %zu bytes", size);
+		return pmo_err(ENOMEM,
+			"pool is full: cannot allocate %zu bytes in %s (a pool of %.1f MiB; "
+			"create a larger one with pmemobj.create(path, pool_size=...))",
+			size, p->path, (double)p->size / (1 << 20));
 	return pmo_err_pmdk(e, "cannot allocate %zu bytes", size);
 }
 
-uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
+/* The two classes (see tx.h).  An object of a class spans at most 64
+ * units, and each carries the 16-byte compact header. */
+#define SMALL_UNIT 64
+#define MID_UNIT 4096
+#define MAX_UNITS 64
+#define ALLOC_HEADER 16
+
+static int new_class(pmo_pool *p, size_t unit, unsigned *id)
 {
-	if (not_working())
-		return 0;
+	struct pobj_alloc_class_desc d = {
+		.unit_size = unit,
+		.alignment = 0,
+		/* One 256 KiB chunk per run: the smallest run, so a class takes
+		 * no more of a small pool than it uses. */
+		.units_per_block = (unsigned)((256u << 10) / unit),
+		.header_type = POBJ_HEADER_COMPACT,
+	};
+	if (pmemobj_ctl_set(p->pop, "heap.alloc_class.new.desc", &d) != 0)
+		return pmo_err_pmdk(errno ? errno : EINVAL,
+				    "cannot register an allocation class of %zu-byte units in %s",
+				    unit, p->path);
+	*id = d.class_id;
+	return 0;
+}
+
+int pmo_alloc_classes_init(pmo_pool *p)
+{
+	return new_class(p, SMALL_UNIT, &p->cls_small) == 0 &&
+	       new_class(p, MID_UNIT, &p->cls_mid) == 0 ? 0 : -1;
+}
+
+/* libpmemobj serves requests below this from run classes whose runs span
+ * up to 19 chunks, more than a small pool has in one piece; from here up
+ * it hands out whole chunks (measured on PMDK 1.12: 2096625 bytes). */
+#define HUGE_MIN ((size_t)2096625)
+
+size_t pmo_alloc_room(size_t size)
+{
+	if (size + ALLOC_HEADER > MID_UNIT * MAX_UNITS && size < HUGE_MIN)
+		return HUGE_MIN;
+	return size;
+}
+
+static uint64_t alloc_flags(const pmo_pool *p, size_t size, int zero)
+{
+	uint64_t f = zero ? POBJ_XALLOC_ZERO : 0;
+	if (size + ALLOC_HEADER <= SMALL_UNIT * MAX_UNITS)
+		return f | POBJ_CLASS_ID(p->cls_small);
+	if (size + ALLOC_HEADER <= MID_UNIT * MAX_UNITS)
+		return f | POBJ_CLASS_ID(p->cls_mid);
+	return f;   /* whole chunks */
+}
+
+static int size_ok(pmo_pool *p, size_t size)
+{
 	if (size == 0 || size > PMEMOBJ_MAX_ALLOC_SIZE) {
-		pmo_err(size ? ENOMEM : EINVAL,
-			"cannot allocate %zu bytes (limit %llu)", size,
+		pmo_err(size ? ENOMEM : EINVAL, "cannot allocate %zu bytes (limit %llu)", size,
 			(unsigned long long)PMEMOBJ_MAX_ALLOC_SIZE);
 		pmo_tx_abort(p, errno);
 		return 0;
 	}
-	PMEMoid oid = zero ? pmemobj_tx_zalloc(size, type_num)
-			   : pmemobj_tx_alloc(size, type_num);
+	return 1;
+}
+
+uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
+{
+	if (not_working() || !size_ok(p, size))
+		return 0;
+	/* Between the classes' reach and libpmemobj's whole-chunk
+	 * allocations, ask for the latter: 8 chunks, where its own class
+	 * would claim a run of up to 19 that a small pool does not have. */
+	size = pmo_alloc_room(size);
+	PMEMoid oid = pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
 	if (OID_IS_NULL(oid)) {
-		alloc_failed(size);
+		alloc_failed(p, size);
 		return 0;
 	}
 	PMO_STAT_ADD(p, allocs, 1);
@@ -183,24 +247,17 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
 			uint64_t type_num, int zero)
 {
-	if (not_working())
+	/* libpmemobj's transactional realloc takes no class: a new block of
+	 * ours, the contents copied into it (fresh memory of this
+	 * transaction: no snapshot), the old block freed. */
+	uint64_t n = pmo_tx_alloc(p, size, type_num, zero);
+	if (!n || !off)
+		return n;
+	size_t old = pmemobj_alloc_usable_size(pmo_oid(p, off));
+	memcpy(pmo_direct(p, n), pmo_direct(p, off), old < size ? old : size);
+	if (pmo_tx_free(p, off) != 0)
 		return 0;
-	if (size == 0 || size > PMEMOBJ_MAX_ALLOC_SIZE) {
-		pmo_err(size ? ENOMEM : EINVAL, "cannot reallocate to %zu bytes", size);
-		pmo_tx_abort(p, errno);
-		return 0;
-	}
-	PMEMoid oid = zero ? pmemobj_tx_zrealloc(pmo_oid(p, off), size, type_num)
-			   : pmemobj_tx_realloc(pmo_oid(p, off), size, type_num);
-	if (OID_IS_NULL(oid)) {
-		alloc_failed(size);
-		return 0;
-	}
-	PMO_STAT_ADD(p, allocs, 1);
-	PMO_STAT_ADD(p, alloc_bytes, size);
-	if (off)
-		PMO_STAT_ADD(p, frees, 1);
-	return oid.off;
+	return n;
 }
 
 int pmo_tx_free(pmo_pool *p, uint64_t off)

@@ -54,10 +54,27 @@ int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len);
  * container's length, say). */
 int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len);
 
+/* Register the pool's allocation classes (at every create and open, before
+ * anything is allocated).  libpmemobj's default classes give every size
+ * class runs of whole 256 KiB chunks of its own, so a program that
+ * allocates many sizes (a growing list, tables, strings) fills a small
+ * pool with nearly empty runs.  Instead every allocation the runtime makes
+ * comes from one of two classes whose objects may span 1 to 64 units:
+ * 64-byte units up to 4 KiB, 4 KiB units up to 256 KiB; larger ones are
+ * whole chunks.  -1 with errno on failure. */
+int pmo_alloc_classes_init(pmo_pool *p);
+
+/* The bytes an allocation of size really gets (a request between the
+ * classes' reach and whole chunks is rounded up to whole chunks): growing
+ * containers size their capacity to it. */
+size_t pmo_alloc_room(size_t size);
+
 /* Allocate inside the transaction; returns the offset, 0 on failure. */
 uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);
 
-/* Reallocate (contents copied, truncated or zero-filled). 0 on failure. */
+/* Reallocate (contents copied, truncated or zero-filled) as a new block of
+ * the right class: the old one is freed, so callers snapshot the field
+ * that holds the offset, never the data.  0 on failure. */
 uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
 			uint64_t type_num, int zero);
 

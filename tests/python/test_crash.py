@@ -178,24 +178,27 @@ def test_repeated_crashes_do_not_exhaust_pool(pool_path, spawn_py):
             pool = pmemobj.open(sys.argv[1])
             pool.root = ("round", int(sys.argv[2]))
             with pool.transaction():
-                pool.root = tuple(bytes([k]) * PIECE for k in range(18))
+                pool.root = tuple(bytes([k]) * PIECE for k in range(PIECES))
                 print("filled", flush=True)
                 time.sleep(60)
-        """).replace("PIECE", str(PIECE)), pool_path, i)
+        """).replace("PIECES", str(PIECES)).replace("PIECE", str(PIECE)), pool_path, i)
         child.expect("filled")
         child.kill()
         assert reopen_root(pool_path) == ("round", i)
     pool = pmemobj.open(pool_path)
     try:
-        value = tuple(bytes([k]) * PIECE for k in range(18))
+        value = tuple(bytes([k]) * PIECE for k in range(PIECES))
         pool.root = value
         assert pool.root == value
     finally:
         pool.close()
 
 
-# Just under 1 MiB, so that a piece and its header take exactly 4 chunks.
-PIECE = (1 << 20) - 4096
+# A bytes object of PIECE bytes (plus its 33 bytes of header and NUL and
+# libpmemobj's 16) takes exactly 8 chunks of 256 KiB: PIECES of them fill
+# more than half of POOL_SIZE.
+PIECE = (8 << 18) - 16 - 33
+PIECES = 9
 
 
 LOOP = """

@@ -851,21 +851,6 @@ def test_use_after_close_raises(pool_path):
 
 # --- bugs outside plist.c, tracked here -----------------------------------------------
 
-@pytest.mark.xfail(strict=True, raises=MemoryError, reason=(
-    "documented limitation of libpmemobj's minimum pool (MIN_POOL_SIZE, the "
-    "spec's default): 8 MiB leaves ~4 MiB of heap in 256 KiB chunks, and "
-    "every allocation size class in use takes runs of its own, so the sizes "
-    "an item array goes through while growing exhaust it: append fails with "
-    "'pool is full' at 1013 items.  Growing by powers of two only moves the "
-    "limit to 2048.  Real data wants pools of 64 MiB or more (README)"))
-def test_default_size_pool_holds_a_growing_list(pool):
-    pl = pool.new(PersistentList)
-    pool.root = pl
-    for i in range(10_000):
-        pl.append(i)
-    assert len(pl) == 10_000
-
-
 def test_proxy_dying_inside_aborted_transaction_does_not_crash(pool_path, run_py):
     proc = run_py("""
         import sys, pmemobj

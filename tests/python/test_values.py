@@ -168,13 +168,14 @@ def test_replacing_root_many_times(pool_path):
         pool.close()
 
 
-def test_replacing_large_values_does_not_exhaust_pool(pool):
-    # Each value is ~1 MiB of a ~4 MiB usable heap: the replaced values must
-    # be freed, or the pool fills up after a few rounds.
-    for i in range(40):
-        value = bytes([i]) * (1 << 20)
-        pool.root = value
-    assert pool.root == bytes([39]) * (1 << 20)
+def test_replacing_large_values_does_not_exhaust_pool(pool_path):
+    # Each value takes 8 of the ~116 chunks of a 32 MiB pool: the replaced
+    # values must be freed, or the pool fills up after a few rounds.
+    with pmemobj.create(pool_path, pool_size=32 << 20) as pool:
+        for i in range(40):
+            value = bytes([i]) * (1 << 20)
+            pool.root = value
+        assert pool.root == bytes([39]) * (1 << 20)
 
 
 # --- values that cannot be stored -------------------------------------------
