@@ -57,6 +57,10 @@ int pmo_err_is_corrupt(unsigned long long *off, const char **path)
 
 int pmo_err_pmdk(int errnum, const char *fmt, ...)
 {
+	/* libpmemobj sometimes fails with errno 0 or -1: no errno a caller
+	 * (or OSError) can act on.  Such a failure is an I/O error. */
+	if (errnum <= 0)
+		errnum = EIO;
 	/* Copy libpmemobj's message first: it lives in its own TLS buffer. */
 	char pmdk[256];
 	const char *m = pmemobj_errormsg();

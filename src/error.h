@@ -14,7 +14,8 @@
 int pmo_err(int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Like pmo_err, but appends libpmemobj's own last message. */
+/* Like pmo_err, but appends libpmemobj's own last message; an errnum of 0
+ * or less (libpmemobj's errno is not always set) becomes EIO. */
 int pmo_err_pmdk(int errnum, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -150,7 +150,12 @@ pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode)
 		pmo_err(EEXIST, "cannot create pool %s: file exists", path);
 		return NULL;
 	}
-	PMEMobjpool *pop = pmemobj_create(path, PMO_LAYOUT, size, mode);
+	/* libpmemobj sets the mode it is given, umask or not; apply the
+	 * process umask as open(2) would.  (umask can only be read by
+	 * setting it: put it straight back.) */
+	mode_t um = umask(0);
+	umask(um);
+	PMEMobjpool *pop = pmemobj_create(path, PMO_LAYOUT, size, mode & ~um & 07777);
 	if (!pop) {
 		int e = errno ? errno : EINVAL;
 		pmo_err_pmdk(e, "cannot create pool %s", path);
@@ -236,6 +241,12 @@ pmo_pool *pmo_pool_open(const char *path)
 	pmemobj_persist(pop, &p->root->clean, sizeof p->root->clean);
 	p->stats.open_ns = pmo_now_ns() - t0;
 	return p;
+}
+
+void pmo_pool_abandon(pmo_pool *p)
+{
+	pmemobj_close(p->pop);
+	pool_free(p);
 }
 
 int pmo_pool_close(pmo_pool *p)

@@ -95,8 +95,12 @@ pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);
 pmo_pool *pmo_pool_open(const char *path);
 
 /* Mark the pool clean and unmap it; frees p.  The caller runs gc first if
- * it wants (the Python binding always does, as the spec says). */
+ * it wants (the Python binding always does). */
 int pmo_pool_close(pmo_pool *p);
+
+/* Unmap the pool leaving it marked unclean, so the next open recovers it:
+ * for an open whose recovery failed.  Frees p. */
+void pmo_pool_abandon(pmo_pool *p);
 
 /* Address of the byte at offset off (no validation: see pmo_check_off). */
 static inline void *pmo_direct(const pmo_pool *p, uint64_t off)

@@ -45,7 +45,7 @@ static void raise_corrupt(const char *msg, unsigned long long off, const char *p
 
 PyObject *pyx_raise(void)
 {
-	int e = errno;
+	int e = errno > 0 ? errno : EIO;   /* never OSError(-1) or (0) */
 	const char *msg = pmo_errormsg();
 	unsigned long long off;
 	const char *path;

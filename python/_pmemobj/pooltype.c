@@ -128,8 +128,14 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		/* The spec: a pool not closed cleanly is collected at open. */
 		uint64_t t0 = pmo_now_ns();
 		PyObject *r = pyx_pool_gc(self, debug, 0);
-		if (!r)
+		if (!r) {
+			/* The open fails: close now, unrecovered (still marked
+			 * unclean, so a later open tries again), so that nothing
+			 * runs gc or reports on this pool when it is freed. */
+			self->core = NULL;
+			pmo_pool_abandon(core);
 			return -1;
+		}
 		Py_DECREF(r);
 		core->stats.recovery_ns = pmo_now_ns() - t0;
 	}
@@ -192,8 +198,14 @@ static void Pool_dealloc(PoolObject *self)
 		PyObject *et, *ev, *tb;
 		PyErr_Fetch(&et, &ev, &tb);
 		abandon_frames(self);
-		if (self->nframes == 0 && pool_close(self, 1) != 0)
-			PyErr_WriteUnraisable((PyObject *)self);
+		if (self->nframes == 0 && pool_close(self, 1) != 0) {
+			/* Never pass the dying pool itself: its refcount is 0
+			 * and the report would take and drop a reference. */
+			PyObject *where = PyUnicode_FromFormat(
+				"closing the pool %S as it was freed", self->filename);
+			PyErr_WriteUnraisable(where);
+			Py_XDECREF(where);
+		}
 		PyErr_Restore(et, ev, tb);
 	}
 	if (self->gate) {

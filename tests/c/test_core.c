@@ -292,8 +292,17 @@ static void test_list(void)
 	test_pool_done(p);
 }
 
+/* libpmemobj's failures with errno 0 or -1 become EIO, never errno <= 0. */
+static void test_error_errno(void)
+{
+	CHECK(pmo_err_pmdk(-1, "x") == -1 && errno == EIO);
+	CHECK(pmo_err_pmdk(0, "x") == -1 && errno == EIO);
+	CHECK(pmo_err_pmdk(ENOSPC, "x") == -1 && errno == ENOSPC);
+}
+
 int main(void)
 {
+	test_error_errno();
 	test_pool_lifecycle();
 	test_foreign_files();
 	test_transactions();

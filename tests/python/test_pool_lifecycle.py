@@ -6,6 +6,7 @@ once, and refusing a second open of a pool that is already open."""
 import gc
 import os
 import pathlib
+import stat
 
 import pytest
 
@@ -611,3 +612,18 @@ def test_other_process_refused_while_we_hold_pool(pool_path, run_py):
         pool.close()
     with pmemobj.open(pool_path) as pool:
         assert pool.root == ("parent", "after")
+
+
+# --- file modes ------------------------------------------------------------------
+
+@pytest.mark.parametrize("umask, mode, expect", [
+    (0o022, None, 0o644), (0o022, 0o666, 0o644), (0o077, 0o666, 0o600),
+    (0o000, 0o640, 0o640), (0o022, 0o600, 0o600)])
+def test_create_honours_umask_and_mode(pool_path, umask, mode, expect):
+    old = os.umask(umask)
+    try:
+        kw = {} if mode is None else {"mode": mode}
+        pmemobj.create(pool_path, **kw).close()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(pool_path).st_mode) == expect
