@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "preflight.h"
 #include "heap.h"
 #include "tx.h"
 
@@ -213,7 +214,7 @@ fail_close: {
 pmo_pool *pmo_pool_open(const char *path)
 {
 	uint64_t t0 = pmo_now_ns();
-	if (precheck_file(path) != 0)
+	if (precheck_file(path) != 0 || pmo_preflight(path) != 0)
 		return NULL;
 	PMEMobjpool *pop = pmemobj_open(path, PMO_LAYOUT);
 	if (!pop) {
