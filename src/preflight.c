@@ -161,6 +161,9 @@ static int check_log(const file_view *f, uint64_t off, uint64_t capacity, int un
 		uint64_t e = data + o, word = u64(f, e), size;
 		if (word == 0)
 			break;
+		/* Where the entry writes when it is applied (recovery applies
+		 * a valid log's entries without further checks). */
+		uint64_t target = word & (((uint64_t)1 << 61) - 1), tlen = 8;
 		switch (word >> 61) {
 		case 0: case 1: case 2:        /* set, and, or: offset + value */
 			size = 16;
@@ -174,11 +177,14 @@ static int check_log(const file_view *f, uint64_t off, uint64_t capacity, int un
 			sum = fletcher(f, off + ULOG_GEN_NUM, 8, UINT64_MAX, sum);
 			if (u64(f, e + 8) != sum)
 				return 0;      /* libpmemobj stops here: the rest is stale */
+			tlen = n;
 			break;
 		}
 		default:
 			return bad(f, e, "a lane's log holds an entry of an unknown kind");
 		}
+		if (!inside(f, target, tlen) || target < DSC_OFF)
+			return bad(f, e, "a lane's log entry writes outside the pool");
 		o += size;
 	}
 	return 0;

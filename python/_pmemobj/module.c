@@ -1,11 +1,32 @@
 /* The _pmemobj extension module: types and constants. */
 #include "proxy.h"
 
+#include "preflight.h"
+
+/* For the fuzzer's planted-bug check and the open benchmark only: opening
+ * without the preflight check of libpmemobj's metadata. */
+static PyObject *set_preflight(PyObject *m, PyObject *on)
+{
+	int v = PyObject_IsTrue(on);
+	if (v < 0)
+		return NULL;
+	pmo_preflight_disable(!v);
+	Py_RETURN_NONE;
+}
+
+static PyMethodDef module_methods[] = {
+	{"_set_preflight", set_preflight, METH_O,
+	 "Testing only: _set_preflight(False) opens pools without checking "
+	 "libpmemobj's metadata first (a damaged file can then crash the process)."},
+	{NULL}
+};
+
 static struct PyModuleDef moduledef = {
 	PyModuleDef_HEAD_INIT,
 	.m_name = "pmemobj._pmemobj",
 	.m_doc = "C runtime of pmemobj: persistent Python objects over libpmemobj.",
 	.m_size = -1,
+	.m_methods = module_methods,
 };
 
 PyMODINIT_FUNC PyInit__pmemobj(void)

@@ -282,7 +282,12 @@ def main(argv=None):
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--replay", type=int, help="run this one trial number only")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--no-preflight", action="store_true",
+                    help="a planted bug: open without checking libpmemobj's metadata "
+                         "(shows that the fuzzer reports the crashes that check prevents)")
     args = ap.parse_args(argv)
+    if args.no_preflight:
+        pmemobj._pmemobj._set_preflight(False)
     kinds = args.kind or KINDS
     regions_wanted = args.region or REGIONS
     work = tempfile.mkdtemp(prefix="pmemobj-fuzz-", dir="/dev/shm" if os.path.isdir(
