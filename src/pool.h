@@ -54,6 +54,8 @@ typedef struct pmo_pool {
 	struct pmo_root *root;
 	uint64_t uuid_lo;
 	uint64_t size;           /* bytes mapped, to validate offsets */
+	uint64_t data_start;     /* first byte of the heap's chunks: every
+				  * object lies at or after it */
 	/* libpmemobj allocation classes of this pool (registered at every
 	 * open: they are runtime state), see pmo_alloc_flags in tx.c. */
 	unsigned cls_small, cls_mid;
@@ -120,10 +122,14 @@ static inline PMEMoid pmo_oid(const pmo_pool *p, uint64_t off)
 }
 
 /* Is off a plausible object offset in this pool?  Guards every reference
- * read from the pool, so a damaged file gives an error, not a wild read. */
+ * read from the pool, so a damaged file gives an error, not a wild read:
+ * an object lies in the heap's chunks (never in the pool header, the
+ * lanes or the heap's metadata, which a damaged reference must not reach
+ * and a write through it must not change), 16-aligned, with len bytes
+ * inside the file. */
 static inline int pmo_off_valid(const pmo_pool *p, uint64_t off, size_t len)
 {
-	return off >= 4096 && (off & 15) == 0 && off < p->size &&
+	return off >= p->data_start && (off & 15) == 0 && off < p->size &&
 	       len <= p->size - off;
 }
 

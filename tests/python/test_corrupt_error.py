@@ -38,3 +38,24 @@ def test_damaged_list_item_array_raises_corrupt_pool_error(pool_path):
     finally:
         with contextlib.suppress(pmemobj.CorruptPoolError):
             pool.close()
+
+
+def test_reference_into_libpmemobj_metadata_is_refused(pool_path):
+    # A list whose item array points into the lanes (libpmemobj's logs):
+    # 16-aligned, inside the file, but no object of ours can be there.
+    pool = pmemobj.create(pool_path)
+    pool.root = pool.new(pmemobj.PersistentList, [1, 2, 3])
+    list_off = pool.root._p_oid[1]
+    pool.close()
+    with open(pool_path, "r+b") as f:
+        f.seek(list_off + 32)
+        f.write(struct.pack("<Q", 8192 + 3072 * 10))
+    pool = pmemobj.open(pool_path)
+    try:
+        with pytest.raises(pmemobj.CorruptPoolError, match="bad list"):
+            pool.root[0]
+        with pytest.raises(pmemobj.CorruptPoolError):
+            pool.root.append(4)              # and never a write there
+    finally:
+        with contextlib.suppress(pmemobj.CorruptPoolError):
+            pool.close()
