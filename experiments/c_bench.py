@@ -26,7 +26,7 @@ import common as C
 NAME = "c_bench"
 # Whole-heap benchmarks make no flushes worth counting per operation (gc
 # writes nothing; open and recovery flush a few lines per open).
-NOT_COUNTED = re.compile(r"^(Gc|OpenClean|Recover)/")
+NOT_COUNTED = re.compile(r"^(Gc|OpenClean|OpenNoPreflight|Recover)/")
 RATIOS = [  # (label, ours, raw floor)
     ("C core 1-slot tx / raw libpmemobj 16-byte tx", "TxSlots/1", "RawTx16"),
     ("C core empty tx / raw libpmemobj empty tx", "TxEmpty", "RawTxEmpty"),
@@ -64,6 +64,20 @@ def main():
                         "median %s / median %s, same pmo_bench run" % (ours, raw),
                         group="C core",
                         detail="%s vs %s" % (C.fmt_ns(a), C.fmt_ns(b)) if a and b else None))
+    # What the preflight check of libpmemobj's metadata costs at open, at
+    # every heap size measured (the bound: 1.5x an open without it).
+    for name in sorted(table, key=lambda n: int(n.split("/")[1])
+                       if n.startswith("OpenClean/") else 0):
+        if not name.startswith("OpenClean/"):
+            continue
+        n = name.split("/")[1]
+        other = "OpenNoPreflight/%s/manual_time" % n
+        a, b = table[name].get("median_ns"), table.get(other, {}).get("median_ns")
+        T.append(C.target("open with the preflight check / without, %s objects" % n,
+                          a / b if a and b else None, 1.5, "<=", "x",
+                          "median %s / median %s, same pmo_bench run" % (name, other),
+                          group="C core",
+                          detail="%s vs %s" % (C.fmt_ns(a), C.fmt_ns(b)) if a and b else None))
     meta = C.metadata(NAME, args.quick)
     result = dict(meta)
     result.update({

@@ -34,6 +34,7 @@ extern "C" {
 #include "heap.h"
 #include "list.h"
 #include "pool.h"
+#include "preflight.h"
 #include "slot.h"
 #include "stats.h"
 #include "tx.h"

@@ -11,6 +11,9 @@
  *                 written and the run can repeat.  ns per object = time / N.
  *   OpenClean/N   pmo_pool_open of a cleanly closed pool (timed), then
  *                 close (untimed; its time is the close_us counter).
+ *   OpenNoPreflight/N  the same without the read-only check of
+ *                 libpmemobj's metadata (src/preflight.h): what that
+ *                 check costs is OpenClean / OpenNoPreflight.
  *   Recover/N     the pool is marked unclean (its clean flag cleared with
  *                 pwrite, as a process killed while it had the pool open
  *                 leaves it), then open + gc, which is what opening an
@@ -78,8 +81,9 @@ void BM_Gc(benchmark::State &state)
 	pmo_pool_close(p);
 }
 
-void BM_OpenClean(benchmark::State &state)
+void open_clean(benchmark::State &state, bool preflight)
 {
+	pmo_preflight_disable(!preflight);
 	size_t n = (size_t)state.range(0);
 	std::string path = heap_or_skip(state);
 	if (path.empty())
@@ -115,6 +119,17 @@ void BM_OpenClean(benchmark::State &state)
 	state.counters["objects"] = (double)n;
 	state.counters["close_us"] = benchmark::Counter(
 		close_ns / 1e3, benchmark::Counter::kAvgIterations);
+	pmo_preflight_disable(0);
+}
+
+void BM_OpenClean(benchmark::State &state)
+{
+	open_clean(state, true);
+}
+
+void BM_OpenNoPreflight(benchmark::State &state)
+{
+	open_clean(state, false);
 }
 
 void BM_Recover(benchmark::State &state)
@@ -195,6 +210,10 @@ void register_heap_benchmarks()
 		b->Arg(n);
 	b->Unit(benchmark::kMillisecond);
 	b = bench_register("OpenClean", BM_OpenClean);
+	for (int64_t n : sizes)
+		b->Arg(n);
+	b->UseManualTime()->Unit(benchmark::kMicrosecond);
+	b = bench_register("OpenNoPreflight", BM_OpenNoPreflight);
 	for (int64_t n : sizes)
 		b->Arg(n);
 	b->UseManualTime()->Unit(benchmark::kMicrosecond);
