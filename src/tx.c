@@ -12,6 +12,43 @@
 static __thread pmo_pool *tx_pool;
 static __thread int tx_depth;
 
+static unsigned fault_kinds;   /* armed kinds; 0: disarmed */
+static long fault_left, fault_count;
+
+void pmo_fault_arm(unsigned kinds, long n)
+{
+	fault_kinds = n > 0 ? kinds : 0;
+	fault_left = n;
+	fault_count = 0;
+}
+
+long pmo_fault_calls(void)
+{
+	return fault_count;
+}
+
+/* Is this call the one to fail? */
+static inline int fault(unsigned kind)
+{
+	if (__builtin_expect(!(fault_kinds & kind), 1))
+		return 0;
+	fault_count++;
+	if (--fault_left)
+		return 0;
+	fault_kinds = 0;         /* once */
+	return 1;
+}
+
+/* Fail as libpmemobj fails a transactional call: the transaction is
+ * aborted, errno ENOMEM. */
+static int injected_tx_failure(void)
+{
+	if (pmemobj_tx_stage() == TX_STAGE_WORK)
+		pmemobj_tx_abort(ENOMEM);
+	errno = ENOMEM;
+	return -1;
+}
+
 int pmo_tx_depth(void)
 {
 	return tx_depth;
@@ -39,6 +76,8 @@ int pmo_tx_begin(pmo_pool *p)
 		PMO_STAT_ADD(p, tx_nested, 1);
 		return 0;
 	}
+	if (fault(PMO_FAULT_BEGIN))
+		return pmo_err(ENOMEM, "cannot begin a transaction (injected fault)");
 	if (pmemobj_tx_begin(p->pop, NULL, TX_PARAM_NONE) != 0) {
 		int e = errno ? errno : ENOMEM;
 		pmo_err_pmdk(e, "cannot begin a transaction");
@@ -133,7 +172,8 @@ int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
 {
 	if (not_working())
 		return -1;
-	if (pmemobj_tx_add_range_direct(ptr, len) != 0)
+	if (fault(PMO_FAULT_SNAPSHOT) ? injected_tx_failure()
+				     : pmemobj_tx_add_range_direct(ptr, len) != 0)
 		return pmo_err_pmdk(errno ? errno : ENOMEM,
 				    "cannot snapshot %zu bytes", len);
 	PMO_STAT_ADD(p, snapshots, 1);
@@ -145,7 +185,8 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len)
 {
 	if (not_working())
 		return -1;
-	if (pmemobj_tx_xadd_range_direct(ptr, len, POBJ_XADD_NO_SNAPSHOT) != 0)
+	if (fault(PMO_FAULT_ADD) ? injected_tx_failure()
+				: pmemobj_tx_xadd_range_direct(ptr, len, POBJ_XADD_NO_SNAPSHOT) != 0)
 		return pmo_err_pmdk(errno ? errno : ENOMEM,
 				    "cannot add %zu bytes to the transaction", len);
 	return 0;
@@ -234,7 +275,8 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 	 * allocations, ask for the latter: 8 chunks, where its own class
 	 * would claim a run of up to 19 that a small pool does not have. */
 	size = pmo_alloc_room(size);
-	PMEMoid oid = pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
+	PMEMoid oid = fault(PMO_FAULT_ALLOC) ? (injected_tx_failure(), OID_NULL)
+		: pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
 	if (OID_IS_NULL(oid)) {
 		alloc_failed(p, size);
 		return 0;
@@ -264,7 +306,7 @@ int pmo_tx_free(pmo_pool *p, uint64_t off)
 {
 	if (not_working())
 		return -1;
-	if (pmemobj_tx_free(pmo_oid(p, off)) != 0)
+	if (fault(PMO_FAULT_FREE) ? injected_tx_failure() : pmemobj_tx_free(pmo_oid(p, off)) != 0)
 		return pmo_err_pmdk(errno ? errno : EINVAL, "cannot free object at %llu",
 				    (unsigned long long)off);
 	PMO_STAT_ADD(p, frees, 1);

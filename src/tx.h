@@ -23,6 +23,24 @@
 
 #include "pool.h"
 
+/* Fault injection, for the tests: the n-th call (counted from arming) of
+ * one of the armed kinds into libpmemobj fails as libpmemobj's own failure
+ * would (ENOMEM; a failed snapshot, allocation or free aborts the
+ * transaction).  pmo_fault_arm(0, 0) disarms.  Disarmed it costs one
+ * predictable branch per call. */
+enum {
+	PMO_FAULT_BEGIN = 1,     /* pmemobj_tx_begin */
+	PMO_FAULT_SNAPSHOT = 2,  /* pmemobj_tx_add_range_direct */
+	PMO_FAULT_ADD = 4,       /* pmemobj_tx_xadd_range_direct (no snapshot) */
+	PMO_FAULT_ALLOC = 8,     /* pmemobj_tx_xalloc */
+	PMO_FAULT_FREE = 16,     /* pmemobj_tx_free */
+	PMO_FAULT_ALL = 31
+};
+void pmo_fault_arm(unsigned kinds, long n);
+/* Calls of the armed kinds made since arming (to know when an operation
+ * made fewer calls than n: the fault was never hit). */
+long pmo_fault_calls(void);
+
 int pmo_tx_begin(pmo_pool *p);
 
 /* Commit this level (if not aborted) and end it.  0 or -1 with errno.

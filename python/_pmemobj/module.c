@@ -14,7 +14,28 @@ static PyObject *set_preflight(PyObject *m, PyObject *on)
 	Py_RETURN_NONE;
 }
 
+static PyObject *fault_inject(PyObject *m, PyObject *args)
+{
+	long n;
+	unsigned kinds = PMO_FAULT_ALL;
+	if (!PyArg_ParseTuple(args, "l|I:_fault_inject", &n, &kinds))
+		return NULL;
+	pmo_fault_arm(kinds, n);
+	Py_RETURN_NONE;
+}
+
+static PyObject *fault_calls(PyObject *m, PyObject *unused)
+{
+	return PyLong_FromLong(pmo_fault_calls());
+}
+
 static PyMethodDef module_methods[] = {
+	{"_fault_inject", fault_inject, METH_VARARGS,
+	 "Testing only: _fault_inject(n, kinds=31) makes the n-th call into "
+	 "libpmemobj of those kinds (1 begin, 2 snapshot, 4 add, 8 alloc, 16 free) "
+	 "fail as libpmemobj's own failure would; n = 0 disarms."},
+	{"_fault_calls", fault_calls, METH_NOARGS,
+	 "Testing only: armed calls made since _fault_inject."},
 	{"_set_preflight", set_preflight, METH_O,
 	 "Testing only: _set_preflight(False) opens pools without checking "
 	 "libpmemobj's metadata first (a damaged file can then crash the process)."},

@@ -1,0 +1,233 @@
+"""Fault injection at every call the runtime makes into libpmemobj, over
+every mutating operation of every type.
+
+For each operation and each n = 1, 2, 3, ...: the n-th transactional call
+into libpmemobj (begin, snapshot, add, alloc, free) fails as libpmemobj's
+own failure would (_pmemobj._fault_inject).  Then the operation must raise
+a clean MemoryError or OSError, the state must be exactly what it was
+before, nothing may leak (gc finds nothing to collect), gc(debug=True)
+validation must pass, and the pool must keep working.  The loop ends when
+the operation makes fewer calls than n: it then succeeded, and its result
+is checked too.
+
+A checker that cannot fail proves nothing: the last test plants a bug (a
+volatile cache that the operation changes before the fault) and shows the
+state comparison catches it.
+"""
+
+import pytest
+
+import pmemobj
+from pmemobj import (PersistentArray, PersistentDict, PersistentFrozenSet,
+                     PersistentList, PersistentSet, PersistentTuple)
+from pmemobj._pmemobj import _fault_calls, _fault_inject
+
+from persistent_types import Point
+
+
+def plain(v, seen=None):
+    """A deep plain copy of a stored value, for before/after comparison."""
+    seen = seen if seen is not None else set()
+    if isinstance(v, (PersistentList, PersistentTuple, PersistentDict, PersistentSet,
+                      PersistentFrozenSet, PersistentArray, Point)):
+        key = v._p_oid
+        if key in seen:
+            return ("cycle",)
+        seen = seen | {key}
+    if isinstance(v, (PersistentList, PersistentTuple)):
+        return (type(v).__name__, [plain(x, seen) for x in v])
+    if isinstance(v, PersistentDict):
+        return ("dict", [(plain(k, seen), plain(x, seen)) for k, x in v.items()])
+    if isinstance(v, (PersistentSet, PersistentFrozenSet)):
+        return (type(v).__name__, sorted(repr(plain(x, seen)) for x in v))
+    if isinstance(v, PersistentArray):
+        return ("array", v.typecode, v.tolist())
+    if isinstance(v, Point):
+        return ("Point", sorted((k, plain(x, seen)) for k, x in vars(v).items()
+                                if not k.startswith("_v_")))
+    if isinstance(v, tuple):
+        return ("tuple", [plain(x, seen) for x in v])
+    return v
+
+
+def setup_list(pool):
+    return pool.new(PersistentList, [1, "two", (3, b"4"), 5.0, 2 ** 70])
+
+
+def setup_dict(pool):
+    return pool.new(PersistentDict, {"a": 1, "b": "bee", 3: (4, 5), "big": 2 ** 80})
+
+
+def setup_set(pool):
+    return pool.new(PersistentSet, {1, "x", (2, 3), 4.5})
+
+
+def setup_obj(pool):
+    return pool.new(Point, 1, 2)
+
+
+def setup_array(pool):
+    return pool.new(PersistentArray, "q", range(10))
+
+
+def nested(c):
+    with c._p_pool.transaction():
+        c.append("first")
+        with c._p_pool.transaction():
+            c.extend(["inner", 2 ** 90])
+        c.insert(0, ("t", "u"))
+
+
+OPS = [
+    (setup_list, "append str", lambda c: c.append("new value")),
+    (setup_list, "append big int", lambda c: c.append(-(2 ** 100))),
+    (setup_list, "insert", lambda c: c.insert(1, (1, "x"))),
+    (setup_list, "extend", lambda c: c.extend(["e%d" % i for i in range(40)])),
+    (setup_list, "setitem", lambda c: c.__setitem__(1, "replaced")),
+    (setup_list, "slice assign", lambda c: c.__setitem__(slice(1, 3), ["a", "b", "c"])),
+    (setup_list, "delitem", lambda c: c.__delitem__(2)),
+    (setup_list, "pop", lambda c: c.pop(1)),
+    (setup_list, "remove", lambda c: c.remove("two")),
+    (setup_list, "reverse", lambda c: c.reverse()),
+    (setup_list, "clear", lambda c: c.clear()),
+    (setup_list, "iadd", lambda c: c.__iadd__(["x", "y"])),
+    (setup_list, "imul", lambda c: c.__imul__(3)),
+    (setup_list, "sort", lambda c: c.sort(key=repr)),
+    (setup_list, "nested transactions", nested),
+    (setup_dict, "set new key", lambda c: c.__setitem__("new", "value")),
+    (setup_dict, "set existing key", lambda c: c.__setitem__("a", "changed")),
+    (setup_dict, "delitem", lambda c: c.__delitem__("b")),
+    (setup_dict, "update (grows)", lambda c: c.update({"k%d" % i: i for i in range(30)})),
+    (setup_dict, "pop", lambda c: c.pop(3)),
+    (setup_dict, "popitem", lambda c: c.popitem()),
+    (setup_dict, "setdefault", lambda c: c.setdefault("sd", [1, 2] and (1, 2))),
+    (setup_dict, "clear", lambda c: c.clear()),
+    (setup_dict, "ior", lambda c: c.__ior__({"x": 1, "y": 2})),
+    (setup_set, "add", lambda c: c.add("added")),
+    (setup_set, "discard", lambda c: c.discard("x")),
+    (setup_set, "update (grows)", lambda c: c.update(range(100, 140))),
+    (setup_set, "pop", lambda c: c.pop()),
+    (setup_set, "clear", lambda c: c.clear()),
+    (setup_set, "iand", lambda c: c.__iand__({1, "x"})),
+    (setup_set, "ixor", lambda c: c.__ixor__({1, 99})),
+    (setup_obj, "setattr new", lambda c: setattr(c, "label", "a label")),
+    (setup_obj, "setattr existing", lambda c: setattr(c, "x", "now a str")),
+    (setup_obj, "delattr", lambda c: delattr(c, "y")),
+    (setup_array, "array setitem", lambda c: c.__setitem__(3, 99)),
+    (setup_array, "array extend", lambda c: c.extend(range(100))),
+    (setup_array, "array writable", lambda c: c.writable(0, 5).__enter__() and None),
+]
+
+
+def run_with_fault(pool, setup, op, n, kinds=31):
+    """Make a fresh target, inject the n-th call's failure into op; return
+    (raised exception or None, state before, state after, calls made)."""
+    target = setup(pool)
+    pool.root["target"] = target
+    before = plain(pool.root)
+    _fault_inject(n, kinds)
+    try:
+        op(target)
+        exc = None
+    except (MemoryError, OSError) as e:
+        exc = e
+    finally:
+        calls = _fault_calls()
+        _fault_inject(0)
+    return exc, before, plain(pool.root), calls
+
+
+@pytest.mark.parametrize("setup, name, op", OPS, ids=[o[1] for o in OPS])
+def test_every_injected_failure_leaves_the_pool_as_it_was(pool_path, setup, name, op):
+    if name == "array writable":
+        op = writable_op
+    with pmemobj.create(pool_path, pool_size=32 << 20) as pool:
+        pool.root = pool.new(PersistentDict)
+        failures = 0
+        for n in range(1, 400):
+            exc, before, after, calls = run_with_fault(pool, setup, op, n)
+            if exc is None:
+                assert calls < n, "the fault was hit but nothing was raised"
+                break
+            failures += 1
+            assert after == before, "n=%d: %s changed the pool although it failed" % (n, name)
+            _types, counts = pool.gc(debug=True)
+            assert counts["collected"] == 0, "n=%d: the failed %s leaked objects" % (n, name)
+        else:
+            pytest.fail("the operation never completed")
+        assert failures >= 1
+        # Still usable.
+        pool.root["after"] = pool.new(PersistentList, ["works"])
+        assert list(pool.root["after"]) == ["works"]
+
+
+def writable_op(c):
+    with c.writable(0, 5) as v:
+        v[0] = 42
+
+
+def test_checker_catches_a_planted_bug(pool_path):
+    # The planted bug: an operation that changes a plain value in the pool
+    # outside the transaction (autocommitted) before the failing call, as a
+    # runtime that forgot to roll a cache back would.  The before/after
+    # comparison must see it.
+    def buggy(c):
+        c._p_pool.root["cache"] = "stale"          # its own transaction: committed
+        c.append("x" * 100)                          # the fault hits here
+    with pmemobj.create(pool_path, pool_size=32 << 20) as pool:
+        pool.root = pool.new(PersistentDict)
+        # The third allocation: the first two are the strs "cache" and "stale".
+        exc, before, after, _calls = run_with_fault(pool, setup_list, buggy, 3, kinds=8)
+        assert isinstance(exc, MemoryError)
+        assert after != before
+
+
+def test_injection_is_one_call_and_then_off(pool):
+    pool.root = pool.new(PersistentList)
+    _fault_inject(1, 8)                   # the next allocation
+    with pytest.raises(MemoryError):
+        pool.root.append("needs an allocation")
+    assert _fault_calls() == 1
+    pool.root.append("now it works")
+    assert list(pool.root) == ["now it works"]
+
+
+# --- CPython allocation failures ----------------------------------------------------
+
+_testcapi = pytest.importorskip("_testcapi")
+
+NOMEM_OPS = [o for o in OPS if o[1] in (
+    "append str", "insert", "extend", "slice assign", "pop", "sort", "nested transactions",
+    "set new key", "update (grows)", "popitem", "add", "update (grows)", "iand",
+    "setattr new", "delattr", "array extend")]
+
+
+@pytest.mark.parametrize("setup, name, op", NOMEM_OPS, ids=[o[1] for o in NOMEM_OPS])
+def test_every_python_allocation_failure_leaves_the_pool_as_it_was(pool_path, setup, name,
+                                                                     op):
+    """The n-th CPython allocation of the operation fails (MemoryError from
+    _testcapi.set_nomemory): the operation raises MemoryError and changes
+    nothing, or (if the failure hit a cache or a temporary the runtime
+    could do without) succeeds; either way the pool stays consistent."""
+    with pmemobj.create(pool_path, pool_size=32 << 20) as pool:
+        pool.root = pool.new(PersistentDict)
+        for n in range(0, 300):
+            target = setup(pool)
+            pool.root["target"] = target
+            before = plain(pool.root)
+            raised = None
+            _testcapi.set_nomemory(n, n + 1)
+            try:
+                op(target)
+            except MemoryError as e:
+                raised = e
+            finally:
+                _testcapi.remove_mem_hooks()
+            after = plain(pool.root)
+            if raised is not None:
+                assert after == before, "n=%d: %s changed the pool although it failed" % (
+                    n, name)
+            _types, counts = pool.gc(debug=True)
+            assert counts["collected"] == 0, "n=%d: %s leaked objects" % (n, name)
+        pool.root["after"] = "works"
+        assert pool.root["after"] == "works"
