@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "preflight.h"
 #include "heap.h"
 #include "types.h"
 #include "tx.h"
@@ -246,6 +247,10 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	if (mark_all(&m, extra_roots, n_extra) != 0)
 		goto out;
 
+	/* libpmemobj's heap walk loops for ever on a used block whose header
+	 * has no size: check the runs before walking them. */
+	if (pmo_heap_runs_check(p) != 0)
+		goto out;
 	uint64_t root_off = pmemobj_root(p->pop, 0).off;
 	PMEMoid oid;
 	POBJ_FOREACH(p->pop, oid) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "pool.h"
 
 /* The pool descriptor (struct pmemobjpool, after the 4 KiB pool header). */
 #define DSC_OFF 4096
@@ -44,7 +45,10 @@ static const struct {
 #define ZONE_MAGIC 0xC3F0A2D2u
 enum { CHUNK_FREE = 2, CHUNK_USED = 3, CHUNK_RUN = 4, CHUNK_RUN_DATA = 5 };
 #define CHUNK_FLAGS_VALID 0xFu
+#define CHUNK_FLAG_COMPACT 0x1u
+#define CHUNK_FLAG_HEADER_NONE 0x2u
 #define CHUNK_FLAG_ALIGNED 0x4u
+#define CHUNK_FLAG_FLEX_BITMAP 0x8u
 #define RUN_HDR 16                        /* block_size, alignment */
 
 static int disabled;
@@ -256,6 +260,72 @@ static int check_heap(const file_view *f, uint64_t heap)
 		uint64_t len = f->size - zone < ZONE_MAX_SIZE ? f->size - zone : ZONE_MAX_SIZE;
 		if (check_zone(f, zone, (len - ZONE_META) / CHUNKSIZE) != 0)
 			return -1;
+		zone += len;
+	}
+	return 0;
+}
+
+/* The used blocks of one run (a flexible-bitmap run of n chunks at
+ * `chunk`, PMDK 1.12 memblock.c memblock_run_bitmap): each must have a
+ * nonzero size in its allocation header. */
+static int check_run_blocks(const file_view *f, uint64_t chunk, uint32_t n, uint16_t flags)
+{
+	if (!(flags & CHUNK_FLAG_FLEX_BITMAP) || (flags & CHUNK_FLAG_HEADER_NONE))
+		return 0;        /* older layouts, or blocks without headers */
+	uint64_t unit = u64(f, chunk), align = u64(f, chunk + 8);
+	uint64_t content = (uint64_t)n * CHUNKSIZE - RUN_HDR;
+	uint64_t nbits = content / unit;
+	uint64_t nvalues = (nbits + 63) / 64;
+	/* Rounded so that, with the 2 words of the run header, the data
+	 * starts on a cache line. */
+	nvalues = ((nvalues + 2 + 7) & ~(uint64_t)7) - 2;
+	uint64_t bitmap = nvalues * 8;
+	if (bitmap >= content)
+		return bad(f, chunk, "a run's bitmap does not fit the run");
+	nbits = (content - bitmap) / unit - (align ? 1 : 0);
+	uint64_t hsize = (flags & CHUNK_FLAG_COMPACT) ? 16 : 64;
+	uint64_t start = chunk + RUN_HDR + bitmap;
+	if (flags & CHUNK_FLAG_ALIGNED)
+		start = ((start + hsize + align - 1) & ~(align - 1)) - hsize;
+	/* The size word: first in a compact header, second in a legacy one. */
+	uint64_t size_at = (flags & CHUNK_FLAG_COMPACT) ? 0 : 8;
+	for (uint64_t b = 0; b < nbits;) {
+		uint64_t word = u64(f, chunk + RUN_HDR + 8 * (b / 64));
+		if (!(word >> (b % 64) & 1)) {
+			b++;
+			continue;
+		}
+		uint64_t h = start + b * unit;
+		if (!inside(f, h, 16))
+			return bad(f, chunk, "a run's block lies outside the pool");
+		uint64_t size = u64(f, h + size_at) & (((uint64_t)1 << 48) - 1);
+		if (size == 0)
+			return bad(f, h, "a used block of a run has no size in its header");
+		b += (size + unit - 1) / unit;
+	}
+	return 0;
+}
+
+int pmo_heap_runs_check(const pmo_pool *p)
+{
+	file_view f = {p->path, (const unsigned char *)p->base, p->size};
+	uint64_t heap = u64(&f, DSC_HEAP_OFFSET);
+	for (uint64_t zone = heap + HEAP_HDR_SIZE; f.size - zone >= ZONE_MIN_SIZE;) {
+		uint64_t len = f.size - zone < ZONE_MAX_SIZE ? f.size - zone : ZONE_MAX_SIZE;
+		if (u32(&f, zone) == ZONE_MAGIC) {
+			uint32_t nchunks = u32(&f, zone + 4);
+			for (uint32_t i = 0; i < nchunks;) {
+				uint64_t h = zone + ZONE_HDR_SIZE + 8 * (uint64_t)i;
+				uint32_t n = u32(&f, h + 4);
+				if (n == 0 || n > nchunks - i)
+					return bad(&f, h, "a chunk header's size does not fit its zone");
+				if (u16(&f, h) == CHUNK_RUN &&
+				    check_run_blocks(&f, zone + ZONE_META + (uint64_t)i * CHUNKSIZE, n,
+						     u16(&f, h + 2)) != 0)
+					return -1;
+				i += n;
+			}
+		}
 		zone += len;
 	}
 	return 0;

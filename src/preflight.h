@@ -32,6 +32,15 @@
  * and a pmo_err_corrupt message naming the offset and what is wrong. */
 int pmo_preflight(const char *path);
 
+/* The runs of the open pool p, as libpmemobj's heap walk (pmemobj_first
+ * and pmemobj_next, which gc uses) reads them: every block the bitmap
+ * marks used must have an allocation header giving it a size, since a
+ * size of 0 makes that walk loop for ever.  O(objects): gc calls it
+ * before its sweep, whose walk is O(objects) too.  0, or -1 with errno
+ * EIO (pmo_err_corrupt). */
+struct pmo_pool;
+int pmo_heap_runs_check(const struct pmo_pool *p);
+
 /* For benchmarks: skip pmo_preflight in pmo_pool_open (process-wide). */
 void pmo_preflight_disable(int disable);
 

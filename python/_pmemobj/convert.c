@@ -9,6 +9,7 @@
  * transaction; pyx_to_slot then builds the heap objects inside it.
  */
 #include "proxy.h"
+#include "manager.h"
 
 #include <errno.h>
 
@@ -318,6 +319,35 @@ static PyObject *load_pickle(PoolObject *pool, const pmo_varobj *o)
 	return v;
 }
 
+/* Replace the current exception, raised while decoding the stored bytes
+ * of the object at off, by a CorruptPoolError saying what they failed to
+ * be (the original stays as its __cause__).  Not for MemoryError. */
+static PyObject *undecodable(PoolObject *pool, uint64_t off, const char *what)
+{
+	if (PyErr_ExceptionMatches(PyExc_MemoryError) ||
+	    PyErr_ExceptionMatches(pyx_ClassNotFoundError))
+		return NULL;
+	PyObject *et, *ev, *tb;
+	PyErr_Fetch(&et, &ev, &tb);
+	PyErr_NormalizeException(&et, &ev, &tb);
+	if (ev && PyObject_HasAttrString(ev, "refused_by_policy")) {
+		PyErr_Restore(et, ev, tb);     /* _pickling.py refused a class */
+		return NULL;
+	}
+	pmo_err_corrupt(pool->core->path, off, "%s", what);
+	pyx_raise();
+	PyObject *et2, *ev2, *tb2;
+	PyErr_Fetch(&et2, &ev2, &tb2);
+	PyErr_NormalizeException(&et2, &ev2, &tb2);
+	if (ev2 && ev)
+		PyException_SetCause(ev2, Py_NewRef(ev));
+	PyErr_Restore(et2, ev2, tb2);
+	Py_XDECREF(et);
+	Py_XDECREF(ev);
+	Py_XDECREF(tb);
+	return NULL;
+}
+
 static PyObject *load_ref(PoolObject *pool, uint64_t off)
 {
 	pmo_pool *p = pool->core;
@@ -327,7 +357,8 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 	case PMO_T_STR:
 		if (!(o = pmo_varobj_get(p, off, type)))
 			return pyx_raise();
-		return PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size, "surrogatepass");
+		PyObject *s = PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size, "surrogatepass");
+		return s ? s : undecodable(pool, off, "a str object holds invalid UTF-8");
 	case PMO_T_BYTES:
 		if (!(o = pmo_varobj_get(p, off, type)))
 			return pyx_raise();
@@ -359,7 +390,8 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 	case PMO_T_PICKLE:
 		if (!(o = pmo_varobj_get(p, off, type)))
 			return pyx_raise();
-		return load_pickle(pool, o);
+		PyObject *v = load_pickle(pool, o);
+		return v ? v : undecodable(pool, off, "a pickled value cannot be unpickled");
 	default:
 		return pyx_proxy_for(pool, off);
 	}
@@ -381,8 +413,8 @@ PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
 	case PMO_TAG_REF:
 		return load_ref(pool, s.val);
 	default:
-		pmo_err(EIO, "corrupted pool %s: invalid slot tag %llu",
-			pool->core->path, (unsigned long long)s.tag);
+		pmo_err_corrupt(pool->core->path, 0, "a slot holds the invalid tag %llu",
+				(unsigned long long)s.tag);
 		return pyx_raise();
 	}
 }

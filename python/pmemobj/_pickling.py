@@ -25,9 +25,13 @@ class _NominatedOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         cls = self._allowed.get((module, name))
         if cls is None:
-            raise pickle.UnpicklingError(
+            e = pickle.UnpicklingError(
                 f"refusing to load {module}.{name} from the pool: it was not "
                 f"nominated with persist_via_pickle in this process")
+            # A refusal by the policy, not damage: the runtime passes it on
+            # as it is (any other failure to unpickle is CorruptPoolError).
+            e.refused_by_policy = True
+            raise e
         return cls
 
 

@@ -59,3 +59,27 @@ def test_reference_into_libpmemobj_metadata_is_refused(pool_path):
     finally:
         with contextlib.suppress(pmemobj.CorruptPoolError):
             pool.close()
+
+
+def test_invalid_utf8_and_invalid_tags_are_damage(pool_path):
+    pool = pmemobj.create(pool_path)
+    pool.root = pool.new(pmemobj.PersistentList, ["marker-for-the-test", 7])
+    list_off = pool.root._p_oid[1]
+    pool.close()
+    with open(pool_path, "r+b") as f:
+        data = f.read()
+        f.seek(data.index(b"marker-for-the-test") + 3)
+        f.write(b"\xff")                           # no longer UTF-8
+        items = struct.unpack_from("<Q", data, list_off + 32)[0]
+        f.seek(items + 16)                        # the second slot's tag
+        f.write(struct.pack("<Q", 99))
+    pool = pmemobj.open(pool_path)
+    try:
+        with pytest.raises(pmemobj.CorruptPoolError, match="invalid UTF-8") as info:
+            pool.root[0]
+        assert isinstance(info.value.__cause__, UnicodeDecodeError)
+        with pytest.raises(pmemobj.CorruptPoolError, match="invalid tag 99"):
+            pool.root[1]
+    finally:
+        with contextlib.suppress(pmemobj.CorruptPoolError):
+            pool.close()
