@@ -20,6 +20,13 @@ cmake --build build-asan -j"$(nproc)" -- --no-print-directory -s
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir build-asan --output-on-failure -j2
 
+echo "== The planted-bug build the crash checkers must catch (build-planted/)"
+if [ ! -f build-planted/CMakeCache.txt ]; then
+  cmake -S . -B build-planted -DPMO_PLANT_BUG=skip_len_snapshot -DPMO_INTREE_EXT=OFF \
+        -DPMO_BENCH=OFF -DPython_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
+fi
+cmake --build build-planted -j"$(nproc)" -- --no-print-directory -s
+
 echo "== Style: ruff (Python)"
 .venv/bin/ruff check --quiet .
 
