@@ -45,6 +45,8 @@ __all__ = [
     "PersistentSet", "PersistentTuple", "Transaction", "create", "open",
 ]
 
+__version__ = "0.2.0.dev0"     # as in pyproject.toml
+
 _open_pools = _weakref.WeakSet()
 
 

@@ -25,3 +25,11 @@ def test_perf_sh_exits_zero_and_reports():
     assert "RawTxEmpty" in out
     if "instructions per iteration" in out:          # the callgrind path
         assert "top functions" in out
+
+
+def test_version_matches_pyproject():
+    import re
+
+    import pmemobj
+    text = (REPO / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"', text, re.M).group(1) == pmemobj.__version__
