@@ -339,7 +339,8 @@ def main(argv=None):
                       "by_kind": by_kind, "by_region": by_region, "failures": failures,
                       "seed": args.seed, "timeout_s": args.timeout,
                       "seconds": round(time.time() - t0, 1), "machine": machine(),
-                      "commit": git_info(), "mode": "pmem (/dev/shm, PMEM_IS_PMEM_FORCE=1)"}
+                      "commit": git_info(exclude=("results",)),
+                      "mode": "pmem (/dev/shm, PMEM_IS_PMEM_FORCE=1)"}
             with open(args.json, "w") as f:
                 json.dump(result, f, indent=1)
                 f.write("\n")

@@ -327,7 +327,7 @@ def main(argv=None):
                            "transactions": args.transactions, "seed": args.seed,
                            "violation_details": violations[:50],
                            "seconds": round(time.time() - t0, 1), "machine": machine(),
-                           "commit": git_info(), "build": args.build,
+                           "commit": git_info(exclude=("results",)), "build": args.build,
                            "mode": "pmem (/dev/shm, PMEM_IS_PMEM_FORCE=1)"}, f, indent=1)
                 f.write("\n")
         print(last, flush=True)
