@@ -171,7 +171,13 @@ static int pool_close(PoolObject *self, int run_gc)
 	}
 	pmo_pool *core = self->core;
 	self->core = NULL;
-	pmo_pool_close(core);
+	if (rc == 0)
+		pmo_pool_close(core);
+	else
+		/* gc failed (damage, a class that cannot be imported): close
+		 * without marking the pool clean -- no write to a damaged file,
+		 * and the next open recovers. */
+		pmo_pool_abandon(core);
 	pyx_unlock(self);
 	return rc;
 }

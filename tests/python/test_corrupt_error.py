@@ -83,3 +83,22 @@ def test_invalid_utf8_and_invalid_tags_are_damage(pool_path):
     finally:
         with contextlib.suppress(pmemobj.CorruptPoolError):
             pool.close()
+
+
+def test_closing_a_damaged_pool_leaves_it_unclean(pool_path):
+    # gc at close meets the damage: close raises it, releases the pool, and
+    # does not mark the pool clean, so the next open tries recovery again
+    # (and meets the damage again) instead of trusting the file.
+    pool = pmemobj.create(pool_path)
+    pool.root = pool.new(pmemobj.PersistentList, [1, 2, 3])
+    list_off = pool.root._p_oid[1]
+    pool.close()
+    with open(pool_path, "r+b") as f:
+        f.seek(list_off + 32)
+        f.write(struct.pack("<Q", 64))
+    pool = pmemobj.open(pool_path)
+    with pytest.raises(pmemobj.CorruptPoolError):
+        pool.close()
+    assert pool.closed
+    with pytest.raises(pmemobj.CorruptPoolError):
+        pmemobj.open(pool_path)              # recovery gc meets the damage again
