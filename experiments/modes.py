@@ -157,7 +157,8 @@ def main():
                                 group="modes"))
     meta = C.metadata(NAME, args.quick, mode="pmem, tmpfs-msync, file")
     meta["mode"] = {"name": "pmem, tmpfs-msync, file",
-                    "modes": {m: C.mode_info(m) for m in modes if m in C.MODES}}
+                    "modes": {m: C.mode_info(m) for m in modes
+                              if m in C.MODES and C.mode_dir(m)}}
     data = dict(meta)
     data.update({
         "what": "the same C benchmarks (pmo_bench) in each measurement mode",

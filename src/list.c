@@ -52,7 +52,7 @@ int pmo_list_reserve(pmo_pool *p, pmo_list *l, size_t n)
 	if (cap < n)
 		cap = n;
 	/* Use all the room the allocation will have. */
-	cap = pmo_alloc_room(cap * sizeof(pmo_slot)) / sizeof(pmo_slot);
+	cap = pmo_alloc_room(p, cap * sizeof(pmo_slot)) / sizeof(pmo_slot);
 	if (cap > MAX_LIST_ITEMS)
 		cap = MAX_LIST_ITEMS;
 	if (pmo_tx_snapshot(p, &l->cap, 2 * sizeof(uint64_t)) != 0)  /* cap, items */

@@ -239,9 +239,13 @@ int pmo_alloc_classes_init(pmo_pool *p)
  * it hands out whole chunks (measured on PMDK 1.12: 2096625 bytes). */
 #define HUGE_MIN ((size_t)2096625)
 
-size_t pmo_alloc_room(size_t size)
+/* Below this pool size, libpmemobj's big-run classes do not fit. */
+#define SMALL_POOL ((uint64_t)64 << 20)
+
+size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 {
-	if (size + ALLOC_HEADER > MID_UNIT * MAX_UNITS && size < HUGE_MIN)
+	if (p->size < SMALL_POOL && size + ALLOC_HEADER > MID_UNIT * MAX_UNITS &&
+	    size < HUGE_MIN)
 		return HUGE_MIN;
 	return size;
 }
@@ -271,10 +275,12 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 {
 	if (not_working() || !size_ok(p, size))
 		return 0;
-	/* Between the classes' reach and libpmemobj's whole-chunk
-	 * allocations, ask for the latter: 8 chunks, where its own class
-	 * would claim a run of up to 19 that a small pool does not have. */
-	size = pmo_alloc_room(size);
+	/* In a small pool, between the classes' reach and libpmemobj's
+	 * whole-chunk allocations, ask for the latter: 8 chunks, where its
+	 * own class would claim a run of up to 19 that the pool does not
+	 * have.  A larger pool has room for those runs, which pack several
+	 * such objects each. */
+	size = pmo_alloc_room(p, size);
 	PMEMoid oid = fault(PMO_FAULT_ALLOC) ? (injected_tx_failure(), OID_NULL)
 		: pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
 	if (OID_IS_NULL(oid)) {

@@ -82,10 +82,11 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len);
  * whole chunks.  -1 with errno on failure. */
 int pmo_alloc_classes_init(pmo_pool *p);
 
-/* The bytes an allocation of size really gets (a request between the
- * classes' reach and whole chunks is rounded up to whole chunks): growing
- * containers size their capacity to it. */
-size_t pmo_alloc_room(size_t size);
+/* The bytes an allocation of size really gets in p (in a pool under
+ * 64 MiB, a request between the classes' reach and whole chunks is
+ * rounded up to whole chunks): growing containers size their capacity to
+ * it. */
+size_t pmo_alloc_room(const pmo_pool *p, size_t size);
 
 /* Allocate inside the transaction; returns the offset, 0 on failure. */
 uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);
