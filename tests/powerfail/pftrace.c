@@ -25,12 +25,13 @@
  * and ended.  Single-threaded workloads only.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <libpmem.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "libpmem_real.h"   /* bench/c/flushcount */
 
 #define LINE 64
 
@@ -42,28 +43,6 @@ static FILE *trace;
 static uint64_t fences;
 static __thread int depth;
 
-static void *real_sym(const char *name)
-{
-	/* libpmem is loaded later, privately (the Python extension is
-	 * dlopen'ed RTLD_LOCAL), so RTLD_NEXT does not see it: ask it by name. */
-	static void *libpmem;
-	if (!libpmem)
-		libpmem = dlopen("libpmem.so.1", RTLD_NOW);
-	void *f = libpmem ? dlvsym(libpmem, name, "LIBPMEM_1.0") : NULL;
-	if (!f)
-		f = dlsym(RTLD_NEXT, name);
-	if (!f) {
-		fprintf(stderr, "libpftrace: cannot find libpmem's %s\n", name);
-		abort();
-	}
-	return f;
-}
-
-#define REAL(ret, name, params)                                      \
-	typedef ret(*name##_fn) params;                              \
-	static name##_fn real_##name;                                \
-	if (__builtin_expect(!real_##name, 0))                       \
-		real_##name = (name##_fn)real_sym(#name)
 
 int pf_start(void *b, size_t len, const char *path)
 {

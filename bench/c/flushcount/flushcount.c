@@ -25,11 +25,12 @@
  * it, and the counts from a separate, short run with it.
  */
 #define _GNU_SOURCE
-#include <dlfcn.h>
 #include <libpmem.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "libpmem_real.h"
 
 static uint64_t n_flushes, n_flush_bytes, n_drains;
 static __thread int depth;
@@ -41,24 +42,6 @@ void pmo_flushcount_get(uint64_t out[3])
 	out[2] = n_drains;
 }
 
-static void *real_sym(const char *name)
-{
-	void *f = dlvsym(RTLD_NEXT, name, "LIBPMEM_1.0");
-	if (!f)
-		f = dlsym(RTLD_NEXT, name);
-	if (!f) {
-		fprintf(stderr, "libpmo_flushcount: cannot find libpmem's %s\n", name);
-		abort();
-	}
-	return f;
-}
-
-/* Resolved on first use: libpmemobj's constructor may flush before ours. */
-#define REAL(ret, name, params)                                      \
-	typedef ret(*name##_fn) params;                              \
-	static name##_fn real_##name;                                \
-	if (__builtin_expect(!real_##name, 0))                       \
-		real_##name = (name##_fn)real_sym(#name)
 
 static inline int enter(void)
 {
