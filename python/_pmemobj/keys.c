@@ -573,9 +573,9 @@ void pyx_keys_free(pyx_key *ks, Py_ssize_t n)
 	PyMem_Free(ks);
 }
 
-PyObject *pyx_table_corrupted(uint64_t off)
+PyObject *pyx_table_corrupted(PoolObject *pool, uint64_t off)
 {
-	pmo_err(EIO, "corrupted pool: bad hash table at %llu", (unsigned long long)off);
+	pmo_err_corrupt(pool->core->path, off, "bad hash table");
 	return pyx_raise();
 }
 

@@ -102,7 +102,7 @@ PyObject *pyx_table_iter(ProxyObject *owner, uint32_t type, int kind, int revers
 int pyx_register_abc(const char *abc, PyTypeObject *cls);
 
 /* A damaged table at off: EIO as an exception; returns NULL. */
-PyObject *pyx_table_corrupted(uint64_t off);
+PyObject *pyx_table_corrupted(PoolObject *pool, uint64_t off);
 
 /* The table behind a proxy of type code `type`, or NULL with an exception
  * (cheap checks only: the hot paths run it on every call). */
@@ -113,7 +113,7 @@ static inline pmo_dict *pyx_table_of(ProxyObject *self, uint32_t type)
 	pmo_dict *d = pmo_direct(self->pool->core, self->off);
 	if (d->head.type != type || d->used > d->nentries ||
 	    d->nentries > pmo_dict_usable(d->size)) {
-		pyx_table_corrupted(self->off);
+		pyx_table_corrupted(self->pool, self->off);
 		return NULL;
 	}
 	return d;

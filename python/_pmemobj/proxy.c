@@ -70,8 +70,8 @@ PyObject *pyx_proxy_for(PoolObject *pool, uint64_t off)
 	if (!type) {
 		if (PyErr_Occurred())
 			return NULL;
-		pmo_err(EIO, "corrupted pool %s: no Python type for object type %u at %llu",
-			pool->core->path, h->type, (unsigned long long)off);
+		pmo_err_corrupt(pool->core->path, off, "no Python type for object type %u",
+				h->type);
 		return pyx_raise();
 	}
 	return make_proxy(pool, type, off);

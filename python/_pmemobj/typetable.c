@@ -209,8 +209,9 @@ pyx_class_entry *pyx_class_entry_of(PoolObject *pool, uint32_t code, uint64_t of
 	size_t n;
 	const char *s = pmo_type_path(pool->core, code, &n);
 	if (!s) {
-		pmo_err(EIO, "corrupted pool %s: object at %llu has type code %u, which the "
-			"type table does not name", pool->core->path, (unsigned long long)off, code);
+		pmo_err_corrupt(pool->core->path, off,
+				"an object has type code %u, which the type table does not name",
+				code);
 		pyx_raise();
 		return NULL;
 	}
@@ -341,8 +342,8 @@ PyObject *pyx_name_of(PoolObject *pool, uint64_t i)
 	if (!mm || names_load(pool, mm) != 0)
 		return NULL;
 	if (i >= (uint64_t)PyList_GET_SIZE(mm->name_list)) {
-		pmo_err(EIO, "corrupted pool %s: attribute name %llu is not in the name table",
-			pool->core ? pool->core->path : "?", (unsigned long long)i);
+		pmo_err_corrupt(pool->core ? pool->core->path : "?", 0,
+				"attribute name %llu is not in the name table", (unsigned long long)i);
 		return pyx_raise();
 	}
 	return PyList_GET_ITEM(mm->name_list, (Py_ssize_t)i);

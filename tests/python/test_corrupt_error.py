@@ -102,3 +102,21 @@ def test_closing_a_damaged_pool_leaves_it_unclean(pool_path):
     assert pool.closed
     with pytest.raises(pmemobj.CorruptPoolError):
         pmemobj.open(pool_path)              # recovery gc meets the damage again
+
+
+def test_damaged_dict_counters_are_corrupt_pool_error(pool_path):
+    pool = pmemobj.create(pool_path)
+    pool.root = pool.new(pmemobj.PersistentDict, {"a": 1})
+    off = pool.root._p_oid[1]
+    pool.close()
+    with open(pool_path, "r+b") as f:            # used (live entries) > nentries
+        f.seek(off + 16)
+        f.write(struct.pack("<Q", 1 << 40))
+    pool = pmemobj.open(pool_path)
+    try:
+        with pytest.raises(pmemobj.CorruptPoolError, match="bad hash table") as info:
+            len(pool.root)
+        assert info.value.offset == off
+    finally:
+        with contextlib.suppress(pmemobj.CorruptPoolError):
+            pool.close()
