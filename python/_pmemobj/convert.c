@@ -196,7 +196,7 @@ static int store_pickle(PoolObject *pool, PyObject *v, pmo_slot *out)
 	PyObject *mod = pickling_module();
 	if (!mod)
 		return -1;
-	PyObject *data = PyObject_CallMethod(mod, "dumps", "O", v);
+	PyObject *data = PyObject_CallMethod(mod, "dumps", "(O)", v);
 	if (!data)
 		return -1;
 	if (!PyBytes_Check(data)) {

@@ -13,7 +13,7 @@ static PyObject *pickle_dumps(PyObject *v)
 	static PyObject *mod;
 	if (!mod && !(mod = PyImport_ImportModule("pmemobj._pickling")))
 		return NULL;
-	PyObject *data = PyObject_CallMethod(mod, "dumps", "O", v);
+	PyObject *data = PyObject_CallMethod(mod, "dumps", "(O)", v);
 	if (data && !PyBytes_Check(data)) {
 		Py_DECREF(data);
 		PyErr_SetString(PyExc_TypeError, "pickling did not produce bytes");
@@ -584,7 +584,7 @@ int pyx_register_abc(const char *abc, PyTypeObject *cls)
 	PyObject *mod = PyImport_ImportModule("collections.abc");
 	PyObject *base = mod ? PyObject_GetAttrString(mod, abc) : NULL;
 	Py_XDECREF(mod);
-	PyObject *r = base ? PyObject_CallMethod(base, "register", "O", (PyObject *)cls) : NULL;
+	PyObject *r = base ? PyObject_CallMethod(base, "register", "(O)", (PyObject *)cls) : NULL;
 	Py_XDECREF(base);
 	if (!r)
 		return -1;

@@ -383,7 +383,7 @@ static PyObject *resurrect_obj(PoolObject *pool, PyTypeObject *type, uint64_t of
 	MMObject *mm = pyx_mm(pool);
 	if (!mm)
 		return NULL;
-	PyObject *obj = PyObject_CallMethod((PyObject *)type, "__new__", "O", type);
+	PyObject *obj = PyObject_CallMethod((PyObject *)type, "__new__", "(O)", type);
 	if (!obj)
 		return NULL;
 	if (reg && foreign_register(mm, pool, off, obj) != 0) {
@@ -650,7 +650,7 @@ static PyObject *new_foreign(MMObject *self, PoolObject *pool, PyTypeObject *typ
 			     "'__weakref__' in __slots__)", typ->tp_name);
 		return NULL;
 	}
-	PyObject *obj = PyObject_CallMethod((PyObject *)typ, "__new__", "O", typ);
+	PyObject *obj = PyObject_CallMethod((PyObject *)typ, "__new__", "(O)", typ);
 	if (!obj)
 		return NULL;
 	/* [class, object, offset once allocated, thread]: threads may create
@@ -662,7 +662,7 @@ static PyObject *new_foreign(MMObject *self, PoolObject *pool, PyTypeObject *typ
 		Py_DECREF(obj);
 		return NULL;
 	}
-	PyObject *r = PyObject_CallMethod(obj, "_p_new", "O", self);
+	PyObject *r = PyObject_CallMethod(obj, "_p_new", "(O)", self);
 	/* Pop our entry (the innermost, unless _p_new misbehaved). */
 	for (Py_ssize_t i = PyList_GET_SIZE(self->creating) - 1; i >= 0; i--)
 		if (PyList_GET_ITEM(self->creating, i) == entry) {
@@ -721,7 +721,7 @@ static PyObject *MM_new_object(MMObject *self, PyObject *args, PyObject *kw)
 	if (!pool)
 		goto out;
 	if (PyType_Check(typ) && PyType_IsSubtype((PyTypeObject *)typ, &Proxy_Type)) {
-		obj = PyObject_CallMethod(typ, "_p_new_in", "O", pool);
+		obj = PyObject_CallMethod(typ, "_p_new_in", "(O)", pool);
 		if (obj && !call_init(obj, rest, kw))
 			Py_CLEAR(obj);
 	} else if (PyType_Check(typ) && PyObject_HasAttrString(typ, "_p_new") &&

@@ -220,7 +220,7 @@ static int Array_init(ArrayObject *self, PyObject *args, PyObject *kw)
 			if (src_tc && PyUnicode_GetLength(src_tc) == 1 &&
 			    PyUnicode_READ_CHAR(src_tc, 0) == (Py_UCS4)tc) {
 				arr = empty_array((char)tc);
-				PyObject *r = arr ? PyObject_CallMethod(arr, "frombytes", "O", b) : NULL;
+				PyObject *r = arr ? PyObject_CallMethod(arr, "frombytes", "(O)", b) : NULL;
 				Py_XDECREF(r);
 				if (!r)
 					Py_CLEAR(arr);
@@ -314,7 +314,7 @@ static PyObject *slice_copy(ArrayObject *self, Py_ssize_t start, Py_ssize_t step
 	if (!bytes)
 		return NULL;
 	PyObject *r = empty_array(tc);
-	PyObject *ok = r ? PyObject_CallMethod(r, "frombytes", "O", bytes) : NULL;
+	PyObject *ok = r ? PyObject_CallMethod(r, "frombytes", "(O)", bytes) : NULL;
 	Py_DECREF(bytes);
 	Py_XDECREF(ok);
 	if (!ok)
@@ -390,7 +390,7 @@ static PyObject *Array_to_numpy(ArrayObject *self, PyObject *unused)
 	PyObject *np = PyImport_ImportModule("numpy");
 	if (!np)
 		return NULL;
-	PyObject *r = PyObject_CallMethod(np, "array", "O", (PyObject *)self);
+	PyObject *r = PyObject_CallMethod(np, "array", "(O)", (PyObject *)self);
 	Py_DECREF(np);
 	return r;
 }
@@ -428,7 +428,7 @@ static int Array_contains(ArrayObject *self, PyObject *v)
 static PyObject *Array_count(ArrayObject *self, PyObject *v)
 {
 	PyObject *l = Array_tolist(self, NULL);
-	PyObject *r = l ? PyObject_CallMethod(l, "count", "O", v) : NULL;
+	PyObject *r = l ? PyObject_CallMethod(l, "count", "(O)", v) : NULL;
 	Py_XDECREF(l);
 	return r;
 }
@@ -737,7 +737,7 @@ static PyObject *Array_frombytes(ArrayObject *self, PyObject *arg)
 	char tc = typecode_of(a);
 	pyx_unlock(self->base.pool);
 	PyObject *arr = empty_array(tc);
-	PyObject *ok = arr ? PyObject_CallMethod(arr, "frombytes", "O", arg) : NULL;
+	PyObject *ok = arr ? PyObject_CallMethod(arr, "frombytes", "(O)", arg) : NULL;
 	Py_XDECREF(ok);
 	int rc = ok ? replace(self, PY_SSIZE_T_MAX, PY_SSIZE_T_MAX, arr) : -1;
 	Py_XDECREF(arr);

@@ -275,7 +275,7 @@ static PyObject *view_setop(PyObject *a, PyObject *b, const char *method)
 	PyObject *r = PySet_New(a);
 	if (!r)
 		return NULL;
-	PyObject *done = PyObject_CallMethod(r, method, "O", b);
+	PyObject *done = PyObject_CallMethod(r, method, "(O)", b);
 	if (!done) {
 		Py_DECREF(r);
 		return NULL;

@@ -348,7 +348,7 @@ static PyObject *union_list(PyObject *args)
 	PyObject *acc = PySet_New(NULL);
 	for (Py_ssize_t i = 0; acc && i < PyTuple_GET_SIZE(args); i++) {
 		PyObject *items = items_or_self(PyTuple_GET_ITEM(args, i));
-		PyObject *r = items ? PyObject_CallMethod(acc, "update", "O", items) : NULL;
+		PyObject *r = items ? PyObject_CallMethod(acc, "update", "(O)", items) : NULL;
 		Py_XDECREF(items);
 		if (!r)
 			Py_CLEAR(acc);
@@ -391,7 +391,7 @@ static PyObject *Set_intersection_update(SetObject *self, PyObject *args)
 	PyObject *keep = as_pyset(self);
 	for (Py_ssize_t i = 0; keep && i < PyTuple_GET_SIZE(args); i++) {
 		PyObject *items = items_or_self(PyTuple_GET_ITEM(args, i));
-		PyObject *r = items ? PyObject_CallMethod(keep, "intersection_update", "O", items) : NULL;
+		PyObject *r = items ? PyObject_CallMethod(keep, "intersection_update", "(O)", items) : NULL;
 		Py_XDECREF(items);
 		if (!r)
 			Py_CLEAR(keep);
@@ -528,7 +528,7 @@ static PyObject *algebra(SetObject *self, PyObject *args, const char *method)
 	PyObject *acc = as_pyset(self);
 	for (Py_ssize_t i = 0; acc && i < PyTuple_GET_SIZE(args); i++) {
 		PyObject *items = items_or_self(PyTuple_GET_ITEM(args, i));
-		PyObject *r = items ? PyObject_CallMethod(acc, method, "O", items) : NULL;
+		PyObject *r = items ? PyObject_CallMethod(acc, method, "(O)", items) : NULL;
 		Py_XDECREF(items);
 		if (!r)
 			Py_CLEAR(acc);
@@ -567,7 +567,7 @@ static PyObject *predicate(SetObject *self, PyObject *other, const char *method)
 {
 	PyObject *mine = pyx_pset_as_frozenset((PyObject *)self);
 	PyObject *items = mine ? items_or_self(other) : NULL;
-	PyObject *r = items ? PyObject_CallMethod(mine, method, "O", items) : NULL;
+	PyObject *r = items ? PyObject_CallMethod(mine, method, "(O)", items) : NULL;
 	Py_XDECREF(mine);
 	Py_XDECREF(items);
 	return r;

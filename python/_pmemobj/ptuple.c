@@ -242,7 +242,7 @@ static PyObject *Tuple_count(TupleObject *self, PyObject *x)
 	PyObject *all = as_tuple(self);
 	if (!all)
 		return NULL;
-	PyObject *r = PyObject_CallMethod(all, "count", "O", x);
+	PyObject *r = PyObject_CallMethod(all, "count", "(O)", x);
 	Py_DECREF(all);
 	return r;
 }
