@@ -470,9 +470,9 @@ static int dict_validate(const pmo_pool *p, uint64_t off)
 	uint64_t live = 0, named = 0, nonempty = 0;
 	for (uint64_t i = 0; i < d->nentries; i++) {
 		const pmo_dict_entry *e = pmo_dict_entry_at(p, d, i);
-		if (e->key.tag > PMO_TAG_MAX ||
+		if (!pmo_slot_well_formed(e->key) ||
 		    (!pmo_dict_is_set(d) && e->key.tag != PMO_TAG_EMPTY &&
-		     (e->value.tag == PMO_TAG_EMPTY || e->value.tag > PMO_TAG_MAX)))
+		     (e->value.tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(e->value))))
 			return pmo_err(EIO, "table at %llu: entry %llu has an invalid slot", o,
 				       (unsigned long long)i);
 		live += e->key.tag != PMO_TAG_EMPTY;

@@ -192,7 +192,7 @@ static int list_validate(const pmo_pool *p, uint64_t off)
 		return -1;
 	const pmo_slot *items = l->cap ? pmo_list_items(p, l) : NULL;
 	for (uint64_t i = 0; i < l->len; i++)
-		if (items[i].tag == PMO_TAG_EMPTY || items[i].tag > PMO_TAG_MAX)
+		if (items[i].tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(items[i]))
 			return pmo_err(EIO, "list at %llu: item %llu has invalid tag %llu",
 				       (unsigned long long)off, (unsigned long long)i,
 				       (unsigned long long)items[i].tag);

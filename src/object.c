@@ -143,7 +143,7 @@ static int object_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 
 uint64_t pmo_box_new(pmo_pool *p, pmo_slot v)
 {
-	if (pmo_slot_is_ref(v) || v.tag == PMO_TAG_EMPTY || v.tag > PMO_TAG_MAX) {
+	if (pmo_slot_is_ref(v) || v.tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(v)) {
 		pmo_err(EINVAL, "only inline values are boxed (tag %llu)",
 			(unsigned long long)v.tag);
 		return 0;
@@ -162,7 +162,7 @@ const pmo_box *pmo_box_get(const pmo_pool *p, uint64_t off)
 		return NULL;
 	const pmo_box *b = (const pmo_box *)h;
 	if (h->type != PMO_T_BOX || pmo_slot_is_ref(b->value) || b->value.tag == PMO_TAG_EMPTY ||
-	    b->value.tag > PMO_TAG_MAX) {
+	    !pmo_slot_well_formed(b->value)) {
 		pmo_err_corrupt(p->path, off, "bad box");
 		return NULL;
 	}

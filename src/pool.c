@@ -136,10 +136,14 @@ static int check_root(pmo_pool *p)
 		return pmo_err(EINVAL, "%s: bad magic in root: damaged or foreign pool",
 			       p->path);
 	}
-	if (p->root->format_version != PMO_FORMAT_VERSION)
+	if (p->root->format_version < PMO_FORMAT_VERSION_MIN ||
+	    p->root->format_version > PMO_FORMAT_VERSION)
 		return pmo_err(EINVAL,
-			"%s has pool format version %u; this build of pmemobj reads version %u",
-			p->path, p->root->format_version, PMO_FORMAT_VERSION);
+			"%s has pool format version %u; this build of pmemobj reads versions %u to %u%s",
+			p->path, p->root->format_version, PMO_FORMAT_VERSION_MIN,
+			PMO_FORMAT_VERSION,
+			p->root->format_version > PMO_FORMAT_VERSION ?
+				" (the pool was written by a newer pmemobj)" : "");
 	p->hash_k0 = p->root->hash_key[0];
 	p->hash_k1 = p->root->hash_key[1];
 	return 0;
@@ -246,6 +250,11 @@ pmo_pool *pmo_pool_open(const char *path)
 	 * An aligned 8-byte store is failure-atomic; persist it at once. */
 	p->root->clean = 0;
 	pmemobj_persist(pop, &p->root->clean, sizeof p->root->clean);
+	if (p->root->format_version != PMO_FORMAT_VERSION) {
+		/* Aligned 4-byte store: failure-atomic, like clean above. */
+		p->root->format_version = PMO_FORMAT_VERSION;
+		pmemobj_persist(pop, &p->root->format_version, sizeof p->root->format_version);
+	}
 	p->stats.open_ns = pmo_now_ns() - t0;
 	return p;
 }

@@ -24,7 +24,11 @@
 #include "stats.h"
 
 #define PMO_LAYOUT "pmemobj-py"
-#define PMO_FORMAT_VERSION 1
+/* Version 2 added short strs inline in slots (slot.h).  Version 1 pools
+ * are read as they are and marked version 2 at open, so that an older
+ * build refuses them once they may hold short strs. */
+#define PMO_FORMAT_VERSION 2
+#define PMO_FORMAT_VERSION_MIN 1
 #define PMO_MAGIC "PMOPYRT"  /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)
 
@@ -58,7 +62,8 @@ typedef struct pmo_pool {
 				  * object lies at or after it */
 	/* libpmemobj allocation classes of this pool (registered at every
 	 * open: they are runtime state), see pmo_alloc_flags in tx.c. */
-	unsigned cls_small, cls_mid;
+	unsigned cls_small, cls_mid, cls_large;
+	size_t large_max;        /* largest object of cls_large; 0: no such class */
 	uint64_t hash_k0, hash_k1;
 	int was_unclean;         /* last user did not close it */
 	char *path;

@@ -9,6 +9,16 @@
  * a slot live in the same pool, so the pool uuid of a PMEMoid would be
  * redundant).  A REF slot owns one reference to its object.
  *
+ * A str whose UTF-8 is at most PMO_SSTR_MAX (14) bytes lives in the slot
+ * itself (SSTR): the low byte of the tag word is PMO_TAG_SSTR, the next
+ * byte the length, and the remaining 14 bytes of the slot (little-endian
+ * layout) the UTF-8, zero-padded.  Short strs are the commonest keys and
+ * values; inline they cost no allocation, no header and no reference
+ * count.  Every other tag word equals its tag, so pmo_slot_tag() gives the
+ * tag of any slot and pmo_slot_well_formed() says whether it is valid.
+ * Pools of format version 1 hold no SSTR slots; readers accept both
+ * forms of a short str (the heap form is also what the type table uses).
+ *
  * Tag 0 is "empty", so zeroed memory is a valid array of empty slots.
  */
 #ifndef PMO_SLOT_H
@@ -30,8 +40,54 @@ enum pmo_tag {
 	PMO_TAG_INT = 4,   /* val is an int64_t */
 	PMO_TAG_FLOAT = 5, /* val is the bits of a double */
 	PMO_TAG_REF = 6,   /* val is the pool offset of a heap object */
-	PMO_TAG_MAX = 6
+	PMO_TAG_SSTR = 7,  /* a short str in the slot itself, see above */
+	PMO_TAG_MAX = 7
 };
+
+#define PMO_SSTR_MAX 14
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the slot layout of short strs assumes a little-endian machine"
+#endif
+#ifdef __cplusplus
+static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
+#else
+_Static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
+#endif
+
+/* The tag of a slot: its tag word, except for SSTR, whose tag word also
+ * holds the length and the first bytes. */
+static inline uint64_t pmo_slot_tag(pmo_slot s)
+{
+	return (s.tag & 0xff) == PMO_TAG_SSTR ? (uint64_t)PMO_TAG_SSTR : s.tag;
+}
+
+static inline size_t pmo_sstr_len(const pmo_slot *s)
+{
+	return (size_t)((s->tag >> 8) & 0xff);
+}
+
+static inline const char *pmo_sstr_data(const pmo_slot *s)
+{
+	return (const char *)s + 2;
+}
+
+/* Is this a slot any writer could have made (EMPTY included)? */
+static inline int pmo_slot_well_formed(pmo_slot s)
+{
+	if (s.tag <= PMO_TAG_MAX)
+		return 1;
+	return (s.tag & 0xff) == PMO_TAG_SSTR && pmo_sstr_len(&s) <= PMO_SSTR_MAX;
+}
+
+/* A short str slot of n <= PMO_SSTR_MAX bytes of UTF-8. */
+static inline pmo_slot pmo_slot_sstr(const char *utf8, size_t n)
+{
+	pmo_slot s = {0, 0};
+	s.tag = PMO_TAG_SSTR | (uint64_t)n << 8;
+	memcpy((char *)&s + 2, utf8, n);
+	return s;
+}
 
 static inline pmo_slot pmo_slot_make(uint64_t tag, uint64_t val)
 {

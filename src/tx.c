@@ -203,21 +203,29 @@ static int alloc_failed(const pmo_pool *p, size_t size)
 	return pmo_err_pmdk(e, "cannot allocate %zu bytes", size);
 }
 
-/* The two classes (see tx.h).  An object of a class spans at most 64
- * units, and each carries the 16-byte compact header. */
+/* The classes (see tx.h).  An object of a class spans at most 64 units
+ * (and at most a run), and each carries the 16-byte compact header. */
 #define SMALL_UNIT 64
 #define MID_UNIT 4096
 #define MAX_UNITS 64
 #define ALLOC_HEADER 16
+#define CHUNK ((size_t)256 << 10)
+/* Small pools only: 32 KiB units in runs of 4 chunks, for objects up to
+ * a whole run (31 units after the run's header). */
+#define LARGE_UNIT ((size_t)32 << 10)
 
-static int new_class(pmo_pool *p, size_t unit, unsigned *id)
+/* Below this pool size, libpmemobj's big-run classes do not fit. */
+#define SMALL_POOL ((uint64_t)64 << 20)
+
+/* Registers a class of runs of at least run_bytes; *units receives how
+ * many units libpmemobj made each run hold. */
+static int new_class(pmo_pool *p, size_t unit, size_t run_bytes, unsigned *id,
+		     unsigned *units)
 {
 	struct pobj_alloc_class_desc d = {
 		.unit_size = unit,
 		.alignment = 0,
-		/* One 256 KiB chunk per run: the smallest run, so a class takes
-		 * no more of a small pool than it uses. */
-		.units_per_block = (unsigned)((256u << 10) / unit),
+		.units_per_block = (unsigned)(run_bytes / unit),
 		.header_type = POBJ_HEADER_COMPACT,
 	};
 	if (pmemobj_ctl_set(p->pop, "heap.alloc_class.new.desc", &d) != 0)
@@ -225,13 +233,29 @@ static int new_class(pmo_pool *p, size_t unit, unsigned *id)
 				    "cannot register an allocation class of %zu-byte units in %s",
 				    unit, p->path);
 	*id = d.class_id;
+	*units = d.units_per_block;
 	return 0;
 }
 
 int pmo_alloc_classes_init(pmo_pool *p)
 {
-	return new_class(p, SMALL_UNIT, &p->cls_small) == 0 &&
-	       new_class(p, MID_UNIT, &p->cls_mid) == 0 ? 0 : -1;
+	/* One 256 KiB chunk per run for the two general classes: the
+	 * smallest run, so a class takes no more of a small pool than it
+	 * uses. */
+	unsigned units;
+	if (new_class(p, SMALL_UNIT, CHUNK, &p->cls_small, &units) != 0 ||
+	    new_class(p, MID_UNIT, CHUNK, &p->cls_mid, &units) != 0)
+		return -1;
+	p->cls_large = 0;
+	p->large_max = 0;
+	if (p->size >= SMALL_POOL)
+		return 0;
+	/* libpmemobj rounds a run up to whole chunks: asking for 3 chunks'
+	 * worth of units and the run header gives 4 chunks, 31 units. */
+	if (new_class(p, LARGE_UNIT, 3 * CHUNK, &p->cls_large, &units) != 0)
+		return -1;
+	p->large_max = LARGE_UNIT * (units < MAX_UNITS ? units : MAX_UNITS);
+	return 0;
 }
 
 /* libpmemobj serves requests below this from run classes whose runs span
@@ -239,12 +263,9 @@ int pmo_alloc_classes_init(pmo_pool *p)
  * it hands out whole chunks (measured on PMDK 1.12: 2096625 bytes). */
 #define HUGE_MIN ((size_t)2096625)
 
-/* Below this pool size, libpmemobj's big-run classes do not fit. */
-#define SMALL_POOL ((uint64_t)64 << 20)
-
 size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 {
-	if (p->size < SMALL_POOL && size + ALLOC_HEADER > MID_UNIT * MAX_UNITS &&
+	if (p->size < SMALL_POOL && size + ALLOC_HEADER > p->large_max &&
 	    size < HUGE_MIN)
 		return HUGE_MIN;
 	return size;
@@ -257,7 +278,9 @@ static uint64_t alloc_flags(const pmo_pool *p, size_t size, int zero)
 		return f | POBJ_CLASS_ID(p->cls_small);
 	if (size + ALLOC_HEADER <= MID_UNIT * MAX_UNITS)
 		return f | POBJ_CLASS_ID(p->cls_mid);
-	return f;   /* whole chunks */
+	if (size + ALLOC_HEADER <= p->large_max)
+		return f | POBJ_CLASS_ID(p->cls_large);
+	return f;   /* libpmemobj's own classes, or whole chunks */
 }
 
 static int size_ok(pmo_pool *p, size_t size)

@@ -78,12 +78,14 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len);
  * allocates many sizes (a growing list, tables, strings) fills a small
  * pool with nearly empty runs.  Instead every allocation the runtime makes
  * comes from one of two classes whose objects may span 1 to 64 units:
- * 64-byte units up to 4 KiB, 4 KiB units up to 256 KiB; larger ones are
+ * 64-byte units up to 4 KiB, 4 KiB units up to 256 KiB.  A pool under
+ * 64 MiB has a third, of 32 KiB units in 4-chunk runs, up to a whole run
+ * (about 1 MB).  Larger objects come from libpmemobj's own classes or are
  * whole chunks.  -1 with errno on failure. */
 int pmo_alloc_classes_init(pmo_pool *p);
 
 /* The bytes an allocation of size really gets in p (in a pool under
- * 64 MiB, a request between the classes' reach and whole chunks is
+ * 64 MiB, a request between the third class's reach and whole chunks is
  * rounded up to whole chunks): growing containers size their capacity to
  * it. */
 size_t pmo_alloc_room(const pmo_pool *p, size_t size);

@@ -149,7 +149,7 @@ const pmo_tuple *pmo_tuple_get(const pmo_pool *p, uint64_t off, uint32_t type)
 
 int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 {
-	switch (s.tag) {
+	switch (pmo_slot_tag(s)) {
 	case PMO_TAG_NONE:
 		return PMO_HASH_NONE;
 	case PMO_TAG_FALSE:
@@ -160,6 +160,11 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 		return pmo_hash_int64(pmo_slot_as_int(s));
 	case PMO_TAG_FLOAT:
 		return pmo_hash_double(pmo_slot_as_float(s));
+	case PMO_TAG_SSTR:
+		if (!pmo_slot_well_formed(s))
+			return PMO_HASH_UNKNOWN;
+		return pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, pmo_sstr_data(&s),
+					    pmo_sstr_len(&s));
 	case PMO_TAG_REF:
 		break;
 	default:

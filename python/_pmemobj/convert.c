@@ -132,26 +132,41 @@ static int store_long(PoolObject *pool, PyObject *v, pmo_slot *out)
 	return 0;
 }
 
+int pyx_str_utf8(PyObject *s, const char **data, Py_ssize_t *len, PyObject **tmp)
+{
+	*tmp = NULL;
+	*data = PyUnicode_AsUTF8AndSize(s, len);
+	if (*data)
+		return 0;
+	if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
+		return -1;
+	/* Lone surrogates: keep them, as Python's str does. */
+	PyErr_Clear();
+	PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
+	if (!b)
+		return -1;
+	*tmp = b;
+	*data = PyBytes_AS_STRING(b);
+	*len = PyBytes_GET_SIZE(b);
+	return 0;
+}
+
+/* Short strs go into the slot itself (slot.h), longer ones to the heap. */
 static int store_str(PoolObject *pool, PyObject *v, pmo_slot *out)
 {
+	const char *utf8;
 	Py_ssize_t n;
-	const char *utf8 = PyUnicode_AsUTF8AndSize(v, &n);
-	uint64_t off;
-	if (utf8) {
-		off = pmo_str_new(pool->core, utf8, (size_t)n);
-	} else {
-		/* Lone surrogates: keep them, as Python's str does. */
-		PyErr_Clear();
-		PyObject *b = PyUnicode_AsEncodedString(v, "utf-8", "surrogatepass");
-		if (!b)
-			return -1;
-		off = pmo_str_new(pool->core, PyBytes_AS_STRING(b),
-				  (size_t)PyBytes_GET_SIZE(b));
-		Py_DECREF(b);
-	}
-	if (!off)
+	PyObject *tmp;
+	if (pyx_str_utf8(v, &utf8, &n, &tmp) != 0)
+		return -1;
+	uint64_t off = 0;
+	if ((size_t)n <= PMO_SSTR_MAX)
+		*out = pmo_slot_sstr(utf8, (size_t)n);
+	else if ((off = pmo_str_new(pool->core, utf8, (size_t)n)))
+		*out = pmo_slot_ref(off);
+	Py_XDECREF(tmp);
+	if ((size_t)n > PMO_SSTR_MAX && !off)
 		return core_failed();
-	*out = pmo_slot_ref(off);
 	return 0;
 }
 
@@ -399,7 +414,7 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 
 PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
 {
-	switch (s.tag) {
+	switch (pmo_slot_tag(s)) {
 	case PMO_TAG_NONE:
 		Py_RETURN_NONE;
 	case PMO_TAG_FALSE:
@@ -412,6 +427,14 @@ PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
 		return PyFloat_FromDouble(pmo_slot_as_float(s));
 	case PMO_TAG_REF:
 		return load_ref(pool, s.val);
+	case PMO_TAG_SSTR:
+		if (pmo_slot_well_formed(s)) {
+			PyObject *str = PyUnicode_DecodeUTF8(pmo_sstr_data(&s),
+							     (Py_ssize_t)pmo_sstr_len(&s),
+							     "surrogatepass");
+			return str ? str : undecodable(pool, 0, "a short str holds invalid UTF-8");
+		}
+		/* fall through */
 	default:
 		pmo_err_corrupt(pool->core->path, 0, "a slot holds the invalid tag %llu",
 				(unsigned long long)s.tag);

@@ -82,6 +82,10 @@ int pyx_op_end(PoolObject *pool, int failed);
 int pyx_check_storable(PoolObject *pool, PyObject *v);
 int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out);  /* in a tx */
 PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s);
+/* The UTF-8 a str is stored as (lone surrogates passed through): the one
+ * encoding of str for values, keys and their hashes.  *tmp receives the
+ * bytes object the data lives in when one was needed (Py_XDECREF it). */
+int pyx_str_utf8(PyObject *s, const char **data, Py_ssize_t *len, PyObject **tmp);
 
 /* gc of a pool (collect.c), used at open, close and by pool.gc().  Live
  * proxies count as roots unless the pool is closing. */

@@ -28,25 +28,6 @@ static int is_pickled_type(PoolObject *pool, PyObject *v)
 	       PySet_Contains(pool->pickle_types, (PyObject *)Py_TYPE(v)) == 1;
 }
 
-/* UTF-8 of a str as convert.c stores it (lone surrogates passed through).
- * *tmp receives the bytes object the data lives in when one was needed. */
-static int str_utf8(PyObject *s, const char **data, Py_ssize_t *len, PyObject **tmp)
-{
-	*data = PyUnicode_AsUTF8AndSize(s, len);
-	if (*data)
-		return 0;
-	if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError))
-		return -1;
-	PyErr_Clear();
-	PyObject *b = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
-	if (!b)
-		return -1;
-	*tmp = b;
-	*data = PyBytes_AS_STRING(b);
-	*len = PyBytes_GET_SIZE(b);
-	return 0;
-}
-
 static inline int64_t keyed(PoolObject *pool, const char *data, Py_ssize_t len)
 {
 	return pmo_hash_bytes_keyed(pool->core->hash_k0, pool->core->hash_k1, data, (size_t)len);
@@ -57,7 +38,7 @@ static int64_t str_hash(PoolObject *pool, PyObject *s, int *err)
 	const char *data;
 	Py_ssize_t len;
 	PyObject *tmp = NULL;
-	if (str_utf8(s, &data, &len, &tmp) != 0) {
+	if (pyx_str_utf8(s, &data, &len, &tmp) != 0) {
 		*err = 1;
 		return 0;
 	}
@@ -313,7 +294,7 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 			return 0;
 		}
 	} else if (PyUnicode_CheckExact(key)) {
-		if (str_utf8(key, &k->data, &k->len, &k->tmp) != 0)
+		if (pyx_str_utf8(key, &k->data, &k->len, &k->tmp) != 0)
 			return -1;
 		k->kind = KEY_STR;
 		k->hash = keyed(pool, k->data, k->len);
@@ -436,7 +417,7 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 	uint32_t t;
 	switch (k->kind) {
 	case KEY_INT:
-		switch (s.tag) {
+		switch (pmo_slot_tag(s)) {
 		case PMO_TAG_INT:
 			return pmo_slot_as_int(s) == k->ival;
 		case PMO_TAG_TRUE:
@@ -456,7 +437,7 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 		}
 		break;
 	case KEY_FLOAT:
-		switch (s.tag) {
+		switch (pmo_slot_tag(s)) {
 		case PMO_TAG_FLOAT:
 			return pmo_slot_as_float(s) == k->fval;
 		case PMO_TAG_INT:
@@ -481,6 +462,10 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 		break;
 	case KEY_STR:
 	case KEY_BYTES:
+		if (pmo_slot_tag(s) == PMO_TAG_SSTR)
+			return k->kind == KEY_STR && pmo_slot_well_formed(s) &&
+			       pmo_sstr_len(&s) == (size_t)k->len &&
+			       memcmp(pmo_sstr_data(&s), k->data, (size_t)k->len) == 0;
 		if (s.tag != PMO_TAG_REF)
 			return 0;
 		t = pmo_ref_type(p, s.val);

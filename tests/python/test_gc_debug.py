@@ -30,7 +30,7 @@ DICT_USED = 16         # pmo_dict.used, then fill, nentries, size, table
 
 
 def test_healthy_pool_validates_clean(big_pool):
-    d = big_pool.new(PersistentDict, {i: str(i) for i in range(500)})
+    d = big_pool.new(PersistentDict, {i: "value number %d" % i for i in range(500)})
     for k in range(0, 500, 3):
         del d[k]                       # dummies in the index
     big_pool.root = big_pool.new(PersistentList, [d, (1, "x"), frozenset({2})])

@@ -415,12 +415,12 @@ def test_persistent_abc():
 
 
 def test_p_traverse_of_c_types(pool):
-    s = "a string"
+    s = "a string too long to be inline"
     lst = pool.new(PersistentList, [s, 1, None])
     (oid,) = lst._p_traverse()
     assert pool.mm.resurrect(oid) == s
     assert len(lst._p_substructures()) == 1
-    node = pool.new(Node, "n", lst)
+    node = pool.new(Node, "a name too long to be inline", lst)
     refs = node._p_traverse()                 # its name (a str) and the list
     assert len(refs) == 2 and lst._p_oid in refs
     assert node._p_substructures() == []      # the attributes fit inline

@@ -546,8 +546,8 @@ def test_local_class_hint(pool):
 # --- freeing and gc -----------------------------------------------------------------
 
 def test_refcount_frees_objects(pool):
-    p = pool.new(Point, 1, 2, label="a label string")
-    p.child = pool.new(Node, "child")
+    p = pool.new(Point, 1, 2, label="a label string, not short")
+    p.child = pool.new(Node, "a child with a long name")
     pool.root = p
     del p
     pygc.collect()

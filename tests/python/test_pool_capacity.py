@@ -45,13 +45,10 @@ def test_default_pool_holds_10000_str_dict_entries(pool):
     assert len(d) == 10_000 and d["k0009999"] == "v0009999"
 
 
-@pytest.mark.xfail(strict=True, raises=MemoryError, reason=(
-    "not met yet: 10,922 entries fit.  Each short str is a 64-byte heap "
-    "object (its 32-byte header, the data, libpmemobj's 16-byte header), "
-    "so 20,000 pairs are 2.5 MiB of the heap's 4.3 MiB, and the table's "
-    "growth from 16,384 to 32,768 cells needs the old and the new table "
-    "at once.  Short strs stored inline in the slot would remove the 2.5 MiB"))
 def test_default_pool_holds_20000_str_dict_entries(pool):
+    # Short strs live in their slots (no heap object each), and the table
+    # of 32,768 cells (about 1 MB) fits one run of the small pool's 32 KiB
+    # class while the old table is still held.  Before both, 10,922 fit.
     d = pool.new(pmemobj.PersistentDict)
     pool.root = d
     for i in range(20_000):

@@ -155,7 +155,7 @@ def test_empty_and_from_iterables(pool):
 
 def test_freed_when_unreferenced(pool):
     before = pool.stats()["frees"]
-    t = pool.new(PersistentTuple, ("a str", pool.new(PersistentList, [1])))
+    t = pool.new(PersistentTuple, ("a str longer than 14 bytes", pool.new(PersistentList, [1])))
     del t
     pygc.collect()
     # The empty tuple of _p_new_in, the tuple, its str, the list and the
