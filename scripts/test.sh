@@ -32,3 +32,22 @@ echo "== Style: ruff (Python)"
 
 echo "== Python tests (pytest)"
 .venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests/python
+
+echo "== Python tests again, the extension built with AddressSanitizer and UBSan"
+if [ ! -f build-asan-py/CMakeCache.txt ]; then
+  cmake -S . -B build-asan-py -DCMAKE_BUILD_TYPE=Debug -DPMO_SANITIZE=ON -DPMO_WERROR=ON \
+        -DPMO_INTREE_EXT=OFF -DPMO_BENCH=OFF -DPMO_TESTS=OFF \
+        -DPython_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
+fi
+cmake --build build-asan-py -j"$(nproc)" -- --no-print-directory -s
+# The interpreter is not instrumented, so the runtimes are preloaded.
+# abort_on_error and handle_segv=0: a finding (or a segfault) kills the
+# process with a signal, which the crash and fuzz tests count as a crash.
+# Leaks are not checked: CPython keeps memory until exit by design.
+# test_scripts runs valgrind, which cannot run under a preloaded ASan.
+PMEMOBJ_EXT_DIR="$PWD/build-asan-py" \
+LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_segv=0 \
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  .venv/bin/python -m pytest -q -p no:cacheprovider "$@" --ignore=tests/python/test_scripts.py \
+  tests/python

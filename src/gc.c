@@ -69,40 +69,6 @@ static inline int plausible_object(const marker *m, uint64_t off)
 	return pmo_typeops_of(type) != NULL;
 }
 
-/* Mark one referenced object and queue it for traversal. */
-static int mark_ref(marker *m, uint64_t off)
-{
-	if (!pmo_off_valid(m->pool, off, sizeof(pmo_head))) {
-		m->res->bad_refs++;
-		return 0;
-	}
-	if (is_marked(m->bits, off))
-		return 0;
-	if (!plausible_object(m, off)) {
-		m->res->bad_refs++;
-		return 0;
-	}
-	set_mark(m->bits, off);
-	/* Leaves (str, bytes, numbers) hold nothing: no need to visit them. */
-	uint32_t type = pmo_head_at(m->pool, off)->type;
-	if (type < PMO_T_FIRST_USER && !pmo_typeops_of(type)->traverse)
-		return 0;
-	return offvec_push(&m->stack, off);
-}
-
-static int mark_slot(pmo_visit *v, const pmo_slot *s)
-{
-	return pmo_slot_is_ref(*s) ? mark_ref(v->ctx, s->val) : 0;
-}
-
-static int mark_sub(pmo_visit *v, uint64_t off)
-{
-	marker *m = v->ctx;
-	if (off && pmo_off_valid(m->pool, off, 1))
-		set_mark(m->subbits, off);
-	return 0;
-}
-
 static void report_invalid(marker *m, uint64_t off)
 {
 	m->invalid++;
@@ -119,6 +85,44 @@ static int check_object(marker *m, uint64_t off)
 		report_invalid(m, off);
 		return -1;
 	}
+	return 0;
+}
+
+/* Mark one referenced object and queue it for traversal. */
+static int mark_ref(marker *m, uint64_t off)
+{
+	if (!pmo_off_valid(m->pool, off, sizeof(pmo_head))) {
+		m->res->bad_refs++;
+		return 0;
+	}
+	if (is_marked(m->bits, off))
+		return 0;
+	if (!plausible_object(m, off)) {
+		m->res->bad_refs++;
+		return 0;
+	}
+	set_mark(m->bits, off);
+	/* Leaves (str, bytes, numbers) hold nothing: no need to visit them,
+	 * but pmo_validate checks them here. */
+	uint32_t type = pmo_head_at(m->pool, off)->type;
+	if (type < PMO_T_FIRST_USER && !pmo_typeops_of(type)->traverse) {
+		if (m->check)
+			check_object(m, off);
+		return 0;
+	}
+	return offvec_push(&m->stack, off);
+}
+
+static int mark_slot(pmo_visit *v, const pmo_slot *s)
+{
+	return pmo_slot_is_ref(*s) ? mark_ref(v->ctx, s->val) : 0;
+}
+
+static int mark_sub(pmo_visit *v, uint64_t off)
+{
+	marker *m = v->ctx;
+	if (off && pmo_off_valid(m->pool, off, 1))
+		set_mark(m->subbits, off);
 	return 0;
 }
 
@@ -149,23 +153,67 @@ static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 	return 0;
 }
 
+/* Mark with every object checked; the caller frees the marker's bits
+ * and stack (marker_free) whatever the outcome. */
+static int validating_mark(marker *m, pmo_pool *p, pmo_gc_result *res,
+			   const uint64_t *extra_roots, size_t n_extra,
+			   pmo_invalid_report report, void *report_ctx)
+{
+	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
+	marker init = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
+		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0,
+		       report, report_ctx, 0};
+	*m = init;
+	if (!m->bits || !m->subbits)
+		return pmo_err(ENOMEM, "validate: out of memory for the mark bitmap");
+	return mark_all(m, extra_roots, n_extra);
+}
+
+static void marker_free(marker *m)
+{
+	free(m->bits);
+	free(m->subbits);
+	free(m->stack.v);
+}
+
 int pmo_validate(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 		 pmo_invalid_report report, void *report_ctx, uint64_t *n_invalid)
 {
 	pmo_gc_result res = {0};
-	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
-	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
-		    {0}, &res, n_types > 0 ? (uint64_t)n_types : 0,
-		    report, report_ctx, 0};
-	int rc = -1;
-	if (!m.bits || !m.subbits)
-		pmo_err(ENOMEM, "validate: out of memory for the mark bitmap");
-	else
-		rc = mark_all(&m, extra_roots, n_extra);
+	marker m;
+	int rc = validating_mark(&m, p, &res, extra_roots, n_extra, report, report_ctx);
 	*n_invalid = m.invalid + res.bad_refs;
-	free(m.bits);
-	free(m.subbits);
-	free(m.stack.v);
+	marker_free(&m);
+	return rc;
+}
+
+int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
+	      pmo_invalid_report report, void *report_ctx, pmo_check_result *out)
+{
+	memset(out, 0, sizeof *out);
+	pmo_gc_result res = {0};
+	marker m;
+	int rc = validating_mark(&m, p, &res, extra_roots, n_extra, report, report_ctx);
+	if (rc == 0 && pmo_heap_runs_check(p) != 0) {
+		/* The walk below would not end: report, do not walk. */
+		m.invalid++;
+		report(report_ctx, 0, 0, pmo_errormsg());
+		pmo_err_clear();
+	} else if (rc == 0) {
+		uint64_t root_off = pmemobj_root(p->pop, 0).off;
+		PMEMoid oid;
+		POBJ_FOREACH(p->pop, oid) {
+			out->examined++;
+			if (oid.off == root_off || is_marked(m.subbits, oid.off))
+				continue;
+			if (is_marked(m.bits, oid.off))
+				out->live++;
+			else if (pmemobj_type_num(oid) == PMO_TYPENUM_OBJ)
+				out->unreachable++;
+		}
+	}
+	out->invalid = m.invalid + res.bad_refs;
+	marker_free(&m);
 	return rc;
 }
 

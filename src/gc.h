@@ -54,4 +54,20 @@ typedef void (*pmo_invalid_report)(void *ctx, uint64_t off, uint32_t type,
 int pmo_validate(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 		 pmo_invalid_report report, void *report_ctx, uint64_t *n_invalid);
 
+typedef struct pmo_check_result {
+	uint64_t examined;     /* allocations visited by the heap walk */
+	uint64_t live;         /* heap objects reachable */
+	uint64_t unreachable;  /* heap objects nothing reachable holds (the
+				* next gc frees them) */
+	uint64_t invalid;      /* problems found, bad references included */
+} pmo_check_result;
+
+/* pool.check(): pmo_validate, which also verifies every immutable value
+ * against its checksum (pmo_value_verify), then the run headers and a
+ * walk of the heap that counts what is unreachable.  Changes nothing.
+ * Problems go to report (type 0 for heap-level ones); -1 only when the
+ * check itself could not run (out of memory). */
+int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
+	      pmo_invalid_report report, void *report_ctx, pmo_check_result *res);
+
 #endif

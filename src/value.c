@@ -41,7 +41,10 @@ uint64_t pmo_bytes_new(pmo_pool *p, const void *data, size_t n)
 
 uint64_t pmo_pickle_new(pmo_pool *p, const void *data, size_t n)
 {
-	return varobj_new(p, PMO_T_PICKLE, data, n, PMO_HASH_UNKNOWN);
+	/* Not a hash Python sees (pmo_slot_hash does not answer for
+	 * pickles): a checksum of the bytes, for pmo_value_verify. */
+	return varobj_new(p, PMO_T_PICKLE, data, n,
+			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, data, n));
 }
 
 uint64_t pmo_long_new(pmo_pool *p, int negative, const uint8_t *mag_le, size_t n)
@@ -80,24 +83,33 @@ uint64_t pmo_tuple_new(pmo_pool *p, uint32_t type, size_t n)
 	return off;
 }
 
-void pmo_tuple_seal(pmo_pool *p, pmo_tuple *t)
+/* The hash a tuple or frozenset is sealed with: PMO_HASH_UNKNOWN if an
+ * item has none, or (*oom set) if there was no memory to compute it. */
+static int64_t items_hash(const pmo_pool *p, const pmo_tuple *t, int *oom)
 {
 	int64_t on_stack[16];
 	int64_t *h = t->n <= 16 ? on_stack : malloc(t->n * sizeof *h);
-	t->hash = PMO_HASH_UNKNOWN;
+	*oom = !h;
 	if (!h)
-		return;  /* left for Python to hash on demand */
+		return PMO_HASH_UNKNOWN;
+	int64_t result = PMO_HASH_UNKNOWN;
 	uint64_t i;
-	for (i = 0; i < t->n; i++) {
-		h[i] = pmo_slot_hash(p, t->items[i]);
-		if (h[i] == PMO_HASH_UNKNOWN)
+	for (i = 0; i < t->n; i++)
+		if ((h[i] = pmo_slot_hash(p, t->items[i])) == PMO_HASH_UNKNOWN)
 			break;
-	}
 	if (i == t->n)
-		t->hash = t->head.type == PMO_T_FROZENSET ? pmo_hash_frozenset(h, t->n)
-							  : pmo_hash_tuple(h, t->n);
+		result = t->head.type == PMO_T_FROZENSET ? pmo_hash_frozenset(h, t->n)
+							 : pmo_hash_tuple(h, t->n);
 	if (h != on_stack)
 		free(h);
+	return result;
+}
+
+void pmo_tuple_seal(pmo_pool *p, pmo_tuple *t)
+{
+	int oom;
+	/* Without memory the hash stays unknown: Python hashes it on demand. */
+	t->hash = items_hash(p, t, &oom);
 }
 
 uint32_t pmo_ref_type(const pmo_pool *p, uint64_t off)
@@ -191,6 +203,49 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 	}
 }
 
+int pmo_value_verify(const pmo_pool *p, uint64_t off)
+{
+	uint32_t type = pmo_ref_type(p, off);
+	int64_t want, have;
+	if (type == PMO_T_TUPLE || type == PMO_T_FROZENSET) {
+		const pmo_tuple *t = pmo_tuple_get(p, off, type);
+		if (!t)
+			return -1;
+		int oom;
+		want = t->hash;
+		have = items_hash(p, t, &oom);
+		if (oom)
+			return 0;   /* could not check: not a finding */
+	} else if (type == PMO_T_STR || type == PMO_T_BYTES || type == PMO_T_PICKLE ||
+		   type == PMO_T_LONG) {
+		const pmo_varobj *o = pmo_varobj_get(p, off, type);
+		if (!o)
+			return -1;
+		want = o->hash;
+		if (type == PMO_T_LONG)
+			have = pmo_hash_bigint(o->size == 0 ? 0 :
+					       o->head.flags & PMO_LONG_NEGATIVE ? -1 : 1,
+					       (const uint8_t *)o->data, o->size);
+		else
+			have = pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, o->data, o->size);
+		/* Pools before checksums on pickles stored no hash for them. */
+		if (type == PMO_T_PICKLE && want == PMO_HASH_UNKNOWN)
+			return 0;
+	} else {
+		return 0;   /* complex, and mutable objects: no checksum */
+	}
+	if (have != want)
+		return pmo_err_corrupt(p->path, off, "%s object fails its checksum (stored %llx, "
+				       "computed %llx)", pmo_type_name(type),
+				       (unsigned long long)want, (unsigned long long)have);
+	return 0;
+}
+
+static int value_validate(const pmo_pool *p, uint64_t off)
+{
+	return pmo_value_verify(p, off);
+}
+
 static int tuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 {
 	const pmo_tuple *t = pmo_tuple_get(p, off, pmo_head_at(p, off)->type);
@@ -202,13 +257,13 @@ static int tuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 	return 0;
 }
 
-static const pmo_typeops str_ops = {"str", NULL};
-static const pmo_typeops bytes_ops = {"bytes", NULL};
-static const pmo_typeops long_ops = {"int", NULL};
-static const pmo_typeops complex_ops = {"complex", NULL};
-static const pmo_typeops pickle_ops = {"pickle", NULL};
-static const pmo_typeops tuple_ops = {"tuple", tuple_traverse};
-static const pmo_typeops frozenset_ops = {"frozenset", tuple_traverse};
+static const pmo_typeops str_ops = {"str", NULL, value_validate};
+static const pmo_typeops bytes_ops = {"bytes", NULL, value_validate};
+static const pmo_typeops long_ops = {"int", NULL, value_validate};
+static const pmo_typeops complex_ops = {"complex", NULL, NULL};
+static const pmo_typeops pickle_ops = {"pickle", NULL, value_validate};
+static const pmo_typeops tuple_ops = {"tuple", tuple_traverse, value_validate};
+static const pmo_typeops frozenset_ops = {"frozenset", tuple_traverse, value_validate};
 
 void pmo_value_register(void)
 {

@@ -73,6 +73,13 @@ const pmo_tuple *pmo_tuple_get(const pmo_pool *p, uint64_t off, uint32_t type);
 /* The type code of the object a REF slot points to (0 if invalid). */
 uint32_t pmo_ref_type(const pmo_pool *p, uint64_t off);
 
+/* Check an immutable value against the checksum stored at its creation:
+ * the hash field of str, bytes, big ints, tuples and frozensets (keyed
+ * SipHash of the bytes, or Python's hash recomputed from the items) and
+ * of pickles (keyed SipHash).  0 if it agrees or the type has none
+ * (complex, mutable objects); -1 with a corrupt-pool error if not. */
+int pmo_value_verify(const pmo_pool *p, uint64_t off);
+
 /* Hash of the value in a slot, equal to Python's hash() for numbers and
  * tuples of them; PMO_HASH_UNKNOWN if the core cannot hash it. */
 int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s);

@@ -27,7 +27,8 @@ static void note_invalid(void *ctx, uint64_t off, uint32_t type, const char *pro
 	if (!log->list)
 		return;
 	const char *name = pmo_type_name(type);
-	PyObject *t = Py_BuildValue("Kss", (unsigned long long)off, name ? name : "?", problem);
+	PyObject *t = Py_BuildValue("Kss", (unsigned long long)off,
+				    name ? name : type == 0 ? "heap" : "?", problem);
 	if (!t || PyList_Append(log->list, t) != 0)
 		Py_CLEAR(log->list);
 	Py_XDECREF(t);
@@ -88,6 +89,39 @@ static PyObject *type_counts_dict(PoolObject *pool, const pmo_gc_result *res)
 			return NULL;
 		}
 	}
+	return d;
+}
+
+PyObject *pyx_pool_check(PoolObject *pool)
+{
+	if (pyx_check_open(pool))
+		return NULL;
+	orphan_log bad = {PyList_New(0)};
+	if (!bad.list)
+		return NULL;
+	pyx_lock(pool);
+	size_t nroots = 0;
+	uint64_t *roots = NULL;
+	pmo_check_result res;
+	int rc = pyx_idmap_offsets(pool, &roots, &nroots);
+	if (rc == 0) {
+		rc = pmo_check(pool->core, roots, nroots, note_invalid, &bad, &res);
+		PyMem_Free(roots);
+		if (rc != 0)
+			pyx_raise();
+	}
+	pyx_unlock(pool);
+	if (rc == 0 && !bad.list)      /* a report could not be recorded */
+		PyErr_NoMemory();
+	if (rc != 0 || PyErr_Occurred()) {
+		Py_XDECREF(bad.list);
+		return NULL;
+	}
+	PyObject *d = Py_BuildValue("{s:O,s:N,s:K,s:K,s:K}", "ok",
+				    res.invalid == 0 ? Py_True : Py_False, "problems", bad.list,
+				    "live", (unsigned long long)res.live,
+				    "unreachable", (unsigned long long)res.unreachable,
+				    "examined", (unsigned long long)res.examined);
 	return d;
 }
 

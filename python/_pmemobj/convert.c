@@ -367,6 +367,8 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 {
 	pmo_pool *p = pool->core;
 	uint32_t type = pmo_ref_type(p, off);
+	if (pool->verify && pmo_value_verify(p, off) != 0)
+		return pyx_raise();
 	const pmo_varobj *o;
 	switch (type) {
 	case PMO_T_STR:

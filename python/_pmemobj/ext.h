@@ -30,6 +30,7 @@ typedef struct PoolObject {
 	PyObject *filename;        /* str */
 	PyObject *pickle_types;    /* set of classes stored via pickle */
 	int debug;
+	int verify;                /* check each immutable value's checksum on read */
 	/* The pool lock: held by one thread for a single operation, or for
 	 * the whole of a transaction.  Recursive for its owner.  owner and
 	 * lock_depth are only touched with the GIL held (see lock.c); `gate`
@@ -90,5 +91,7 @@ int pyx_str_utf8(PyObject *s, const char **data, Py_ssize_t *len, PyObject **tmp
 /* gc of a pool (collect.c), used at open, close and by pool.gc().  Live
  * proxies count as roots unless the pool is closing. */
 PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing);
+/* pool.check() (collect.c): a dict report, see the method's doc. */
+PyObject *pyx_pool_check(PoolObject *pool);
 
 #endif

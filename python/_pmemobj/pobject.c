@@ -259,6 +259,21 @@ static PyObject *PObject_v_init(PObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+/* Append the names of the stored attributes to names; -1 on error. */
+static int append_attr_names(PObject *self, PyObject *names)
+{
+	PoolObject *pool = self->pool;
+	pyx_lock(pool);
+	pmo_object *o = pool->core ? object_of(self) : NULL;
+	int rc = o ? 0 : -1;
+	for (uint64_t i = 0; o && rc == 0 && i < o->len; i++) {
+		PyObject *n = pyx_name_of(pool, pmo_object_attrs(pool->core, o)[i].name);
+		rc = n && PyList_Append(names, n) == 0 ? 0 : -1;
+	}
+	pyx_unlock(pool);
+	return rc;
+}
+
 static PyObject *PObject_dir(PObject *self, PyObject *unused)
 {
 	PyObject *base = PyObject_GetAttrString((PyObject *)&PyBaseObject_Type, "__dir__");
@@ -266,19 +281,18 @@ static PyObject *PObject_dir(PObject *self, PyObject *unused)
 	Py_XDECREF(base);
 	if (!names || !self->pool || !self->pool->core || !self->off)
 		return names;   /* closed or rolled back: the class's names only */
-	PoolObject *pool = self->pool;
-	pyx_lock(pool);
-	pmo_object *o = pool->core ? object_of(self) : NULL;
-	for (uint64_t i = 0; o && i < o->len; i++) {
-		PyObject *n = pyx_name_of(pool, pmo_object_attrs(pool->core, o)[i].name);
-		if (!n || PyList_Append(names, n) != 0) {
-			Py_CLEAR(names);
-			break;
-		}
-	}
-	if (!o)
+	if (append_attr_names(self, names) != 0)
 		Py_CLEAR(names);
-	pyx_unlock(pool);
+	return names;
+}
+
+static PyObject *PObject_p_attr_names(PObject *self, PyObject *unused)
+{
+	if (pyx_proxy_check(self))
+		return NULL;
+	PyObject *names = PyList_New(0);
+	if (names && append_attr_names(self, names) != 0)
+		Py_CLEAR(names);
 	return names;
 }
 
@@ -333,6 +347,8 @@ static PyMethodDef PObject_methods[] = {
 	 "resurrected; does nothing by default.  Override it to (re)acquire volatile\n"
 	 "resources, kept in _v_ attributes."},
 	{"__dir__", (PyCFunction)PObject_dir, METH_NOARGS, NULL},
+	{"_p_attr_names", (PyCFunction)PObject_p_attr_names, METH_NOARGS,
+	 "The names of the stored (persistent) attributes, in table order."},
 	{"__init_subclass__", (PyCFunction)(void (*)(void))PObject_init_subclass,
 	 METH_VARARGS | METH_KEYWORDS | METH_CLASS, NULL},
 	{NULL}

@@ -74,12 +74,13 @@ static void tx_ended(void *ctx, int aborted)
 
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug", NULL};
+	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug", "verify",
+				 NULL};
 	PyObject *fname, *size_o = NULL, *mode_o = NULL;
 	const char *flag = "w";
-	int debug = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOp:PersistentObjectPool", kwlist,
-					 &fname, &flag, &size_o, &mode_o, &debug))
+	int debug = 0, verify = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOpp:PersistentObjectPool", kwlist,
+					 &fname, &flag, &size_o, &mode_o, &debug, &verify))
 		return -1;
 	if (self->core) {
 		PyErr_SetString(PyExc_RuntimeError, "pool is already open");
@@ -124,6 +125,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	pyx_mm_install_hooks(core);   /* before gc: user types take part */
 	Py_SETREF(self->filename, path_s);
 	self->debug = debug;
+	self->verify = verify;
 	if (core->was_unclean) {
 		/* The spec: a pool not closed cleanly is collected at open. */
 		uint64_t t0 = pmo_now_ns();
@@ -306,6 +308,28 @@ static PyObject *Pool_gc(PoolObject *self, PyObject *args, PyObject *kw)
 	return pyx_pool_gc(self, d, 0);
 }
 
+static PyObject *Pool_check(PoolObject *self, PyObject *unused)
+{
+	return pyx_pool_check(self);
+}
+
+static PyObject *Pool_get_verify(PoolObject *self, void *closure)
+{
+	return PyBool_FromLong(self->verify);
+}
+
+static int Pool_set_verify(PoolObject *self, PyObject *v, void *closure)
+{
+	int b = v ? PyObject_IsTrue(v) : -1;
+	if (b < 0) {
+		if (!v)
+			PyErr_SetString(PyExc_AttributeError, "cannot delete verify");
+		return -1;
+	}
+	self->verify = b;
+	return 0;
+}
+
 static PyObject *Pool_stats(PoolObject *self, PyObject *unused)
 {
 	if (pyx_check_open(self))
@@ -391,6 +415,11 @@ static PyMethodDef Pool_methods[] = {
 	 "Store instances of the given (immutable, non-container) classes via pickle."},
 	{"gc", (PyCFunction)(void (*)(void))Pool_gc, METH_VARARGS | METH_KEYWORDS,
 	 "gc(debug=None) -> (type_counts, gc_counts): free unreachable objects."},
+	{"check", (PyCFunction)Pool_check, METH_NOARGS,
+	 "check() -> dict: verify everything reachable (each container's invariants,\n"
+	 "every reference, every immutable value's checksum) and the heap, changing\n"
+	 "nothing.  Keys: ok (bool), problems (list of (offset, type, problem)),\n"
+	 "live, unreachable (objects the next gc frees) and examined (allocations)."},
 	{"stats", (PyCFunction)Pool_stats, METH_NOARGS,
 	 "Return the pool's counters as a dict."},
 	{"reset_stats", (PyCFunction)Pool_reset_stats, METH_NOARGS,
@@ -406,6 +435,9 @@ static PyGetSetDef Pool_getset[] = {
 	{"closed", (getter)Pool_get_closed, NULL, "True once the pool is closed.", NULL},
 	{"filename", (getter)Pool_get_filename, NULL, "The pool's file name.", NULL},
 	{"mm", (getter)pyx_pool_get_mm, NULL, "The pool's MemoryManager.", NULL},
+	{"verify", (getter)Pool_get_verify, (setter)Pool_set_verify,
+	 "True: every read of a str, bytes, big int, tuple, frozenset or pickle checks "
+	 "its checksum first (CorruptPoolError if it fails).", NULL},
 	{NULL}
 };
 
@@ -415,7 +447,7 @@ PyTypeObject Pool_Type = {
 	.tp_basicsize = sizeof(PoolObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "PersistentObjectPool(filename, flag='w', pool_size=MIN_POOL_SIZE, "
-		  "mode=0o666, debug=False)\n\n"
+		  "mode=0o666, debug=False, verify=False)\n\n"
 		  "A pool of persistent objects in a libpmemobj file.",
 	.tp_new = Pool_new,
 	.tp_init = (initproc)Pool_init,

@@ -42,7 +42,8 @@ __all__ = [
     "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
-    "PersistentSet", "PersistentTuple", "Transaction", "create", "open",
+    "PersistentSet", "PersistentTuple", "Transaction", "check", "create", "open",
+    "salvage",
 ]
 
 __version__ = "0.2.0.dev0"     # as in pyproject.toml
@@ -54,8 +55,8 @@ class PersistentObjectPool(_Pool):
     __doc__ = _Pool.__doc__
 
     def __init__(self, filename, flag="w", pool_size=MIN_POOL_SIZE,
-                 mode=0o666, debug=False):
-        super().__init__(filename, flag, pool_size, mode, debug)
+                 mode=0o666, debug=False, verify=False):
+        super().__init__(filename, flag, pool_size, mode, debug, verify)
         _open_pools.add(self)
 
     def new(self, typ, *args, **kw):
@@ -73,21 +74,27 @@ class PersistentObjectPool(_Pool):
                         f"the Persistent API")
 
 
-def create(filename, pool_size=MIN_POOL_SIZE, mode=0o666, debug=False):
+def create(filename, pool_size=MIN_POOL_SIZE, mode=0o666, debug=False, verify=False):
     """Create a pool file of *pool_size* bytes and return it, open.
 
-    Raise FileExistsError if *filename* exists.
+    Raise FileExistsError if *filename* exists.  *verify*: see open().
     """
-    return PersistentObjectPool(filename, "x", pool_size, mode, debug)
+    return PersistentObjectPool(filename, "x", pool_size, mode, debug, verify)
 
 
-def open(filename, debug=False):
+def open(filename, debug=False, verify=False):
     """Open the existing pool in *filename*.
 
     Raise FileNotFoundError if it does not exist.  A pool that was not
-    closed cleanly is garbage-collected as it opens.
+    closed cleanly is garbage-collected as it opens.  With *verify*, every
+    read of an immutable value (str, bytes, big int, tuple, frozenset,
+    pickle) first checks it against the checksum stored when it was
+    written, and raises CorruptPoolError if they differ.
     """
-    return PersistentObjectPool(filename, "w", debug=debug)
+    return PersistentObjectPool(filename, "w", debug=debug, verify=verify)
+
+
+from ._repair import check, salvage  # noqa: E402  (needs the names above)
 
 
 @_atexit.register

@@ -9,11 +9,12 @@ PersistentObject subclasses with attributes, a pickled instance, big ints,
 str, bytes, floats, complex and a PersistentArray.  Each trial copies it,
 damages the copy with one kind of damage aimed at one region of the file,
 and then, in a forked child with a time limit: opens the pool, reads
-everything reachable, runs gc, runs check() if the pool has one, writes,
+everything reachable (with verify=True), runs gc and check(), writes,
 and closes.  Outcomes:
 
   ok        no error, and everything read equals the template
-  detected  CorruptPoolError, or a clean refusal of the file at open
+  detected  CorruptPoolError, a problem in check()'s report, or a clean
+            refusal of the file at open
             (ValueError or OSError naming it)
   crash     the child died of a signal
   hang      the child outlived the time limit
@@ -201,7 +202,7 @@ def damage(path, kind, region, regions, size, rng):
 def exercise(path, expected):
     """Open, read everything, gc, check, write, close: the outcome."""
     try:
-        pool = pmemobj.open(path)
+        pool = pmemobj.open(path, verify=True)
     except pmemobj.CorruptPoolError:
         return "detected"
     except (ValueError, OSError) as e:
@@ -212,13 +213,13 @@ def exercise(path, expected):
     try:
         got = snapshot(pool.root)
         pool.gc()
-        check = getattr(pool, "check", None)
-        if check is not None:
-            check()
+        report = pool.check()
         pool.root["fuzz"] = ("written", 1)
         with pool.transaction():
             pool.root["ints"].append(1)
-        if got != expected:
+        if not report["ok"]:
+            outcome = "detected"
+        elif got != expected:
             outcome = "silent"
     except pmemobj.CorruptPoolError:
         outcome = "detected"
