@@ -564,18 +564,6 @@ PyObject *pyx_table_corrupted(PoolObject *pool, uint64_t off)
 	return pyx_raise();
 }
 
-int pyx_register_abc(const char *abc, PyTypeObject *cls)
-{
-	PyObject *mod = PyImport_ImportModule("collections.abc");
-	PyObject *base = mod ? PyObject_GetAttrString(mod, abc) : NULL;
-	Py_XDECREF(mod);
-	PyObject *r = base ? PyObject_CallMethod(base, "register", "(O)", (PyObject *)cls) : NULL;
-	Py_XDECREF(base);
-	if (!r)
-		return -1;
-	Py_DECREF(r);
-	return 0;
-}
 
 
 int pyx_load_entry(ProxyObject *owner, uint32_t type, uint64_t i, PyObject **key,

@@ -98,9 +98,6 @@ int64_t pyx_frozenset_content_hash(ProxyObject *fs);
 enum { ITER_KEYS = 0, ITER_VALUES = 1, ITER_ITEMS = 2 };
 PyObject *pyx_table_iter(ProxyObject *owner, uint32_t type, int kind, int reversed);
 
-/* Register cls with collections.abc.<abc>. */
-int pyx_register_abc(const char *abc, PyTypeObject *cls);
-
 /* A damaged table at off: EIO as an exception; returns NULL. */
 PyObject *pyx_table_corrupted(PoolObject *pool, uint64_t off);
 

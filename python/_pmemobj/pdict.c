@@ -344,7 +344,9 @@ static int append_pair(PyObject *pairs, PyObject *k, PyObject *v)
  * any transaction opens. */
 static int collect_pairs(PyObject *arg, PyObject *pairs)
 {
-	if (PyDict_Check(arg)) {
+	/* A dict's storage, as dict.update reads it: only when iterating it
+	 * would give the same (a subclass may override __iter__). */
+	if (PyDict_Check(arg) && Py_TYPE(arg)->tp_iter == PyDict_Type.tp_iter) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
 		while (PyDict_Next(arg, &pos, &k, &v))

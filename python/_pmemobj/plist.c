@@ -132,12 +132,9 @@ static PyObject *values_of(PyObject *other)
  * list()'s error for a non-iterable ("'int' object is not iterable"). */
 static PyObject *as_values(PyObject *iterable)
 {
-	PyObject *seq = values_of(iterable);
-	if (seq || PyErr_Occurred())
-		return seq;
-	if (PyTuple_CheckExact(iterable))
-		return Py_NewRef(iterable);
-	return PySequence_List(iterable);
+	if (Py_IS_TYPE(iterable, &PersistentList_Type))
+		return as_pylist((ListObject *)iterable);
+	return pyx_iterate_all(iterable, NULL);
 }
 
 /* End an operation that refused its arguments after looking at the list
@@ -969,7 +966,8 @@ PyTypeObject PersistentList_Type = {
 
 int pyx_list_ready(PyObject *module)
 {
-	if (PyType_Ready(&PersistentList_Type) < 0 || PyType_Ready(&ListIter_Type) < 0)
+	if (PyType_Ready(&PersistentList_Type) < 0 || PyType_Ready(&ListIter_Type) < 0 ||
+	    pyx_register_abc("MutableSequence", &PersistentList_Type) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_LIST, &PersistentList_Type);
 	return PyModule_AddObjectRef(module, "PersistentList", (PyObject *)&PersistentList_Type);

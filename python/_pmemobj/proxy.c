@@ -209,3 +209,16 @@ PyTypeObject Proxy_Type = {
 	.tp_methods = pyx_proxy_methods,
 	.tp_weaklistoffset = offsetof(ProxyObject, weakreflist),
 };
+
+int pyx_register_abc(const char *abc, PyTypeObject *cls)
+{
+	PyObject *mod = PyImport_ImportModule("collections.abc");
+	PyObject *base = mod ? PyObject_GetAttrString(mod, abc) : NULL;
+	Py_XDECREF(mod);
+	PyObject *r = base ? PyObject_CallMethod(base, "register", "(O)", (PyObject *)cls) : NULL;
+	Py_XDECREF(base);
+	if (!r)
+		return -1;
+	Py_DECREF(r);
+	return 0;
+}

@@ -117,6 +117,13 @@ int pyx_check_all_storable(PoolObject *pool, PyObject *seq);
  * takes the reference to parts, NULL (an exception set) passes through. */
 PyObject *pyx_join_reprs(PyObject *parts, const char *fmt);
 
+/* The items of an iterable as a list or tuple (new reference): an exact
+ * list or tuple itself, anything else (subclasses too, which may iterate
+ * differently from their storage) by iterating it, without trusting its
+ * __length_hint__.  not_iterable (if given) replaces the TypeError of a
+ * non-iterable. */
+PyObject *pyx_iterate_all(PyObject *iterable, const char *not_iterable);
+
 /* What the shared operations of PersistentList and PersistentTuple need of
  * their type.  They compute on the Python list or tuple of the values, so
  * they behave exactly as list's and tuple's, and store a result as a new
@@ -137,5 +144,9 @@ PyObject *pyx_seq_concat(const pyx_seqkind *kind, PyObject *self, PyObject *othe
 PyObject *pyx_seq_repeat(const pyx_seqkind *kind, PyObject *self, Py_ssize_t n);
 /* self[key] for a slice key. */
 PyObject *pyx_seq_slice(const pyx_seqkind *kind, PyObject *self, PyObject *key);
+
+/* Register a persistent container type with collections.abc.<abc>, as
+ * its builtin is registered. */
+int pyx_register_abc(const char *abc, PyTypeObject *cls);
 
 #endif

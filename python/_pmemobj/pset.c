@@ -339,7 +339,7 @@ static PyObject *list_of_items(PyObject *iterable)
 {
 	if (pyx_is_pset(iterable))
 		return items_of((SetObject *)iterable);
-	return PySequence_List(iterable);
+	return pyx_iterate_all(iterable, NULL);
 }
 
 /* All items of several iterables, deduplicated by Python's set. */
@@ -485,14 +485,12 @@ static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
 	if (code_of(self) == PMO_T_PFROZENSET) {
 		if (!iterable)
 			return 0;
-		/* Filling is allowed only while nothing can have seen the
-		 * content: empty, and referred to by no persistent slot. */
-		if (d->used != 0 || d->head.refcnt != 0) {
-			PyErr_SetString(PyExc_TypeError,
-					"PersistentFrozenSet is immutable: fill it when creating it, "
-					"with pool.new(PersistentFrozenSet, iterable)");
-			return -1;
-		}
+		/* Filling is pool.new's way of creating one, and happens
+		 * only while nothing can have seen the content: empty, and
+		 * referred to by no persistent slot.  Later calls are
+		 * ignored, as frozenset ignores __init__. */
+		if (d->used != 0 || d->head.refcnt != 0)
+			return 0;
 	}
 	PyObject *items = iterable ? list_of_items(iterable) : PyList_New(0);
 	if (!items)

@@ -165,9 +165,9 @@ static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 	const pmo_tuple *t = tuple_of(self);
 	if (!t)
 		return -1;
-	PyObject *seq = values_of(iterable);
-	if (!seq && !PyErr_Occurred())
-		seq = PySequence_Fast(iterable, "PersistentTuple() argument must be iterable");
+	PyObject *seq = Py_IS_TYPE(iterable, &PersistentTuple_Type)
+		? as_tuple((TupleObject *)iterable)
+		: pyx_iterate_all(iterable, "PersistentTuple() argument must be iterable");
 	if (!seq)
 		return -1;
 	PoolObject *pool = self->pool;
@@ -373,7 +373,8 @@ PyTypeObject PersistentTuple_Type = {
 
 int pyx_tuple_ready(PyObject *module)
 {
-	if (PyType_Ready(&PersistentTuple_Type) < 0)
+	if (PyType_Ready(&PersistentTuple_Type) < 0 ||
+	    pyx_register_abc("Sequence", &PersistentTuple_Type) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_PTUPLE, &PersistentTuple_Type);
 	return PyModule_AddObjectRef(module, "PersistentTuple", (PyObject *)&PersistentTuple_Type);

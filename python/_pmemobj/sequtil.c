@@ -36,6 +36,31 @@ int pyx_check_all_storable(PoolObject *pool, PyObject *seq)
 	return 0;
 }
 
+PyObject *pyx_iterate_all(PyObject *iterable, const char *not_iterable)
+{
+	if (PyList_CheckExact(iterable) || PyTuple_CheckExact(iterable))
+		return Py_NewRef(iterable);
+	PyObject *it = PyObject_GetIter(iterable);
+	if (!it) {
+		if (not_iterable && PyErr_ExceptionMatches(PyExc_TypeError)) {
+			PyErr_Clear();
+			PyErr_SetString(PyExc_TypeError, not_iterable);
+		}
+		return NULL;
+	}
+	/* Item by item: __length_hint__ may lie, and is not asked. */
+	PyObject *list = PyList_New(0), *item;
+	while (list && (item = PyIter_Next(it))) {
+		if (PyList_Append(list, item) != 0)
+			Py_CLEAR(list);
+		Py_DECREF(item);
+	}
+	Py_DECREF(it);
+	if (list && PyErr_Occurred())
+		Py_CLEAR(list);
+	return list;
+}
+
 PyObject *pyx_join_reprs(PyObject *parts, const char *fmt)
 {
 	if (!parts)

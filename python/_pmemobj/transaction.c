@@ -109,7 +109,8 @@ static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *Tx_abort(TransactionObject *self, PyObject *unused)
+static PyObject *Tx_abort(TransactionObject *self, PyObject *const *args, Py_ssize_t nargs,
+			  PyObject *kwnames)
 {
 	PoolObject *pool = self->pool;
 	if (pyx_check_open(pool))
@@ -119,12 +120,43 @@ static PyObject *Tx_abort(TransactionObject *self, PyObject *unused)
 		PyErr_SetString(PyExc_RuntimeError, "abort() called outside transaction");
 		return NULL;
 	}
-	pmo_tx_abort(pool->core, ECANCELED);
+	/* abort(errno=ECANCELED), as pynvm has it.  A bad argument still
+	 * aborts: no exception may leave a transaction open behind it. */
+	int err = ECANCELED;
+	PyObject *arg = NULL;
+	Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+	const char *bad = NULL;
+	if (nargs + nkw > 1)
+		bad = "abort() takes at most 1 argument";
+	else if (nkw && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "errno") != 0)
+		bad = "abort() got an unexpected keyword argument";
+	else if (nargs + nkw == 1)
+		arg = args[0];
+	if (arg && !bad) {
+		long v = PyLong_Check(arg) ? PyLong_AsLong(arg) : -1;
+		if (v <= 0 || v > INT_MAX) {
+			PyErr_Clear();
+			bad = "abort(): errno must be a positive int";
+		} else {
+			err = (int)v;
+		}
+	}
+	pmo_tx_abort(pool->core, err);
 	/* A `with` frame is ended by __exit__, which sees this exception. */
 	if (pool->frames[n - 1] == FRAME_FREE)
 		pop_frame(pool);
-	pmo_err(ECANCELED, "transaction aborted");
-	return pyx_raise();
+	if (bad) {
+		PyErr_SetString(PyExc_TypeError, bad);
+		return NULL;
+	}
+	/* OSError(errno, strerror) whatever the errno (pyx_raise would map
+	 * some to ValueError or MemoryError). */
+	PyObject *e = PyObject_CallFunction(PyExc_OSError, "is", err, strerror(err));
+	if (e) {
+		PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+		Py_DECREF(e);
+	}
+	return NULL;
 }
 
 static PyObject *Tx_enter(TransactionObject *self, PyObject *unused)
@@ -169,8 +201,8 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 static PyMethodDef Tx_methods[] = {
 	{"begin", (PyCFunction)Tx_begin, METH_NOARGS, "Begin a (nested) transaction."},
 	{"commit", (PyCFunction)Tx_commit, METH_NOARGS, "Commit the transaction begun last."},
-	{"abort", (PyCFunction)Tx_abort, METH_NOARGS,
-	 "Roll back the whole transaction and raise OSError(ECANCELED)."},
+	{"abort", (PyCFunction)(void (*)(void))Tx_abort, METH_FASTCALL | METH_KEYWORDS,
+	 "abort(errno=ECANCELED): roll back the whole transaction and raise OSError(errno)."},
 	{"__enter__", (PyCFunction)Tx_enter, METH_NOARGS, NULL},
 	{"__exit__", (PyCFunction)Tx_exit, METH_VARARGS, NULL},
 	{NULL}
