@@ -32,6 +32,11 @@ typedef struct {
 	uint64_t pos;         /* forward: next entry; reversed: entries before it */
 	uint64_t used;        /* size at creation; UINT64_MAX once it raised */
 	uint64_t remaining;
+	/* The entry array and its length at creation: every change to a
+	 * table moves one of them or used (entries are appended; a resize
+	 * makes a new array), so a count that disagrees while all three
+	 * are as they were is damage, not a change. */
+	uint64_t table, nentries;
 } TableIterObject;
 
 PyObject *pyx_table_iter(ProxyObject *owner, uint32_t type, int kind, int reversed)
@@ -48,6 +53,8 @@ PyObject *pyx_table_iter(ProxyObject *owner, uint32_t type, int kind, int revers
 		it->reversed = reversed;
 		it->pos = reversed ? d->nentries : 0;
 		it->used = it->remaining = d->used;
+		it->table = d->table;
+		it->nentries = d->nentries;
 	}
 	pyx_unlock(owner->pool);
 	return (PyObject *)it;
@@ -100,6 +107,12 @@ static PyObject *TableIter_next(TableIterObject *it)
 		}
 	}
 	if ((e && it->remaining == 0) || (!e && it->remaining != 0)) {
+		if (d->table == it->table && d->nentries == it->nentries) {
+			it->used = UINT64_MAX;
+			pyx_table_corrupted(pool, it->owner->off);
+			pyx_unlock(pool);
+			return NULL;
+		}
 		/* Same size, different keys: deletions and insertions. */
 		if (it->type == PMO_T_DICT) {
 			PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");

@@ -43,6 +43,7 @@ import struct
 import sys
 import tempfile
 import time
+import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -57,6 +58,8 @@ from fuzz_types import Node, Pickled  # noqa: E402
 
 KINDS = ["bitflip", "bytes", "block", "zero", "truncate", "field"]
 REGIONS = ["header", "lanes", "heapmeta", "data"]
+SHOW_TRACEBACKS = False      # print the exception of an internal outcome (--replay)
+
 OUTCOMES = ["ok", "detected", "crash", "hang", "internal", "silent"]
 POOL_SIZE = 8 << 20
 
@@ -225,12 +228,16 @@ def exercise(path, expected):
         outcome = "detected"
     except Exception:            # noqa: BLE001 -- classified, with its type
         outcome = "internal"
+        if SHOW_TRACEBACKS:
+            traceback.print_exc()
     try:
         pool.close()
     except pmemobj.CorruptPoolError:
         outcome = "detected" if outcome == "ok" else outcome
     except Exception:            # noqa: BLE001
         outcome = "internal" if outcome == "ok" else outcome
+        if SHOW_TRACEBACKS:
+            traceback.print_exc()
     return outcome
 
 
@@ -309,6 +316,8 @@ def main(argv=None):
         by_region = {r: {o: 0 for o in OUTCOMES} for r in regions_wanted}
         failures = []
         trials = [args.replay] if args.replay is not None else range(args.trials)
+        global SHOW_TRACEBACKS
+        SHOW_TRACEBACKS = args.replay is not None     # a replay is for debugging
         trial_path = os.path.join(work, "trial.pool")
         for n in trials:
             kind, region, rng = trial_params(args.seed, n, kinds, regions_wanted)
