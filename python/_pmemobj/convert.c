@@ -3,10 +3,13 @@
  *
  * Only exact builtin types map to slots and heap values (a subclass of
  * int could carry behaviour we would silently drop); instances of classes
- * nominated with persist_via_pickle are stored as pickles.  Storing is two
- * passes: pyx_check_storable walks the value first and raises TypeError
- * before anything is allocated, so a bad value never aborts the caller's
- * transaction; pyx_to_slot then builds the heap objects inside it.
+ * nominated with persist_via_pickle are stored as pickles.  A plain list,
+ * dict or set is stored as a persistent copy (PersistentList, -Dict,
+ * -Set), made in the same transaction, with shared parts and cycles
+ * copied once.  Storing is two passes: pyx_check_storable walks the value
+ * first and raises TypeError before anything is allocated, so a bad value
+ * never aborts the caller's transaction; pyx_to_slot then builds the heap
+ * objects inside it.
  */
 #include "proxy.h"
 #include "manager.h"
@@ -55,25 +58,51 @@ static int check_proxy(PoolObject *pool, ProxyObject *v)
 	return 0;
 }
 
-int pyx_check_storable(PoolObject *pool, PyObject *v)
+static inline int is_plain_container(PyObject *v)
+{
+	return PyList_CheckExact(v) || PyDict_CheckExact(v) || PySet_CheckExact(v);
+}
+
+/* pyx_check_storable; *seen collects the plain containers already
+ * checked (they may be shared or cyclic). */
+static int check_value(PoolObject *pool, PyObject *v, PyObject **seen)
 {
 	if (v == Py_None || PyBool_Check(v) || PyLong_CheckExact(v) ||
 	    PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
 	    PyUnicode_CheckExact(v) || PyBytes_CheckExact(v))
 		return 0;
-	if (PyTuple_CheckExact(v) || PyFrozenSet_CheckExact(v)) {
+	int plain = is_plain_container(v);
+	if (plain) {
+		PyObject *id = PyLong_FromVoidPtr(v);
+		int had = -1;
+		if (id && (*seen || (*seen = PySet_New(NULL))))
+			had = PySet_Contains(*seen, id);
+		if (had == 0 && PySet_Add(*seen, id) != 0)
+			had = -1;
+		Py_XDECREF(id);
+		if (had != 0)
+			return had < 0 ? -1 : 0;
+	}
+	if (plain || PyTuple_CheckExact(v) || PyFrozenSet_CheckExact(v)) {
 		if (Py_EnterRecursiveCall(" while checking a value to persist"))
 			return -1;
+		/* Only the containers' own storage is read: no Python code
+		 * runs, so nothing can change them under the walk. */
 		int rc = 0;
-		if (PyTuple_CheckExact(v)) {
-			for (Py_ssize_t i = 0; rc == 0 && i < PyTuple_GET_SIZE(v); i++)
-				rc = pyx_check_storable(pool, PyTuple_GET_ITEM(v, i));
+		if (PyTuple_CheckExact(v) || PyList_CheckExact(v)) {
+			for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(v); i++)
+				rc = check_value(pool, PySequence_Fast_GET_ITEM(v, i), seen);
+		} else if (PyDict_CheckExact(v)) {
+			Py_ssize_t pos = 0;
+			PyObject *k, *x;
+			while (rc == 0 && PyDict_Next(v, &pos, &k, &x))
+				rc = check_value(pool, k, seen) ? -1 : check_value(pool, x, seen);
 		} else {
 			Py_ssize_t pos = 0;
 			PyObject *item;
 			Py_hash_t h;
 			while (rc == 0 && _PySet_NextEntry(v, &pos, &item, &h))
-				rc = pyx_check_storable(pool, item);
+				rc = check_value(pool, item, seen);
 		}
 		Py_LeaveRecursiveCall();
 		return rc;
@@ -87,6 +116,14 @@ int pyx_check_storable(PoolObject *pool, PyObject *v)
 	if (r != 0)
 		return r < 0 ? -1 : 0;
 	return cannot_persist(v);
+}
+
+int pyx_check_storable(PoolObject *pool, PyObject *v)
+{
+	PyObject *seen = NULL;
+	int rc = check_value(pool, v, &seen);
+	Py_XDECREF(seen);
+	return rc;
 }
 
 /* --- storing ------------------------------------------------------------ */
@@ -228,6 +265,54 @@ static int store_pickle(PoolObject *pool, PyObject *v, pmo_slot *out)
 	return 0;
 }
 
+static int store_ref_to(PoolObject *pool, PyObject *proxy, pmo_slot *out)
+{
+	if (check_proxy(pool, (ProxyObject *)proxy))
+		return -1;
+	uint64_t off = ((ProxyObject *)proxy)->off;
+	if (pmo_incref(pool->core, off) != 0)
+		return core_failed();
+	*out = pmo_slot_ref(off);
+	return 0;
+}
+
+/* A plain list, dict or set: its persistent copy, made through the
+ * types' own constructors (which join the transaction) and filled by
+ * their extend/update, which store the items through here again. */
+static int store_plain(PoolObject *pool, PyObject *v, pmo_slot *out)
+{
+	int outermost = !pool->plain_copies;
+	if (outermost && !(pool->plain_copies = PyDict_New()))
+		return -1;
+	int rc = -1;
+	PyObject *id = PyLong_FromVoidPtr(v), *copy = NULL;
+	if (!id)
+		goto out;
+	copy = Py_XNewRef(PyDict_GetItemWithError(pool->plain_copies, id));
+	if (!copy && !PyErr_Occurred()) {
+		uint32_t code = PyList_CheckExact(v) ? PMO_T_LIST
+				: PyDict_CheckExact(v) ? PMO_T_DICT : PMO_T_SET;
+		copy = PyObject_CallMethod((PyObject *)pool, "new", "(O)",
+					   (PyObject *)pyx_proxy_type(code));
+		/* Registered before filling: a cycle back to v finds it. */
+		PyObject *r = NULL;
+		if (copy && PyDict_SetItem(pool->plain_copies, id, copy) == 0)
+			r = PyObject_CallMethod(copy, code == PMO_T_LIST ? "extend" : "update",
+						"(O)", v);
+		if (!r)
+			Py_CLEAR(copy);
+		Py_XDECREF(r);
+	}
+	if (copy)
+		rc = store_ref_to(pool, copy, out);
+out:
+	Py_XDECREF(id);
+	Py_XDECREF(copy);
+	if (outermost)
+		Py_CLEAR(pool->plain_copies);
+	return rc;
+}
+
 int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
 {
 	if (v == Py_None) {
@@ -266,15 +351,10 @@ int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
 		return store_items(pool, v, PMO_T_TUPLE, out);
 	if (PyFrozenSet_CheckExact(v))
 		return store_items(pool, v, PMO_T_FROZENSET, out);
-	if (pyx_is_proxy(v)) {
-		if (check_proxy(pool, (ProxyObject *)v))
-			return -1;
-		uint64_t off = ((ProxyObject *)v)->off;
-		if (pmo_incref(pool->core, off) != 0)
-			return core_failed();
-		*out = pmo_slot_ref(off);
-		return 0;
-	}
+	if (pyx_is_proxy(v))
+		return store_ref_to(pool, v, out);
+	if (is_plain_container(v))
+		return store_plain(pool, v, out);
 	if (is_pickled_type(pool, v))
 		return store_pickle(pool, v, out);
 	uint64_t off;

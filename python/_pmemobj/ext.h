@@ -31,6 +31,10 @@ typedef struct PoolObject {
 	PyObject *pickle_types;    /* set of classes stored via pickle */
 	int debug;
 	int verify;                /* check each immutable value's checksum on read */
+	/* While plain lists, dicts and sets are being copied in (convert.c):
+	 * id(plain container) -> its persistent copy, so that shared ones
+	 * and cycles are copied once.  NULL otherwise. */
+	PyObject *plain_copies;
 	/* The pool lock: held by one thread for a single operation, or for
 	 * the whole of a transaction.  Recursive for its owner.  owner and
 	 * lock_depth are only touched with the GIL held (see lock.c); `gate`

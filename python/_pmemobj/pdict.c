@@ -807,7 +807,8 @@ int pyx_dict_ready(PyObject *module)
 	}
 	Py_DECREF(fk);
 	PyType_Modified(&PersistentDict_Type);
-	if (pyx_register_abc("MutableMapping", &PersistentDict_Type) < 0)
+	if (pyx_register_abc("MutableMapping", &PersistentDict_Type) < 0 ||
+	    pyx_add_methods(&PersistentDict_Type, pyx_plain_methods) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_DICT, &PersistentDict_Type);
 	return PyModule_AddObjectRef(module, "PersistentDict", (PyObject *)&PersistentDict_Type);

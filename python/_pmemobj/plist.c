@@ -967,7 +967,8 @@ PyTypeObject PersistentList_Type = {
 int pyx_list_ready(PyObject *module)
 {
 	if (PyType_Ready(&PersistentList_Type) < 0 || PyType_Ready(&ListIter_Type) < 0 ||
-	    pyx_register_abc("MutableSequence", &PersistentList_Type) < 0)
+	    pyx_register_abc("MutableSequence", &PersistentList_Type) < 0 ||
+	    pyx_add_methods(&PersistentList_Type, pyx_plain_methods) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_LIST, &PersistentList_Type);
 	return PyModule_AddObjectRef(module, "PersistentList", (PyObject *)&PersistentList_Type);

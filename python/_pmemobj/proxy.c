@@ -13,6 +13,11 @@ void pyx_register_proxy_type(uint32_t code, PyTypeObject *type)
 		proxy_types[code] = type;
 }
 
+PyTypeObject *pyx_proxy_type(uint32_t code)
+{
+	return code <= PMO_T_BUILTIN_MAX ? proxy_types[code] : NULL;
+}
+
 int pyx_proxy_check(ProxyObject *self)
 {
 	if (!self->pool || !self->pool->core) {

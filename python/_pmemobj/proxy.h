@@ -69,6 +69,9 @@ void pyx_idmap_del(PoolObject *pool, uint64_t off);
  * made: gc must then not run, or it would free what only proxies hold. */
 int pyx_idmap_offsets(PoolObject *pool, uint64_t **out, size_t *n);
 
+/* The proxy type registered for a built-in type code (NULL if none). */
+PyTypeObject *pyx_proxy_type(uint32_t code);
+
 /* Resolve the Python class of a user type code (>= PMO_T_FIRST_USER);
  * set by the PersistentObject/type-table code, NULL until then. */
 extern PyTypeObject *(*pyx_user_type_lookup)(PoolObject *pool, uint32_t code);
@@ -123,6 +126,12 @@ PyObject *pyx_join_reprs(PyObject *parts, const char *fmt);
  * __length_hint__.  not_iterable (if given) replaces the TypeError of a
  * non-iterable. */
 PyObject *pyx_iterate_all(PyObject *iterable, const char *not_iterable);
+
+/* to_python, __copy__, __deepcopy__ and __reduce__ of the containers
+ * (copies of plain values, see pmemobj/_plain.py), to be appended to a
+ * type's methods at module init with pyx_add_methods. */
+extern const PyMethodDef pyx_plain_methods[];
+int pyx_add_methods(PyTypeObject *type, const PyMethodDef *methods);
 
 /* What the shared operations of PersistentList and PersistentTuple need of
  * their type.  They compute on the Python list or tuple of the values, so

@@ -845,7 +845,9 @@ int pyx_set_ready(PyObject *module)
 	if (PyType_Ready(&PersistentSet_Type) < 0 || PyType_Ready(&PersistentFrozenSet_Type) < 0)
 		return -1;
 	if (pyx_register_abc("MutableSet", &PersistentSet_Type) < 0 ||
-	    pyx_register_abc("Set", &PersistentFrozenSet_Type) < 0)
+	    pyx_register_abc("Set", &PersistentFrozenSet_Type) < 0 ||
+	    pyx_add_methods(&PersistentSet_Type, pyx_plain_methods) < 0 ||
+	    pyx_add_methods(&PersistentFrozenSet_Type, pyx_plain_methods) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_SET, &PersistentSet_Type);
 	pyx_register_proxy_type(PMO_T_PFROZENSET, &PersistentFrozenSet_Type);

@@ -374,7 +374,8 @@ PyTypeObject PersistentTuple_Type = {
 int pyx_tuple_ready(PyObject *module)
 {
 	if (PyType_Ready(&PersistentTuple_Type) < 0 ||
-	    pyx_register_abc("Sequence", &PersistentTuple_Type) < 0)
+	    pyx_register_abc("Sequence", &PersistentTuple_Type) < 0 ||
+	    pyx_add_methods(&PersistentTuple_Type, pyx_plain_methods) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_PTUPLE, &PersistentTuple_Type);
 	return PyModule_AddObjectRef(module, "PersistentTuple", (PyObject *)&PersistentTuple_Type);

@@ -61,6 +61,59 @@ PyObject *pyx_iterate_all(PyObject *iterable, const char *not_iterable)
 	return list;
 }
 
+/* --- plain copies (pmemobj/_plain.py) ------------------------------------ */
+
+static PyObject *call_plain(const char *fn, PyObject *self, PyObject *arg)
+{
+	static PyObject *mod;
+	if (!mod && !(mod = PyImport_ImportModule("pmemobj._plain")))
+		return NULL;
+	return arg ? PyObject_CallMethod(mod, fn, "OO", self, arg)
+		   : PyObject_CallMethod(mod, fn, "(O)", self);
+}
+
+static PyObject *plain_to_python(PyObject *self, PyObject *unused)
+{
+	return call_plain("to_python", self, NULL);
+}
+
+static PyObject *plain_copy(PyObject *self, PyObject *unused)
+{
+	return call_plain("shallow", self, NULL);
+}
+
+static PyObject *plain_deepcopy(PyObject *self, PyObject *memo)
+{
+	return call_plain("to_python", self, memo);
+}
+
+static PyObject *plain_reduce(PyObject *self, PyObject *unused)
+{
+	return call_plain("reduce", self, NULL);
+}
+
+const PyMethodDef pyx_plain_methods[] = {
+	{"to_python", plain_to_python, METH_NOARGS,
+	 "A deep copy made of plain Python values (shared parts and cycles kept)."},
+	{"__copy__", plain_copy, METH_NOARGS, "A plain container of the same items."},
+	{"__deepcopy__", plain_deepcopy, METH_O, "The same as to_python()."},
+	{"__reduce__", plain_reduce, METH_NOARGS, "Pickles the plain value (to_python())."},
+	{NULL}
+};
+
+int pyx_add_methods(PyTypeObject *type, const PyMethodDef *methods)
+{
+	for (const PyMethodDef *m = methods; m->ml_name; m++) {
+		PyObject *f = PyDescr_NewMethod(type, (PyMethodDef *)m);
+		int rc = f ? PyDict_SetItemString(type->tp_dict, m->ml_name, f) : -1;
+		Py_XDECREF(f);
+		if (rc != 0)
+			return -1;
+	}
+	PyType_Modified(type);
+	return 0;
+}
+
 PyObject *pyx_join_reprs(PyObject *parts, const char *fmt)
 {
 	if (!parts)

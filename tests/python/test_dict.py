@@ -488,8 +488,8 @@ def test_unstorable_values_and_keys(pool, pool_path):
         pd[2] = object()
     with pytest.raises(TypeError, match="Don't know how to persist"):
         pd[object()] = 1
-    with pytest.raises(TypeError, match="Don't know how to persist list"):
-        pd.setdefault(3, [])
+    with pytest.raises(TypeError, match="Don't know how to persist bytearray"):
+        pd.setdefault(3, [bytearray()])
     assert pd == {1: 1}
     other = pmemobj.create(pool_path + ".other")
     try:

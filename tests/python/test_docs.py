@@ -40,3 +40,17 @@ def test_tutorial_examples_run(pool_dir):
             assert proc.returncode == 0, "%s\n---\n%s" % (code, proc.stderr)
         ran += 1
     assert ran >= 8
+
+
+def test_readme_examples_run(pool_dir):
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    outputs = []
+    for code in blocks(REPO / "README.md"):
+        code = code.replace("/dev/shm/", str(pool_dir) + "/")
+        proc = subprocess.run([sys.executable, "-c", code], env=env, cwd=pool_dir,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, "%s\n---\n%s" % (code, proc.stderr)
+        outputs.append(proc.stdout)
+    assert outputs[0] == "[('run', 0)]\n"
+    assert outputs[1] == ('{"users": [{"name": "ann", "roles": ["admin"]}, '
+                          '{"name": "bob", "roles": []}]}\n')

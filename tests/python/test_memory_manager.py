@@ -161,7 +161,7 @@ def test_persist_resurrect_refcounts(pool):
         mm.incref(OID_NULL)
     mm.xdecref(OID_NULL)
     with pytest.raises(TypeError, match="Don't know how to persist"):
-        mm.persist([1, 2])
+        mm.persist([1, bytearray()])
     with pytest.raises(TypeError, match="Don't know how to persist"):
         mm.persist(object())
     # gc finds no garbage: the persisted values were freed by decref.

@@ -77,10 +77,10 @@ def test_with_rolls_back_on_base_exception(pool):
 
 def test_with_rolls_back_on_failed_store(pool):
     pool.root = "before"
-    with pytest.raises(TypeError, match="Don't know how to persist dict"):
+    with pytest.raises(TypeError, match="Don't know how to persist bytearray"):
         with pool.transaction():
             pool.root = "first change"
-            pool.root = {}
+            pool.root = {"a": bytearray()}
     assert pool.root == "before"
 
 

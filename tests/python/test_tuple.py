@@ -111,8 +111,8 @@ def test_immutable(pool, t):
 
 
 def test_unstorable_items_refused(pool):
-    with pytest.raises(TypeError, match="Don't know how to persist list"):
-        pool.new(PersistentTuple, ([1],))
+    with pytest.raises(TypeError, match="Don't know how to persist bytearray"):
+        pool.new(PersistentTuple, ([bytearray()],))
     with pytest.raises(TypeError, match="must be iterable"):
         pool.new(PersistentTuple, 5)
 
