@@ -1,0 +1,57 @@
+"""Flushes and fences per operation, pinned.
+
+experiments/flush_counts.py counts libpmem's flush and fence calls around
+each operation (with bench/c's interposer preloaded).  The counts are
+deterministic, so they are pinned here: a change that adds (or removes) a
+flush or a fence fails this test until PINNED is changed on purpose, in the
+same commit, with the reason in its message.  (Times would be useless
+here: this machine's vary by 2x from minute to minute.)"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCRIPT = REPO / "experiments" / "flush_counts.py"
+SO = REPO / "build" / "libpmo_flushcount.so"
+
+# operation: (flushes, fences) of one autocommitted operation or transaction.
+PINNED = {
+    "empty transaction": (0, 2),
+    "list[i] = int (over an int)": (4, 5),
+    "list[i] = float (over an int)": (4, 5),
+    "list[i] = short str": (4, 5),
+    "list[i] = long str": (10, 7),
+    "list.append(int)": (5, 5),
+    "list.pop()": (7, 7),
+    "dict[k] = int (existing key)": (4, 5),
+    "dict[k] = int (new key)": (8, 7),
+    "dict[short str] = short str (new)": (8, 7),
+    "del dict[k]": (10, 9),
+    "setattr (existing, int)": (4, 5),
+    "set.add(int)": (8, 7),
+    "pool.root = int": (4, 5),
+    "transaction of 1 list write": (4, 5),
+    "transaction of 10 list writes": (22, 23),
+    "array[i] = float": (4, 5),
+}
+
+
+def measured():
+    env = dict(os.environ, PYTHONPATH=str(REPO / "python"))
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--print"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return {k: (v["flushes"], v["fences"]) for k, v in json.loads(proc.stdout).items()}
+
+
+@pytest.mark.skipif(not SO.exists(), reason="build/libpmo_flushcount.so not built")
+def test_flushes_and_fences_per_operation_are_as_pinned():
+    got = measured()
+    if got != PINNED:
+        table = "\n".join("    %r: %r," % kv for kv in got.items())
+        pytest.fail("flush/fence counts changed; if on purpose, set PINNED to:\n" + table)
