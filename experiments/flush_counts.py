@@ -59,7 +59,9 @@ def operations(pmemobj):
         "empty transaction": (lambda pool: None, lambda pool, s: pool.transaction().__enter__()
                               .__exit__(None, None, None)),
         "list[i] = int (over an int)": (lst, lambda pool, l: l.__setitem__(5, next(counter))),
-        "list[i] = float (over an int)": (lst, lambda pool, l: l.__setitem__(6, 0.5)),
+        "list[i] = float (over a float)": (lst, lambda pool, l: l.__setitem__(6, 0.5)),
+        "list[i] = int or float (over the other)": (
+            lst, lambda pool, l: l.__setitem__(4, 0.5 if next(counter) % 2 else 7)),
         "list[i] = short str": (lst, lambda pool, l: l.__setitem__(7, "s%d" % next(counter))),
         "list[i] = long str": (lst, lambda pool, l: l.__setitem__(8, "a long str value %d"
                                                                 % next(counter))),

@@ -247,6 +247,8 @@ int pmo_obj_free(pmo_pool *p, uint64_t off)
 
 int pmo_slot_store(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 {
+	if (pmo_tx_store_atomic(p, dst, v))
+		return 0;       /* both inline: no reference to drop */
 	pmo_slot old = *dst;
 	if (pmo_tx_snapshot(p, dst, sizeof *dst) != 0)
 		return -1;

@@ -8,9 +8,17 @@
 #include "error.h"
 #include "heap.h"
 
-/* libpmemobj keeps its transaction state per thread; so do we. */
+/* libpmemobj keeps its transaction state per thread; so do we.  The
+ * libpmemobj transaction starts lazily, at the first call that needs it
+ * (snapshot, allocation, free): a transaction that changes nothing costs
+ * no flush and no fence, and an operation that is a single failure-atomic
+ * store can skip it (pmo_tx_store_atomic).  tx_err is the error of a
+ * transaction aborted before it started. */
 static __thread pmo_pool *tx_pool;
 static __thread int tx_depth;
+static __thread int tx_started;
+static __thread int tx_err;
+static __thread int tx_single;   /* pmo_tx_single_store was called */
 
 static unsigned fault_kinds;   /* armed kinds; 0: disarmed */
 static long fault_left, fault_count;
@@ -43,7 +51,7 @@ static inline int fault(unsigned kind)
  * aborted, errno ENOMEM. */
 static int injected_tx_failure(void)
 {
-	if (pmemobj_tx_stage() == TX_STAGE_WORK)
+	if (tx_started && pmemobj_tx_stage() == TX_STAGE_WORK)
 		pmemobj_tx_abort(ENOMEM);
 	errno = ENOMEM;
 	return -1;
@@ -56,7 +64,32 @@ int pmo_tx_depth(void)
 
 int pmo_tx_active(void)
 {
-	return tx_depth > 0 && pmemobj_tx_stage() == TX_STAGE_WORK;
+	if (tx_depth == 0)
+		return 0;
+	return tx_started ? pmemobj_tx_stage() == TX_STAGE_WORK : tx_err == 0;
+}
+
+/* Start libpmemobj's transaction if this one has not yet; -1 with errno
+ * (the transaction is then aborted) if it cannot. */
+static int tx_start(void)
+{
+	if (tx_started)
+		return 0;
+	pmo_pool *p = tx_pool;
+	if (fault(PMO_FAULT_BEGIN)) {
+		tx_err = ENOMEM;
+		return pmo_err(ENOMEM, "cannot begin a transaction (injected fault)");
+	}
+	if (pmemobj_tx_begin(p->pop, NULL, TX_PARAM_NONE) != 0) {
+		int e = errno ? errno : ENOMEM;
+		pmo_err_pmdk(e, "cannot begin a transaction");
+		pmemobj_tx_end();   /* a failed begin leaves a level to end */
+		tx_err = e;
+		errno = e;
+		return -1;
+	}
+	tx_started = 1;
+	return 0;
 }
 
 int pmo_tx_begin(pmo_pool *p)
@@ -66,7 +99,7 @@ int pmo_tx_begin(pmo_pool *p)
 			return pmo_err(EINVAL,
 				"a transaction on another pool (%s) is open in this thread",
 				tx_pool->path);
-		if (pmemobj_tx_stage() != TX_STAGE_WORK)
+		if (!pmo_tx_active())
 			return pmo_err(ECANCELED,
 				"the enclosing transaction was aborted; end it before making more changes");
 		/* Inner levels are ours alone: libpmemobj would flatten them
@@ -76,20 +109,40 @@ int pmo_tx_begin(pmo_pool *p)
 		PMO_STAT_ADD(p, tx_nested, 1);
 		return 0;
 	}
-	if (fault(PMO_FAULT_BEGIN))
-		return pmo_err(ENOMEM, "cannot begin a transaction (injected fault)");
-	if (pmemobj_tx_begin(p->pop, NULL, TX_PARAM_NONE) != 0) {
-		int e = errno ? errno : ENOMEM;
-		pmo_err_pmdk(e, "cannot begin a transaction");
-		/* A failed begin leaves a level to end (and aborts any outer one). */
-		pmemobj_tx_end();
-		errno = e;
-		return -1;
-	}
 	tx_depth = 1;
 	tx_pool = p;
+	tx_started = 0;
+	tx_err = 0;
+	tx_single = 0;
 	PMO_STAT_ADD(p, tx_begun, 1);
 	return 0;
+}
+
+void pmo_tx_single_store(void)
+{
+	tx_single = 1;
+}
+
+int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
+{
+	int single = tx_single;
+	tx_single = 0;
+	if (!single || tx_depth != 1 || tx_started || tx_err)
+		return 0;
+	pmo_slot old = *dst;
+	if (pmo_slot_is_ref(old) || pmo_slot_is_ref(v) || old.tag == PMO_TAG_EMPTY)
+		return 0;
+	uint64_t *word;
+	if (old.tag == v.tag)
+		word = &dst->val;
+	else if (old.val == v.val)
+		word = &dst->tag;
+	else
+		return 0;
+	*word = old.tag == v.tag ? v.val : v.tag;
+	pmemobj_persist(p->pop, word, sizeof *word);
+	PMO_STAT_ADD(p, atomic_stores, 1);
+	return 1;
 }
 
 int pmo_tx_end(pmo_pool *p)
@@ -98,16 +151,22 @@ int pmo_tx_end(pmo_pool *p)
 		/* An inner level: nothing to commit yet.  If the transaction
 		 * was aborted, say so to the code that ends this level. */
 		tx_depth--;
-		if (pmemobj_tx_stage() == TX_STAGE_WORK)
+		if (pmo_tx_active())
 			return 0;
-		errno = pmemobj_tx_errno();
+		errno = tx_started ? pmemobj_tx_errno() : tx_err;
 		if (!errno)
 			errno = ECANCELED;
 		return -1;
 	}
-	if (pmemobj_tx_stage() == TX_STAGE_WORK)
-		pmemobj_tx_commit();
-	int err = pmemobj_tx_end();
+	int err = tx_err;
+	if (tx_started) {
+		if (pmemobj_tx_stage() == TX_STAGE_WORK)
+			pmemobj_tx_commit();
+		err = pmemobj_tx_end();
+	}
+	tx_started = 0;
+	tx_err = 0;
+	tx_single = 0;
 	if (--tx_depth == 0) {
 		tx_pool = NULL;
 		if (err) {
@@ -143,8 +202,12 @@ int pmo_tx_end(pmo_pool *p)
 void pmo_tx_abort(pmo_pool *p, int errnum)
 {
 	(void)p;
-	if (pmemobj_tx_stage() == TX_STAGE_WORK)
+	if (!tx_started) {
+		if (tx_depth > 0 && !tx_err)
+			tx_err = errnum ? errnum : ECANCELED;
+	} else if (pmemobj_tx_stage() == TX_STAGE_WORK) {
 		pmemobj_tx_abort(errnum ? errnum : ECANCELED);
+	}
 }
 
 int pmo_tx_fail(pmo_pool *p)
@@ -163,7 +226,7 @@ int pmo_tx_fail(pmo_pool *p)
 static int not_working(void)
 {
 	if (pmo_tx_active())
-		return 0;
+		return tx_start();
 	return pmo_err(ECANCELED, tx_depth > 0 ? "the transaction was aborted"
 					      : "no transaction is open");
 }

@@ -43,6 +43,18 @@ long pmo_fault_calls(void);
 
 int pmo_tx_begin(pmo_pool *p);
 
+/* Single stores without a log.  An operation whose one change to the pool
+ * is the next pmo_slot_store calls pmo_tx_single_store() first.  That store
+ * (pmo_tx_store_atomic, called by pmo_slot_store) then skips the
+ * transaction if the operation runs outside any caller's transaction and
+ * nothing was logged in it yet, and the old and new values are both inline
+ * and differ in one 8-byte word: it stores that word and persists it, 1
+ * flush and 1 fence, since an aligned 8-byte store is failure-atomic on
+ * x86.  Returns 1 if it did, 0 if the caller must snapshot and store as
+ * usual (the permission is used up either way).  Never fails. */
+void pmo_tx_single_store(void);
+int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v);
+
 /* Commit this level (if not aborted) and end it.  0 or -1 with errno.
  * At the outermost level the end of a transaction is, in this order: the
  * commit (or rollback) in libpmemobj, which fixes the outcome; the pool's

@@ -527,7 +527,10 @@ int pyx_key_store(pmo_dict *d, pyx_key *k, PyObject *value)
 		/* The stored key stays, as in dict. */
 		if (have_key && pmo_slot_decref(p, ks) != 0)
 			return -1;
-		return value ? pmo_dict_set_value(p, d, (uint64_t)ix, vs) : 0;
+		if (!value)
+			return 0;
+		pmo_tx_single_store();   /* the operation's only change */
+		return pmo_dict_set_value(p, d, (uint64_t)ix, vs);
 	}
 	if (!have_key && pyx_to_slot(pool, k->obj, &ks) != 0)
 		return -1;

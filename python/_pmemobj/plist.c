@@ -332,7 +332,7 @@ static int assign_index(ListObject *self, Py_ssize_t i, PyObject *v)
 		return op_refuse(pool);
 	pmo_slot s;
 	int failed = v ? pyx_to_slot(pool, v, &s) != 0 ||
-			 pmo_list_set(pool->core, l, (size_t)i, s) != 0
+			 (pmo_tx_single_store(), pmo_list_set(pool->core, l, (size_t)i, s)) != 0
 		       : pmo_list_replace(pool->core, l, (size_t)i, (size_t)i + 1, NULL, 0, NULL) != 0;
 	return pyx_op_end(pool, failed);
 }

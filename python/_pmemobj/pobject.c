@@ -178,8 +178,10 @@ static int PObject_setattro(PObject *self, PyObject *name, PyObject *value)
 	pmo_object *o = idx >= 0 ? object_of(self) : NULL;
 	pmo_slot s;
 	int grew = 0;
+	/* Overwriting an attribute is the operation's only store. */
 	int failed = !o || pyx_to_slot(pool, value, &s) != 0 ||
-		     pmo_object_set(pool->core, o, (uint64_t)idx, s, &grew) != 0;
+		     (pmo_tx_single_store(),
+		      pmo_object_set(pool->core, o, (uint64_t)idx, s, &grew)) != 0;
 	if (!failed && grew)
 		note_growth(self, o);
 	return pyx_op_end(pool, failed);

@@ -386,7 +386,8 @@ static int Pool_set_root(PoolObject *self, PyObject *v, void *closure)
 		return -1;
 	pmo_slot s;
 	int failed = pyx_to_slot(self, v, &s) != 0 ||
-		     pmo_slot_store(self->core, &self->core->root->root, s) != 0;
+		     (pmo_tx_single_store(),
+		      pmo_slot_store(self->core, &self->core->root->root, s)) != 0;
 	return pyx_op_end(self, failed);
 }
 
