@@ -22,7 +22,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 
 echo "== The planted-bug build the crash checkers must catch (build-planted/)"
 if [ ! -f build-planted/CMakeCache.txt ]; then
-  cmake -S . -B build-planted -DPMO_PLANT_BUG=skip_len_snapshot -DPMO_INTREE_EXT=OFF \
+  cmake -S . -B build-planted -DPMO_PLANT_BUGS=ON -DPMO_INTREE_EXT=OFF \
         -DPMO_BENCH=OFF -DPython_EXECUTABLE="$PWD/.venv/bin/python" >/dev/null
 fi
 cmake --build build-planted -j"$(nproc)" -- --no-print-directory -s

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "planted.h"
 #include "tx.h"
 
 #define MAX_LIST_ITEMS ((PMEMOBJ_MAX_ALLOC_SIZE) / sizeof(pmo_slot))
@@ -76,10 +77,9 @@ int pmo_list_append(pmo_pool *p, pmo_list *l, pmo_slot v)
 	 * it written back at commit. */
 	if (pmo_tx_add_fresh(p, dst, sizeof *dst) != 0)
 		return -1;
-#ifndef PMO_PLANT_SKIP_LEN_SNAPSHOT   /* the planted bug (CMakeLists.txt) */
-	if (pmo_tx_snapshot(p, &l->len, sizeof l->len) != 0)
+	if (!pmo_planted("skip_len_snapshot") &&
+	    pmo_tx_snapshot(p, &l->len, sizeof l->len) != 0)
 		return -1;
-#endif
 	*dst = v;
 	l->len++;
 	return 0;

@@ -23,8 +23,10 @@ workload flushed and fenced, each recovered and checked by an oracle.
    and durable); and that gc(debug=True) validation passes.
 
 The last line: `powerfail: N crash images, V violations`.  A build with
--DPMO_PLANT_BUG=skip_len_snapshot (a list append that does not save the
-list's length) must give violations: that shows the simulator can fail.
+-DPMO_PLANT_BUGS=ON run with PMO_PLANTED_BUG=skip_len_snapshot (a list
+append that does not save the list's length) or skip_atomic_persist (a
+log-free scalar overwrite that is never flushed) must give violations:
+that shows the simulator can fail.
 """
 
 import argparse
@@ -117,6 +119,10 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
             lambda: s.discard(k % 60),
             lambda: s.update(range(k % 7)),
             lambda: setattr(o, "value", k),
+            # Scalar overwrites: one failure-atomic store, no log.
+            lambda: len(l) and isinstance(l[0], int) and l.__setitem__(0, k),
+            lambda: root.__setitem__("flag", k % 2 == 0),
+            lambda: root.__setitem__("ratio", k / 7),
             lambda: setattr(o, "name", "n%d" % k),
             lambda: root.__setitem__("new", pool.new(pmemobj.PersistentList, [k, "x"])),
             lambda: root.__setitem__("obj", pool.new(Node, "x%d" % k, k)),

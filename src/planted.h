@@ -1,0 +1,25 @@
+/*
+ * Deliberately planted bugs, to show that the crash checkers catch one.
+ * Compiled in only with -DPMO_PLANT_BUGS=ON (scripts/test.sh's
+ * build-planted/), and then each is off unless the environment variable
+ * PMO_PLANTED_BUG names it:
+ *   skip_len_snapshot    a list append does not save the list's length;
+ *   skip_atomic_persist  a log-free single store is not flushed.
+ * In every other build pmo_planted() is the constant 0.
+ */
+#ifndef PMO_PLANTED_H
+#define PMO_PLANTED_H
+
+#ifdef PMO_PLANTED_BUGS
+#include <stdlib.h>
+#include <string.h>
+static inline int pmo_planted(const char *bug)
+{
+	const char *on = getenv("PMO_PLANTED_BUG");
+	return on && strcmp(on, bug) == 0;
+}
+#else
+#define pmo_planted(bug) 0
+#endif
+
+#endif
