@@ -124,9 +124,10 @@ def fmt_bytes(x):
 
 
 def fmt_pct(x):
-    """a ratio printed as a percentage change (1.0049 -> 0.5\\%)."""
+    """a ratio printed as a percentage change (1.0049 -> 0.5\\%): the
+    printed number is (x + offset) * scale, offset -1."""
     num = "%.1f" % ((x - 1) * 100)
-    return "%s\\%%" % num, num, 100.0
+    return "%s\\%%" % num, num, 100.0, -1.0
 
 
 def fmt_real(x):
@@ -159,9 +160,10 @@ def fmt_secs(s):
     return "%s\\,s" % num, num, 1.0
 
 
-FORMATS = {"time": fmt_time, "time_us": fmt_time_us, "ratio": fmt_ratio, "ratio2": fmt_ratio2,
-           "int": fmt_int, "real": fmt_real, "plain": fmt_plain, "bytes": fmt_bytes, "pct": fmt_pct, "gib": fmt_gib,
-           "mins": fmt_mins, "secs": fmt_secs}
+FORMATS = {"time": fmt_time, "time_us": fmt_time_us, "ratio": fmt_ratio,
+           "ratio2": fmt_ratio2, "int": fmt_int, "real": fmt_real, "plain": fmt_plain,
+           "bytes": fmt_bytes, "pct": fmt_pct, "gib": fmt_gib, "mins": fmt_mins,
+           "secs": fmt_secs}
 
 
 def tex_escape(s):
@@ -195,9 +197,10 @@ class Numbers:
         """Compute OPS[op] over the values at srcs, format it, record it;
         returns the LaTeX text."""
         value = OPS[op]([self.read(s) for s in srcs])
-        latex, num, scale = FORMATS[fmt](value)
+        latex, num, scale, *offset = FORMATS[fmt](value)
         self._record(ident, latex, {"op": op, "value": value, "number": num,
-                                    "scale": scale, "format": fmt}, srcs)
+                                    "scale": scale, "offset": offset[0] if offset else 0.0,
+                                    "format": fmt}, srcs)
         return latex
 
     def text(self, ident, src, transform=None):
@@ -272,6 +275,7 @@ def define_environment(n):
     n.macro("RunCommit", "text", ("summary", "git", "commit"), "commit")
     n.macro("PmemDir", "text", (ops, "mode", "dir"))
     n.macro("PmemFs", "text", (ops, "mode", "filesystem"))
+    n.macro("PmemForce", "text", (ops, "mode", "PMEM_IS_PMEM_FORCE"))
     n.macro("FileDir", "text", ("modes", "modes", "file", "dir"))
     n.macro("FileFs", "text", ("modes", "modes", "file", "filesystem"))
     n.macro("CpuMhz", "int", "value", ("c_bench", "context", "mhz_per_cpu"))
@@ -320,7 +324,9 @@ def define_tx(n):
     tx = "tx_write_set"
     n.macro("TxRounds", "int", "len",
             (tx, "python", "pmemobj list", "1", "samples_ns_per_tx"))
-    n.macro("TxMaxK", "int", "max", *[(tx, "ks", i) for i in range(7)])
+    ks = [(tx, "ks", i) for i in range(len(n.data(tx)["ks"]))]
+    n.macro("TxMinK", "int", "min", *ks)
+    n.macro("TxMaxK", "int", "max", *ks)
     for k, word in (("1", "One"), ("4096", "Max")):
         for s, sw in (("pmemobj list", "List"), ("pmemobj dict", "Dict"),
                       ("pynvm list", "Pynvm"), ("zodb list", "Zodb"),
@@ -347,7 +353,8 @@ def define_tx(n):
 def define_alloc(n):
     a = "alloc_size"
     p = (a, "python")
-    n.macro("AllocAppendBytesSmall", "time", "value", p + ("pmemobj append bytes", "16", "median_ns"))
+    n.macro("AllocAppendBytesSmall", "time", "value",
+            p + ("pmemobj append bytes", "16", "median_ns"))
     n.macro("AllocAppendBytesLarge", "time", "value",
             p + ("pmemobj append bytes", "1048576", "median_ns"))
     n.macro("AllocAppendBytesFourK", "time", "value",
@@ -477,10 +484,12 @@ def define_flushes(n):
 def define_modes(n):
     m = ("modes", "modes")
     for bench, word in (("TxSlots/1", "Tx"), ("RawTx16", "Raw")):
-        n.macro("Mode" + word + "Pmem", "time", "value", m + ("pmem", "benchmarks", bench, "median_ns"))
+        n.macro("Mode" + word + "Pmem", "time", "value",
+                m + ("pmem", "benchmarks", bench, "median_ns"))
         n.macro("Mode" + word + "Msync", "time", "value",
                 m + ("tmpfs-msync", "benchmarks", bench, "median_ns"))
-        n.macro("Mode" + word + "File", "time", "value", m + ("file", "benchmarks", bench, "median_ns"))
+        n.macro("Mode" + word + "File", "time", "value",
+                m + ("file", "benchmarks", bench, "median_ns"))
         n.macro("Mode" + word + "MsyncOver", "ratio", "ratio",
                 m + ("tmpfs-msync", "benchmarks", bench, "median_ns"),
                 m + ("pmem", "benchmarks", bench, "median_ns"))
@@ -674,7 +683,8 @@ def table_environment(n):
             ("Python", r"\PythonVersion"),
             ("peers", r"pynvm \PynvmVersion, ZODB \ZodbVersion"),
             ("others", r"NumPy \NumpyVersion, Google Benchmark \GbenchVersion"),
-            ("pmem mode", r"\texttt{\PmemDir} (\PmemFs), \texttt{PMEM\_IS\_PMEM\_FORCE=1}"),
+            ("pmem mode",
+             r"\texttt{\PmemDir} (\PmemFs), \texttt{PMEM\_IS\_PMEM\_FORCE=\PmemForce}"),
             ("file mode", r"\texttt{\FileDir} (\FileFs), \texttt{msync}"),
             ("run", r"\RunDate, commit \texttt{\RunCommit}, \BenchTotalSecs{} in all")]
     lines = [r"\begin{tabular}{@{}lp{0.72\columnwidth}@{}}", r"\toprule"]
