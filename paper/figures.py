@@ -45,8 +45,20 @@ def load(results, name):
         return json.load(f)
 
 
-def save(fig, out, name):
-    fig.tight_layout(pad=0.3)
+def legend_above(fig, axes, ncol):
+    """One legend for the whole figure, above the axes, so it never covers data."""
+    handles, labels = [], []
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, ncol=ncol, loc="upper center", bbox_to_anchor=(0.5, 1.0),
+               handlelength=2.2, columnspacing=1.0)
+
+
+def save(fig, out, name, top=1.0):
+    fig.tight_layout(pad=0.3, rect=(0, 0, 1, top))
     path = os.path.join(out, name)
     fig.savefig(path)
     plt = C.pyplot()
@@ -109,7 +121,7 @@ def fig_tx(plt, results, out):
     """ns per write against the number of writes in one transaction."""
     d = load(results, "tx_write_set")
     ks = d["ks"]
-    fig, ax = plt.subplots(figsize=(COLUMN, 2.2))
+    fig, ax = plt.subplots(figsize=(COLUMN, 2.5))
     series = [("pmemobj list", "pmemobj", "-", "pmemobj list"),
               ("pmemobj dict", "pmemobj", "--", "pmemobj dict"),
               ("pynvm list", "pynvm", "-", "pynvm list"),
@@ -130,17 +142,15 @@ def fig_tx(plt, results, out):
     C.log_axis(ax, "y")
     ax.set_xlabel("writes k in one transaction")
     ax.set_ylabel("ns per write (log)")
-    ax.legend(ncol=2, loc="upper right")
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(lo, hi * 30)
-    save(fig, out, "fig-tx.pdf")
+    legend_above(fig, [ax], 3)
+    save(fig, out, "fig-tx.pdf", top=0.80)
 
 
 def fig_alloc(plt, results, out):
     """Allocation and free against size, Python and C."""
     d = load(results, "alloc_size")
     sizes = d["sizes"]
-    fig, ax = plt.subplots(figsize=(COLUMN, 2.2))
+    fig, ax = plt.subplots(figsize=(COLUMN, 2.4))
     for key, system, ls, label in (("pmemobj append bytes", "pmemobj", "-", "pmemobj append bytes"),
                                    ("pmemobj del bytes", "pmemobj", ":", "pmemobj del bytes"),
                                    ("pynvm append str", "pynvm", "-", "pynvm append str"),
@@ -160,10 +170,8 @@ def fig_alloc(plt, results, out):
     ax.set_xticklabels(["16 B", "256 B", "4 KiB", "64 KiB", "1 MiB"])
     ax.set_xlabel("object size")
     ax.set_ylabel("ns per operation (log)")
-    ax.legend(ncol=2, loc="upper left")
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(lo, hi * 8)
-    save(fig, out, "fig-alloc.pdf")
+    legend_above(fig, [ax], 3)
+    save(fig, out, "fig-alloc.pdf", top=0.82)
 
 
 def fig_gc(plt, results, out):
@@ -171,7 +179,7 @@ def fig_gc(plt, results, out):
     d = load(results, "gc_recovery")
     c = d["c"]["benchmarks"]
     sizes = d["sizes"]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(COLUMN, 1.9))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(COLUMN, 2.4))
     a1.plot(sizes, [c["Gc/%d" % n]["median_ns"] / n for n in sizes], "-", marker="s",
             color=C.COLORS["pmemobj (C core)"], label="C core")
     for kind, ls, label in (("str", "-", "pool.gc(), str"), ("item", "--", "pool.gc(), objects")):
@@ -184,7 +192,7 @@ def fig_gc(plt, results, out):
     a1.set_ylim(0, None)
     a1.set_xlabel("heap objects")
     a1.set_ylabel("gc ns per live object")
-    a1.legend(loc="lower left")
+    a1.set_title("collection", fontsize=7)
     for bench, ls, label in (("OpenClean", "-", "clean open"), ("Recover", "--", "recovery")):
         a2.plot(sizes, [c["%s/%d/manual_time" % (bench, n)]["median_ns"] / 1e6 for n in sizes],
                 ls, marker="s", color=C.COLORS["pmemobj (C core)"], label=label + " (C)")
@@ -197,8 +205,9 @@ def fig_gc(plt, results, out):
     C.log_axis(a2, "y")
     a2.set_xlabel("heap objects")
     a2.set_ylabel("ms (log)")
-    a2.legend(loc="upper left")
-    save(fig, out, "fig-gc.pdf")
+    a2.set_title("open and recovery", fontsize=7)
+    legend_above(fig, [a1, a2], 3)
+    save(fig, out, "fig-gc.pdf", top=0.76)
 
 
 def fig_footprint(plt, results, out):

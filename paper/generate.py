@@ -424,11 +424,9 @@ def define_gc(n):
     n.macro("RecoverSmall", "time", "value", c + ("Recover/1000/manual_time", "median_ns"))
     n.macro("RecoverPyLarge", "time", "value",
             (g, "python", "str", "1000000", "recovery_ns", "median"))
-    cb = ("c_bench", "benchmarks", "Recover/1000000/manual_time", "counters")
+    cb = c + ("Recover/1000000/manual_time", "counters")     # the same run as RecoverLarge
     n.macro("RecoverGcPart", "time_us", "value", cb + ("gc_us",))
     n.macro("RecoverOpenPart", "time_us", "value", cb + ("open_us",))
-    n.macro("CloseUs", "time_us", "value",
-            ("c_bench", "benchmarks", "OpenClean/1000000/manual_time", "counters", "close_us"))
     cb = ("c_bench", "benchmarks")
     for objs, word in (("1000", "Small"), ("1000000", "Large")):
         n.macro("Preflight" + word, "ratio2", "ratio",
