@@ -60,7 +60,9 @@ def legend_above(fig, axes, ncol):
 def save(fig, out, name, top=1.0):
     fig.tight_layout(pad=0.3, rect=(0, 0, 1, top))
     path = os.path.join(out, name)
-    fig.savefig(path)
+    # "tight" grows the canvas to hold a legend placed above the axes;
+    # LaTeX scales the figure to the column anyway.
+    fig.savefig(path, bbox_inches="tight", pad_inches=0.02)
     plt = C.pyplot()
     plt.close(fig)
     print("figures: wrote " + os.path.relpath(path, REPO))
@@ -232,8 +234,8 @@ def fig_footprint(plt, results, out):
     ax.invert_yaxis()
     ax.set_xlabel("bytes per stored value")
     ax.grid(axis="y", visible=False)
-    ax.legend(loc="lower right")
-    save(fig, out, "fig-footprint.pdf")
+    legend_above(fig, [ax], 3)
+    save(fig, out, "fig-footprint.pdf", top=0.93)
 
 
 def fig_modes(plt, results, out):
@@ -262,18 +264,19 @@ def fig_modes(plt, results, out):
 def fig_arrays(plt, results, out):
     """NumPy over a PersistentArray, and a durable 1 MiB write."""
     d = load(results, "arrays")
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(COLUMN, 1.8),
-                                 gridspec_kw={"width_ratios": [1, 1.2]})
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(COLUMN, 2.1))
     reds = list(d["reductions"])
     a1.bar(range(len(reds)), [d["reductions"][r]["ratio"] for r in reds], 0.6,
            color=C.COLORS["pmemobj"])
     a1.axhline(1.0, color="0.2", lw=0.6)
-    a1.axhline(d["targets"][0]["goal"], color="0.3", lw=0.6, ls="-.", label="target")
+    goal = d["targets"][0]["goal"]
+    a1.axhline(goal, color="0.3", lw=0.6, ls="-.")
+    a1.text(len(reds) - 0.5, goal * 1.02, "target", ha="right", va="bottom", fontsize=6)
     a1.set_xticks(range(len(reds)))
-    a1.set_xticklabels(["np." + r for r in reds])
-    a1.set_ylabel("persistent / in-memory")
-    a1.set_ylim(0, None)
-    a1.legend(loc="lower right")
+    a1.set_xticklabels(reds, rotation=25, ha="right")
+    a1.set_ylabel("persistent / in memory")
+    a1.set_title("NumPy reductions", fontsize=7)
+    a1.set_ylim(0, goal * 1.25)
     a1.grid(axis="x", visible=False)
     w = d["write_1mib"]
     bars = [("libpmem floor", w["floor_ns"], "raw libpmemobj (C)"),
@@ -285,7 +288,8 @@ def fig_arrays(plt, results, out):
     C.log_axis(a2, "y")
     a2.set_xticks(range(len(bars)))
     a2.set_xticklabels([b[0] for b in bars], rotation=25, ha="right")
-    a2.set_ylabel("1 MiB durable write (\u00b5s, log)")
+    a2.set_ylabel("\u00b5s (log)")
+    a2.set_title("durable 1 MiB write", fontsize=7)
     a2.grid(axis="x", visible=False)
     save(fig, out, "fig-arrays.pdf")
 

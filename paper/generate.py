@@ -509,7 +509,7 @@ def define_arrays(n):
     n.macro("ArrWrite", "time", "value", w + ("pmemobj_ns",))
     n.macro("ArrWriteFloor", "time", "value", w + ("floor_ns",))
     n.macro("ArrWriteRatio", "ratio", "ratio", w + ("pmemobj_ns",), w + ("floor_ns",))
-    n.macro("ArrWriteTarget", "ratio", "value", (a, "targets", 4, "goal"))
+    n.macro("ArrWriteTarget", "plain", "value", (a, "targets", 4, "goal"))
     n.macro("ArrWriteZodb", "time", "value", w + ("zodb_ns",))
     n.macro("ArrWritePynvm", "time", "value", w + ("pynvm_ns",))
     n.macro("ArrZodbOver", "ratio", "ratio", w + ("zodb_ns",), w + ("pmemobj_ns",))
