@@ -45,6 +45,9 @@ OPS = {
     "max": lambda xs: max(xs),
     "median": lambda xs: statistics.median(xs),
     "geomean": _geomean,
+    # the smallest and largest of several ratios: xs = a1, b1, a2, b2, ...
+    "min_ratio": lambda xs: min(a / b for a, b in zip(xs[::2], xs[1::2])),
+    "max_ratio": lambda xs: max(a / b for a, b in zip(xs[::2], xs[1::2])),
     "len": lambda xs: len(xs[0]),
     # targets of a summary: how many have a goal, how many are met
     "count_goals": lambda xs: sum(1 for t in xs[0] if t.get("goal") is not None),
@@ -313,6 +316,14 @@ def define_ops(n):
                     op_src(w, "pmemobj"))
         n.macro(base + "OverPlain", "ratio", "ratio", op_src(w, "pmemobj"),
                 op_src(w, "plain"))
+    for name, workloads in (("Autocommit", ("dict_set_int", "list_append_int", "attr_set_int")),
+                            ("Read", ("dict_get_int", "list_index", "attr_get"))):
+        for peer in ("pynvm", "zodb"):
+            srcs = [s for w in workloads for s in (op_src(w, peer), op_src(w, "pmemobj"))]
+            n.macro(name + camel(peer) + "OverMin", "ratio", "min_ratio", *srcs)
+            n.macro(name + camel(peer) + "OverMax", "ratio", "max_ratio", *srcs)
+        srcs = [s for w in workloads for s in (op_src(w, "pmemobj"), op_src(w, "plain"))]
+        n.macro(name + "OverPlainMax", "ratio", "max_ratio", *srcs)
     for w in ("dict_set_int", "list_append_int", "attr_set_int"):
         n.macro(camel(w) + "OverFloor", "ratio", "ratio", op_src(w, "pmemobj"), floor)
     n.macro("EmptyTxOverRaw", "ratio", "ratio", op_src("empty_tx", "pmemobj"),

@@ -45,9 +45,9 @@ fi
 .venv/bin/python paper/generate.py
 .venv/bin/python paper/figures.py
 cd paper
-latexmk -pdf -interaction=nonstopmode -halt-on-error -quiet pmemobj.tex >/dev/null || {
-  echo "paper: latexmk failed; the end of paper/pmemobj.log:" >&2
-  tail -40 pmemobj.log >&2
+latexmk -pdf -interaction=nonstopmode -halt-on-error pmemobj.tex >latexmk.log 2>&1 || {
+  echo "paper: latexmk failed; the end of paper/latexmk.log:" >&2
+  tail -40 latexmk.log >&2
   exit 1
 }
 pages=$(sed -n 's/.*Output written on pmemobj.pdf (\([0-9]*\) pages.*/\1/p' pmemobj.log)
