@@ -75,7 +75,10 @@ def generated(gen, tmp_path_factory):
 
 
 def prose_files():
-    files = sorted(p for p in PAPER.rglob("*.tex") if "generated" not in p.parts)
+    # generated/ is the generator's output; diagrams/ holds drawings of the
+    # design (TikZ coordinates, not measurements), included by the text.
+    files = sorted(p for p in PAPER.rglob("*.tex")
+                   if "generated" not in p.parts and "diagrams" not in p.parts)
     assert files, "no .tex sources under paper/"
     return files
 
