@@ -47,8 +47,10 @@ NON_PROSE = re.compile(
     r"\\(?:label|ref|cite|input|include|includegraphics|bibliography|"
     r"bibliographystyle|documentclass|usepackage|settopmatter|begin|end)"
     r"(?:\[[^\]]*\])?\{[^}]*\}")
-# Macro definitions: argument counts and parameters are not numbers.
-DEFINITION = re.compile(r"\\(?:re)?newcommand\{\\[A-Za-z]+\}\[\d\]|#\d")
+# Macro definitions and layout lengths: argument counts, parameters and
+# dimensions are not numbers the paper reports.
+DEFINITION = re.compile(r"\\(?:re)?newcommand\{\\[A-Za-z]+\}\[\d\]|#\d|"
+                        r"\\setlength\{\\[A-Za-z]+\}\{[\d.]+(?:em|pt|ex)\}")
 # Commands of LaTeX itself that start with a capital letter; every other
 # capitalised command in the prose must be a generated number.
 LATEX_CAPITALISED = {"S", "TeX", "LaTeX"}
