@@ -1,0 +1,751 @@
+#!/usr/bin/env python3
+"""Every measured number of the paper, from results/*.json.
+
+    paper/generate.py [--results DIR] [--out DIR]
+
+Writes into paper/generated/ (or --out):
+  numbers.tex    one \\newcommand per number the prose uses
+  tab-*.tex      the tables, cell by cell from the same data
+  sources.json   for every number (macro or table cell): the printed text,
+                 the result file(s) and key path(s) it was computed from,
+                 the operation (value, ratio, ...) and the exact value, so
+                 tests/python/test_paper.py can re-read the key and check
+                 the printed text against it.
+
+Nothing here measures: a number the paper prints is either read from a
+result file or computed from read values by one of OPS.  Change the data
+and rerun; never edit generated/.
+"""
+
+import argparse
+import json
+import math
+import os
+import re
+import statistics
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+# -- operations a printed number may be formed with --------------------------------
+# The test imports OPS, so the checker and the generator agree on what e.g.
+# "ratio" means; each is a one-liner over values read from results.
+
+def _geomean(xs):
+    return math.exp(sum(math.log(x) for x in xs) / len(xs))
+
+
+OPS = {
+    "value": lambda xs: xs[0],
+    "ratio": lambda xs: xs[0] / xs[1],
+    "diff": lambda xs: xs[0] - xs[1],
+    "sum": lambda xs: sum(xs),
+    "min": lambda xs: min(xs),
+    "max": lambda xs: max(xs),
+    "median": lambda xs: statistics.median(xs),
+    "geomean": _geomean,
+    # the smallest and largest of several ratios: xs = a1, b1, a2, b2, ...
+    "min_ratio": lambda xs: min(a / b for a, b in zip(xs[::2], xs[1::2])),
+    "max_ratio": lambda xs: max(a / b for a, b in zip(xs[::2], xs[1::2])),
+    "len": lambda xs: len(xs[0]),
+    # targets of a summary: how many have a goal, how many are met
+    "count_goals": lambda xs: sum(1 for t in xs[0] if t.get("goal") is not None),
+    "count_met": lambda xs: sum(1 for t in xs[0] if t.get("met") is True),
+}
+
+
+def lookup(data, path):
+    """data[path[0]][path[1]]...; a str path element indexes dicts, an int lists."""
+    for p in path:
+        data = data[p]
+    return data
+
+
+# -- formatting --------------------------------------------------------------------------
+# Each formatter returns (latex, number, scale): the text printed, the bare
+# number in it as printed (digits and a point), and what the value was
+# multiplied by to get that number, so the test can check the rounding.
+
+def _sig(x, digits):
+    """x to `digits` significant digits, as a plain decimal string."""
+    if x == 0:
+        return "0"
+    decimals = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
+    s = "%.*f" % (decimals, x)
+    # rounding can carry into a new digit (9.996 -> 10.00): one digit fewer
+    if decimals and len(s.replace(".", "").lstrip("-0")) > digits:
+        s = "%.*f" % (decimals - 1, x)
+    return s
+
+
+def _group(s):
+    """Thousands separators for LaTeX: 10000 -> 10{,}000."""
+    whole, _, frac = s.partition(".")
+    if len(whole) > 4:
+        whole = re.sub(r"(\d)(?=(\d{3})+$)", r"\1{,}", whole)
+    return whole + ("." + frac if frac else "")
+
+
+def fmt_time(ns):
+    for unit, scale, tex in (("s", 1e-9, "s"), ("ms", 1e-6, "ms"),
+                             ("us", 1e-3, r"\textmu{}s"), ("ns", 1.0, "ns")):
+        if ns * scale >= 1 or unit == "ns":
+            v = ns * scale
+            num = _sig(v, 3) if v < 1000 else "%.0f" % v
+            if unit == "ns" and v >= 100:
+                num = "%.0f" % v
+            return "%s\\,%s" % (_group(num), tex), num, scale
+    raise AssertionError
+
+
+def fmt_ratio(x):
+    num = "%.0f" % x if x >= 100 else _sig(x, 3)
+    return "%s$\\times$" % num, num, 1.0
+
+
+def fmt_time_us(us):
+    """a time recorded in microseconds."""
+    latex, num, scale = fmt_time(us * 1e3)
+    return latex, num, scale * 1e3
+
+
+def fmt_ratio2(x):
+    """a ratio near 1 to two decimals (1.08, 0.89)."""
+    num = "%.2f" % x
+    return "%s$\\times$" % num, num, 1.0
+
+
+def fmt_int(x):
+    num = "%.0f" % x
+    return _group(num), num, 1.0
+
+
+def fmt_bytes(x):
+    num = "%.1f" % x if x < 100 else "%.0f" % x
+    return "%s\\,B" % num, num, 1.0
+
+
+def fmt_pct(x):
+    """a ratio printed as a percentage change (1.0049 -> 0.5\\%): the
+    printed number is (x + offset) * scale, offset -1."""
+    num = "%.1f" % ((x - 1) * 100)
+    return "%s\\%%" % num, num, 100.0, -1.0
+
+
+def fmt_real(x):
+    """a count that may be a median of fractional per-iteration counts."""
+    if abs(x - round(x)) < 1e-9:
+        num = "%.0f" % x
+    else:
+        num = "%.1f" % x if x < 1000 else "%.0f" % x
+    return _group(num), num, 1.0
+
+
+def fmt_plain(x):
+    """a goal or a setting as written in the results (2.5, 500, 0.98)."""
+    num = "%g" % x
+    return _group(num), num, 1.0
+
+
+def fmt_gib(x):
+    num = "%.0f" % (x / 2 ** 30)
+    return "%s\\,GiB" % num, num, 1 / 2 ** 30
+
+
+def fmt_mins(s):
+    num = "%.0f" % (s / 60)
+    return "%s\\,min" % num, num, 1 / 60
+
+
+def fmt_secs(s):
+    num = "%.0f" % s
+    return "%s\\,s" % num, num, 1.0
+
+
+FORMATS = {"time": fmt_time, "time_us": fmt_time_us, "ratio": fmt_ratio,
+           "ratio2": fmt_ratio2, "int": fmt_int, "real": fmt_real, "plain": fmt_plain,
+           "bytes": fmt_bytes, "pct": fmt_pct, "gib": fmt_gib, "mins": fmt_mins,
+           "secs": fmt_secs}
+
+
+def tex_escape(s):
+    return (str(s).replace("\\", r"\textbackslash{}").replace("&", r"\&")
+            .replace("%", r"\%").replace("$", r"\$").replace("#", r"\#")
+            .replace("_", r"\_").replace("{", r"\{").replace("}", r"\}")
+            .replace("~", r"\textasciitilde{}").replace("^", r"\^{}"))
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+class Numbers:
+    """Result files, read once, and every number printed from them."""
+
+    def __init__(self, results_dir):
+        self.dir = results_dir
+        self._files = {}
+        self.entries = {}        # id -> record (sources.json)
+        self.macros = []         # (name, latex) in order
+
+    def data(self, name):
+        if name not in self._files:
+            with open(os.path.join(self.dir, name + ".json")) as f:
+                self._files[name] = json.load(f)
+        return self._files[name]
+
+    def read(self, src):
+        return lookup(self.data(src[0]), src[1:])
+
+    def number(self, ident, fmt, op, *srcs):
+        """Compute OPS[op] over the values at srcs, format it, record it;
+        returns the LaTeX text."""
+        value = OPS[op]([self.read(s) for s in srcs])
+        latex, num, scale, *offset = FORMATS[fmt](value)
+        self._record(ident, latex, {"op": op, "value": value, "number": num,
+                                    "scale": scale, "offset": offset[0] if offset else 0.0,
+                                    "format": fmt}, srcs)
+        return latex
+
+    def text(self, ident, src, transform=None):
+        """A string from a result header (CPU model, a version); transform
+        is one of TEXT_TRANSFORMS, applied before printing."""
+        value = self.read(src)
+        shown = TEXT_TRANSFORMS[transform](value) if transform else value
+        latex = tex_escape(shown)
+        self._record(ident, latex, {"op": "text", "value": value,
+                                    "transform": transform, "shown": shown}, [src])
+        return latex
+
+    def _record(self, ident, latex, rec, srcs):
+        if ident in self.entries:
+            raise ValueError("number %s defined twice" % ident)
+        rec["latex"] = latex
+        rec["sources"] = [{"file": "results/%s.json" % s[0], "key": list(s[1:])}
+                          for s in srcs]
+        self.entries[ident] = rec
+
+    def macro(self, name, fmt_or_kind, *args):
+        """\\name: a number (fmt, op, *srcs) or, with fmt_or_kind "text",
+        a string (src[, transform])."""
+        if not re.fullmatch(r"[A-Za-z]+", name):
+            raise ValueError("macro names are letters only: %r" % name)
+        if fmt_or_kind == "text":
+            latex = self.text(name, *args)
+        else:
+            latex = self.number(name, fmt_or_kind, *args)
+        self.macros.append((name, latex))
+        return latex
+
+
+TEXT_TRANSFORMS = {
+    "date": lambda s: s[:10],
+    "commit": lambda s: s[:7],
+}
+
+
+# -- the paper's numbers ------------------------------------------------------------------
+# Names say what is measured; the prose (paper/*.tex) uses only these.
+
+OPS_RESULT = ("ops_vs_peers", "results")
+SYSTEM_NAMES = {"pmemobj": "pmemobj", "pynvm": "pynvm", "zodb": "ZODB",
+                "plain": "Python"}
+
+
+def op_src(workload, system, key="median_ns"):
+    return OPS_RESULT + (workload, "systems", system, key)
+
+
+def camel(s):
+    return "".join(w.capitalize() for w in re.split(r"[^A-Za-z]+", s) if w)
+
+
+def define_environment(n):
+    ops = "ops_vs_peers"
+    n.macro("CpuModel", "text", (ops, "machine", "cpu_model"))
+    n.macro("Cores", "int", "value", (ops, "machine", "cores"))
+    n.macro("Memory", "gib", "value", (ops, "machine", "memory_bytes"))
+    n.macro("Kernel", "text", (ops, "machine", "kernel"))
+    n.macro("OsName", "text", (ops, "machine", "os"))
+    n.macro("PmdkVersion", "text", (ops, "versions", "pmdk (pkg-config libpmemobj)"))
+    n.macro("PythonVersion", "text", (ops, "versions", "python"))
+    n.macro("PynvmVersion", "text", (ops, "versions", "pynvm"))
+    n.macro("ZodbVersion", "text", (ops, "versions", "ZODB"))
+    n.macro("NumpyVersion", "text", (ops, "versions", "numpy"))
+    n.macro("MatplotlibVersion", "text", (ops, "versions", "matplotlib"))
+    n.macro("GbenchVersion", "text", (ops, "versions", "google-benchmark (deb)"))
+    n.macro("PmemobjVersion", "text", (ops, "versions", "pmemobj"))
+    n.macro("RunDate", "text", ("summary", "date"), "date")
+    n.macro("RunCommit", "text", ("summary", "git", "commit"), "commit")
+    n.macro("PmemDir", "text", (ops, "mode", "dir"))
+    n.macro("PmemFs", "text", (ops, "mode", "filesystem"))
+    n.macro("PmemForce", "text", (ops, "mode", "PMEM_IS_PMEM_FORCE"))
+    n.macro("FileDir", "text", ("modes", "modes", "file", "dir"))
+    n.macro("FileFs", "text", ("modes", "modes", "file", "filesystem"))
+    n.macro("CpuMhz", "int", "value", ("c_bench", "context", "mhz_per_cpu"))
+    n.macro("BenchTotal", "mins", "value", ("summary", "total_s"))
+    n.macro("BenchTotalSecs", "secs", "value", ("summary", "total_s"))
+    n.macro("TargetsMet", "int", "count_met", ("summary", "targets"))
+    n.macro("TargetsTotal", "int", "count_goals", ("summary", "targets"))
+    n.macro("LoadAvg", "plain", "value", (ops, "machine", "loadavg", 0))
+    for name, key in (("OpsVsPeers", "ops_vs_peers"), ("TxWriteSet", "tx_write_set"),
+                      ("AllocSize", "alloc_size"), ("GcRecovery", "gc_recovery"),
+                      ("Footprint", "footprint"), ("Modes", "modes"),
+                      ("CBench", "c_bench"), ("Arrays", "arrays")):
+        n.macro("Dur" + name, "secs", "value", ("summary", "durations_s", key))
+
+
+def define_ops(n):
+    ops = "ops_vs_peers"
+    floor = (ops, "floor", "pooled", "RawTx16", "median")
+    n.macro("Rounds", "int", "value", op_src("dict_set_int", "pmemobj", "rounds"))
+    n.macro("FloorRepetitions", "int", "value", (ops, "floor", "pooled", "RawTx16", "n"))
+    n.macro("FloorRuns", "int", "len", (ops, "floor", "runs"))
+    n.macro("RawTxSixteen", "time", "value", floor)
+    n.macro("RawTxEmpty", "time", "value", (ops, "floor", "pooled", "RawTxEmpty", "median"))
+    n.macro("CoreTxOneSlot", "time", "value", (ops, "floor", "pooled", "TxSlots/1", "median"))
+    n.macro("CoreTxEmpty", "time", "value", (ops, "floor", "pooled", "TxEmpty", "median"))
+    for w in ("dict_set_int", "list_append_int", "attr_set_int", "dict_set_int_in_tx",
+              "list_append_in_tx", "dict_get_int", "dict_get_str", "list_index",
+              "list_iterate", "attr_get", "empty_tx", "shootout_add",
+              "shootout_update", "shootout_read"):
+        base = camel(w)
+        for s in ("pmemobj", "pynvm", "zodb", "plain"):
+            n.macro(base + camel(s), "time", "value", op_src(w, s))
+        for s in ("pynvm", "zodb", "plain"):
+            n.macro(base + camel(s) + "Over", "ratio", "ratio", op_src(w, s),
+                    op_src(w, "pmemobj"))
+        n.macro(base + "OverPlain", "ratio", "ratio", op_src(w, "pmemobj"),
+                op_src(w, "plain"))
+    for name, workloads in (("Autocommit", ("dict_set_int", "list_append_int", "attr_set_int")),
+                            ("Read", ("dict_get_int", "list_index", "attr_get"))):
+        for peer in ("pynvm", "zodb"):
+            srcs = [s for w in workloads for s in (op_src(w, peer), op_src(w, "pmemobj"))]
+            n.macro(name + camel(peer) + "OverMin", "ratio", "min_ratio", *srcs)
+            n.macro(name + camel(peer) + "OverMax", "ratio", "max_ratio", *srcs)
+        srcs = [s for w in workloads for s in (op_src(w, "pmemobj"), op_src(w, "plain"))]
+        n.macro(name + "OverPlainMax", "ratio", "max_ratio", *srcs)
+    for w in ("dict_set_int", "list_append_int", "attr_set_int"):
+        n.macro(camel(w) + "OverFloor", "ratio", "ratio", op_src(w, "pmemobj"), floor)
+    n.macro("EmptyTxOverRaw", "ratio", "ratio", op_src("empty_tx", "pmemobj"),
+            (ops, "floor", "pooled", "RawTxEmpty", "median"))
+    n.macro("DictSetIntN", "int", "value", OPS_RESULT + ("dict_set_int", "n"))
+
+
+def define_tx(n):
+    tx = "tx_write_set"
+    n.macro("TxRounds", "int", "len",
+            (tx, "python", "pmemobj list", "1", "samples_ns_per_tx"))
+    ks = [(tx, "ks", i) for i in range(len(n.data(tx)["ks"]))]
+    n.macro("TxMinK", "int", "min", *ks)
+    n.macro("TxMaxK", "int", "max", *ks)
+    for k, word in (("1", "One"), ("4096", "Max")):
+        for s, sw in (("pmemobj list", "List"), ("pmemobj dict", "Dict"),
+                      ("pynvm list", "Pynvm"), ("zodb list", "Zodb"),
+                      ("plain list", "Plain")):
+            n.macro("TxPerWrite" + sw + word, "time", "value",
+                    (tx, "python", s, k, "median_ns_per_write"))
+    n.macro("TxZodbOverListMax", "ratio", "ratio",
+            (tx, "python", "zodb list", "4096", "median_ns_per_write"),
+            (tx, "python", "pmemobj list", "4096", "median_ns_per_write"))
+    n.macro("TxPynvmOverListMax", "ratio", "ratio",
+            (tx, "python", "pynvm list", "4096", "median_ns_per_write"),
+            (tx, "python", "pmemobj list", "4096", "median_ns_per_write"))
+    n.macro("TxZodbOverListOne", "ratio", "ratio",
+            (tx, "python", "zodb list", "1", "median_ns_per_write"),
+            (tx, "python", "pmemobj list", "1", "median_ns_per_write"))
+    c = (tx, "c", "benchmarks")
+    n.macro("CTxSlotsFiveTwelve", "time", "value", c + ("TxSlots/512", "median_ns"))
+    n.macro("CTxRangeFiveTwelve", "time", "value", c + ("TxSlotsRange/512", "median_ns"))
+    n.macro("CTxBigK", "int", "value", c + ("TxSlots/512", "counters", "snapshots"))
+    n.macro("CTxSlotsOverRange", "ratio", "ratio", c + ("TxSlots/512", "median_ns"),
+            c + ("TxSlotsRange/512", "median_ns"))
+
+
+def define_alloc(n):
+    a = "alloc_size"
+    p = (a, "python")
+    n.macro("AllocAppendBytesSmall", "time", "value",
+            p + ("pmemobj append bytes", "16", "median_ns"))
+    n.macro("AllocAppendBytesLarge", "time", "value",
+            p + ("pmemobj append bytes", "1048576", "median_ns"))
+    n.macro("AllocAppendBytesFourK", "time", "value",
+            p + ("pmemobj append bytes", "4096", "median_ns"))
+    n.macro("AllocAppendBytesKilo", "time", "value",
+            p + ("pmemobj append bytes", "1024", "median_ns"))
+    n.macro("AllocDelBytesSmall", "time", "value", p + ("pmemobj del bytes", "16", "median_ns"))
+    n.macro("AllocDelBytesLarge", "time", "value",
+            p + ("pmemobj del bytes", "1048576", "median_ns"))
+    n.macro("AllocAppendInt", "time", "value", p + ("pmemobj append int", "all", "median_ns"))
+    n.macro("AllocBytesOverInt", "ratio", "ratio",
+            p + ("pmemobj append bytes", "16", "median_ns"),
+            p + ("pmemobj append int", "all", "median_ns"))
+    n.macro("AllocPynvmStrSmall", "time", "value", p + ("pynvm append str", "16", "median_ns"))
+    n.macro("AllocPynvmOverStrSmall", "ratio", "ratio",
+            p + ("pynvm append str", "16", "median_ns"),
+            p + ("pmemobj append str", "16", "median_ns"))
+    n.macro("AllocPynvmOverStrLarge", "ratio2", "ratio",
+            p + ("pynvm append str", "1048576", "median_ns"),
+            p + ("pmemobj append str", "1048576", "median_ns"))
+    c = (a, "c", "benchmarks")
+    n.macro("CAllocSmall", "time", "value", c + ("Alloc/32", "median_ns"))
+    n.macro("CAllocLarge", "time", "value", c + ("Alloc/1048576", "median_ns"))
+    n.macro("CFreeSmall", "time", "value", c + ("Free/32", "median_ns"))
+    n.macro("CAllocFreeSmall", "time", "value", c + ("AllocFree/32", "median_ns"))
+    n.macro("RawAllocFreeSmall", "time", "value", c + ("RawAllocFree32", "median_ns"))
+    n.macro("CAllocFreeOverRaw", "ratio2", "ratio", c + ("AllocFree/32", "median_ns"),
+            c + ("RawAllocFree32", "median_ns"))
+
+
+def define_gc(n):
+    g = "gc_recovery"
+    c = (g, "c", "benchmarks")
+    n.macro("GcRepetitions", "int", "value", (g, "python", "str", "1000000", "gc_ns", "n"))
+    n.macro("GcCoreObjects", "int", "value", c + ("Gc/1000000", "counters", "objects"))
+    n.macro("GcCorePerObj", "time", "ratio", c + ("Gc/1000000", "median_ns"),
+            c + ("Gc/1000000", "counters", "objects"))
+    n.macro("GcCoreSmallPerObj", "time", "ratio", c + ("Gc/1000", "median_ns"),
+            c + ("Gc/1000", "counters", "objects"))
+    n.macro("GcPyStrPerObj", "time", "value",
+            (g, "python", "str", "1000000", "gc_ns_per_live_object"))
+    n.macro("GcPyItemPerObj", "time", "value",
+            (g, "python", "item", "100000", "gc_ns_per_live_object"))
+    n.macro("GcPyItemObjects", "int", "value", (g, "python", "item", "100000", "n"))
+    n.macro("GcPyMinPerObj", "time", "min",
+            *[(g, "python", k, s, "gc_ns_per_live_object")
+              for k, sizes in (("str", ("1000", "10000", "100000", "1000000")),
+                               ("item", ("1000", "10000", "100000"))) for s in sizes])
+    n.macro("GcPyMaxPerObj", "time", "max",
+            *[(g, "python", k, s, "gc_ns_per_live_object")
+              for k, sizes in (("str", ("1000", "10000", "100000", "1000000")),
+                               ("item", ("1000", "10000", "100000"))) for s in sizes])
+    n.macro("GcTarget", "time", "value", ("gc_recovery", "targets", 0, "goal"))
+    n.macro("OpenCleanSmall", "time", "value", c + ("OpenClean/1000/manual_time", "median_ns"))
+    n.macro("OpenCleanLarge", "time", "value",
+            c + ("OpenClean/1000000/manual_time", "median_ns"))
+    for objs, word in (("1000", "Small"), ("1000000", "Large")):
+        n.macro("Open%sObjects" % word, "int", "value",
+                c + ("OpenClean/%s/manual_time" % objs, "counters", "objects"))
+    n.macro("OpenCleanGrowth", "ratio2", "ratio",
+            c + ("OpenClean/1000000/manual_time", "median_ns"),
+            c + ("OpenClean/1000/manual_time", "median_ns"))
+    n.macro("OpenCleanPyGrowth", "ratio2", "value", (g, "targets", 4, "measured"))
+    n.macro("OpenCleanPyLarge", "time", "value",
+            (g, "python", "str", "1000000", "open_clean_ns", "median"))
+    n.macro("RecoverLarge", "time", "value", c + ("Recover/1000000/manual_time", "median_ns"))
+    n.macro("RecoverSmall", "time", "value", c + ("Recover/1000/manual_time", "median_ns"))
+    n.macro("RecoverPyLarge", "time", "value",
+            (g, "python", "str", "1000000", "recovery_ns", "median"))
+    cb = c + ("Recover/1000000/manual_time", "counters")     # the same run as RecoverLarge
+    n.macro("RecoverGcPart", "time_us", "value", cb + ("gc_us",))
+    n.macro("RecoverOpenPart", "time_us", "value", cb + ("open_us",))
+    cb = ("c_bench", "benchmarks")
+    for objs, word in (("1000", "Small"), ("1000000", "Large")):
+        n.macro("Preflight" + word, "ratio2", "ratio",
+                cb + ("OpenClean/%s/manual_time" % objs, "median_ns"),
+                cb + ("OpenNoPreflight/%s/manual_time" % objs, "median_ns"))
+    n.macro("PreflightMin", "ratio2", "min",
+            *[("c_bench", "targets", i, "measured") for i in range(2, 6)])
+    n.macro("PreflightMax", "ratio2", "max",
+            *[("c_bench", "targets", i, "measured") for i in range(2, 6)])
+    n.macro("PreflightTarget", "ratio2", "value", ("c_bench", "targets", 2, "goal"))
+    n.macro("CoreTxOverRaw", "ratio2", "value", ("c_bench", "targets", 0, "measured"))
+    n.macro("CoreEmptyOverRaw", "ratio2", "value", ("c_bench", "targets", 1, "measured"))
+
+
+def define_footprint(n):
+    f = "footprint"
+    rows = {r["type"]: i for i, r in enumerate(n.data(f)["rows"])}
+    r = lambda t, *k: (f, "rows", rows[t]) + k  # noqa: E731
+    n.macro("FootIntPmemobj", "bytes", "value", r("int", "pmemobj", "bytes_per_object"))
+    n.macro("FootIntPynvm", "bytes", "value", r("int", "pynvm", "bytes_per_object"))
+    n.macro("FootIntPickle", "bytes", "value", r("int", "pickle"))
+    n.macro("FootIntRatio", "ratio", "ratio", r("int", "pynvm", "bytes_per_object"),
+            r("int", "pmemobj", "bytes_per_object"))
+    n.macro("FootIntTarget", "bytes", "value", (f, "targets", 0, "goal"))
+    n.macro("FootStrPmemobj", "bytes", "value", r("str, 8 chars", "pmemobj", "bytes_per_object"))
+    n.macro("FootObjPmemobj", "bytes", "value",
+            r("PersistentObject, 3 attributes", "pmemobj", "bytes_per_object"))
+    n.macro("FootObjPynvm", "bytes", "value",
+            r("PersistentObject, 3 attributes", "pynvm", "bytes_per_object"))
+    n.macro("FootObjPickle", "bytes", "value", r("PersistentObject, 3 attributes", "pickle"))
+    n.macro("FootObjOverPickle", "ratio", "ratio",
+            r("PersistentObject, 3 attributes", "pmemobj", "bytes_per_object"),
+            r("PersistentObject, 3 attributes", "pickle"))
+    n.macro("FootDictEmpty", "bytes", "value",
+            r("PersistentDict, empty", "pmemobj", "bytes_per_object"))
+    n.macro("FootListEmpty", "bytes", "value",
+            r("PersistentList, empty", "pmemobj", "bytes_per_object"))
+    n.macro("FootN", "int", "value", r("int", "n"))
+
+
+def define_flushes(n):
+    b = ("c_bench", "benchmarks")
+    for name, bench in (("TxOne", "TxSlots/1"), ("TxEmpty", "TxEmpty"),
+                        ("ListAppend", "ListAppend"), ("DictInsert", "DictInsertInt"),
+                        ("RangeSixtyFour", "TxSlotsRange/64"), ("SlotsSixtyFour", "TxSlots/64"),
+                        ("RawTx", "RawTx16")):
+        for k in ("flushes", "drains"):
+            n.macro("Fl" + name + camel(k), "real", "value", b + (bench, "counters", k))
+    n.macro("FlSixtyFourK", "int", "value", b + ("TxSlots/64", "counters", "snapshots"))
+    n.macro("FlTxOneBytes", "int", "value", b + ("TxSlots/1", "counters", "flush_bytes"))
+
+
+def define_modes(n):
+    m = ("modes", "modes")
+    for bench, word in (("TxSlots/1", "Tx"), ("RawTx16", "Raw")):
+        n.macro("Mode" + word + "Pmem", "time", "value",
+                m + ("pmem", "benchmarks", bench, "median_ns"))
+        n.macro("Mode" + word + "Msync", "time", "value",
+                m + ("tmpfs-msync", "benchmarks", bench, "median_ns"))
+        n.macro("Mode" + word + "File", "time", "value",
+                m + ("file", "benchmarks", bench, "median_ns"))
+        n.macro("Mode" + word + "MsyncOver", "ratio", "ratio",
+                m + ("tmpfs-msync", "benchmarks", bench, "median_ns"),
+                m + ("pmem", "benchmarks", bench, "median_ns"))
+        n.macro("Mode" + word + "FileOver", "ratio", "ratio",
+                m + ("file", "benchmarks", bench, "median_ns"),
+                m + ("pmem", "benchmarks", bench, "median_ns"))
+
+
+def define_arrays(n):
+    a = "arrays"
+    n.macro("ArrN", "int", "value", (a, "n"))
+    n.macro("ArrRounds", "int", "value", (a, "rounds"))
+    for red in ("sum", "mean", "max", "std"):
+        n.macro("Arr" + camel(red) + "Ratio", "ratio2", "value", (a, "reductions", red, "ratio"))
+    n.macro("ArrSumPersistent", "time", "value", (a, "reductions", "sum", "persistent_ns"))
+    n.macro("ArrSumMemory", "time", "value", (a, "reductions", "sum", "memory_ns"))
+    n.macro("ArrReductionTarget", "ratio2", "value", (a, "targets", 0, "goal"))
+    w = (a, "write_1mib")
+    n.macro("ArrWrite", "time", "value", w + ("pmemobj_ns",))
+    n.macro("ArrWriteFloor", "time", "value", w + ("floor_ns",))
+    n.macro("ArrWriteRatio", "ratio", "ratio", w + ("pmemobj_ns",), w + ("floor_ns",))
+    n.macro("ArrWriteTarget", "plain", "value", (a, "targets", 4, "goal"))
+    n.macro("ArrWriteZodb", "time", "value", w + ("zodb_ns",))
+    n.macro("ArrWritePynvm", "time", "value", w + ("pynvm_ns",))
+    n.macro("ArrZodbOver", "ratio", "ratio", w + ("zodb_ns",), w + ("pmemobj_ns",))
+    n.macro("ArrPynvmOver", "ratio", "ratio", w + ("pynvm_ns",), w + ("pmemobj_ns",))
+    n.macro("ArrWriteFirst", "time", "value", w + ("pmemobj_samples_ns", 0))
+
+
+def define_failures(n):
+    for k in ("trials", "crashes", "hangs", "internal", "detected", "silent", "ok"):
+        n.macro("Fuzz" + camel(k), "int", "value", ("fuzz", k))
+    n.macro("FuzzTime", "mins", "value", ("fuzz", "seconds"))
+    n.macro("FuzzTimeout", "secs", "value", ("fuzz", "timeout_s"))
+    n.macro("FuzzSeed", "int", "value", ("fuzz", "seed"))
+    n.macro("FuzzCommit", "text", ("fuzz", "commit", "commit"), "commit")
+    for k in ("images", "violations", "fences", "transactions"):
+        n.macro("Pf" + camel(k), "int", "value", ("powerfail", k))
+    for k, word in (("durable", "Durable"), ("evicted", "Evicted"),
+                    ("in flight", "InFlight"), ("both", "Both")):
+        n.macro("Pf" + word, "int", "value", ("powerfail", "by_kind", k, 0))
+    n.macro("PfTime", "mins", "value", ("powerfail", "seconds"))
+    n.macro("PfCommit", "text", ("powerfail", "commit", "commit"), "commit")
+    n.macro("StatsCpu", "pct", "value", ("stats_overhead", "targets", 0, "measured"))
+    n.macro("StatsInstr", "pct", "value", ("stats_overhead", "targets", 1, "measured"))
+
+
+# -- tables ----------------------------------------------------------------------------------
+
+TABLE_WORKLOADS = [
+    ("autocommit writes", ["dict_set_int", "list_append_int", "attr_set_int"]),
+    ("writes in one transaction", ["dict_set_int_in_tx", "list_append_in_tx"]),
+    ("reads", ["dict_get_int", "dict_get_str", "list_index", "list_iterate", "attr_get"]),
+    ("transaction", ["empty_tx"]),
+    ("shootout, per object", ["shootout_add", "shootout_update", "shootout_read"]),
+]
+
+
+def table_ops(n):
+    res = n.data("ops_vs_peers")["results"]
+    lines = [r"\begin{tabular}{@{}llrrrrr@{}}", r"\toprule",
+             r"workload & operation & pmemobj & spread & pynvm & ZODB & Python \\",
+             r"\midrule"]
+    for section, workloads in TABLE_WORKLOADS:
+        lines.append(r"\multicolumn{7}{@{}l}{\emph{%s}} \\" % section)
+        for w in workloads:
+            cells = [r"\texttt{%s}" % tex_escape(w), r"\texttt{%s}" % tex_escape(res[w]["op"])]
+            t = "tab-ops/%s/" % w
+            cells.append(n.number(t + "pmemobj", "time", "value", op_src(w, "pmemobj")))
+            lo = n.number(t + "spread-lo", "pct", "ratio", op_src(w, "pmemobj", "min_ns"),
+                          op_src(w, "pmemobj"))
+            hi = n.number(t + "spread-hi", "pct", "ratio", op_src(w, "pmemobj", "max_ns"),
+                          op_src(w, "pmemobj"))
+            cells.append("%s/+%s" % (lo, hi))
+            for s in ("pynvm", "zodb", "plain"):
+                cells.append(n.number(t + s, "time", "value", op_src(w, s)))
+            lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+FLUSH_BENCHES = ["RawTxEmpty", "TxEmpty", "RawTx16", "TxSlots/1", "TxSlots/8", "TxSlots/64",
+                 "TxSlotsRange/8", "TxSlotsRange/64", "TxSlotsRange/512", "RawAllocFree32",
+                 "AllocFree/32", "ListAppend", "ListAppendStr", "DictInsertInt", "DictInsertStr"]
+
+
+def table_flushes(n):
+    lines = [r"\begin{tabular}{@{}lrrrrr@{}}", r"\toprule",
+             r"benchmark & time & snap.\ B & flushes & flushed B & fences \\", r"\midrule"]
+    b = ("c_bench", "benchmarks")
+    for bench in FLUSH_BENCHES:
+        t = "tab-flushes/%s/" % bench
+        e = n.data("c_bench")["benchmarks"][bench]
+        cells = [r"\texttt{%s}" % tex_escape(bench),
+                 n.number(t + "time", "time", "value", b + (bench, "median_ns"))]
+        for k in ("snapshot_bytes", "flushes", "flush_bytes", "drains"):
+            if k in e["counters"]:
+                cells.append(n.number(t + k, "real", "value", b + (bench, "counters", k)))
+            else:
+                cells.append("--")
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+def table_footprint(n):
+    lines = [r"\begin{tabular}{@{}lrrr@{}}", r"\toprule",
+             r"stored value & pickle & pmemobj & pynvm \\", r"\midrule"]
+    for i, row in enumerate(n.data("footprint")["rows"]):
+        src = ("footprint", "rows", i)
+        t = "tab-footprint/%d/" % i
+        cells = [n.text(t + "type", src + ("type",)),
+                 n.number(t + "pickle", "bytes", "value", src + ("pickle",)),
+                 n.number(t + "pmemobj", "bytes", "value", src + ("pmemobj", "bytes_per_object"))]
+        if "bytes_per_object" in row["pynvm"]:
+            cells.append(n.number(t + "pynvm", "bytes", "value",
+                                  src + ("pynvm", "bytes_per_object")))
+        else:
+            cells.append("unsupported")
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+def table_modes(n):
+    m = n.data("modes")
+    lines = [r"\begin{tabular}{@{}lrrrr@{}}", r"\toprule",
+             r"benchmark & pmem & tmpfs-msync & file & file/pmem \\", r"\midrule"]
+    for bench in m["benchmarks"]:
+        t = "tab-modes/%s/" % bench
+        src = lambda mode: ("modes", "modes", mode, "benchmarks", bench, "median_ns")  # noqa: E731
+        cells = [r"\texttt{%s}" % tex_escape(bench)]
+        for mode in ("pmem", "tmpfs-msync", "file"):
+            cells.append(n.number(t + mode, "time", "value", src(mode)))
+        cells.append(n.number(t + "ratio", "ratio", "ratio", src("file"), src("pmem")))
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+def table_fuzz(n):
+    cols = ["ok", "detected", "crash", "hang", "internal", "silent"]
+    lines = [r"\begin{tabular}{@{}l%s@{}}" % ("r" * len(cols)), r"\toprule",
+             "damage & " + " & ".join(cols) + r" \\", r"\midrule"]
+    for group, title in (("by_kind", "kind of damage"), ("by_region", "where")):
+        lines.append(r"\multicolumn{%d}{@{}l}{\emph{%s}} \\" % (len(cols) + 1, title))
+        for k in n.data("fuzz")[group]:
+            t = "tab-fuzz/%s/%s/" % (group, k)
+            cells = [tex_escape(k)] + [n.number(t + c, "int", "value", ("fuzz", group, k, c))
+                                       for c in cols]
+            lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+TARGET_UNITS = {"x": "ratio", "ns": "time", "bytes": "bytes"}
+
+
+def table_targets(n):
+    lines = [r"\begin{tabular}{@{}p{0.60\columnwidth}rrl@{}}", r"\toprule",
+             r"target & measured & goal & \\", r"\midrule"]
+    group = None
+    for i, t in enumerate(n.data("summary")["targets"]):
+        if t.get("goal") is None:
+            continue
+        if t["group"] != group:
+            group = t["group"]
+            lines.append(r"\multicolumn{4}{@{}l}{\emph{%s}} \\" % tex_escape(group))
+        src = ("summary", "targets", i)
+        ident = "tab-targets/%d/" % i
+        fmt = TARGET_UNITS[t["unit"]]
+        if fmt == "ratio":
+            fmt = "ratio2" if t["measured"] < 10 else "ratio"
+        cells = [r"\raggedright " + n.text(ident + "label", src + ("label",)),
+                 n.number(ident + "measured", fmt, "value", src + ("measured",)),
+                 {"<=": r"$\le$", ">=": r"$\ge$"}[t["cmp"]] + " " +
+                 n.number(ident + "goal", "plain" if t["unit"] == "x" else fmt, "value",
+                          src + ("goal",)) + ("$\\times$" if t["unit"] == "x" else ""),
+                 "met" if t["met"] else r"\textbf{missed}"]
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+def table_environment(n):
+    rows = [("CPU", r"\CpuModel, \Cores{} cores (VM), \CpuMhz\,MHz"),
+            ("memory", r"\Memory"),
+            ("kernel", r"Linux \Kernel"),
+            ("OS", r"\OsName"),
+            ("PMDK", r"\PmdkVersion"),
+            ("Python", r"\PythonVersion"),
+            ("peers", r"pynvm \PynvmVersion, ZODB \ZodbVersion"),
+            ("others", r"NumPy \NumpyVersion, Google Benchmark \GbenchVersion"),
+            ("pmem mode",
+             r"\texttt{\PmemDir} (\PmemFs), \texttt{PMEM\_IS\_PMEM\_FORCE=\PmemForce}"),
+            ("file mode", r"\texttt{\FileDir} (\FileFs), \texttt{msync}"),
+            ("run", r"\RunDate, commit \texttt{\RunCommit}, \BenchTotalSecs{} in all")]
+    lines = [r"\begin{tabular}{@{}lp{0.72\columnwidth}@{}}", r"\toprule"]
+    lines += ["%s & %s \\\\" % r for r in rows]
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+TABLES = {"tab-ops.tex": table_ops, "tab-flushes.tex": table_flushes,
+          "tab-footprint.tex": table_footprint, "tab-modes.tex": table_modes,
+          "tab-fuzz.tex": table_fuzz, "tab-targets.tex": table_targets,
+          "tab-environment.tex": table_environment}
+
+
+def build(results_dir):
+    """All numbers and tables: (Numbers, {file name: LaTeX text})."""
+    n = Numbers(results_dir)
+    for define in (define_environment, define_ops, define_tx, define_alloc, define_gc,
+                   define_footprint, define_flushes, define_modes, define_arrays,
+                   define_failures):
+        define(n)
+    tables = {name: "\n".join(make(n)) + "\n" for name, make in TABLES.items()}
+    return n, tables
+
+
+HEADER = "%% Generated by paper/generate.py from results/*.json; do not edit.\n"
+
+
+def write(n, tables, out):
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "numbers.tex"), "w") as f:
+        f.write(HEADER)
+        for name, latex in n.macros:
+            f.write("\\newcommand{\\%s}{%s}\n" % (name, latex))
+    for name, text in tables.items():
+        with open(os.path.join(out, name), "w") as f:
+            f.write(HEADER + text)
+    with open(os.path.join(out, "sources.json"), "w") as f:
+        json.dump(n.entries, f, indent=1, sort_keys=True)
+        f.write("\n")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.strip().split("\n\n")[0])
+    p.add_argument("--results", default=os.path.join(REPO, "results"))
+    p.add_argument("--out", default=os.path.join(HERE, "generated"))
+    args = p.parse_args()
+    n, tables = build(args.results)
+    write(n, tables, args.out)
+    print("generate: %d macros, %d numbers in all, %d tables -> %s"
+          % (len(n.macros), len(n.entries), len(tables), os.path.relpath(args.out)))
+
+
+if __name__ == "__main__":
+    main()

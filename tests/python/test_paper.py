@@ -1,0 +1,266 @@
+"""Every number in the paper comes from results/.
+
+paper/generate.py turns results/*.json into LaTeX macros and tables and
+records, for every number it prints, the file, key and operation it came
+from (sources.json).  These tests run the generator into a temporary
+directory (no TeX needed) and check that
+
+- the prose (paper/**/*.tex outside generated/) contains no digits except
+  a small allow-list of design constants and names (ALLOWED, each with why);
+- every number-like macro the prose uses is one the generator defines;
+- every recorded number re-reads from its key in results/ to the same
+  value, and is printed with correct rounding;
+- the generated tables contain no number that is not recorded;
+
+and that the checks can fail: a hand-typed number, an unknown macro, a
+tampered value and a mis-rounded print are each caught.
+"""
+
+import copy
+import importlib.util
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PAPER = REPO / "paper"
+RESULTS = REPO / "results"
+
+# Digits the prose may contain: constants of the design and names, never
+# measurements.  Each pattern must match the whole token in its context.
+ALLOWED = [
+    r"16-byte",                      # the slot size (src/slot.h)
+    r"64-bit",                       # the width of an inline integer
+    r"64-byte",                      # the small allocation unit (tx.c)
+    r"(?:1|2|4|256)\\,(?:KiB|MiB)",  # allocation-class bounds, the chunk size, and the
+                                     # workload sizes named in results (1 MiB write, 4 KiB blocks)
+    r"UTF-8",                        # an encoding's name
+]
+ALLOWED_RE = re.compile("|".join("(?:%s)" % a for a in ALLOWED))
+
+# Arguments that name things rather than say them: labels, references,
+# citations, files.
+NON_PROSE = re.compile(
+    r"\\(?:label|ref|cite|input|include|includegraphics|bibliography|"
+    r"bibliographystyle|documentclass|usepackage|settopmatter|begin|end)"
+    r"(?:\[[^\]]*\])?\{[^}]*\}")
+# Macro definitions and layout lengths: argument counts, parameters and
+# dimensions are not numbers the paper reports.
+DEFINITION = re.compile(r"\\(?:re)?newcommand\{\\[A-Za-z]+\}\[\d\]|#\d|"
+                        r"\\setlength\{\\[A-Za-z]+\}\{[\d.]+(?:em|pt|ex)\}")
+# Commands of LaTeX itself that start with a capital letter; every other
+# capitalised command in the prose must be a generated number.
+LATEX_CAPITALISED = {"S", "TeX", "LaTeX"}
+
+
+def load_generator():
+    spec = importlib.util.spec_from_file_location("paper_generate", PAPER / "generate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return load_generator()
+
+
+@pytest.fixture(scope="module")
+def generated(gen, tmp_path_factory):
+    out = tmp_path_factory.mktemp("generated")
+    numbers, tables = gen.build(str(RESULTS))
+    gen.write(numbers, tables, str(out))
+    return out
+
+
+def prose_files():
+    # generated/ is the generator's output; diagrams/ holds drawings of the
+    # design (TikZ coordinates, not measurements), included by the text.
+    files = sorted(p for p in PAPER.rglob("*.tex")
+                   if "generated" not in p.parts and "diagrams" not in p.parts)
+    assert files, "no .tex sources under paper/"
+    return files
+
+
+def strip_comments(text):
+    return re.sub(r"(?<!\\)%.*", "", text)
+
+
+def stray_numbers(text):
+    """(line number, token, line) for each digit sequence in the prose that
+    is neither inside a non-prose argument nor allowed."""
+    found = []
+    for i, line in enumerate(text.splitlines(), 1):
+        line = strip_comments(line)
+        line = NON_PROSE.sub("", line)
+        line = DEFINITION.sub("", line)
+        line = ALLOWED_RE.sub("", line)
+        for m in re.finditer(r"\d+(?:[.,]\d+)*", line):
+            found.append((i, m.group(), line.strip()))
+    return found
+
+
+def used_macros(text):
+    """Capitalised commands used in the text (the generator's are all
+    capitalised; LaTeX's own are lowercase but for a few)."""
+    text = strip_comments(text)
+    return set(re.findall(r"\\([A-Z][A-Za-z]*)", text)) - LATEX_CAPITALISED
+
+
+def defined_macros(generated):
+    text = (generated / "numbers.tex").read_text()
+    return dict(re.findall(r"\\newcommand\{\\([A-Za-z]+)\}\{(.*)\}$", text, re.M))
+
+
+def check_entry(gen, ident, entry, results=RESULTS):
+    """Raise AssertionError unless the entry re-reads from results/ to the
+    recorded value and its printed number is that value, rounded."""
+    values = []
+    for src in entry["sources"]:
+        path = REPO / src["file"]
+        assert path.parent == results and path.exists(), "%s: no file %s" % (ident, path)
+        with open(path) as f:
+            values.append(gen.lookup(json.load(f), src["key"]))
+    if entry["op"] == "text":
+        assert values[0] == entry["value"], "%s: %r != %r" % (ident, values[0], entry["value"])
+        return
+    value = gen.OPS[entry["op"]](values)
+    assert math.isclose(value, entry["value"], rel_tol=1e-12, abs_tol=1e-12), \
+        "%s: results give %r, recorded %r" % (ident, value, entry["value"])
+    printed = entry["number"]
+    decimals = len(printed.partition(".")[2])
+    want = (value + entry.get("offset", 0.0)) * entry["scale"]
+    # Integers printed without decimals may be rounded to 3 significant
+    # digits (1.81 us) or to a whole number (764 ns): half a unit of the
+    # last printed digit either way.
+    assert abs(float(printed) - want) <= 0.5 * 10 ** -decimals * (1 + 1e-9), \
+        "%s: printed %s for %r" % (ident, printed, want)
+    grouped = re.sub(r"(\d)(?=(\d{3})+$)", r"\1{,}", printed.partition(".")[0]) \
+        if len(printed.partition(".")[0]) > 4 else printed.partition(".")[0]
+    assert grouped in entry["latex"], "%s: %s not in %r" % (ident, printed, entry["latex"])
+
+
+# -- the paper as committed ----------------------------------------------------------------
+
+def test_prose_has_no_hand_typed_numbers():
+    bad = []
+    for path in prose_files():
+        for line, token, ctx in stray_numbers(path.read_text()):
+            bad.append("%s:%d: %s   in: %s" % (path.relative_to(REPO), line, token, ctx))
+    assert not bad, "numbers typed into the prose (use a macro from paper/generate.py):\n" \
+        + "\n".join(bad)
+
+
+def test_every_macro_used_is_generated(generated):
+    defined = defined_macros(generated)
+    local = set()
+    for path in prose_files():
+        local |= set(re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", path.read_text()))
+    missing = {}
+    for path in prose_files():
+        for m in used_macros(path.read_text()) - set(defined) - local:
+            missing.setdefault(m, path.relative_to(REPO))
+    assert not missing, "macros the generator does not define: %s" % missing
+
+
+def test_every_number_traces_to_results(gen, generated):
+    entries = json.loads((generated / "sources.json").read_text())
+    assert len(entries) > 100
+    for ident, entry in entries.items():
+        check_entry(gen, ident, entry)
+
+
+def test_every_macro_has_a_source(generated):
+    entries = json.loads((generated / "sources.json").read_text())
+    for name, latex in defined_macros(generated).items():
+        assert name in entries, "\\%s has no recorded source" % name
+        assert entries[name]["latex"] == latex
+
+
+def unsourced_cells(text, recorded):
+    """Cells of a generated table that still hold a digit after removing
+    the recorded numbers and texts of the table (longest first) and
+    identifiers (\\texttt: benchmark and workload names)."""
+    recorded = sorted(recorded, key=len, reverse=True)
+    body = strip_comments(text)
+    body = re.sub(r"\\begin\{tabular\}\{(?:[^{}]|\{[^{}]*\})*\}|\\multicolumn\{\d+\}\{[^}]*\}",
+                  "", body)
+    bad = []
+    for cell in re.split(r"&|\\\\", body):
+        left = re.sub(r"\\texttt\{[^}]*\}", "", cell)
+        for latex in recorded:
+            left = left.replace(latex, "")
+        if re.search(r"\d", left):
+            bad.append(cell.strip())
+    return bad
+
+
+def table_records(entries, table):
+    return [e["latex"] for i, e in entries.items() if i.startswith(table.stem + "/")]
+
+
+def test_tables_hold_only_recorded_numbers(generated):
+    entries = json.loads((generated / "sources.json").read_text())
+    tables = sorted(generated.glob("tab-*.tex"))
+    assert tables
+    for table in tables:
+        bad = unsourced_cells(table.read_text(), table_records(entries, table))
+        assert not bad, "%s: numbers without a recorded source: %s" % (table.name, bad)
+
+
+def test_paper_uses_every_table_and_figure():
+    text = "".join(p.read_text() for p in prose_files())
+    for name in ("tab-ops", "tab-flushes", "tab-footprint", "tab-modes", "tab-fuzz",
+                 "tab-targets", "tab-environment"):
+        assert "generated/%s.tex" % name in text, name
+    figures = importlib.util.spec_from_file_location("paper_figures", PAPER / "figures.py")
+    assert figures is not None
+    for name in re.findall(r"generated/(fig-[a-z]+)\.pdf", text):
+        assert '"%s.pdf"' % name in (PAPER / "figures.py").read_text(), name
+
+
+# -- the checks can fail -----------------------------------------------------------------------
+
+def test_checker_flags_a_hand_typed_number():
+    text = (PAPER / "sections" / "evaluation.tex").read_text()
+    assert not stray_numbers(text)
+    tampered = text.replace(r"\DictSetIntPmemobj{}", r"1.81\,\textmu{}s", 1)
+    assert tampered != text
+    assert [t for _, t, _ in stray_numbers(tampered)] == ["1.81"]
+    # a comment may hold digits; a digit inside a label may not be measured
+    assert not stray_numbers("% measured 3.5x on 2024-01-01\n\\label{sec:3}\n")
+    assert stray_numbers("about 42\\% faster") == [(1, "42", "about 42\\% faster")]
+
+
+def test_checker_flags_an_unknown_macro(generated):
+    text = r"costs \DictSetIntPmemobj{} and \DictSetIntPmemobjTypo{}"
+    assert used_macros(text) - set(defined_macros(generated)) == {"DictSetIntPmemobjTypo"}
+
+
+def test_checker_flags_a_tampered_or_misprinted_value(gen, generated):
+    entries = json.loads((generated / "sources.json").read_text())
+    entry = entries["DictSetIntPmemobj"]
+    check_entry(gen, "DictSetIntPmemobj", entry)
+    tampered = copy.deepcopy(entry)
+    tampered["value"] *= 1.5
+    with pytest.raises(AssertionError):
+        check_entry(gen, "DictSetIntPmemobj", tampered)
+    misprinted = copy.deepcopy(entry)
+    misprinted["number"] = "%.2f" % (float(entry["number"]) + 0.1)
+    with pytest.raises(AssertionError):
+        check_entry(gen, "DictSetIntPmemobj", misprinted)
+    elsewhere = copy.deepcopy(entry)
+    elsewhere["sources"][0]["key"][-1] = "min_ns"
+    with pytest.raises(AssertionError):
+        check_entry(gen, "DictSetIntPmemobj", elsewhere)
+
+
+def test_checker_flags_a_number_typed_into_a_table(generated):
+    entries = json.loads((generated / "sources.json").read_text())
+    table = generated / "tab-ops.tex"
+    text = table.read_text()
+    tampered = text.replace(r"\bottomrule", r"\texttt{extra} & op & 12.3\,ns \\" + "\n\\bottomrule")
+    assert unsourced_cells(tampered, table_records(entries, table)) == [r"12.3\,ns"]
