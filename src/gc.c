@@ -43,7 +43,15 @@ typedef struct marker {
 	pmo_invalid_report check;
 	void *check_ctx;
 	uint64_t invalid;
+	/* pmo_reachable_bytes only: add the size of what is newly marked. */
+	uint64_t *bytes;
 } marker;
+
+static inline void count_bytes(marker *m, uint64_t off)
+{
+	if (m->bytes)
+		*m->bytes += pmemobj_alloc_usable_size(pmo_oid(m->pool, off));
+}
 
 static inline int is_marked(const uint8_t *bits, uint64_t off)
 {
@@ -102,6 +110,7 @@ static int mark_ref(marker *m, uint64_t off)
 		return 0;
 	}
 	set_mark(m->bits, off);
+	count_bytes(m, off);
 	/* Leaves (str, bytes, numbers) hold nothing: no need to visit them,
 	 * but pmo_validate checks them here. */
 	uint32_t type = pmo_head_at(m->pool, off)->type;
@@ -121,10 +130,14 @@ static int mark_slot(pmo_visit *v, const pmo_slot *s)
 static int mark_sub(pmo_visit *v, uint64_t off)
 {
 	marker *m = v->ctx;
-	if (off && pmo_off_valid(m->pool, off, 1))
+	if (off && pmo_off_valid(m->pool, off, 1) && !is_marked(m->subbits, off)) {
 		set_mark(m->subbits, off);
+		count_bytes(m, off);
+	}
 	return 0;
 }
+
+static int drain(marker *m);
 
 static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 {
@@ -138,6 +151,12 @@ static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 	for (size_t i = 0; i < n_extra; i++)
 		if (mark_ref(m, extra[i]))
 			return -1;
+	return drain(m);
+}
+
+/* Traverse everything queued, and what it queues in turn. */
+static int drain(marker *m)
+{
 	pmo_visit v = {mark_slot, mark_sub, m};
 	while (m->stack.len > 0) {
 		uint64_t off = m->stack.v[--m->stack.len];
@@ -162,7 +181,7 @@ static int validating_mark(marker *m, pmo_pool *p, pmo_gc_result *res,
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
 	marker init = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
 		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0,
-		       report, report_ctx, 0};
+		       report, report_ctx, 0, NULL};
 	*m = init;
 	if (!m->bits || !m->subbits)
 		return pmo_err(ENOMEM, "validate: out of memory for the mark bitmap");
@@ -174,6 +193,25 @@ static void marker_free(marker *m)
 	free(m->bits);
 	free(m->subbits);
 	free(m->stack.v);
+}
+
+int pmo_reachable_bytes(pmo_pool *p, const uint64_t *offs, size_t n, uint64_t *bytes)
+{
+	pmo_gc_result res = {0};
+	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
+	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
+		    {0}, &res, n_types > 0 ? (uint64_t)n_types : 0, NULL, NULL, 0, NULL};
+	int rc = 0;
+	if (!m.bits || !m.subbits)
+		rc = pmo_err(ENOMEM, "out of memory for the mark bitmap");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		bytes[i] = 0;
+		m.bytes = &bytes[i];
+		if (offs[i] && (mark_ref(&m, offs[i]) != 0 || drain(&m) != 0))
+			rc = -1;
+	}
+	marker_free(&m);
+	return rc;
 }
 
 int pmo_validate(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
@@ -204,6 +242,7 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 		PMEMoid oid;
 		POBJ_FOREACH(p->pop, oid) {
 			out->examined++;
+			out->used_bytes += pmemobj_alloc_usable_size(oid);
 			if (oid.off == root_off || is_marked(m.subbits, oid.off))
 				continue;
 			if (is_marked(m.bits, oid.off))
@@ -285,7 +324,7 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
 	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
-		    {0}, res, n_types > 0 ? (uint64_t)n_types : 0, NULL, NULL, 0};
+		    {0}, res, n_types > 0 ? (uint64_t)n_types : 0, NULL, NULL, 0, NULL};
 	offvec garbage = {0}, garbage_subs = {0};
 	int rc = -1;
 	if (!m.bits || !m.subbits) {

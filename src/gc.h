@@ -60,7 +60,13 @@ typedef struct pmo_check_result {
 	uint64_t unreachable;  /* heap objects nothing reachable holds (the
 				* next gc frees them) */
 	uint64_t invalid;      /* problems found, bad references included */
+	uint64_t used_bytes;   /* usable bytes of every allocation walked */
 } pmo_check_result;
+
+/* For `pmemobj du`: bytes[i] = the usable bytes of every allocation
+ * (objects and their substructures) reachable from offs[i] and not from
+ * an earlier offs[j]; an offset of 0 counts nothing.  Changes nothing. */
+int pmo_reachable_bytes(pmo_pool *p, const uint64_t *offs, size_t n, uint64_t *bytes);
 
 /* pool.check(): pmo_validate, which also verifies every immutable value
  * against its checksum (pmo_value_verify), then the run headers and a

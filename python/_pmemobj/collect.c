@@ -103,6 +103,7 @@ PyObject *pyx_pool_check(PoolObject *pool)
 	size_t nroots = 0;
 	uint64_t *roots = NULL;
 	pmo_check_result res;
+	uint64_t pool_bytes = pool->core->size;
 	int rc = pyx_idmap_offsets(pool, &roots, &nroots);
 	if (rc == 0) {
 		rc = pmo_check(pool->core, roots, nroots, note_invalid, &bad, &res);
@@ -117,11 +118,13 @@ PyObject *pyx_pool_check(PoolObject *pool)
 		Py_XDECREF(bad.list);
 		return NULL;
 	}
-	PyObject *d = Py_BuildValue("{s:O,s:N,s:K,s:K,s:K}", "ok",
+	PyObject *d = Py_BuildValue("{s:O,s:N,s:K,s:K,s:K,s:K,s:K}", "ok",
 				    res.invalid == 0 ? Py_True : Py_False, "problems", bad.list,
 				    "live", (unsigned long long)res.live,
 				    "unreachable", (unsigned long long)res.unreachable,
-				    "examined", (unsigned long long)res.examined);
+				    "examined", (unsigned long long)res.examined,
+				    "used_bytes", (unsigned long long)res.used_bytes,
+				    "pool_bytes", (unsigned long long)pool_bytes);
 	return d;
 }
 

@@ -1103,6 +1103,57 @@ static PyObject *MM_direct(MMObject *self, PyObject *oid)
 	return result;
 }
 
+static PyObject *MM_usable_size(MMObject *self, PyObject *oid)
+{
+	PoolObject *pool = mm_pool(self);
+	if (!pool)
+		return NULL;
+	uint64_t off;
+	PyObject *result = NULL;
+	if (parse_oid(pool, oid, &off) == 0)
+		result = PyLong_FromSize_t(off ? pmemobj_alloc_usable_size(pmo_oid(pool->core, off))
+					       : 0);
+	Py_DECREF(pool);
+	return result;
+}
+
+static PyObject *MM_reachable_bytes(MMObject *self, PyObject *oids)
+{
+	PyObject *seq = PySequence_Fast(oids, "reachable_bytes() takes a sequence of oids");
+	if (!seq)
+		return NULL;
+	PoolObject *pool = mm_pool(self);
+	Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+	uint64_t *offs = pool ? PyMem_Calloc((size_t)n + 1, sizeof *offs) : NULL;
+	uint64_t *bytes = offs ? PyMem_Calloc((size_t)n + 1, sizeof *bytes) : NULL;
+	PyObject *result = NULL;
+	if (pool && !bytes)
+		PyErr_NoMemory();
+	int rc = bytes ? 0 : -1;
+	for (Py_ssize_t i = 0; rc == 0 && i < n; i++)
+		rc = parse_oid(pool, PySequence_Fast_GET_ITEM(seq, i), &offs[i]);
+	if (rc == 0) {
+		pyx_lock(pool);
+		rc = pmo_reachable_bytes(pool->core, offs, (size_t)n, bytes);
+		pyx_unlock(pool);
+		if (rc != 0)
+			pyx_raise();
+	}
+	if (rc == 0 && (result = PyList_New(n)))
+		for (Py_ssize_t i = 0; result && i < n; i++) {
+			PyObject *b = PyLong_FromUnsignedLongLong(bytes[i]);
+			if (!b)
+				Py_CLEAR(result);
+			else
+				PyList_SET_ITEM(result, i, b);
+		}
+	PyMem_Free(offs);
+	PyMem_Free(bytes);
+	Py_XDECREF(pool);
+	Py_DECREF(seq);
+	return result;
+}
+
 static PyObject *MM_snapshot_range(MMObject *self, PyObject *args)
 {
 	PyObject *addr_o;
@@ -1187,6 +1238,11 @@ static PyMethodDef MM_methods[] = {
 	 "resurrect(oid) -> the Python object for the stored object (None for OID_NULL)."},
 	{"direct", (PyCFunction)MM_direct, METH_O,
 	 "direct(oid) -> the memory address (an int, e.g. for ctypes)."},
+	{"usable_size", (PyCFunction)MM_usable_size, METH_O,
+	 "The bytes of the allocation at oid (0 for OID_NULL)."},
+	{"reachable_bytes", (PyCFunction)MM_reachable_bytes, METH_O,
+	 "reachable_bytes(oids) -> list: for each oid, the bytes of all it reaches\n"
+	 "that no earlier oid of the list reaches (objects and their substructures)."},
 	{"snapshot_range", (PyCFunction)MM_snapshot_range, METH_VARARGS,
 	 "snapshot_range(address, size): add committed bytes to the current transaction\n"
 	 "before changing them through direct()."},

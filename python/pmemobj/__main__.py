@@ -1,0 +1,293 @@
+"""The pmemobj command line: look inside, check, salvage and collect pools.
+
+    pmemobj info POOL          size, space used, format, clean or not, objects by type
+    pmemobj check POOL         the full check; exit status 1 if it finds problems
+    pmemobj salvage SRC DST    copy what is intact into a new pool
+    pmemobj dump POOL [--path root.a.0] [--depth N] [--json]
+    pmemobj du POOL [--top N]  bytes reachable from each entry of the root, largest first
+    pmemobj gc POOL            collect garbage (writes the pool)
+    pmemobj stats POOL         the runtime's counters after opening (a copy)
+    pmemobj create POOL [--size BYTES]
+
+info, check, dump, du and stats read a private copy of the pool (opening
+runs recovery, which writes), so they never change the file.  Exit
+statuses: 0 success, 1 check found problems or salvage skipped something,
+2 bad usage or a file that cannot be read as a pool.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+import pmemobj
+from pmemobj import _repair
+
+
+def _open_copy(path, pickle_types=()):
+    """The opened copy of path, as a context manager (exits 2 on failure)."""
+    ctx = _repair._opened_copy(path, None, pickle_types)
+    pool, error = ctx.__enter__()
+    if pool is None:
+        ctx.__exit__(None, None, None)
+        print("pmemobj: %s" % error, file=sys.stderr)
+        raise SystemExit(2)
+    return ctx, pool
+
+
+def _classify(v):
+    if isinstance(v, pmemobj.PersistentObject):
+        return type(v).__module__ + ":" + type(v).__qualname__
+    return type(v).__name__
+
+
+def _resolve(pool, path):
+    """The value at a dotted path from the root: root.users.0.name."""
+    parts = path.split(".")
+    if parts[0] != "root":
+        raise SystemExit("pmemobj: a path starts with 'root' (got %r)" % path)
+    v = pool.root
+    for p in parts[1:]:
+        if isinstance(v, (pmemobj.PersistentList, pmemobj.PersistentTuple, list, tuple)):
+            v = v[int(p)]
+        elif isinstance(v, (pmemobj.PersistentDict, dict)):
+            v = v[p] if p in v else v[int(p)] if p.lstrip("-").isdigit() else v[p]
+        else:
+            v = getattr(v, p)
+    return v
+
+
+def _render(v, depth, seen):
+    """A JSON-able rendering of v, depth levels deep, cycles marked."""
+    P = pmemobj
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    if isinstance(v, bytes):
+        return {"bytes": v.hex() if len(v) <= 64 else v[:64].hex() + "..."}
+    if isinstance(v, complex):
+        return {"complex": [v.real, v.imag]}
+    key = id(v)
+    if key in seen:
+        return {"cycle": _classify(v)}
+    if depth <= 0:
+        return {"...": _classify(v)}
+    seen = seen | {key}
+    try:
+        if isinstance(v, (P.PersistentDict, dict)):
+            return {"dict" if isinstance(v, dict) else "PersistentDict":
+                    [[_render(k, depth - 1, seen), _render(x, depth - 1, seen)]
+                     for k, x in v.items()]}
+        if isinstance(v, (P.PersistentList, P.PersistentTuple, P.PersistentSet,
+                          P.PersistentFrozenSet, list, tuple, set, frozenset)):
+            return {type(v).__name__: [_render(x, depth - 1, seen) for x in v]}
+        if isinstance(v, P.PersistentArray):
+            items = v.tolist()
+            return {"PersistentArray": {"typecode": v.typecode, "shape": list(v.shape),
+                                        "items": items[:100]}}
+        if isinstance(v, P.PersistentObject):
+            return {_classify(v): {n: _render(getattr(v, n), depth - 1, seen)
+                                   for n in v._p_attr_names()}}
+    except Exception as e:          # noqa: BLE001 -- shown, not hidden
+        return {"error": "%s: %s" % (type(e).__name__, e)}
+    return {"object": repr(v)}
+
+
+def _print_text(r, indent=0):
+    pad = "  " * indent
+    if isinstance(r, dict) and len(r) == 1:
+        (k, v), = r.items()
+        if isinstance(v, list):
+            print("%s%s (%d)" % (pad, k, len(v)))
+            for item in v:
+                if isinstance(item, list) and len(item) == 2 and k.endswith("Dict") \
+                        or k == "dict":
+                    print("%s  %s:" % (pad, json.dumps(item[0])))
+                    _print_text(item[1], indent + 2)
+                else:
+                    _print_text(item, indent + 1)
+            return
+        if isinstance(v, dict) and k not in ("bytes", "complex", "error"):
+            print("%s%s" % (pad, k))
+            for n, x in v.items():
+                print("%s  .%s:" % (pad, n))
+                _print_text(x, indent + 2)
+            return
+    print(pad + json.dumps(r))
+
+
+def cmd_info(args):
+    ctx, pool = _open_copy(args.pool)
+    try:
+        stats = pool.stats()
+        report = pool.check()
+        types, counts = pool.gc()
+        info = {
+            "file": args.pool, "file_bytes": os.path.getsize(args.pool),
+            "layout": pmemobj.LAYOUT, "format_version": pmemobj.FORMAT_VERSION,
+            "closed_cleanly": stats["recovery_ns"] == 0,
+            "used_bytes": report["used_bytes"],
+            "objects": counts["live"], "unreachable": report["unreachable"],
+            "objects_by_type": dict(sorted(types.items(), key=lambda kv: -kv[1])),
+            "check": "ok" if report["ok"] else "%d problems" % len(report["problems"]),
+        }
+    finally:
+        ctx.__exit__(None, None, None)
+    if args.json:
+        print(json.dumps(info, indent=1))
+    else:
+        for k, v in info.items():
+            if k == "objects_by_type":
+                print("objects by type:")
+                for t, n in v.items():
+                    print("  %8d  %s" % (n, t))
+            else:
+                print("%s: %s" % (k.replace("_", " "), v))
+    return 0
+
+
+def cmd_check(args):
+    report = pmemobj.check(args.pool)
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        for off, typ, problem in report["problems"]:
+            print("offset %d (%s): %s" % (off, typ, problem))
+        print("%s: %s (%d live objects, %d unreachable, %d bytes used)" % (
+            args.pool, "ok" if report["ok"] else "%d problems" % len(report["problems"]),
+            report["live"], report["unreachable"], report.get("used_bytes", 0)))
+    return 0 if report["ok"] else 1
+
+
+def cmd_salvage(args):
+    try:
+        skipped = pmemobj.salvage(args.src, args.dst, pool_size=args.size)
+    except (OSError, ValueError) as e:
+        print("pmemobj: %s" % e, file=sys.stderr)
+        return 2
+    for path, why in skipped:
+        print("skipped %s: %s" % (path, why))
+    print("salvaged %s into %s, %d skipped" % (args.src, args.dst, len(skipped)))
+    return 1 if skipped else 0
+
+
+def cmd_dump(args):
+    ctx, pool = _open_copy(args.pool)
+    try:
+        r = _render(_resolve(pool, args.path), args.depth, frozenset())
+    finally:
+        ctx.__exit__(None, None, None)
+    if args.json:
+        print(json.dumps(r, indent=1))
+    else:
+        _print_text(r)
+    return 0
+
+
+def cmd_du(args):
+    ctx, pool = _open_copy(args.pool)
+    try:
+        root = pool.root
+        if isinstance(root, pmemobj.PersistentDict):
+            children = [("root[%r]" % (k,), v) for k, v in root.items()]
+        elif isinstance(root, (pmemobj.PersistentList, pmemobj.PersistentTuple)):
+            children = [("root[%d]" % i, v) for i, v in enumerate(root)]
+        elif isinstance(root, pmemobj.PersistentObject):
+            children = [("root.%s" % n, getattr(root, n)) for n in root._p_attr_names()]
+        else:
+            children = []
+        # Persistent children by identity; values without one (str, bytes,
+        # tuples...) are counted with the root, which comes last, so that
+        # a shared object counts once, under the first path that reaches it.
+        named = [(path, v._p_oid) for path, v in children if hasattr(v, "_p_oid")]
+        oids = [oid for _, oid in named] + [getattr(root, "_p_oid", pmemobj.OID_NULL)]
+        sizes = pool.mm.reachable_bytes(oids)
+        rows = list(zip([path for path, _ in named], sizes))
+        rows.append(("root itself, and its values that are not persistent containers",
+                     sizes[-1]))
+        total = pool.check()["used_bytes"]
+    finally:
+        ctx.__exit__(None, None, None)
+    rows.sort(key=lambda r: -r[1])
+    for path, n in rows[:args.top]:
+        print("%12d  %s" % (n, path))
+    print("%12d  all allocations in the pool (with the runtime's own tables)" % total)
+    return 0
+
+
+def cmd_gc(args):
+    with pmemobj.open(args.pool) as pool:
+        types, counts = pool.gc()
+    print("collected %d objects (%d live)" % (counts["collected"], counts["live"]))
+    return 0
+
+
+def cmd_stats(args):
+    ctx, pool = _open_copy(args.pool)
+    try:
+        stats = pool.stats()
+    finally:
+        ctx.__exit__(None, None, None)
+    print(json.dumps(stats, indent=1))
+    return 0
+
+
+def cmd_create(args):
+    try:
+        pmemobj.create(args.pool, pool_size=args.size).close()
+    except (OSError, ValueError) as e:
+        print("pmemobj: %s" % e, file=sys.stderr)
+        return 2
+    print("created %s (%d bytes)" % (args.pool, args.size))
+    return 0
+
+
+def parser():
+    p = argparse.ArgumentParser(prog="pmemobj", description=__doc__.split("\n\n")[0],
+                                epilog="exit status: 0 success, 1 problems found "
+                                       "(check) or items skipped (salvage), 2 errors",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def add(name, fn, help, pool=True):
+        s = sub.add_parser(name, help=help, description=help)
+        if pool:
+            s.add_argument("pool", help="the pool file")
+        s.set_defaults(fn=fn)
+        return s
+
+    s = add("info", cmd_info, "size, space used, format, clean or not, objects by type")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s = add("check", cmd_check, "check everything; exit status 1 if there are problems")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s = add("salvage", cmd_salvage, "copy what is intact into a new pool", pool=False)
+    s.add_argument("src")
+    s.add_argument("dst")
+    s.add_argument("--size", type=int, default=None, help="size of DST (default: SRC's)")
+    s = add("dump", cmd_dump, "print the contents")
+    s.add_argument("--path", default="root", help="a dotted path from root (root.a.0)")
+    s.add_argument("--depth", type=int, default=4, help="levels to show (default 4)")
+    s.add_argument("--json", action="store_true", help="print JSON")
+    s = add("du", cmd_du, "bytes reachable from each entry of the root, largest first")
+    s.add_argument("--top", type=int, default=20, help="rows to show (default 20)")
+    add("gc", cmd_gc, "collect garbage now (writes the pool)")
+    add("stats", cmd_stats, "the runtime's counters after opening a copy")
+    s = add("create", cmd_create, "create an empty pool")
+    s.add_argument("--size", type=int, default=pmemobj.MIN_POOL_SIZE,
+                   help="bytes (default MIN_POOL_SIZE)")
+    return p
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except BrokenPipeError:             # `pmemobj dump ... | head`
+        sys.stderr.close()
+        return 0
+    except FileNotFoundError as e:
+        print("pmemobj: %s" % e, file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
