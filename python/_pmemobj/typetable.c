@@ -54,20 +54,12 @@ PyObject *pyx_class_path(PyObject *cls)
 	return path;
 }
 
-/* UTF-8 of s (lone surrogates passed through, as str values are stored);
- * *keep holds a bytes object to release afterwards, if one was made. */
+/* UTF-8 of s as str values are stored (convert.c's rule); *keep holds a
+ * bytes object to release afterwards, if one was made. */
 static const char *utf8_of(PyObject *s, Py_ssize_t *n, PyObject **keep)
 {
-	*keep = NULL;
-	const char *u = PyUnicode_AsUTF8AndSize(s, n);
-	if (u)
-		return u;
-	PyErr_Clear();
-	*keep = PyUnicode_AsEncodedString(s, "utf-8", "surrogatepass");
-	if (!*keep)
-		return NULL;
-	*n = PyBytes_GET_SIZE(*keep);
-	return PyBytes_AS_STRING(*keep);
+	const char *u;
+	return pyx_str_utf8(s, &u, n, keep) == 0 ? u : NULL;
 }
 
 static int need_tx(const char *what)
@@ -94,6 +86,16 @@ static pyx_class_entry *cache_class(MMObject *mm, uint32_t code, PyObject *cls)
 	return e;
 }
 
+static int is_main_class(PyObject *cls)
+{
+	PyObject *mod = PyObject_GetAttrString(cls, "__module__");
+	int r = mod && PyUnicode_Check(mod) &&
+		PyUnicode_CompareWithASCIIString(mod, "__main__") == 0;
+	Py_XDECREF(mod);
+	PyErr_Clear();
+	return r;
+}
+
 uint32_t pyx_type_code(PoolObject *pool, PyObject *cls)
 {
 	MMObject *mm = pyx_mm(pool);
@@ -115,7 +117,12 @@ uint32_t pyx_type_code(PoolObject *pool, PyObject *cls)
 		code = pmo_type_lookup(pool->core, s, (size_t)n);
 		if (!code && errno)
 			pyx_raise();
-		else if (!code && need_tx("registering a class") == 0) {
+		else if (!code && need_tx("registering a class") == 0 &&
+			 !(is_main_class(cls) && PyErr_WarnFormat(PyExc_UserWarning, 1,
+				"storing an instance of %R, a class defined in __main__: "
+				"no other program can import it, so they cannot read the "
+				"object (define the class in a module both can import)",
+				cls) != 0)) {
 			code = pmo_type_register(pool->core, s, (size_t)n);
 			if (code)
 				mm->types_dirty = 1;
@@ -181,9 +188,16 @@ static void class_not_found(PoolObject *pool, PyObject *path, uint64_t off)
 	PyErr_NormalizeException(&et, &ev, &tb);
 	if (tb && ev)
 		PyException_SetTraceback(ev, tb);
+	PyObject *main = PyUnicode_FromString("__main__:");
+	int in_main = main && PyUnicode_Tailmatch(path, main, 0, 9, -1) == 1;
+	Py_XDECREF(main);
 	PyObject *msg = PyUnicode_FromFormat(
-		"cannot find class '%U' of the persistent object at offset %llu in pool %R: %S",
-		path, (unsigned long long)off, pool->filename, ev ? ev : Py_None);
+		"cannot find class '%U' of the persistent object at offset %llu in pool %R: %S "
+		"(%s)", path, (unsigned long long)off, pool->filename, ev ? ev : Py_None,
+		in_main ? "it was defined in the __main__ of the program that stored it; "
+			  "move it to a module and import it from there in both programs"
+			: "the part before ':' is the module to import: make it importable "
+			  "(on sys.path or PYTHONPATH) before reading the object");
 	PyObject *exc = msg ? PyObject_CallOneArg(pyx_ClassNotFoundError, msg) : NULL;
 	Py_XDECREF(msg);
 	Py_XDECREF(et);
