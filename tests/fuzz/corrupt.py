@@ -326,7 +326,9 @@ def main(argv=None):
             counts[outcome] += 1
             by_kind[kind][outcome] += 1
             by_region[region][outcome] += 1
-            if outcome in ("crash", "hang", "internal") or args.replay is not None:
+            if outcome in ("crash", "hang", "internal", "silent") or args.replay is not None:
+                # Silent ones too: each should be damage to bytes without a
+                # checksum (an inline value in a mutable container's slot).
                 failures.append({"trial": n, "kind": kind, "region": region,
                                  "outcome": outcome, "damage": what})
                 if not args.quiet:
