@@ -31,6 +31,10 @@ typedef struct PoolObject {
 	PyObject *pickle_types;    /* set of classes stored via pickle */
 	int debug;
 	int verify;                /* check each immutable value's checksum on read */
+	/* Bumped by every operation that may change the pool (pyx_op_begin)
+	 * and at the end of every transaction (a rollback changes it too):
+	 * a reader may keep pointers into the pool while it is unchanged. */
+	uint64_t epoch;
 	/* While plain lists, dicts and sets are being copied in (convert.c):
 	 * id(plain container) -> its persistent copy, so that shared ones
 	 * and cycles are copied once.  NULL otherwise. */

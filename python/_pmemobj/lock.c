@@ -64,6 +64,7 @@ int pyx_op_begin(PoolObject *pool)
 		pyx_raise();
 		return -1;
 	}
+	pool->epoch++;
 	return 0;
 }
 

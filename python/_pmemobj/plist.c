@@ -828,6 +828,12 @@ typedef struct {
 	ListObject *list;   /* NULL when exhausted */
 	Py_ssize_t next;
 	int reversed;
+	/* The item array and length as last seen, valid while the pool's
+	 * epoch is still `epoch`: inline items are then read without taking
+	 * the lock or validating the list again.  items NULL: not cached. */
+	const pmo_slot *items;
+	size_t len;
+	uint64_t epoch;
 } ListIterObject;
 
 static PyTypeObject ListIter_Type;
@@ -843,6 +849,7 @@ static PyObject *make_iter(ListObject *self, int reversed)
 	it->list = (ListObject *)Py_NewRef(self);
 	it->reversed = reversed;
 	it->next = reversed ? len - 1 : 0;
+	it->items = NULL;
 	return (PyObject *)it;
 }
 
@@ -862,8 +869,36 @@ static PyObject *ListIter_next(ListIterObject *it)
 {
 	if (!it->list)
 		return NULL;
+	PoolObject *pool = it->list->pool;
+	/* The fast path: nothing changed the pool since the array was seen
+	 * and no other thread holds the lock (whose transaction could be half
+	 * done), so the cached array is the list's; an inline item needs
+	 * nothing else of the pool.  Anything else takes the locked path. */
+	if (it->items && it->epoch == pool->epoch && pool->core &&
+	    (pool->lock_depth == 0 || pool->owner == PyThread_get_thread_ident()) &&
+	    it->next >= 0 && (size_t)it->next < it->len &&
+	    !pmo_slot_is_ref(it->items[it->next])) {
+		PyObject *v = pyx_from_slot(pool, it->items[it->next]);
+		if (v)
+			it->next += it->reversed ? -1 : 1;
+		return v;
+	}
 	PyObject *v = NULL;
-	int rc = it->next >= 0 ? get_item(it->list, it->next, 0, &v) : 0;
+	int rc = 0;
+	if (it->next >= 0) {
+		pmo_list *l = lock_list(it->list);
+		if (!l) {
+			rc = -1;
+		} else {
+			if ((size_t)it->next < l->len) {
+				it->items = pmo_list_items(pool->core, l);
+				it->len = l->len;
+				it->epoch = pool->epoch;
+				rc = (v = item_at(it->list, l, (size_t)it->next)) ? 1 : -1;
+			}
+			pyx_unlock(pool);
+		}
+	}
 	if (rc > 0) {
 		it->next += it->reversed ? -1 : 1;
 		return v;

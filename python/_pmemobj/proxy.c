@@ -102,6 +102,7 @@ PyObject *pyx_proxy_adopt(PoolObject *pool, PyTypeObject *type, uint64_t off)
 
 void pyx_tx_ended(PoolObject *pool, int aborted)
 {
+	pool->epoch++;
 	if (pool->mm)
 		pyx_mm_tx_ended(pool, aborted);   /* user-type caches, Python objects */
 	if (aborted) {

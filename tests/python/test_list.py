@@ -870,3 +870,30 @@ def test_proxy_dying_inside_aborted_transaction_does_not_crash(pool_path, run_py
         print("alive")
     """, pool_path, check=False)
     assert proc.returncode == 0 and "alive" in proc.stdout
+
+
+def test_iteration_sees_changes_made_while_it_runs(pool):
+    # The iterator reads inline items from a cached array while the pool is
+    # unchanged; every change (an operation, a rollback) must show up.
+    pl = pool.new(PersistentList, list(range(10)))
+    seen = []
+    for i, v in enumerate(pl):
+        seen.append(v)
+        if i == 2:
+            pl[5] = "changed"                  # ahead of the iterator
+            pl.append(10)
+        if i == 6:
+            try:
+                with pool.transaction():
+                    pl[8] = "rolled back"
+                    raise KeyError
+            except KeyError:
+                pass
+        if i == 7:
+            del pl[9:]                        # shrinks: iteration ends early
+    assert seen == [0, 1, 2, 3, 4, "changed", 6, 7, 8]
+    it = iter(pl)
+    next(it)
+    pool.close()
+    with pytest.raises(ValueError, match="closed"):
+        next(it)
