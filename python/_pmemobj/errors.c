@@ -7,13 +7,16 @@ PyObject *pyx_CorruptPoolError;
 
 int pyx_errors_ready(PyObject *m)
 {
-	pyx_CorruptPoolError = PyErr_NewExceptionWithDoc(
+	/* offset None on the class: one made in Python has the attribute too. */
+	PyObject *dict = Py_BuildValue("{s:O}", "offset", Py_None);
+	pyx_CorruptPoolError = dict ? PyErr_NewExceptionWithDoc(
 		"pmemobj.CorruptPoolError",
 		"The pool file is damaged: a structure in it is not what the runtime\n"
 		"wrote.  An OSError with errno EIO; `filename` is the pool file and\n"
 		"`offset` the byte offset in it where the damage was seen (0 if it\n"
-		"cannot be pinned to one).",
-		PyExc_OSError, NULL);
+		"cannot be pinned to one; None if the error was not raised by pmemobj).",
+		PyExc_OSError, dict) : NULL;
+	Py_XDECREF(dict);
 	if (!pyx_CorruptPoolError)
 		return -1;
 	return PyModule_AddObjectRef(m, "CorruptPoolError", pyx_CorruptPoolError);
