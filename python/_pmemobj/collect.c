@@ -130,7 +130,7 @@ PyObject *pyx_pool_check(PoolObject *pool)
 
 PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 {
-	if (pyx_check_open(pool))
+	if (pyx_check_open(pool) || pyx_check_writable(pool))
 		return NULL;
 	pyx_lock(pool);
 	if (pool->nframes > 0) {

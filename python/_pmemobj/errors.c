@@ -98,6 +98,20 @@ PyObject *pyx_closed(void)
 	return NULL;
 }
 
+int pyx_check_writable(PoolObject *pool)
+{
+	if (!pool->readonly)
+		return 0;
+	PyObject *e = PyObject_CallFunction(PyExc_OSError, "isO", EROFS,
+					    "the pool was opened read-only (flag='r')",
+					    pool->filename);
+	if (e) {
+		PyErr_SetObject((PyObject *)Py_TYPE(e), e);
+		Py_DECREF(e);
+	}
+	return -1;
+}
+
 int pyx_check_open(PoolObject *pool)
 {
 	if (pool->core)

@@ -31,6 +31,7 @@ typedef struct PoolObject {
 	PyObject *pickle_types;    /* set of classes stored via pickle */
 	int debug;
 	int verify;                /* check each immutable value's checksum on read */
+	int readonly;              /* flag='r': every change raises (pyx_check_writable) */
 	/* Bumped by every operation that may change the pool (pyx_op_begin)
 	 * and at the end of every transaction (a rollback changes it too):
 	 * a reader may keep pointers into the pool while it is unchanged. */
@@ -80,6 +81,9 @@ int pyx_check_open(PoolObject *pool);      /* -1 with ValueError if closed */
 /* lock (pool.c) */
 void pyx_lock(PoolObject *pool);
 void pyx_unlock(PoolObject *pool);
+
+/* 0, or -1 with OSError(EROFS) if the pool was opened read-only. */
+int pyx_check_writable(PoolObject *pool);
 
 /* An autocommit operation: lock, open a transaction level (joining the
  * caller's).  pyx_op_end commits this level and unlocks; on failure it

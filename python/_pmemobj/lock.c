@@ -50,7 +50,7 @@ void pyx_unlock(PoolObject *pool)
 
 int pyx_op_begin(PoolObject *pool)
 {
-	if (pyx_check_open(pool))
+	if (pyx_check_open(pool) || pyx_check_writable(pool))
 		return -1;
 	pyx_lock(pool);
 	/* The pool may have been closed while this thread waited. */

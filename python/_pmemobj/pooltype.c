@@ -87,7 +87,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	if (strlen(flag) != 1 || !strchr("wxc", flag[0])) {
-		PyErr_Format(PyExc_ValueError, "flag must be 'w', 'x' or 'c', not '%s'", flag);
+		PyErr_Format(PyExc_ValueError, "flag must be 'r', 'w', 'x' or 'c', not '%s'", flag);
 		return -1;
 	}
 	long long size = (long long)PMO_MIN_POOL_SIZE, mode = 0666;
@@ -164,7 +164,7 @@ static int pool_close(PoolObject *self, int run_gc)
 		return -1;
 	}
 	int rc = 0;
-	if (run_gc) {
+	if (run_gc && !self->readonly) {   /* a read-only pool is a private copy */
 		PyObject *r = pyx_pool_gc(self, self->debug, 1);
 		if (r)
 			Py_DECREF(r);
@@ -308,6 +308,22 @@ static PyObject *Pool_gc(PoolObject *self, PyObject *args, PyObject *kw)
 	return pyx_pool_gc(self, d, 0);
 }
 
+/* flag='r' (pmemobj/__init__.py): self is open on a private copy of
+ * `shown`; make every change raise, and name the original in messages. */
+static PyObject *Pool_make_readonly(PoolObject *self, PyObject *shown)
+{
+	if (pyx_check_open(self))
+		return NULL;
+	self->readonly = 1;
+	Py_SETREF(self->filename, Py_NewRef(shown));
+	Py_RETURN_NONE;
+}
+
+static PyObject *Pool_get_readonly(PoolObject *self, void *closure)
+{
+	return PyBool_FromLong(self->readonly);
+}
+
 static PyObject *Pool_check(PoolObject *self, PyObject *unused)
 {
 	return pyx_pool_check(self);
@@ -416,6 +432,8 @@ static PyMethodDef Pool_methods[] = {
 	 "Store instances of the given (immutable, non-container) classes via pickle."},
 	{"gc", (PyCFunction)(void (*)(void))Pool_gc, METH_VARARGS | METH_KEYWORDS,
 	 "gc(debug=None) -> (type_counts, gc_counts): free unreachable objects."},
+	{"_make_readonly", (PyCFunction)Pool_make_readonly, METH_O,
+	 "Used by flag='r': refuse every change from now on."},
 	{"check", (PyCFunction)Pool_check, METH_NOARGS,
 	 "check() -> dict: verify everything reachable (each container's invariants,\n"
 	 "every reference, every immutable value's checksum) and the heap, changing\n"
@@ -436,6 +454,8 @@ static PyGetSetDef Pool_getset[] = {
 	{"closed", (getter)Pool_get_closed, NULL, "True once the pool is closed.", NULL},
 	{"filename", (getter)Pool_get_filename, NULL, "The pool's file name.", NULL},
 	{"mm", (getter)pyx_pool_get_mm, NULL, "The pool's MemoryManager.", NULL},
+	{"readonly", (getter)Pool_get_readonly, NULL,
+	 "True for a pool opened with flag='r' (every change raises OSError(EROFS)).", NULL},
 	{"verify", (getter)Pool_get_verify, (setter)Pool_set_verify,
 	 "True: every read of a str, bytes, big int, tuple, frozenset or pickle checks "
 	 "its checksum first (CorruptPoolError if it fails).", NULL},

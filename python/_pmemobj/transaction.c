@@ -46,7 +46,7 @@ static int my_frames(PoolObject *pool)
 static PyObject *push_frame(TransactionObject *self, char kind)
 {
 	PoolObject *pool = self->pool;
-	if (pyx_check_open(pool))
+	if (pyx_check_open(pool) || pyx_check_writable(pool))
 		return NULL;
 	pyx_lock(pool);
 	if (!pool->core) {

@@ -9,6 +9,8 @@ package adds the Python-level conveniences.  The API is described in
 
 import atexit as _atexit
 import os as _os
+import shutil as _shutil
+import tempfile as _tempfile
 import weakref as _weakref
 
 # Developers: load the extension from another build tree (see CMakeLists.txt).
@@ -56,7 +58,30 @@ class PersistentObjectPool(_Pool):
 
     def __init__(self, filename, flag="w", pool_size=MIN_POOL_SIZE,
                  mode=0o666, debug=False, verify=False):
-        super().__init__(filename, flag, pool_size, mode, debug, verify)
+        if flag != "r":
+            super().__init__(filename, flag, pool_size, mode, debug, verify)
+        else:
+            # Read-only: opening runs recovery and gc, which write, so a
+            # private copy is opened and every change is refused; the file
+            # itself is only read.
+            if not _os.path.exists(filename):
+                raise FileNotFoundError(2, "No such file or directory", filename)
+            tmp = _tempfile.mkdtemp(prefix="pmemobj-readonly-")
+            _weakref.finalize(self, _shutil.rmtree, tmp, True)
+            copy = _os.path.join(tmp, _os.path.basename(filename))
+            _shutil.copyfile(filename, copy)
+            try:
+                super().__init__(copy, "w", pool_size, mode, debug, verify)
+            except (OSError, ValueError) as e:
+                _shutil.rmtree(tmp, True)
+                if not isinstance(e, OSError):      # name the file, not the copy
+                    raise type(e)(str(e).replace(copy, filename)) from None
+                if e.filename == copy:
+                    e.filename = filename
+                if e.strerror:
+                    e.strerror = e.strerror.replace(copy, filename)
+                raise
+            self._make_readonly(filename)
         _open_pools.add(self)
 
     def new(self, typ, *args, **kw):
@@ -82,16 +107,20 @@ def create(filename, pool_size=MIN_POOL_SIZE, mode=0o666, debug=False, verify=Fa
     return PersistentObjectPool(filename, "x", pool_size, mode, debug, verify)
 
 
-def open(filename, debug=False, verify=False):
+def open(filename, debug=False, verify=False, flag="w"):
     """Open the existing pool in *filename*.
 
     Raise FileNotFoundError if it does not exist.  A pool that was not
     closed cleanly is garbage-collected as it opens.  With *verify*, every
     read of an immutable value (str, bytes, big int, tuple, frozenset,
     pickle) first checks it against the checksum stored when it was
-    written, and raises CorruptPoolError if they differ.
+    written, and raises CorruptPoolError if they differ.  With flag='r' the
+    file is never changed: a private copy is opened (and recovered if it
+    needs it), and every change raises OSError(EROFS).
     """
-    return PersistentObjectPool(filename, "w", debug=debug, verify=verify)
+    if flag not in ("w", "r"):
+        raise ValueError("open() takes flag 'w' or 'r', not %r" % (flag,))
+    return PersistentObjectPool(filename, flag, debug=debug, verify=verify)
 
 
 from ._repair import check, salvage  # noqa: E402  (needs the names above)

@@ -231,7 +231,7 @@ def test_pop_flag_c_creates_then_opens(pool_path):
     assert os.path.getsize(pool_path) == pmemobj.MIN_POOL_SIZE
 
 
-@pytest.mark.parametrize("flag", ["r", "n", "a", "", "wx", "W", "X", "C",
+@pytest.mark.parametrize("flag", ["n", "a", "", "wx", "W", "X", "C", "R",
                                   "rw", "w+"])
 def test_pop_bad_flag_raises_valueerror(pool_dir, flag):
     path = str(pool_dir / "p.pool")
