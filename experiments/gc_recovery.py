@@ -11,8 +11,9 @@ str objects under the root, built once per size by a child process.
 With --quick pmo_bench registers only 10^3 and 10^5.
 
 Python, through the pmemobj package, on two heaps per size:
-  str heap     ``pool.root`` a PersistentList of n distinct short str
-               (the C heap, built through the binding)
+  str heap     ``pool.root`` a PersistentList of n distinct 20-character
+               str (heap objects, as in the C heap: strs of up to 14 bytes
+               would be stored in their slots, with nothing for gc to see)
   item heap    a PersistentList of n ``PersistentObject``s with attributes
                a (int), b (str), c (int) -- the harness's Item; up to 10^5
                objects (10^6 would take most of the time budget to build)
@@ -72,7 +73,7 @@ def build(path, kind, n):
         with pool.transaction():
             if kind == "str":
                 for i in range(start, min(n, start + BUILD_BATCH)):
-                    lst.append("k%09d" % i)
+                    lst.append("key-%016d" % i)
             else:
                 for i in range(start, min(n, start + BUILD_BATCH)):
                     lst.append(pool.new(Item, i, "item %d" % i, i))
