@@ -32,6 +32,8 @@ typedef struct PoolObject {
 	int debug;
 	int verify;                /* check each immutable value's checksum on read */
 	int readonly;              /* flag='r': every change raises (pyx_check_writable) */
+	PyObject *txobj;           /* the Transaction pool.transaction() returns (it
+				    * holds nothing but the pool: one serves all) */
 	/* Bumped by every operation that may change the pool (pyx_op_begin)
 	 * and at the end of every transaction (a rollback changes it too):
 	 * a reader may keep pointers into the pool while it is unchanged. */

@@ -33,8 +33,32 @@ static PyObject *Tx_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 
 static void Tx_dealloc(TransactionObject *self)
 {
+	PyObject_GC_UnTrack(self);
 	Py_CLEAR(self->pool);
 	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* The pool keeps its Transaction (pool.transaction() returns it), so the
+ * two form a cycle that the collector must see. */
+static int Tx_traverse(TransactionObject *self, visitproc visit, void *arg)
+{
+	Py_VISIT(self->pool);
+	return 0;
+}
+
+static int Tx_clear(TransactionObject *self)
+{
+	Py_CLEAR(self->pool);
+	return 0;
+}
+
+/* The pool, or NULL with the closed-pool error once the collector has
+ * cleared a Transaction it found in a cycle. */
+static PoolObject *tx_pool(TransactionObject *self)
+{
+	if (!self->pool)
+		pyx_closed();
+	return self->pool;
 }
 
 /* Frames of this thread, or 0 if another thread owns the pool. */
@@ -45,7 +69,9 @@ static int my_frames(PoolObject *pool)
 
 static PyObject *push_frame(TransactionObject *self, char kind)
 {
-	PoolObject *pool = self->pool;
+	PoolObject *pool = tx_pool(self);
+	if (!pool)
+		return NULL;
 	if (pyx_check_open(pool) || pyx_check_writable(pool))
 		return NULL;
 	pyx_lock(pool);
@@ -89,7 +115,9 @@ static PyObject *Tx_begin(TransactionObject *self, PyObject *unused)
 
 static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
 {
-	PoolObject *pool = self->pool;
+	PoolObject *pool = tx_pool(self);
+	if (!pool)
+		return NULL;
 	if (pyx_check_open(pool))
 		return NULL;
 	int n = my_frames(pool);
@@ -112,7 +140,9 @@ static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
 static PyObject *Tx_abort(TransactionObject *self, PyObject *const *args, Py_ssize_t nargs,
 			  PyObject *kwnames)
 {
-	PoolObject *pool = self->pool;
+	PoolObject *pool = tx_pool(self);
+	if (!pool)
+		return NULL;
 	if (pyx_check_open(pool))
 		return NULL;
 	int n = my_frames(pool);
@@ -169,7 +199,9 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 	PyObject *et, *ev, *tb;
 	if (!PyArg_UnpackTuple(args, "__exit__", 3, 3, &et, &ev, &tb))
 		return NULL;
-	PoolObject *pool = self->pool;
+	PoolObject *pool = tx_pool(self);
+	if (!pool)
+		return NULL;
 	int n = my_frames(pool);
 	if (!pool->core || n == 0) {
 		PyErr_SetString(PyExc_RuntimeError, "transaction context exited without being entered");
@@ -210,7 +242,7 @@ static PyMethodDef Tx_methods[] = {
 
 static PyObject *Tx_get_depth(TransactionObject *self, void *closure)
 {
-	return PyLong_FromLong(my_frames(self->pool));
+	return PyLong_FromLong(self->pool ? my_frames(self->pool) : 0);
 }
 
 static PyGetSetDef Tx_getset[] = {
@@ -223,10 +255,12 @@ PyTypeObject Transaction_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0)
 	.tp_name = "pmemobj.Transaction",
 	.tp_basicsize = sizeof(TransactionObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "A transaction on a pool (see PersistentObjectPool.transaction).",
 	.tp_new = Tx_new,
 	.tp_dealloc = (destructor)Tx_dealloc,
+	.tp_traverse = (traverseproc)Tx_traverse,
+	.tp_clear = (inquiry)Tx_clear,
 	.tp_methods = Tx_methods,
 	.tp_getset = Tx_getset,
 };

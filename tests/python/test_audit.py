@@ -153,7 +153,8 @@ def test_damaged_object_attrs_offset(run_py, pool_path):
     Thing.__module__ = "__main__"     # the class the child defines
     Thing.__qualname__ = "Thing"
     pool = pmemobj.create(pool_path)
-    t = pool.new(Thing)
+    with pytest.warns(UserWarning, match="defined in __main__"):
+        t = pool.new(Thing)
     for i in range(80):      # past the inline capacity: a raw table
         setattr(t, f"a{i}", i)
     pool.root = t

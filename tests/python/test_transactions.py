@@ -331,3 +331,19 @@ def test_deep_nesting(pool_path):
         assert pool.root == "start"
     finally:
         pool.close()
+
+
+def test_the_transaction_object_is_shared_and_does_not_keep_the_pool(pool_path):
+    import gc
+    import weakref
+    pool = pmemobj.create(pool_path)
+    t = pool.transaction()
+    assert pool.transaction() is t          # one object serves every call
+    with t:
+        pool.root = 1
+    ref = weakref.ref(pool)
+    del pool, t
+    gc.collect()                            # the pool <-> Transaction cycle goes
+    assert ref() is None
+    with pmemobj.open(pool_path) as pool:    # and it was closed cleanly
+        assert pool.root == 1 and pool.stats()["recovery_ns"] == 0
