@@ -6,6 +6,8 @@ shows as a child killed by a signal, not as a dead test run.
 
 import struct
 
+import pytest
+
 import pmemobj
 
 # --- a list shrunk by Python code run in the middle of an operation -------
