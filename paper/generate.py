@@ -507,6 +507,7 @@ def define_footprint(n):
     n.macro("FootIntTarget", "bytes", "value",
             n.target(f, "pool bytes per int stored in a list, pmemobj", "goal"))
     n.macro("FootStrPmemobj", "bytes", "value", r("str, 8 chars", "pmemobj", "bytes_per_object"))
+    n.macro("FootStrLong", "bytes", "value", r("str, 100 chars", "pmemobj", "bytes_per_object"))
     n.macro("FootObjPmemobj", "bytes", "value",
             r("PersistentObject, 3 attributes", "pmemobj", "bytes_per_object"))
     n.macro("FootObjPynvm", "bytes", "value",
@@ -525,6 +526,7 @@ def define_footprint(n):
 def define_flushes(n):
     b = ("c_bench", "benchmarks")
     for name, bench in (("TxOne", "TxSlots/1"), ("TxEmpty", "TxEmpty"),
+                        ("RawTxEmpty", "RawTxEmpty"),
                         ("ListAppend", "ListAppend"), ("DictInsert", "DictInsertInt"),
                         ("RangeSixtyFour", "TxSlotsRange/64"), ("SlotsSixtyFour", "TxSlots/64"),
                         ("RawTx", "RawTx16")):

@@ -42,6 +42,7 @@ ALLOWED = [
     r"8-byte",                       # the width of a failure-atomic store (x86)
     r"14~bytes",                     # the longest str stored in a slot (src/slot.h)
     r"SipHash-1-3",                  # a hash function's name
+    r"x86",                          # an architecture's name
     r"UTF-8",                        # an encoding's name
 ]
 ALLOWED_RE = re.compile("|".join("(?:%s)" % a for a in ALLOWED))
