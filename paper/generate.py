@@ -23,6 +23,7 @@ import math
 import os
 import re
 import statistics
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -53,6 +54,16 @@ OPS = {
     "count_goals": lambda xs: sum(1 for t in xs[0] if t.get("goal") is not None),
     "count_met": lambda xs: sum(1 for t in xs[0] if t.get("met") is True),
 }
+
+
+def target_index(data, label):
+    """The position of the target labelled `label` in data["targets"]:
+    exactly one must match, so a reordered or renamed target fails loudly
+    instead of pointing at its neighbour."""
+    hits = [i for i, t in enumerate(data["targets"]) if t.get("label") == label]
+    if len(hits) != 1:
+        raise KeyError("%d targets labelled %r" % (len(hits), label))
+    return hits[0]
 
 
 def lookup(data, path):
@@ -186,6 +197,7 @@ class Numbers:
         self._files = {}
         self.entries = {}        # id -> record (sources.json)
         self.macros = []         # (name, latex) in order
+        self._labels = {}        # (file, target index) -> label, from target()
 
     def data(self, name):
         if name not in self._files:
@@ -195,6 +207,14 @@ class Numbers:
 
     def read(self, src):
         return lookup(self.data(src[0]), src[1:])
+
+    def target(self, name, label, *key):
+        """(name, "targets", i) + key for the target of results/name.json
+        labelled `label`; the label is recorded with the number, and the
+        test checks it is still the label at that position."""
+        i = target_index(self.data(name), label)
+        self._labels[(name, i)] = label
+        return (name, "targets", i) + key
 
     def number(self, ident, fmt, op, *srcs):
         """Compute OPS[op] over the values at srcs, format it, record it;
@@ -222,6 +242,9 @@ class Numbers:
         rec["latex"] = latex
         rec["sources"] = [{"file": "results/%s.json" % s[0], "key": list(s[1:])}
                           for s in srcs]
+        for src, s in zip(rec["sources"], srcs):
+            if len(s) > 2 and s[1] == "targets" and (s[0], s[2]) in self._labels:
+                src["label"] = self._labels[(s[0], s[2])]
         self.entries[ident] = rec
 
     def macro(self, name, fmt_or_kind, *args):
@@ -238,6 +261,8 @@ class Numbers:
 
 
 TEXT_TRANSFORMS = {
+    # a target's "met" (true/false) as the verb of a sentence
+    "meets": lambda met: "meets" if met else "misses",
     "date": lambda s: s[:10],
     "commit": lambda s: s[:7],
 }
@@ -290,7 +315,8 @@ def define_environment(n):
     for name, key in (("OpsVsPeers", "ops_vs_peers"), ("TxWriteSet", "tx_write_set"),
                       ("AllocSize", "alloc_size"), ("GcRecovery", "gc_recovery"),
                       ("Footprint", "footprint"), ("Modes", "modes"),
-                      ("CBench", "c_bench"), ("Arrays", "arrays")):
+                      ("CBench", "c_bench"), ("Arrays", "arrays"),
+                      ("FlushCounts", "flush_counts")):
         n.macro("Dur" + name, "secs", "value", ("summary", "durations_s", key))
 
 
@@ -398,6 +424,14 @@ def define_alloc(n):
 
 def define_gc(n):
     g = "gc_recovery"
+    # The str heap must consist of heap objects (strs longer than a slot
+    # holds); a run of gc_recovery.py before 78a5039 stored 10-character
+    # strs inline, leaving one live object and a meaningless per-object time.
+    for size, e in n.data(g)["python"]["str"].items():
+        if e["live_objects"] < e["n"] / 2:
+            print("generate: warning: gc_recovery str heap of %s reports %d live objects:"
+                  " results/gc_recovery.json predates 20-character strs; rerun the"
+                  " experiment" % (size, e["live_objects"]), file=sys.stderr)
     c = (g, "c", "benchmarks")
     n.macro("GcRepetitions", "int", "value", (g, "python", "str", "1000000", "gc_ns", "n"))
     n.macro("GcCoreObjects", "int", "value", c + ("Gc/1000000", "counters", "objects"))
@@ -418,7 +452,13 @@ def define_gc(n):
             *[(g, "python", k, s, "gc_ns_per_live_object")
               for k, sizes in (("str", ("1000", "10000", "100000", "1000000")),
                                ("item", ("1000", "10000", "100000"))) for s in sizes])
-    n.macro("GcTarget", "time", "value", ("gc_recovery", "targets", 0, "goal"))
+    gc_core = n.target(g, "gc per live object, C core, heap of 1000000")
+    n.macro("GcTarget", "time", "value", gc_core + ("goal",))
+    n.macro("GcCoreMet", "text", gc_core + ("met",), "meets")
+    n.macro("GcPyStrMet", "text", n.target(
+        g, "gc per live object, Python pool.gc(), str heap of 1000000", "met"), "meets")
+    n.macro("GcPyItemMet", "text", n.target(
+        g, "gc per live object, Python pool.gc(), 100000 3-attribute objects", "met"), "meets")
     n.macro("OpenCleanSmall", "time", "value", c + ("OpenClean/1000/manual_time", "median_ns"))
     n.macro("OpenCleanLarge", "time", "value",
             c + ("OpenClean/1000000/manual_time", "median_ns"))
@@ -428,7 +468,8 @@ def define_gc(n):
     n.macro("OpenCleanGrowth", "ratio2", "ratio",
             c + ("OpenClean/1000000/manual_time", "median_ns"),
             c + ("OpenClean/1000/manual_time", "median_ns"))
-    n.macro("OpenCleanPyGrowth", "ratio2", "value", (g, "targets", 4, "measured"))
+    n.macro("OpenCleanPyGrowth", "ratio2", "value",
+            n.target(g, "clean open, Python: time at 1000000 / at 1000 objects", "measured"))
     n.macro("OpenCleanPyLarge", "time", "value",
             (g, "python", "str", "1000000", "open_clean_ns", "median"))
     n.macro("RecoverLarge", "time", "value", c + ("Recover/1000000/manual_time", "median_ns"))
@@ -443,13 +484,15 @@ def define_gc(n):
         n.macro("Preflight" + word, "ratio2", "ratio",
                 cb + ("OpenClean/%s/manual_time" % objs, "median_ns"),
                 cb + ("OpenNoPreflight/%s/manual_time" % objs, "median_ns"))
-    n.macro("PreflightMin", "ratio2", "min",
-            *[("c_bench", "targets", i, "measured") for i in range(2, 6)])
-    n.macro("PreflightMax", "ratio2", "max",
-            *[("c_bench", "targets", i, "measured") for i in range(2, 6)])
-    n.macro("PreflightTarget", "ratio2", "value", ("c_bench", "targets", 2, "goal"))
-    n.macro("CoreTxOverRaw", "ratio2", "value", ("c_bench", "targets", 0, "measured"))
-    n.macro("CoreEmptyOverRaw", "ratio2", "value", ("c_bench", "targets", 1, "measured"))
+    pre = [n.target("c_bench", "open with the preflight check / without, %s objects" % objs)
+           for objs in ("1000", "10000", "100000", "1000000")]
+    n.macro("PreflightMin", "ratio2", "min", *[t + ("measured",) for t in pre])
+    n.macro("PreflightMax", "ratio2", "max", *[t + ("measured",) for t in pre])
+    n.macro("PreflightTarget", "ratio2", "value", pre[0] + ("goal",))
+    n.macro("CoreTxOverRaw", "ratio2", "value",
+            n.target("c_bench", "C core 1-slot tx / raw libpmemobj 16-byte tx", "measured"))
+    n.macro("CoreEmptyOverRaw", "ratio2", "value",
+            n.target("c_bench", "C core empty tx / raw libpmemobj empty tx", "measured"))
 
 
 def define_footprint(n):
@@ -461,8 +504,10 @@ def define_footprint(n):
     n.macro("FootIntPickle", "bytes", "value", r("int", "pickle"))
     n.macro("FootIntRatio", "ratio", "ratio", r("int", "pynvm", "bytes_per_object"),
             r("int", "pmemobj", "bytes_per_object"))
-    n.macro("FootIntTarget", "bytes", "value", (f, "targets", 0, "goal"))
+    n.macro("FootIntTarget", "bytes", "value",
+            n.target(f, "pool bytes per int stored in a list, pmemobj", "goal"))
     n.macro("FootStrPmemobj", "bytes", "value", r("str, 8 chars", "pmemobj", "bytes_per_object"))
+    n.macro("FootStrLong", "bytes", "value", r("str, 100 chars", "pmemobj", "bytes_per_object"))
     n.macro("FootObjPmemobj", "bytes", "value",
             r("PersistentObject, 3 attributes", "pmemobj", "bytes_per_object"))
     n.macro("FootObjPynvm", "bytes", "value",
@@ -481,6 +526,7 @@ def define_footprint(n):
 def define_flushes(n):
     b = ("c_bench", "benchmarks")
     for name, bench in (("TxOne", "TxSlots/1"), ("TxEmpty", "TxEmpty"),
+                        ("RawTxEmpty", "RawTxEmpty"),
                         ("ListAppend", "ListAppend"), ("DictInsert", "DictInsertInt"),
                         ("RangeSixtyFour", "TxSlotsRange/64"), ("SlotsSixtyFour", "TxSlots/64"),
                         ("RawTx", "RawTx16")):
@@ -488,6 +534,37 @@ def define_flushes(n):
             n.macro("Fl" + name + camel(k), "real", "value", b + (bench, "counters", k))
     n.macro("FlSixtyFourK", "int", "value", b + ("TxSlots/64", "counters", "snapshots"))
     n.macro("FlTxOneBytes", "int", "value", b + ("TxSlots/1", "counters", "flush_bytes"))
+
+
+# results/flush_counts.json "per_operation": flushes and fences of one
+# autocommitted Python operation (or one transaction), by its label there.
+PER_OPERATION = [
+    ("PoEmptyTx", "empty transaction"),
+    ("PoScalar", "list[i] = int (over an int)"),
+    ("PoScalarFloat", "list[i] = float (over a float)"),
+    ("PoRetag", "list[i] = int or float (over the other)"),
+    ("PoShortStr", "list[i] = short str"),
+    ("PoLongStr", "list[i] = long str"),
+    ("PoAppend", "list.append(int)"),
+    ("PoPop", "list.pop()"),
+    ("PoDictOld", "dict[k] = int (existing key)"),
+    ("PoDictNew", "dict[k] = int (new key)"),
+    ("PoDictStr", "dict[short str] = short str (new)"),
+    ("PoDictDel", "del dict[k]"),
+    ("PoSetattr", "setattr (existing, int)"),
+    ("PoSetAdd", "set.add(int)"),
+    ("PoRoot", "pool.root = int"),
+    ("PoTxOne", "transaction of 1 list write"),
+    ("PoTxTen", "transaction of 10 list writes"),
+    ("PoArray", "array[i] = float"),
+]
+
+
+def define_per_operation(n):
+    p = ("flush_counts", "per_operation")
+    for name, op in PER_OPERATION:
+        for k in ("flushes", "fences"):
+            n.macro(name + camel(k), "int", "value", p + (op, k))
 
 
 def define_modes(n):
@@ -515,12 +592,14 @@ def define_arrays(n):
         n.macro("Arr" + camel(red) + "Ratio", "ratio2", "value", (a, "reductions", red, "ratio"))
     n.macro("ArrSumPersistent", "time", "value", (a, "reductions", "sum", "persistent_ns"))
     n.macro("ArrSumMemory", "time", "value", (a, "reductions", "sum", "memory_ns"))
-    n.macro("ArrReductionTarget", "ratio2", "value", (a, "targets", 0, "goal"))
+    n.macro("ArrReductionTarget", "ratio2", "value",
+            n.target(a, "numpy.sum over 10,000,000 persistent float64 / in memory", "goal"))
     w = (a, "write_1mib")
     n.macro("ArrWrite", "time", "value", w + ("pmemobj_ns",))
     n.macro("ArrWriteFloor", "time", "value", w + ("floor_ns",))
     n.macro("ArrWriteRatio", "ratio", "ratio", w + ("pmemobj_ns",), w + ("floor_ns",))
-    n.macro("ArrWriteTarget", "plain", "value", (a, "targets", 4, "goal"))
+    n.macro("ArrWriteTarget", "plain", "value", n.target(
+        a, "1 MiB transactional range write / libpmem memcpy+persist of 1 MiB", "goal"))
     n.macro("ArrWriteZodb", "time", "value", w + ("zodb_ns",))
     n.macro("ArrWritePynvm", "time", "value", w + ("pynvm_ns",))
     n.macro("ArrZodbOver", "ratio", "ratio", w + ("zodb_ns",), w + ("pmemobj_ns",))
@@ -542,8 +621,11 @@ def define_failures(n):
         n.macro("Pf" + word, "int", "value", ("powerfail", "by_kind", k, 0))
     n.macro("PfTime", "mins", "value", ("powerfail", "seconds"))
     n.macro("PfCommit", "text", ("powerfail", "commit", "commit"), "commit")
-    n.macro("StatsCpu", "pct", "value", ("stats_overhead", "targets", 0, "measured"))
-    n.macro("StatsInstr", "pct", "value", ("stats_overhead", "targets", 1, "measured"))
+    so = "stats_overhead"
+    n.macro("StatsCpu", "pct", "value", n.target(
+        so, "pool counters: CPU time with / without (geometric mean)", "measured"))
+    n.macro("StatsInstr", "pct", "value", n.target(
+        so, "pool counters: instructions with / without (geometric mean)", "measured"))
 
 
 # -- tables ----------------------------------------------------------------------------------
@@ -599,6 +681,20 @@ def table_flushes(n):
                 cells.append(n.number(t + k, "real", "value", b + (bench, "counters", k)))
             else:
                 cells.append("--")
+        lines.append(" & ".join(cells) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return lines
+
+
+def table_per_operation(n):
+    """Every row of flush_counts.json's per_operation, in the file's order."""
+    lines = [r"\begin{tabular}{@{}lrr@{}}", r"\toprule",
+             r"operation & flushes & fences \\", r"\midrule"]
+    p = ("flush_counts", "per_operation")
+    for op in n.data("flush_counts")["per_operation"]:
+        t = "tab-perop/%s/" % op
+        cells = [r"\texttt{%s}" % tex_escape(op)]
+        cells += [n.number(t + k, "int", "value", p + (op, k)) for k in ("flushes", "fences")]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     return lines
@@ -703,6 +799,7 @@ def table_environment(n):
 
 
 TABLES = {"tab-ops.tex": table_ops, "tab-flushes.tex": table_flushes,
+          "tab-perop.tex": table_per_operation,
           "tab-footprint.tex": table_footprint, "tab-modes.tex": table_modes,
           "tab-fuzz.tex": table_fuzz, "tab-targets.tex": table_targets,
           "tab-environment.tex": table_environment}
@@ -712,8 +809,8 @@ def build(results_dir):
     """All numbers and tables: (Numbers, {file name: LaTeX text})."""
     n = Numbers(results_dir)
     for define in (define_environment, define_ops, define_tx, define_alloc, define_gc,
-                   define_footprint, define_flushes, define_modes, define_arrays,
-                   define_failures):
+                   define_footprint, define_flushes, define_per_operation, define_modes,
+                   define_arrays, define_failures):
         define(n)
     tables = {name: "\n".join(make(n)) + "\n" for name, make in TABLES.items()}
     return n, tables

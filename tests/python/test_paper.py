@@ -35,8 +35,14 @@ ALLOWED = [
     r"16-byte",                      # the slot size (src/slot.h)
     r"64-bit",                       # the width of an inline integer
     r"64-byte",                      # the small allocation unit (tx.c)
-    r"(?:1|2|4|256)\\,(?:KiB|MiB)",  # allocation-class bounds, the chunk size, and the
-                                     # workload sizes named in results (1 MiB write, 4 KiB blocks)
+    r"(?:1|2|4|32|256)\\,(?:KiB|MiB)",  # allocation-class units and bounds, the chunk size,
+                                     # and the workload sizes named in results (1 MiB
+                                     # write, 4 KiB blocks)
+    r"64\\,MiB",                     # the pool size below which the 32 KiB class exists
+    r"8-byte",                       # the width of a failure-atomic store (x86)
+    r"14~bytes",                     # the longest str stored in a slot (src/slot.h)
+    r"SipHash-1-3",                  # a hash function's name
+    r"x86",                          # an architecture's name
     r"UTF-8",                        # an encoding's name
 ]
 ALLOWED_RE = re.compile("|".join("(?:%s)" % a for a in ALLOWED))
@@ -123,7 +129,12 @@ def check_entry(gen, ident, entry, results=RESULTS):
         path = REPO / src["file"]
         assert path.parent == results and path.exists(), "%s: no file %s" % (ident, path)
         with open(path) as f:
-            values.append(gen.lookup(json.load(f), src["key"]))
+            data = json.load(f)
+        values.append(gen.lookup(data, src["key"]))
+        if "label" in src:          # a target looked up by its label: still that target
+            got = gen.lookup(data, src["key"][:2] + ["label"])
+            assert got == src["label"], "%s: target %s is now %r, not %r" % (
+                ident, src["key"][:2], got, src["label"])
     if entry["op"] == "text":
         assert values[0] == entry["value"], "%s: %r != %r" % (ident, values[0], entry["value"])
         return
@@ -213,8 +224,8 @@ def test_tables_hold_only_recorded_numbers(generated):
 
 def test_paper_uses_every_table_and_figure():
     text = "".join(p.read_text() for p in prose_files())
-    for name in ("tab-ops", "tab-flushes", "tab-footprint", "tab-modes", "tab-fuzz",
-                 "tab-targets", "tab-environment"):
+    for name in ("tab-ops", "tab-flushes", "tab-perop", "tab-footprint", "tab-modes",
+                 "tab-fuzz", "tab-targets", "tab-environment"):
         assert "generated/%s.tex" % name in text, name
     figures = importlib.util.spec_from_file_location("paper_figures", PAPER / "figures.py")
     assert figures is not None
@@ -264,3 +275,20 @@ def test_checker_flags_a_number_typed_into_a_table(generated):
     text = table.read_text()
     tampered = text.replace(r"\bottomrule", r"\texttt{extra} & op & 12.3\,ns \\" + "\n\\bottomrule")
     assert unsourced_cells(tampered, table_records(entries, table)) == [r"12.3\,ns"]
+
+
+def test_targets_are_found_by_label(gen, generated):
+    entries = json.loads((generated / "sources.json").read_text())
+    entry = entries["GcTarget"]
+    assert entry["sources"][0]["label"] == "gc per live object, C core, heap of 1000000"
+    check_entry(gen, "GcTarget", entry)
+    # a target that moved: the recorded position now holds another label
+    moved = copy.deepcopy(entry)
+    moved["sources"][0]["key"][1] += 1
+    with pytest.raises(AssertionError):
+        check_entry(gen, "GcTarget", moved)
+    # the generator finds a target by label wherever it is, and refuses a missing one
+    data = {"targets": [{"label": "b"}, {"label": "a"}]}
+    assert gen.target_index(data, "a") == 1
+    with pytest.raises(KeyError):
+        gen.target_index(data, "c")
