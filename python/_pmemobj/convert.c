@@ -24,10 +24,22 @@ static PyObject *pickling_module(void)
 	return mod;
 }
 
-static int is_pickled_type(PoolObject *pool, PyObject *v)
+int pyx_is_pickled_type(PoolObject *pool, PyObject *v)
 {
 	return PySet_GET_SIZE(pool->pickle_types) > 0 &&
 	       PySet_Contains(pool->pickle_types, (PyObject *)Py_TYPE(v)) == 1;
+}
+
+PyObject *pyx_pickle_dumps(PyObject *v)
+{
+	PyObject *mod = pickling_module();
+	PyObject *data = mod ? PyObject_CallMethod(mod, "dumps", "(O)", v) : NULL;
+	if (data && !PyBytes_Check(data)) {
+		Py_DECREF(data);
+		PyErr_SetString(PyExc_TypeError, "pickling did not produce bytes");
+		return NULL;
+	}
+	return data;
 }
 
 /* A core call failed: errno and its message become the exception. */
@@ -109,7 +121,7 @@ static int check_value(PoolObject *pool, PyObject *v, PyObject **seen)
 	}
 	if (pyx_is_proxy(v))
 		return check_proxy(pool, (ProxyObject *)v);
-	if (is_pickled_type(pool, v))
+	if (pyx_is_pickled_type(pool, v))
 		return 0;
 	uint64_t off;   /* an object of a persistent type written in Python? */
 	int r = pyx_foreign_check(pool, v, &off);
@@ -245,17 +257,9 @@ static int store_items(PoolObject *pool, PyObject *v, uint32_t type, pmo_slot *o
 
 static int store_pickle(PoolObject *pool, PyObject *v, pmo_slot *out)
 {
-	PyObject *mod = pickling_module();
-	if (!mod)
-		return -1;
-	PyObject *data = PyObject_CallMethod(mod, "dumps", "(O)", v);
+	PyObject *data = pyx_pickle_dumps(v);
 	if (!data)
 		return -1;
-	if (!PyBytes_Check(data)) {
-		Py_DECREF(data);
-		PyErr_SetString(PyExc_TypeError, "pickling did not produce bytes");
-		return -1;
-	}
 	uint64_t off = pmo_pickle_new(pool->core, PyBytes_AS_STRING(data),
 				      (size_t)PyBytes_GET_SIZE(data));
 	Py_DECREF(data);
@@ -355,7 +359,7 @@ int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
 		return store_ref_to(pool, v, out);
 	if (is_plain_container(v))
 		return store_plain(pool, v, out);
-	if (is_pickled_type(pool, v))
+	if (pyx_is_pickled_type(pool, v))
 		return store_pickle(pool, v, out);
 	uint64_t off;
 	int r = pyx_foreign_check(pool, v, &off);

@@ -101,6 +101,10 @@ PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s);
  * encoding of str for values, keys and their hashes.  *tmp receives the
  * bytes object the data lives in when one was needed (Py_XDECREF it). */
 int pyx_str_utf8(PyObject *s, const char **data, Py_ssize_t *len, PyObject **tmp);
+/* Is v of a class nominated with persist_via_pickle, and its pickle (the
+ * bytes stored, and hashed when it is a key). */
+int pyx_is_pickled_type(PoolObject *pool, PyObject *v);
+PyObject *pyx_pickle_dumps(PyObject *v);
 
 /* gc of a pool (collect.c), used at open, close and by pool.gc().  Live
  * proxies count as roots unless the pool is closing. */

@@ -8,26 +8,6 @@
 
 /* --- hashing ------------------------------------------------------------ */
 
-static PyObject *pickle_dumps(PyObject *v)
-{
-	static PyObject *mod;
-	if (!mod && !(mod = PyImport_ImportModule("pmemobj._pickling")))
-		return NULL;
-	PyObject *data = PyObject_CallMethod(mod, "dumps", "(O)", v);
-	if (data && !PyBytes_Check(data)) {
-		Py_DECREF(data);
-		PyErr_SetString(PyExc_TypeError, "pickling did not produce bytes");
-		return NULL;
-	}
-	return data;
-}
-
-static int is_pickled_type(PoolObject *pool, PyObject *v)
-{
-	return PySet_GET_SIZE(pool->pickle_types) > 0 &&
-	       PySet_Contains(pool->pickle_types, (PyObject *)Py_TYPE(v)) == 1;
-}
-
 static inline int64_t keyed(PoolObject *pool, const char *data, Py_ssize_t len)
 {
 	return pmo_hash_bytes_keyed(pool->core->hash_k0, pool->core->hash_k1, data, (size_t)len);
@@ -193,8 +173,8 @@ static int hash_value(PoolObject *pool, PyObject *v, int64_t *h, int *flags)
 	Py_hash_t ph = PyObject_Hash(v);
 	if (ph == -1)
 		return -1;
-	if (is_pickled_type(pool, v)) {
-		PyObject *data = pickle_dumps(v);
+	if (pyx_is_pickled_type(pool, v)) {
+		PyObject *data = pyx_pickle_dumps(v);
 		if (!data)
 			return -1;
 		*h = keyed(pool, PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data));
