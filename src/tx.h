@@ -14,6 +14,26 @@
  * not aborted already) and pmo_tx_end, which returns -1 with the errno of
  * the failure.  Once aborted, a transaction stays aborted until its
  * outermost level ends: pmo_tx_begin inside it fails with ECANCELED.
+ *
+ * All transaction state, in one place.  Per thread, in tx.c: tx_pool (the
+ * pool of the open transaction), tx_depth (levels begun and not ended),
+ * tx_started (libpmemobj's transaction has begun), tx_err (the error of a
+ * transaction aborted before it started), tx_single (the next slot store
+ * may skip the log).  Per pool, in pmo_pool: the objects whose refcount
+ * reached 0 in this transaction (dying, freed after commit), hook_tx_end
+ * and deferred_failed.  In the binding, per pool (PoolObject): frames (the
+ * `with` blocks and begin() calls of the owning thread, which holds the
+ * pool lock until the last ends), created (objects made in this
+ * transaction, whose proxies die if it rolls back) and epoch.
+ *
+ *   idle --pmo_tx_begin--> open, not started (depth 1; no libpmemobj call)
+ *   open, not started --snapshot/alloc/free--> started (pmemobj_tx_begin)
+ *   open, not started --pmo_tx_store_atomic--> same (a logged-free store)
+ *   any open state --pmo_tx_begin--> depth + 1;  --pmo_tx_end--> depth - 1
+ *   open --pmo_tx_abort--> aborted (libpmemobj's, or tx_err if not started)
+ *   depth 1 --pmo_tx_end--> idle: commit if started and not aborted; then
+ *        hook_tx_end(aborted) (the binding bumps epoch, drops proxies of a
+ *        rolled-back transaction), then the deferred frees of a commit.
  */
 #ifndef PMO_TX_H
 #define PMO_TX_H
