@@ -128,7 +128,9 @@ def main():
     if SO not in os.environ.get("LD_PRELOAD", ""):
         if not os.path.exists(SO):
             sys.exit("flush_counts: %s is not built (scripts/setup.sh builds it)" % SO)
-        env = dict(os.environ, LD_PRELOAD=SO, PMEM_IS_PMEM_FORCE="1")
+        # After whatever is preloaded already (a sanitizer runtime must stay first).
+        env = dict(os.environ, LD_PRELOAD=(os.environ.get("LD_PRELOAD", "") + " " + SO).strip(),
+                   PMEM_IS_PMEM_FORCE="1")
         os.execve(sys.executable, [sys.executable] + sys.argv, env)
     import tempfile
     with tempfile.TemporaryDirectory(prefix="pmo-flush-", dir=C.mode_dir("pmem")) as d:

@@ -5,9 +5,12 @@ API), and nothing that does not exist."""
 import ast
 from pathlib import Path
 
+import pmemobj
 import pmemobj._pmemobj as ext
 
-STUB = Path(ext.__file__).with_name("_pmemobj.pyi")
+# Beside the package's Python files (the extension itself may be loaded
+# from another build tree, PMEMOBJ_EXT_DIR).
+STUB = Path(pmemobj.__file__).with_name("_pmemobj.pyi")
 DUNDERS = {"__enter__", "__exit__"}
 
 
