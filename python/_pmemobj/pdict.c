@@ -344,7 +344,11 @@ static int append_pair(PyObject *pairs, PyObject *k, PyObject *v)
  * any transaction opens. */
 static int collect_pairs(PyObject *arg, PyObject *pairs)
 {
-	if (PyDict_Check(arg)) {
+	/* A dict's own storage only where dict.update reads it: a dict, or a
+	 * subclass that keeps dict's __iter__ (CPython's dict_merge rule); a
+	 * subclass with its own __iter__ goes through keys() and [] below. */
+	if (PyDict_CheckExact(arg) ||
+	    (PyDict_Check(arg) && Py_TYPE(arg)->tp_iter == PyDict_Type.tp_iter)) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
 		while (PyDict_Next(arg, &pos, &k, &v))

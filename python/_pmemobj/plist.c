@@ -128,16 +128,17 @@ static PyObject *values_of(PyObject *other)
 	return NULL;
 }
 
-/* The values of any iterable as a list or tuple (new reference), with
- * list()'s error for a non-iterable ("'int' object is not iterable"). */
-static PyObject *as_values(PyObject *iterable)
+/* The values of any iterable as a list or tuple (new reference), read
+ * before any transaction opens (the iteration runs user code), with
+ * list()'s error for a non-iterable ("'int' object is not iterable"), or
+ * msg instead.  A PersistentList is read under its lock in one go (it may
+ * be self); a list or tuple subclass is iterated, as list() does, since it
+ * may override __iter__. */
+static PyObject *as_values(PyObject *iterable, const char *msg)
 {
-	PyObject *seq = values_of(iterable);
-	if (seq || PyErr_Occurred())
-		return seq;
-	if (PyTuple_CheckExact(iterable))
-		return Py_NewRef(iterable);
-	return PySequence_List(iterable);
+	if (PyObject_TypeCheck(iterable, &PersistentList_Type))
+		return as_pylist((ListObject *)iterable);
+	return pyx_iter_values(iterable, msg);
 }
 
 /* End an operation that refused its arguments after looking at the list
@@ -256,7 +257,7 @@ static int List_init(ListObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	if (!list_of(self))
 		return -1;
-	PyObject *seq = iterable ? as_values(iterable) : PyList_New(0);
+	PyObject *seq = iterable ? as_values(iterable, NULL) : PyList_New(0);
 	if (!seq)
 		return -1;
 	int rc = replace_range(self, 0, SIZE_MAX, seq);
@@ -416,12 +417,8 @@ static int List_ass_subscript(ListObject *self, PyObject *key, PyObject *v)
 	PyObject *seq = NULL;
 	if (v) {
 		/* Materialise first: v may be this very list. */
-		seq = values_of(v);
-		if (!seq && PyErr_Occurred())
-			return -1;
-		if (!seq)
-			seq = PySequence_Fast(v, step == 1 ? "can only assign an iterable"
-							   : "must assign iterable to extended slice");
+		seq = as_values(v, step == 1 ? "can only assign an iterable"
+					     : "must assign iterable to extended slice");
 		if (!seq)
 			return -1;
 	}
@@ -477,7 +474,7 @@ static PyObject *List_extend(ListObject *self, PyObject *iterable)
 {
 	if (!list_of(self))
 		return NULL;
-	PyObject *seq = as_values(iterable);
+	PyObject *seq = as_values(iterable, NULL);
 	if (!seq)
 		return NULL;
 	/* At the end as it is inside the operation, not as it was before

@@ -113,6 +113,12 @@ PyObject *pyx_op_end_made(PoolObject *pool, PyObject *o);
 /* pyx_check_storable of every item of seq (a list or tuple). */
 int pyx_check_all_storable(PoolObject *pool, PyObject *seq);
 
+/* The items of an iterable as a list or tuple (new reference): an exact
+ * list or tuple itself, anything else iterated into a new list (a
+ * subclass's own __iter__ included, __length_hint__ never consulted).
+ * msg, if not NULL, replaces the TypeError of a non-iterable. */
+PyObject *pyx_iter_values(PyObject *iterable, const char *msg);
+
 /* fmt (one %U) around the strings of the list parts joined by ", ";
  * takes the reference to parts, NULL (an exception set) passes through. */
 PyObject *pyx_join_reprs(PyObject *parts, const char *fmt);

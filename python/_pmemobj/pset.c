@@ -273,16 +273,16 @@ static PyObject *Set_pop(SetObject *self, PyObject *unused)
 }
 
 /* Apply to self, in one op: optionally clear it, then add every item of
- * `add` and remove every item of `drop` (lists of Python values, or NULL),
- * and for `toggle` remove the present and add the absent. */
+ * `add` and remove every item of `drop` (lists or tuples of Python values,
+ * or NULL), and for `toggle` remove the present and add the absent. */
 static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, PyObject *toggle)
 {
 	PoolObject *pool = self->pool;
 	if (pyx_proxy_check(self))
 		return -1;
-	Py_ssize_t na = add ? PyList_GET_SIZE(add) : 0;
-	Py_ssize_t nd = drop ? PyList_GET_SIZE(drop) : 0;
-	Py_ssize_t nt = toggle ? PyList_GET_SIZE(toggle) : 0;
+	Py_ssize_t na = add ? PySequence_Fast_GET_SIZE(add) : 0;
+	Py_ssize_t nd = drop ? PySequence_Fast_GET_SIZE(drop) : 0;
+	Py_ssize_t nt = toggle ? PySequence_Fast_GET_SIZE(toggle) : 0;
 	pyx_key *ka = pyx_keys_prepare_store(pool, add ? PySequence_Fast_ITEMS(add) : NULL, na);
 	pyx_key *kt = ka ? pyx_keys_prepare_store(pool, toggle ? PySequence_Fast_ITEMS(toggle) : NULL, nt) : NULL;
 	pyx_key *kd = kt ? PyMem_Malloc((size_t)(nd ? nd : 1) * sizeof *kd) : NULL;
@@ -291,7 +291,7 @@ static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, 
 	if (kt && !kd)
 		PyErr_NoMemory();
 	for (; !failed && prepared < nd; prepared++)
-		if (pyx_key_prepare(&kd[prepared], pool, PyList_GET_ITEM(drop, prepared)) != 0) {
+		if (pyx_key_prepare(&kd[prepared], pool, PySequence_Fast_GET_ITEM(drop, prepared)) != 0) {
 			failed = 1;
 			break;
 		}
@@ -334,12 +334,13 @@ static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, 
 	return failed ? -1 : 0;
 }
 
-/* A list of the items of an iterable (persistent sets included). */
+/* A list or tuple of the items of an iterable (persistent sets included),
+ * never trusting a __length_hint__ (pyx_iter_values). */
 static PyObject *list_of_items(PyObject *iterable)
 {
 	if (pyx_is_pset(iterable))
 		return items_of((SetObject *)iterable);
-	return PySequence_List(iterable);
+	return pyx_iter_values(iterable, NULL);
 }
 
 /* All items of several iterables, deduplicated by Python's set. */

@@ -165,9 +165,11 @@ static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 	const pmo_tuple *t = tuple_of(self);
 	if (!t)
 		return -1;
-	PyObject *seq = values_of(iterable);
-	if (!seq && !PyErr_Occurred())
-		seq = PySequence_Fast(iterable, "PersistentTuple() argument must be iterable");
+	/* A PersistentTuple is read whole; anything else as tuple() reads it
+	 * (a tuple subclass may override __iter__). */
+	PyObject *seq = PyObject_TypeCheck(iterable, &PersistentTuple_Type)
+				? as_tuple((TupleObject *)iterable)
+				: pyx_iter_values(iterable, NULL);
 	if (!seq)
 		return -1;
 	PoolObject *pool = self->pool;

@@ -36,6 +36,37 @@ int pyx_check_all_storable(PoolObject *pool, PyObject *seq)
 	return 0;
 }
 
+PyObject *pyx_iter_values(PyObject *iterable, const char *msg)
+{
+	/* Only the exact builtins are read by storage: a subclass may
+	 * override __iter__, and list(x) iterates it (as list.extend and
+	 * PySequence_Fast do). */
+	if (PyList_CheckExact(iterable) || PyTuple_CheckExact(iterable))
+		return Py_NewRef(iterable);
+	PyObject *it = PyObject_GetIter(iterable);
+	if (!it) {
+		if (msg && PyErr_ExceptionMatches(PyExc_TypeError)) {
+			PyErr_Clear();
+			PyErr_SetString(PyExc_TypeError, msg);
+		}
+		return NULL;
+	}
+	/* No __length_hint__: it may lie (sys.maxsize, or far more than the
+	 * pool can hold), and it is only a hint; the list grows as the items
+	 * come, and what is stored is sized from the items there are. */
+	PyObject *out = PyList_New(0);
+	PyObject *v;
+	while (out && (v = PyIter_Next(it))) {
+		if (PyList_Append(out, v) != 0)
+			Py_CLEAR(out);
+		Py_DECREF(v);
+	}
+	Py_DECREF(it);
+	if (out && PyErr_Occurred())
+		Py_CLEAR(out);
+	return out;
+}
+
 PyObject *pyx_join_reprs(PyObject *parts, const char *fmt)
 {
 	if (!parts)

@@ -1,0 +1,140 @@
+"""Builtin conformance defects (issue #10), one regression test each.
+
+Each test compares a persistent container with the builtin it imitates on
+a case where they used to differ.  The broad comparison is the CPython
+suites (test_cpython_suites.py); these pin the individual fixes.
+"""
+
+import sys
+
+import pytest
+
+from pmemobj import (PersistentDict, PersistentFrozenSet, PersistentList,
+                     PersistentSet, PersistentTuple)
+
+
+# --- constructors and extend: what is trusted of the argument -------------
+
+class OwnIterList(list):
+    """A list subclass whose iteration differs from its storage."""
+
+    def __iter__(self):
+        return iter(["own", "iter"])
+
+
+class OwnIterTuple(tuple):
+    def __iter__(self):
+        return iter(["own", "iter"])
+
+
+class OwnIterDict(dict):
+    def __iter__(self):
+        return iter(["k"])
+
+    def keys(self):
+        return ["k"]
+
+    def __getitem__(self, key):
+        return "own"
+
+
+class LyingHint:
+    """An iterator whose __length_hint__ is far bigger than the truth."""
+
+    def __init__(self, items, hint=sys.maxsize):
+        self.items = iter(items)
+        self.hint = hint
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self.items)
+
+    def __length_hint__(self):
+        return self.hint
+
+
+@pytest.mark.parametrize("arg", [OwnIterList([1, 2, 3]), OwnIterTuple((1, 2, 3))],
+                         ids=["list-subclass", "tuple-subclass"])
+def test_constructors_iterate_subclasses_of_list_and_tuple(pool, arg):
+    assert list(pool.new(PersistentList, arg)) == list(arg) == ["own", "iter"]
+    assert tuple(pool.new(PersistentTuple, arg)) == tuple(arg) == ("own", "iter")
+    assert set(pool.new(PersistentSet, arg)) == set(arg) == {"own", "iter"}
+    assert set(pool.new(PersistentFrozenSet, arg)) == {"own", "iter"}
+
+
+@pytest.mark.parametrize("arg", [OwnIterList([1, 2, 3]), OwnIterTuple((1, 2, 3))],
+                         ids=["list-subclass", "tuple-subclass"])
+def test_extend_and_slice_assignment_iterate_subclasses(pool, arg):
+    pl, bl = pool.new(PersistentList, [0]), [0]
+    pl.extend(arg)
+    bl.extend(arg)
+    assert pl == bl == [0, "own", "iter"]
+    pl += arg
+    bl += arg
+    assert pl == bl
+    pl[1:2] = arg
+    bl[1:2] = arg
+    assert pl == bl
+    # extended slices: the size checked is that of the iteration
+    for step in (2, 3):
+        outcomes = []
+        for target in (pl, bl):
+            try:
+                target[::step] = arg
+                outcomes.append("ok")
+            except ValueError as e:
+                outcomes.append(str(e))
+        assert outcomes[0] == outcomes[1]
+        assert pl == bl
+
+
+def test_set_update_iterates_subclasses(pool):
+    ps, bs = pool.new(PersistentSet), set()
+    ps.update(OwnIterList([1]), OwnIterTuple((2,)))
+    bs.update(OwnIterList([1]), OwnIterTuple((2,)))
+    assert ps == bs == {"own", "iter"}
+
+
+def test_dict_from_a_subclass_with_its_own_iteration(pool):
+    arg = OwnIterDict({"a": 1})
+    assert pool.new(PersistentDict, arg) == dict(arg) == {"k": "own"}
+    d = pool.new(PersistentDict)
+    d.update(arg)
+    assert d == {"k": "own"}
+
+
+def test_dict_subclass_keeping_dict_iteration_is_read_as_dict_reads_it(pool):
+    class KeysOnly(dict):      # dict.update reads such a subclass's storage
+        def keys(self):
+            return ["x"]
+
+    arg = KeysOnly({"a": 1})
+    assert pool.new(PersistentDict, arg) == dict(arg) == {"a": 1}
+
+
+@pytest.mark.parametrize("hint", [sys.maxsize, 2**40, 10**6])
+def test_extend_does_not_trust_length_hint(pool, hint):
+    before = pool.stats()["alloc_bytes"]
+    pl = pool.new(PersistentList, [1])
+    pl.extend(LyingHint([2, 3], hint))
+    assert pl == [1, 2, 3]
+    # the list's storage was sized from the items, not from the hint
+    assert pool.stats()["alloc_bytes"] - before < 64 * 1024
+    pl.extend(LyingHint([], hint))
+    assert pl == [1, 2, 3]
+
+
+@pytest.mark.parametrize("kind", [PersistentList, PersistentTuple, PersistentSet,
+                                  PersistentFrozenSet])
+def test_constructors_do_not_trust_length_hint(pool, kind):
+    got = pool.new(kind, LyingHint([1, 2]))
+    assert sorted(got) == [1, 2]
+
+
+def test_set_update_does_not_trust_length_hint(pool):
+    s = pool.new(PersistentSet, [0])
+    s.update(LyingHint([1, 2]))
+    s |= pool.new(PersistentSet, LyingHint([3]))
+    assert s == {0, 1, 2, 3}
