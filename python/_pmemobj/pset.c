@@ -471,7 +471,10 @@ static PyObject *Set_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	if (!pool || pyx_check_open(pool))
 		return NULL;
 	uint32_t code = cls == &PersistentSet_Type ? PMO_T_SET : PMO_T_PFROZENSET;
-	return new_set_from(pool, code, NULL);
+	PyObject *o = new_set_from(pool, code, NULL);
+	if (o && code == PMO_T_PFROZENSET)
+		((SetObject *)o)->unfilled = 1;   /* for the __init__ of pool.new */
+	return o;
 }
 
 static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
@@ -483,11 +486,16 @@ static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
 	pmo_dict *d = set_of(self);
 	if (!d)
 		return -1;
-	if (code_of(self) == PMO_T_PFROZENSET) {
-		if (!iterable)
+	int frozen = code_of(self) == PMO_T_PFROZENSET;
+	if (frozen) {
+		/* Only the __init__ of pool.new fills a frozenset; any other
+		 * call is ignored, as frozenset.__init__ ignores its argument. */
+		int fill = self->unfilled;
+		self->unfilled = 0;
+		if (!fill || !iterable)
 			return 0;
-		/* Filling is allowed only while nothing can have seen the
-		 * content: empty, and referred to by no persistent slot. */
+		/* ... and only while nothing can have seen the content: a
+		 * persistent table may hold it, hashed by that content. */
 		if (d->used != 0 || d->head.refcnt != 0) {
 			PyErr_SetString(PyExc_TypeError,
 					"PersistentFrozenSet is immutable: fill it when creating it, "
@@ -499,7 +507,7 @@ static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
 	if (!items)
 		return -1;
 	/* set.__init__ empties the set first. */
-	int rc = set_apply(self, code_of(self) == PMO_T_SET, items, NULL, NULL);
+	int rc = set_apply(self, !frozen, items, NULL, NULL);
 	Py_DECREF(items);
 	return rc;
 }

@@ -132,6 +132,8 @@ static PyObject *Tuple_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	else {
 		pmo_tuple_seal(pool->core, pmo_direct(pool->core, off));
 		o = pyx_proxy_adopt(pool, cls, off);
+		if (o)
+			((TupleObject *)o)->unfilled = 1;   /* for the __init__ of pool.new */
 	}
 	return pyx_op_end_made(pool, o);
 }
@@ -160,7 +162,11 @@ static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 	if (!_PyArg_NoKeywords("PersistentTuple", kw) ||
 	    !PyArg_UnpackTuple(args, "PersistentTuple", 0, 1, &iterable))
 		return -1;
-	if (!iterable)
+	/* Only the __init__ of pool.new fills a tuple; any other call is
+	 * ignored, as tuple.__init__ ignores its argument. */
+	int fill = self->unfilled;
+	self->unfilled = 0;
+	if (!fill || !iterable)
 		return 0;
 	const pmo_tuple *t = tuple_of(self);
 	if (!t)

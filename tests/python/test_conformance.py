@@ -138,3 +138,18 @@ def test_set_update_does_not_trust_length_hint(pool):
     s.update(LyingHint([1, 2]))
     s |= pool.new(PersistentSet, LyingHint([3]))
     assert s == {0, 1, 2, 3}
+
+
+# --- __init__ of the immutable types ---------------------------------------
+
+@pytest.mark.parametrize("kind, builtin", [(PersistentFrozenSet, frozenset),
+                                           (PersistentTuple, tuple)])
+def test_init_again_is_ignored_like_the_builtin(pool, kind, builtin):
+    b = builtin([1, 2])
+    b.__init__([3])
+    p = pool.new(kind, [1, 2])
+    p.__init__([3])
+    assert p == b and sorted(p) == [1, 2]
+    empty = pool.new(kind)          # pool.new's __init__ had no argument
+    empty.__init__([3])
+    assert len(empty) == 0
