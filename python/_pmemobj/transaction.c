@@ -7,13 +7,15 @@
  * abort anywhere rolls back the outermost and nothing is durable before
  * the outermost frame ends.  The semantics follow the earlier pure-Python
  * implementation, which users rely on:
- *   - abort() rolls back and raises OSError(ECANCELED);
+ *   - abort(errno=ECANCELED) rolls back and raises OSError(errno), as
+ *     pynvm's does;
  *   - commit() inside a `with` block raises RuntimeError and rolls back;
  *   - commit()/abort() with no transaction open raise RuntimeError.
  */
 #include "proxy.h"
 
 #include <errno.h>
+#include <limits.h>
 
 typedef struct {
 	PyObject_HEAD
@@ -109,8 +111,16 @@ static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *Tx_abort(TransactionObject *self, PyObject *unused)
+/* abort(errno=ECANCELED), pynvm's signature: roll back the whole
+ * transaction and raise OSError(errno) (MemoryError for ENOMEM and
+ * ValueError for EINVAL, as every error of the pool).  A bad errno argument
+ * still aborts, with ECANCELED, and then raises its TypeError or
+ * ValueError: an exception out of abort() never leaves a begin() frame
+ * open, or every later transaction of the thread would find it. */
+static PyObject *Tx_abort(TransactionObject *self, PyObject *args, PyObject *kw)
 {
+	static char *kwlist[] = {"errno", NULL};
+	PyObject *errno_o = NULL;
 	PoolObject *pool = self->pool;
 	if (pyx_check_open(pool))
 		return NULL;
@@ -119,11 +129,30 @@ static PyObject *Tx_abort(TransactionObject *self, PyObject *unused)
 		PyErr_SetString(PyExc_RuntimeError, "abort() called outside transaction");
 		return NULL;
 	}
-	pmo_tx_abort(pool->core, ECANCELED);
+	int errnum = ECANCELED;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:abort", kwlist, &errno_o)) {
+		errnum = -1;
+	} else if (errno_o) {
+		long e = PyLong_AsLong(errno_o);
+		if (e == -1 && PyErr_Occurred())
+			errnum = -1;
+		else if (e < 0 || e > INT_MAX) {
+			PyErr_Format(PyExc_ValueError, "abort(): errno must be a positive int, not %ld", e);
+			errnum = -1;
+		} else if (e > 0)
+			errnum = (int)e;   /* 0 means the default, as in libpmemobj */
+	}
+	pmo_tx_abort(pool->core, errnum > 0 ? errnum : ECANCELED);
 	/* A `with` frame is ended by __exit__, which sees this exception. */
-	if (pool->frames[n - 1] == FRAME_FREE)
+	if (pool->frames[n - 1] == FRAME_FREE) {
+		PyObject *et, *ev, *tb;
+		PyErr_Fetch(&et, &ev, &tb);   /* pop_frame may run deferred frees */
 		pop_frame(pool);
-	pmo_err(ECANCELED, "transaction aborted");
+		PyErr_Restore(et, ev, tb);
+	}
+	if (errnum < 0)
+		return NULL;
+	pmo_err(errnum, "transaction aborted");
 	return pyx_raise();
 }
 
@@ -169,8 +198,9 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 static PyMethodDef Tx_methods[] = {
 	{"begin", (PyCFunction)Tx_begin, METH_NOARGS, "Begin a (nested) transaction."},
 	{"commit", (PyCFunction)Tx_commit, METH_NOARGS, "Commit the transaction begun last."},
-	{"abort", (PyCFunction)Tx_abort, METH_NOARGS,
-	 "Roll back the whole transaction and raise OSError(ECANCELED)."},
+	{"abort", (PyCFunction)(void (*)(void))Tx_abort, METH_VARARGS | METH_KEYWORDS,
+	 "abort(errno=ECANCELED)\n--\n\n"
+	 "Roll back the whole transaction and raise OSError(errno)."},
 	{"__enter__", (PyCFunction)Tx_enter, METH_NOARGS, NULL},
 	{"__exit__", (PyCFunction)Tx_exit, METH_VARARGS, NULL},
 	{NULL}

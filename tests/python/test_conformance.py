@@ -5,10 +5,12 @@ a case where they used to differ.  The broad comparison is the CPython
 suites (test_cpython_suites.py); these pin the individual fixes.
 """
 
+import errno
 import sys
 
 import pytest
 
+import pmemobj
 from pmemobj import (PersistentDict, PersistentFrozenSet, PersistentList,
                      PersistentSet, PersistentTuple)
 
@@ -153,3 +155,60 @@ def test_init_again_is_ignored_like_the_builtin(pool, kind, builtin):
     empty = pool.new(kind)          # pool.new's __init__ had no argument
     empty.__init__([3])
     assert len(empty) == 0
+
+
+# --- Transaction.abort(errno): pynvm's signature ---------------------------
+
+@pytest.mark.parametrize("code, exc", [(errno.EIO, OSError), (errno.ECANCELED, OSError),
+                                       (errno.ENOMEM, MemoryError),
+                                       (errno.EINVAL, ValueError)])
+def test_abort_takes_an_errno(pool, code, exc):
+    pool.root = pool.new(PersistentList, [1])
+    t = pool.transaction()
+    t.begin()
+    pool.root.append(2)
+    with pytest.raises(exc) as info:
+        t.abort(code)
+    if exc is OSError:
+        assert info.value.errno == code
+    assert t.depth == 0 and pool.root == [1]
+    t.begin()
+    pool.root.append(3)
+    with pytest.raises(OSError) as info:
+        t.abort(errno=code) if exc is OSError else t.abort()
+    assert info.value.errno == (code if exc is OSError else errno.ECANCELED)
+    assert t.depth == 0 and pool.root == [1]
+
+
+def test_abort_in_a_with_block_takes_an_errno(pool):
+    pool.root = pool.new(PersistentList, [1])
+    with pytest.raises(OSError) as info:
+        with pool.transaction() as t:
+            pool.root.append(2)
+            t.abort(errno.EIO)
+    assert info.value.errno == errno.EIO
+    assert t.depth == 0 and pool.root == [1]
+
+
+@pytest.mark.parametrize("bad, exc", [("x", TypeError), (-1, ValueError), (2**70, OverflowError),
+                                      ((1, 2), TypeError)])
+def test_abort_with_a_bad_argument_still_aborts(pool, pool_dir, bad, exc):
+    pool.root = pool.new(PersistentList, [1])
+    t = pool.transaction()
+    t.begin()
+    pool.root.append(2)
+    with pytest.raises(exc):
+        t.abort(bad)
+    assert t.depth == 0 and pool.root == [1]
+    with pytest.raises(TypeError):
+        t.begin()
+        t.abort(1, 2)
+    assert t.depth == 0
+    # Nothing is left open in this thread: another pool's transaction works.
+    other = pmemobj.create(str(pool_dir / "other.pool"))
+    try:
+        with other.transaction():
+            other.root = 5
+        assert other.root == 5
+    finally:
+        other.close()
