@@ -19,7 +19,7 @@
  * the caller never aborts its enclosing transaction (as a TypeError from
  * pyx_check_storable never does).
  */
-#include "proxy.h"
+#include "keys.h"   /* pyx_register_abc */
 
 #include <errno.h>
 
@@ -967,6 +967,9 @@ PyTypeObject PersistentList_Type = {
 int pyx_list_ready(PyObject *module)
 {
 	if (PyType_Ready(&PersistentList_Type) < 0 || PyType_Ready(&ListIter_Type) < 0)
+		return -1;
+	/* isinstance(x, MutableSequence) holds for it as for list. */
+	if (pyx_register_abc("MutableSequence", &PersistentList_Type) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_LIST, &PersistentList_Type);
 	return PyModule_AddObjectRef(module, "PersistentList", (PyObject *)&PersistentList_Type);

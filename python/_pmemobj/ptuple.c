@@ -18,6 +18,7 @@
 
 #include <errno.h>
 
+#include "keys.h"     /* pyx_register_abc */
 #include "object.h"
 
 typedef ProxyObject TupleObject;
@@ -382,6 +383,9 @@ PyTypeObject PersistentTuple_Type = {
 int pyx_tuple_ready(PyObject *module)
 {
 	if (PyType_Ready(&PersistentTuple_Type) < 0)
+		return -1;
+	/* isinstance(x, Sequence) holds for it as for tuple. */
+	if (pyx_register_abc("Sequence", &PersistentTuple_Type) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_PTUPLE, &PersistentTuple_Type);
 	return PyModule_AddObjectRef(module, "PersistentTuple", (PyObject *)&PersistentTuple_Type);

@@ -212,3 +212,27 @@ def test_abort_with_a_bad_argument_still_aborts(pool, pool_dir, bad, exc):
         assert other.root == 5
     finally:
         other.close()
+
+
+# --- collections.abc -------------------------------------------------------
+
+def test_registered_with_the_abcs_of_their_builtins(pool):
+    import collections.abc as abc
+
+    cases = [(PersistentList, abc.MutableSequence), (PersistentTuple, abc.Sequence),
+             (PersistentSet, abc.MutableSet), (PersistentFrozenSet, abc.Set),
+             (PersistentDict, abc.MutableMapping)]
+    for kind, base in cases:
+        obj = pool.new(kind)
+        assert issubclass(kind, base) and isinstance(obj, base), kind
+        for builtin_abc in (abc.Sized, abc.Iterable, abc.Container, abc.Collection):
+            assert isinstance(obj, builtin_abc), (kind, builtin_abc)
+    assert isinstance(pool.new(PersistentList), abc.Reversible)
+    assert isinstance(pool.new(PersistentTuple), abc.Reversible)
+    assert not isinstance(pool.new(PersistentTuple), abc.MutableSequence)
+    assert not isinstance(pool.new(PersistentFrozenSet), abc.MutableSet)
+    assert isinstance(pool.new(PersistentFrozenSet), abc.Hashable)
+    d = pool.new(PersistentDict, {1: 2})
+    assert isinstance(d.keys(), abc.KeysView)
+    assert isinstance(d.values(), abc.ValuesView)
+    assert isinstance(d.items(), abc.ItemsView)
