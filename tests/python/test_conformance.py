@@ -236,3 +236,26 @@ def test_registered_with_the_abcs_of_their_builtins(pool):
     assert isinstance(d.keys(), abc.KeysView)
     assert isinstance(d.values(), abc.ValuesView)
     assert isinstance(d.items(), abc.ItemsView)
+
+
+# --- pickling the iterators of sets and dicts ------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda pool: iter(pool.new(PersistentSet, "abc")),
+    lambda pool: iter(pool.new(PersistentFrozenSet, "abc")),
+    lambda pool: iter(pool.new(PersistentDict, dict.fromkeys("abc"))),
+    lambda pool: reversed(pool.new(PersistentDict, dict.fromkeys("abc"))),
+    lambda pool: iter(pool.new(PersistentDict, dict.fromkeys("abc")).values()),
+    lambda pool: iter(pool.new(PersistentDict, dict.fromkeys("abc")).items()),
+], ids=["set", "frozenset", "dict", "dict-reversed", "values", "items"])
+def test_table_iterators_pickle_as_the_builtins_do(pool, make):
+    import pickle
+
+    it = make(pool)
+    next(it)
+    rest = list(make(pool))[1:]     # tables keep insertion order
+    for proto in range(pickle.HIGHEST_PROTOCOL + 1):
+        copy = pickle.loads(pickle.dumps(it, proto))
+        assert type(copy) is type(iter([])) and list(copy) == rest
+    assert len(list(it)) == 2          # pickling did not advance it
+    assert pickle.loads(pickle.dumps(it)).__length_hint__() == 0
