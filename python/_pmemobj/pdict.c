@@ -547,6 +547,37 @@ static PyObject *Dict_copy(DictObject *self, PyObject *unused)
 	return dict_copy(self);
 }
 
+/* copy.deepcopy(d): a new PersistentDict in the same pool holding deep
+ * copies of the keys and values; in memo before they are copied, so that
+ * a dict holding itself is copied into one holding its copy. */
+static PyObject *Dict_deepcopy(DictObject *self, PyObject *memo)
+{
+	if (pyx_proxy_check(self))
+		return NULL;
+	PyObject *r = new_dict(self->pool);
+	if (!r)
+		return NULL;
+	PyObject *items = NULL, *pairs = NULL;
+	int rc = pyx_memo_put(memo, (PyObject *)self, r);
+	if (rc == 0)
+		rc = (items = items_list(self)) && (pairs = PyList_New(0)) ? 0 : -1;
+	for (Py_ssize_t i = 0; rc == 0 && i < PyList_GET_SIZE(items); i++) {
+		PyObject *t = PyList_GET_ITEM(items, i);
+		PyObject *k = pyx_deepcopy(PyTuple_GET_ITEM(t, 0), memo);
+		PyObject *v = k ? pyx_deepcopy(PyTuple_GET_ITEM(t, 1), memo) : NULL;
+		rc = v ? append_pair(pairs, k, v) : -1;
+		Py_XDECREF(k);
+		Py_XDECREF(v);
+	}
+	if (rc == 0 && PyList_GET_SIZE(pairs) > 0)
+		rc = store_pairs((DictObject *)r, self->pool, pairs, NULL);
+	Py_XDECREF(items);
+	Py_XDECREF(pairs);
+	if (rc != 0)
+		Py_CLEAR(r);
+	return r;
+}
+
 /* fromkeys works on an instance (the new dict goes to its pool) and on the
  * class with pool=...: a descriptor hands the C function whichever it was
  * looked up on. */
@@ -758,6 +789,10 @@ static PyMethodDef Dict_methods[] = {
 	 "A shallow copy: a new PersistentDict in the same pool."},
 	{"__reversed__", (PyCFunction)Dict_reversed, METH_NOARGS,
 	 "Return a reverse iterator over the dict keys."},
+	/* copy.copy and copy.deepcopy, as for dict (which the copy module
+	 * special-cases; ours would otherwise go through pickling). */
+	{"__copy__", (PyCFunction)Dict_copy, METH_NOARGS, NULL},
+	{"__deepcopy__", (PyCFunction)Dict_deepcopy, METH_O, NULL},
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
 	{NULL}
 };

@@ -747,6 +747,31 @@ static PyObject *List_copy(ListObject *self, PyObject *unused)
 	return r;
 }
 
+/* copy.deepcopy(l): a new PersistentList in the same pool holding the deep
+ * copies of the items (persistent ones copied by their own __deepcopy__).
+ * The new list is in memo before its items are copied, so that a list
+ * holding itself is copied into a list holding its copy. */
+static PyObject *List_deepcopy(ListObject *self, PyObject *memo)
+{
+	if (!list_of(self))
+		return NULL;
+	ListObject *r = new_list(self->pool, 0);
+	if (!r)
+		return NULL;
+	PyObject *vals = NULL, *copies = NULL;
+	if (pyx_memo_put(memo, (PyObject *)self, (PyObject *)r) == 0 &&
+	    (vals = as_pylist(self)) && (copies = pyx_deepcopy_all(vals, memo)) &&
+	    replace_range(r, 0, 0, copies) == 0) {
+		Py_DECREF(vals);
+		Py_DECREF(copies);
+		return (PyObject *)r;
+	}
+	Py_XDECREF(vals);
+	Py_XDECREF(copies);
+	Py_DECREF(r);
+	return NULL;
+}
+
 /* --- operators ----------------------------------------------------------- */
 
 static PyObject *List_concat(ListObject *self, PyObject *other)
@@ -927,6 +952,10 @@ static PyMethodDef List_methods[] = {
 	{"clear", (PyCFunction)List_clear, METH_NOARGS, "Remove all items from list."},
 	{"copy", (PyCFunction)List_copy, METH_NOARGS, "Return a shallow copy (a new PersistentList in the same pool)."},
 	{"__reversed__", (PyCFunction)List_reversed, METH_NOARGS, NULL},
+	/* copy.copy and copy.deepcopy, as for list (which the copy module
+	 * special-cases; ours would otherwise go through pickling). */
+	{"__copy__", (PyCFunction)List_copy, METH_NOARGS, NULL},
+	{"__deepcopy__", (PyCFunction)List_deepcopy, METH_O, NULL},
 	{NULL}
 };
 

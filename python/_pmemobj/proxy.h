@@ -124,6 +124,14 @@ int pyx_check_all_storable(PoolObject *pool, PyObject *seq);
  * msg, if not NULL, replaces the TypeError of a non-iterable. */
 PyObject *pyx_iter_values(PyObject *iterable, const char *msg);
 
+/* copy.deepcopy support of the containers (__deepcopy__): the deep copy
+ * of one value, and a new list of the deep copies of the items of a list
+ * or tuple, sharing memo (a dict, as copy.deepcopy passes). */
+PyObject *pyx_deepcopy(PyObject *o, PyObject *memo);
+PyObject *pyx_deepcopy_all(PyObject *seq, PyObject *memo);
+/* memo[id(o)] = copy, so that a cycle back to o finds its copy. */
+int pyx_memo_put(PyObject *memo, PyObject *o, PyObject *copy);
+
 /* fmt (one %U) around the strings of the list parts joined by ", ";
  * takes the reference to parts, NULL (an exception set) passes through. */
 PyObject *pyx_join_reprs(PyObject *parts, const char *fmt);

@@ -528,6 +528,23 @@ static PyObject *Set_copy(SetObject *self, PyObject *unused)
 	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, type_of_code(code), off) : NULL);
 }
 
+/* copy.deepcopy(s): a new persistent set of s's type in the same pool,
+ * of the deep copies of its items (frozenset's deep copy is a new
+ * frozenset too).  A set's items are hashable, so immutable or compared
+ * by identity: no cycle can lead back to s through them before its copy
+ * exists, and it is put in memo once made, as copy does for frozensets. */
+static PyObject *Set_deepcopy(SetObject *self, PyObject *memo)
+{
+	PyObject *items = items_of(self);
+	PyObject *copies = items ? pyx_deepcopy_all(items, memo) : NULL;
+	PyObject *r = copies ? new_set_from(self->pool, code_of(self), copies) : NULL;
+	Py_XDECREF(items);
+	Py_XDECREF(copies);
+	if (r && pyx_memo_put(memo, (PyObject *)self, r) != 0)
+		Py_CLEAR(r);
+	return r;
+}
+
 /* --- algebra ------------------------------------------------------------- */
 
 /* result = set(self); result.<method>(each of args); as a new persistent
@@ -755,6 +772,8 @@ static PyObject *Set_iter(SetObject *self)
 	{"_p_new_in", (PyCFunction)Set_p_new_in, METH_O | METH_CLASS,                          \
 	 "Create an empty instance in the given pool (used by pool.new)."},                    \
 	{"copy", (PyCFunction)Set_copy, METH_NOARGS, "Return a shallow copy (same pool)."},   \
+	{"__copy__", (PyCFunction)Set_copy, METH_NOARGS, NULL},                                \
+	{"__deepcopy__", (PyCFunction)Set_deepcopy, METH_O, NULL},                             \
 	{"union", (PyCFunction)Set_union, METH_VARARGS,                                        \
 	 "Return the union of sets as a new set (same persistent type and pool)."},            \
 	{"intersection", (PyCFunction)Set_intersection, METH_VARARGS,                          \

@@ -327,6 +327,40 @@ static PyObject *Tuple_repeat(TupleObject *self, Py_ssize_t n)
 	return pyx_seq_repeat(&tuple_kind, (PyObject *)self, n);
 }
 
+/* copy.copy(t) is t, as for tuple. */
+static PyObject *Tuple_copy(TupleObject *self, PyObject *unused)
+{
+	if (pyx_proxy_check(self))
+		return NULL;
+	return Py_NewRef(self);
+}
+
+/* copy.deepcopy(t): t itself when every item is its own deep copy (as
+ * for tuple), else a new PersistentTuple in the same pool; if copying the
+ * items copied t through a cycle, that copy. */
+static PyObject *Tuple_deepcopy(TupleObject *self, PyObject *memo)
+{
+	PyObject *all = as_tuple(self);
+	PyObject *copies = all ? pyx_deepcopy_all(all, memo) : NULL;
+	PyObject *r = NULL;
+	if (copies) {
+		Py_ssize_t i, n = PyList_GET_SIZE(copies);
+		for (i = 0; i < n; i++)
+			if (PyList_GET_ITEM(copies, i) != PyTuple_GET_ITEM(all, i))
+				break;
+		PyObject *id = PyDict_Check(memo) ? PyLong_FromVoidPtr(self) : NULL;
+		PyObject *made = id ? PyDict_GetItemWithError(memo, id) : NULL;   /* borrowed */
+		Py_XDECREF(id);
+		if (made)
+			r = Py_NewRef(made);
+		else if (!PyErr_Occurred())
+			r = i == n ? Py_NewRef(self) : new_tuple_from(self->pool, copies);
+	}
+	Py_XDECREF(all);
+	Py_XDECREF(copies);
+	return r;
+}
+
 static PyObject *Tuple_getnewargs(TupleObject *self, PyObject *unused)
 {
 	PyErr_SetString(PyExc_TypeError, "PersistentTuple objects live in a pool: "
@@ -341,6 +375,10 @@ static PyMethodDef Tuple_methods[] = {
 	{"index", (PyCFunction)Tuple_index, METH_VARARGS,
 	 "Return first index of value (start and stop as for tuple.index)."},
 	{"__getnewargs__", (PyCFunction)Tuple_getnewargs, METH_NOARGS, NULL},
+	/* copy.copy and copy.deepcopy, as for tuple (which the copy module
+	 * special-cases; ours would otherwise go through pickling). */
+	{"__copy__", (PyCFunction)Tuple_copy, METH_NOARGS, NULL},
+	{"__deepcopy__", (PyCFunction)Tuple_deepcopy, METH_O, NULL},
 	{NULL}
 };
 

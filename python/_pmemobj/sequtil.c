@@ -67,6 +67,38 @@ PyObject *pyx_iter_values(PyObject *iterable, const char *msg)
 	return out;
 }
 
+PyObject *pyx_deepcopy(PyObject *o, PyObject *memo)
+{
+	PyObject *copy = PyImport_ImportModule("copy");
+	PyObject *r = copy ? PyObject_CallMethod(copy, "deepcopy", "OO", o, memo) : NULL;
+	Py_XDECREF(copy);
+	return r;
+}
+
+PyObject *pyx_deepcopy_all(PyObject *seq, PyObject *memo)
+{
+	Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+	PyObject *out = PyList_New(n);
+	for (Py_ssize_t i = 0; out && i < n; i++) {
+		PyObject *c = pyx_deepcopy(PySequence_Fast_GET_ITEM(seq, i), memo);
+		if (!c)
+			Py_CLEAR(out);
+		else
+			PyList_SET_ITEM(out, i, c);
+	}
+	return out;
+}
+
+int pyx_memo_put(PyObject *memo, PyObject *o, PyObject *copy)
+{
+	if (!PyDict_Check(memo))
+		return 0;   /* no memo to share: nothing to remember */
+	PyObject *id = PyLong_FromVoidPtr(o);
+	int rc = id ? PyDict_SetItem(memo, id, copy) : -1;
+	Py_XDECREF(id);
+	return rc;
+}
+
 PyObject *pyx_join_reprs(PyObject *parts, const char *fmt)
 {
 	if (!parts)

@@ -259,3 +259,46 @@ def test_table_iterators_pickle_as_the_builtins_do(pool, make):
         assert type(copy) is type(iter([])) and list(copy) == rest
     assert len(list(it)) == 2          # pickling did not advance it
     assert pickle.loads(pickle.dumps(it)).__length_hint__() == 0
+
+
+# --- copy.copy and copy.deepcopy -------------------------------------------
+
+def test_copy_module_copies_like_the_builtins(pool):
+    import copy
+
+    inner = pool.new(PersistentList, [1])
+    pl = pool.new(PersistentList, [inner, "s", (1, 2)])
+    pd = pool.new(PersistentDict, {"k": inner})
+    ps = pool.new(PersistentSet, [1, "a"])
+    pf = pool.new(PersistentFrozenSet, [1, "a"])
+    pt = pool.new(PersistentTuple, [inner, 2])
+    for obj in (pl, pd, ps):
+        c = copy.copy(obj)
+        assert type(c) is type(obj) and c == obj and c is not obj
+    assert copy.copy(pl)[0] is inner and copy.copy(pd)["k"] is inner
+    assert copy.copy(pf) is pf and copy.copy(pt) is pt       # immutable, as the builtins
+
+    d = copy.deepcopy(pl)
+    assert type(d) is PersistentList and d == pl and d[0] is not inner and d[0] == [1]
+    d = copy.deepcopy(pd)
+    assert type(d) is PersistentDict and d == pd and d["k"] is not inner
+    for obj in (ps, pf):
+        d = copy.deepcopy(obj)
+        assert type(d) is type(obj) and d == obj and d is not obj
+    d = copy.deepcopy(pt)
+    assert type(d) is PersistentTuple and d == pt and d[0] is not inner
+    plain = pool.new(PersistentTuple, [1, "x"])
+    assert copy.deepcopy(plain) is plain          # as deepcopy of a tuple of atoms
+
+
+def test_deepcopy_of_a_cycle(pool):
+    import copy
+
+    pl = pool.new(PersistentList, [1])
+    pl.append(pl)
+    pd = pool.new(PersistentDict)
+    pd["self"] = pd
+    pd["list"] = pl
+    d = copy.deepcopy(pd)
+    assert d is not pd and d["self"] is d
+    assert d["list"] is not pl and d["list"][1] is d["list"]
