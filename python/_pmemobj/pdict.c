@@ -583,9 +583,11 @@ static PyObject *Dict_deepcopy(DictObject *self, PyObject *memo)
  * looked up on. */
 static PyObject *fromkeys_impl(PyObject *bound, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = {"iterable", "value", "pool", NULL};
+	/* As dict.fromkeys(iterable, value=None, /), plus the keyword pool=. */
+	static char *kwlist[] = {"", "", "pool", NULL};
 	PyObject *iterable, *value = Py_None, *pool = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O$O:fromkeys", kwlist, &iterable,
+	if (!_PyArg_CheckPositional("fromkeys", PyTuple_GET_SIZE(args), 1, 2) ||
+	    !PyArg_ParseTupleAndKeywords(args, kw, "O|O$O:fromkeys", kwlist, &iterable,
 					 &value, &pool))
 		return NULL;
 	if (PyType_Check(bound)) {
@@ -768,9 +770,20 @@ static PyObject *Dict_items(DictObject *self, PyObject *unused)
 
 /* --- type ---------------------------------------------------------------- */
 
+/* dict's __getitem__ and __contains__ are methods of their own (beside the
+ * slot wrappers), whose wrong-argument-count errors name the method. */
+static PyObject *Dict_contains_meth(DictObject *self, PyObject *key)
+{
+	int rc = pyx_dict_contains(self, key);
+	return rc < 0 ? NULL : PyBool_FromLong(rc);
+}
+
 static PyMethodDef Dict_methods[] = {
 	{"_p_new_in", (PyCFunction)Dict_p_new_in, METH_O | METH_CLASS,
 	 "Create an empty instance in the given pool (used by pool.new)."},
+	{"__getitem__", (PyCFunction)Dict_subscript, METH_O | METH_COEXIST, "x.__getitem__(y) <==> x[y]"},
+	{"__contains__", (PyCFunction)Dict_contains_meth, METH_O | METH_COEXIST,
+	 "True if the dictionary has the specified key, else False."},
 	{"get", (PyCFunction)(void (*)(void))Dict_get, METH_FASTCALL,
 	 "Return the value for key if key is in the dictionary, else default."},
 	{"setdefault", (PyCFunction)(void (*)(void))Dict_setdefault, METH_FASTCALL,

@@ -952,6 +952,9 @@ static PyMethodDef List_methods[] = {
 	{"clear", (PyCFunction)List_clear, METH_NOARGS, "Remove all items from list."},
 	{"copy", (PyCFunction)List_copy, METH_NOARGS, "Return a shallow copy (a new PersistentList in the same pool)."},
 	{"__reversed__", (PyCFunction)List_reversed, METH_NOARGS, NULL},
+	/* list's __getitem__ is a method of its own (errors name it). */
+	{"__getitem__", (PyCFunction)List_subscript, METH_O | METH_COEXIST, "x.__getitem__(y) <==> x[y]"},
+	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
 	/* copy.copy and copy.deepcopy, as for list (which the copy module
 	 * special-cases; ours would otherwise go through pickling). */
 	{"__copy__", (PyCFunction)List_copy, METH_NOARGS, NULL},

@@ -481,18 +481,19 @@ static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
 {
 	PyObject *iterable = NULL;
 	const char *name = _PyType_Name(Py_TYPE(self));
+	int frozen = code_of(self) == PMO_T_PFROZENSET;
+	/* Only the __init__ of pool.new fills a frozenset; any other call is
+	 * ignored, arguments and all, as frozenset.__init__ ignores them. */
+	if (frozen && !self->unfilled)
+		return 0;
 	if (!_PyArg_NoKeywords(name, kw) || !PyArg_UnpackTuple(args, name, 0, 1, &iterable))
 		return -1;
 	pmo_dict *d = set_of(self);
 	if (!d)
 		return -1;
-	int frozen = code_of(self) == PMO_T_PFROZENSET;
 	if (frozen) {
-		/* Only the __init__ of pool.new fills a frozenset; any other
-		 * call is ignored, as frozenset.__init__ ignores its argument. */
-		int fill = self->unfilled;
 		self->unfilled = 0;
-		if (!fill || !iterable)
+		if (!iterable)
 			return 0;
 		/* ... and only while nothing can have seen the content: a
 		 * persistent table may hold it, hashed by that content. */
@@ -768,9 +769,18 @@ static PyObject *Set_iter(SetObject *self)
 
 /* --- types --------------------------------------------------------------- */
 
+/* set's __contains__ is a method of its own too (errors name it). */
+static PyObject *Set_contains_meth(SetObject *self, PyObject *key)
+{
+	int rc = Set_contains(self, key);
+	return rc < 0 ? NULL : PyBool_FromLong(rc);
+}
+
 #define COMMON_METHODS                                                                         \
 	{"_p_new_in", (PyCFunction)Set_p_new_in, METH_O | METH_CLASS,                          \
 	 "Create an empty instance in the given pool (used by pool.new)."},                    \
+	{"__contains__", (PyCFunction)Set_contains_meth, METH_O | METH_COEXIST,                \
+	 "x.__contains__(y) <==> y in x."},                                                    \
 	{"copy", (PyCFunction)Set_copy, METH_NOARGS, "Return a shallow copy (same pool)."},   \
 	{"__copy__", (PyCFunction)Set_copy, METH_NOARGS, NULL},                                \
 	{"__deepcopy__", (PyCFunction)Set_deepcopy, METH_O, NULL},                             \

@@ -160,14 +160,15 @@ static int move_proxy(TupleObject *self, uint64_t off)
 static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 {
 	PyObject *iterable = NULL;
+	/* Only the __init__ of pool.new fills a tuple; any other call is
+	 * ignored, arguments and all, as tuple.__init__ ignores them. */
+	if (!self->unfilled)
+		return 0;
 	if (!_PyArg_NoKeywords("PersistentTuple", kw) ||
 	    !PyArg_UnpackTuple(args, "PersistentTuple", 0, 1, &iterable))
 		return -1;
-	/* Only the __init__ of pool.new fills a tuple; any other call is
-	 * ignored, as tuple.__init__ ignores its argument. */
-	int fill = self->unfilled;
 	self->unfilled = 0;
-	if (!fill || !iterable)
+	if (!iterable)
 		return 0;
 	const pmo_tuple *t = tuple_of(self);
 	if (!t)
@@ -375,6 +376,11 @@ static PyMethodDef Tuple_methods[] = {
 	{"index", (PyCFunction)Tuple_index, METH_VARARGS,
 	 "Return first index of value (start and stop as for tuple.index)."},
 	{"__getnewargs__", (PyCFunction)Tuple_getnewargs, METH_NOARGS, NULL},
+	/* tuple's __add__ is its concatenation, which refuses a non-tuple with
+	 * TypeError; the nb_add slot (for tuple + PersistentTuple) answers
+	 * NotImplemented instead, so __add__ is spelled out. */
+	{"__add__", (PyCFunction)Tuple_concat, METH_O | METH_COEXIST, "Return self+value."},
+	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
 	/* copy.copy and copy.deepcopy, as for tuple (which the copy module
 	 * special-cases; ours would otherwise go through pickling). */
 	{"__copy__", (PyCFunction)Tuple_copy, METH_NOARGS, NULL},
