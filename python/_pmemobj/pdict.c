@@ -628,7 +628,7 @@ static PyObject *fromkeys_impl(PyObject *bound, PyObject *args, PyObject *kw)
 
 static PyMethodDef fromkeys_def = {
 	"fromkeys", (PyCFunction)(void (*)(void))fromkeys_impl, METH_VARARGS | METH_KEYWORDS,
-	"fromkeys(iterable, value=None, *, pool=None): a new PersistentDict with keys from "
+	"fromkeys(iterable, value=None, /, *, pool=None): a new PersistentDict with keys from "
 	"iterable and values set to value, in the pool of the dict it is called on (or pool=)."};
 
 static PyObject *FromKeys_get(PyObject *descr, PyObject *obj, PyObject *type)
