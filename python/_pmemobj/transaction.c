@@ -89,7 +89,21 @@ static PyObject *Tx_begin(TransactionObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
+/* Roll back the whole transaction and end the top frame if it is a
+ * begin() one (a `with` frame is ended by __exit__, which sees the
+ * exception being raised), keeping the exception that is set. */
+static void roll_back_top(PoolObject *pool)
+{
+	pmo_tx_abort(pool->core, ECANCELED);
+	if (pool->frames[pool->nframes - 1] == FRAME_FREE) {
+		PyObject *et, *ev, *tb;
+		PyErr_Fetch(&et, &ev, &tb);   /* ending runs the tx-end hooks */
+		pop_frame(pool);
+		PyErr_Restore(et, ev, tb);
+	}
+}
+
+static PyObject *Tx_commit(TransactionObject *self, PyObject *args, PyObject *kw)
 {
 	PoolObject *pool = self->pool;
 	if (pyx_check_open(pool))
@@ -97,6 +111,16 @@ static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
 	int n = my_frames(pool);
 	if (n == 0) {
 		PyErr_SetString(PyExc_RuntimeError, "commit() called outside transaction");
+		return NULL;
+	}
+	/* commit() takes no arguments; a call with some is a mistake that
+	 * commits nothing, and must not leave the transaction open either
+	 * (every later transaction of the thread would find it): roll back. */
+	if (PyTuple_GET_SIZE(args) != 0 || (kw && PyDict_GET_SIZE(kw) != 0)) {
+		PyErr_Format(PyExc_TypeError, "commit() takes no arguments (%zd given); "
+			     "the transaction was rolled back",
+			     PyTuple_GET_SIZE(args) + (kw ? PyDict_GET_SIZE(kw) : 0));
+		roll_back_top(pool);
 		return NULL;
 	}
 	if (pool->frames[n - 1] == FRAME_CONTEXT) {
@@ -142,16 +166,14 @@ static PyObject *Tx_abort(TransactionObject *self, PyObject *args, PyObject *kw)
 		} else if (e > 0)
 			errnum = (int)e;   /* 0 means the default, as in libpmemobj */
 	}
-	pmo_tx_abort(pool->core, errnum > 0 ? errnum : ECANCELED);
-	/* A `with` frame is ended by __exit__, which sees this exception. */
-	if (pool->frames[n - 1] == FRAME_FREE) {
-		PyObject *et, *ev, *tb;
-		PyErr_Fetch(&et, &ev, &tb);   /* pop_frame may run deferred frees */
-		pop_frame(pool);
-		PyErr_Restore(et, ev, tb);
-	}
-	if (errnum < 0)
+	if (errnum < 0) {
+		roll_back_top(pool);
 		return NULL;
+	}
+	pmo_tx_abort(pool->core, errnum);
+	/* A `with` frame is ended by __exit__, which sees this exception. */
+	if (pool->frames[n - 1] == FRAME_FREE)
+		pop_frame(pool);
 	pmo_err(errnum, "transaction aborted");
 	return pyx_raise();
 }
@@ -163,25 +185,44 @@ static PyObject *Tx_enter(TransactionObject *self, PyObject *unused)
 
 static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 {
-	PyObject *et, *ev, *tb;
-	if (!PyArg_UnpackTuple(args, "__exit__", 3, 3, &et, &ev, &tb))
-		return NULL;
+	PyObject *et = Py_None, *ev, *tb;
 	PoolObject *pool = self->pool;
 	int n = my_frames(pool);
 	if (!pool->core || n == 0) {
 		PyErr_SetString(PyExc_RuntimeError, "transaction context exited without being entered");
 		return NULL;
 	}
+	/* Called by hand with the wrong arguments: the block still ends,
+	 * rolled back, rather than staying open; the TypeError is raised. */
+	int bad_args = !PyArg_UnpackTuple(args, "__exit__", 3, 3, &et, &ev, &tb);
+	PyObject *xt = NULL, *xv = NULL, *xb = NULL;
+	if (bad_args)
+		PyErr_Fetch(&xt, &xv, &xb);   /* ending runs the tx-end hooks */
 	int stray = 0;
-	while (pool->frames[pool->nframes - 1] == FRAME_FREE) {
+	while (pool->nframes > 0 && pool->frames[pool->nframes - 1] == FRAME_FREE) {
 		/* begin() without commit() inside this block: roll all back. */
 		pmo_tx_abort(pool->core, ECANCELED);
 		pop_frame(pool);
 		stray = 1;
 	}
-	if (stray || et != Py_None)
+	if (pool->nframes == 0) {
+		/* Only begin() frames were open (__exit__ called by hand). */
+		if (bad_args) {
+			PyErr_Restore(xt, xv, xb);
+			return NULL;
+		}
+		PyErr_SetString(PyExc_RuntimeError,
+				"transaction context exited without being entered; "
+				"the begin() transaction was rolled back");
+		return NULL;
+	}
+	if (stray || bad_args || et != Py_None)
 		pmo_tx_abort(pool->core, ECANCELED);
 	int rc = pop_frame(pool);
+	if (bad_args) {
+		PyErr_Restore(xt, xv, xb);
+		return NULL;
+	}
 	if (et != Py_None)
 		Py_RETURN_FALSE;  /* rolled back; the exception propagates */
 	if (stray) {
@@ -197,7 +238,8 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 
 static PyMethodDef Tx_methods[] = {
 	{"begin", (PyCFunction)Tx_begin, METH_NOARGS, "Begin a (nested) transaction."},
-	{"commit", (PyCFunction)Tx_commit, METH_NOARGS, "Commit the transaction begun last."},
+	{"commit", (PyCFunction)(void (*)(void))Tx_commit, METH_VARARGS | METH_KEYWORDS,
+	 "commit()\n--\n\nCommit the transaction begun last."},
 	{"abort", (PyCFunction)(void (*)(void))Tx_abort, METH_VARARGS | METH_KEYWORDS,
 	 "abort(errno=ECANCELED)\n--\n\n"
 	 "Roll back the whole transaction and raise OSError(errno)."},

@@ -302,3 +302,59 @@ def test_deepcopy_of_a_cycle(pool):
     d = copy.deepcopy(pd)
     assert d is not pd and d["self"] is d
     assert d["list"] is not pl and d["list"][1] is d["list"]
+
+
+def _misuse_commit_args(t):
+    t.begin()
+    t.commit(1)
+
+
+def _misuse_commit_kw(t):
+    t.begin()
+    t.commit(x=1)
+
+
+def _misuse_exit_by_hand(t):
+    t.begin()
+    t.__exit__(None, None, None)
+
+
+def _misuse_exit_bad_args_on_begin(t):
+    t.begin()
+    t.__exit__(1)
+
+
+def _misuse_exit_bad_args_in_with(t):
+    t.__enter__()
+    t.__exit__(1)
+
+
+@pytest.mark.parametrize("misuse, exc", [
+    (_misuse_commit_args, TypeError), (_misuse_commit_kw, TypeError),
+    (_misuse_exit_by_hand, RuntimeError), (_misuse_exit_bad_args_on_begin, TypeError),
+    (_misuse_exit_bad_args_in_with, TypeError)])
+def test_no_transaction_method_leaves_a_transaction_open(pool, pool_dir, misuse, exc):
+    pool.root = 0
+    t = pool.transaction()
+
+    class Probe:
+        """Sets the root once the misuse has opened a level."""
+
+        def __init__(self, t):
+            self.t = t
+
+        def __getattr__(self, name):
+            attr = getattr(self.t, name)
+            if name in ("commit", "__exit__"):
+                pool.root = 5             # a change inside the open level
+            return attr
+
+    with pytest.raises(exc):
+        misuse(Probe(t))
+    assert t.depth == 0 and pool.root == 0          # ended, rolled back
+    other = pmemobj.create(str(pool_dir / "other.pool"))
+    try:
+        with other.transaction():
+            other.root = 1
+    finally:
+        other.close()
