@@ -53,6 +53,11 @@ PyObject *pyx_table_iter(ProxyObject *owner, uint32_t type, int kind, int revers
 	return (PyObject *)it;
 }
 
+ProxyObject *pyx_table_iter_owner(PyObject *o)
+{
+	return Py_IS_TYPE(o, &TableIter_Type) ? ((TableIterObject *)o)->owner : NULL;
+}
+
 static void changed_size(TableIterObject *it)
 {
 	PyErr_SetString(PyExc_RuntimeError, it->type == PMO_T_DICT

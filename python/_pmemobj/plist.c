@@ -28,6 +28,15 @@
 typedef ProxyObject ListObject;
 extern PyTypeObject PersistentList_Type;
 
+typedef struct {
+	PyObject_HEAD
+	ListObject *list;   /* NULL when exhausted */
+	Py_ssize_t next;
+	int reversed;
+} ListIterObject;
+
+static PyTypeObject ListIter_Type;
+
 /* The list behind a proxy, or NULL with an exception. */
 static pmo_list *list_of(ListObject *self)
 {
@@ -257,6 +266,15 @@ static int List_init(ListObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	if (!list_of(self))
 		return -1;
+	/* list.__init__ empties the list, then iterates the argument: the
+	 * list itself, or an iterator over it, then gives nothing. */
+	if (iterable && Py_IS_TYPE(iterable, &ListIter_Type) &&
+	    ((ListIterObject *)iterable)->list == self) {
+		Py_CLEAR(((ListIterObject *)iterable)->list);   /* exhausted, as list's */
+		iterable = NULL;
+	}
+	if (iterable == (PyObject *)self)
+		iterable = NULL;
 	PyObject *seq = iterable ? as_values(iterable, NULL) : PyList_New(0);
 	if (!seq)
 		return -1;
@@ -848,14 +866,6 @@ static PyObject *List_repr(ListObject *self)
 
 /* --- iteration ----------------------------------------------------------- */
 
-typedef struct {
-	PyObject_HEAD
-	ListObject *list;   /* NULL when exhausted */
-	Py_ssize_t next;
-	int reversed;
-} ListIterObject;
-
-static PyTypeObject ListIter_Type;
 
 static PyObject *make_iter(ListObject *self, int reversed)
 {

@@ -504,6 +504,14 @@ static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
 			return -1;
 		}
 	}
+	/* set.__init__ empties the set, then iterates the argument: the set
+	 * itself is then empty, and an iterator over it finds it changed. */
+	if (!frozen && iterable == (PyObject *)self)
+		iterable = NULL;
+	if (!frozen && iterable && pyx_table_iter_owner(iterable) == self && d->used != 0) {
+		PyErr_SetString(PyExc_RuntimeError, "Set changed size during iteration");
+		return -1;
+	}
 	PyObject *items = iterable ? list_of_items(iterable) : PyList_New(0);
 	if (!items)
 		return -1;

@@ -358,3 +358,33 @@ def test_no_transaction_method_leaves_a_transaction_open(pool, pool_dir, misuse,
             other.root = 1
     finally:
         other.close()
+
+
+# --- __init__ given the container itself -----------------------------------
+
+def test_init_with_itself_empties_as_the_builtins_do(pool):
+    for make in (lambda: pool.new(PersistentList, [1, 2]), lambda: [1, 2]):
+        a = make()
+        a.__init__(a)
+        assert a == []
+        a = make()
+        it = iter(a)
+        a.__init__(it)
+        assert a == [] and list(it) == []
+        a = make()
+        a.__init__(reversed(a))
+        assert a == []
+    for make in (lambda: pool.new(PersistentSet, {1, 2}), lambda: {1, 2}):
+        s = make()
+        s.__init__(s)
+        assert s == set()
+        s = make()
+        with pytest.raises(RuntimeError, match="Set changed size during iteration"):
+            s.__init__(iter(s))
+        e = make()
+        e.clear()
+        e.__init__(iter(e))             # an empty set's iterator does not notice
+        assert e == set()
+    d = pool.new(PersistentDict, {1: 2})
+    d.__init__(d)                       # dict.__init__ does not empty first
+    assert d == {1: 2}
