@@ -94,8 +94,11 @@ static PyObject *Tx_begin(TransactionObject *self, PyObject *unused)
  * exception being raised), keeping the exception that is set. */
 static void roll_back_top(PoolObject *pool)
 {
+	int n = pool->core ? my_frames(pool) : 0;
+	if (n == 0)
+		return;   /* user code run meanwhile (__index__) ended it */
 	pmo_tx_abort(pool->core, ECANCELED);
-	if (pool->frames[pool->nframes - 1] == FRAME_FREE) {
+	if (pool->frames[n - 1] == FRAME_FREE) {
 		PyObject *et, *ev, *tb;
 		PyErr_Fetch(&et, &ev, &tb);   /* ending runs the tx-end hooks */
 		pop_frame(pool);
@@ -168,6 +171,12 @@ static PyObject *Tx_abort(TransactionObject *self, PyObject *args, PyObject *kw)
 	}
 	if (errnum < 0) {
 		roll_back_top(pool);
+		return NULL;
+	}
+	/* Converting the argument may have run Python code (__index__) that
+	 * ended the transaction: look at the frames again. */
+	if (!pool->core || (n = my_frames(pool)) == 0) {
+		PyErr_SetString(PyExc_RuntimeError, "abort() called outside transaction");
 		return NULL;
 	}
 	pmo_tx_abort(pool->core, errnum);
