@@ -797,6 +797,16 @@ static PyObject *List_concat(ListObject *self, PyObject *other)
 	return pyx_seq_concat(&list_kind, (PyObject *)self, other, 1);
 }
 
+/* nb_add: list + PersistentList, which list's own + refuses (it takes a
+ * list only); a new PersistentList in the persistent operand's pool, as
+ * tuple + PersistentTuple.  PersistentList + x is sq_concat's. */
+static PyObject *List_add(PyObject *a, PyObject *b)
+{
+	if (PyList_Check(a) && PyObject_TypeCheck(b, &PersistentList_Type))
+		return pyx_seq_concat(&list_kind, b, a, 0);
+	Py_RETURN_NOTIMPLEMENTED;
+}
+
 static PyObject *List_repeat(ListObject *self, Py_ssize_t n)
 {
 	return pyx_seq_repeat(&list_kind, (PyObject *)self, n);
@@ -965,11 +975,19 @@ static PyMethodDef List_methods[] = {
 	/* list's __getitem__ is a method of its own (errors name it). */
 	{"__getitem__", (PyCFunction)List_subscript, METH_O | METH_COEXIST, "x.__getitem__(y) <==> x[y]"},
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
+	/* list's __add__ is its concatenation, which refuses a non-list with
+	 * TypeError; the nb_add slot (for list + PersistentList) answers
+	 * NotImplemented instead, so __add__ is spelled out. */
+	{"__add__", (PyCFunction)List_concat, METH_O | METH_COEXIST, "Return self+value."},
 	/* copy.copy and copy.deepcopy, as for list (which the copy module
 	 * special-cases; ours would otherwise go through pickling). */
 	{"__copy__", (PyCFunction)List_copy, METH_NOARGS, NULL},
 	{"__deepcopy__", (PyCFunction)List_deepcopy, METH_O, NULL},
 	{NULL}
+};
+
+static PyNumberMethods List_as_number = {
+	.nb_add = List_add,
 };
 
 static PySequenceMethods List_as_sequence = {
@@ -1004,6 +1022,7 @@ PyTypeObject PersistentList_Type = {
 	.tp_methods = List_methods,
 	.tp_as_sequence = &List_as_sequence,
 	.tp_as_mapping = &List_as_mapping,
+	.tp_as_number = &List_as_number,
 };
 
 int pyx_list_ready(PyObject *module)

@@ -8,8 +8,9 @@
  * as in pdict.c).  The algebra that builds a new set (union, &, -, ^ and
  * the comparisons) computes on Python sets of the items, which gives
  * exactly the builtin's semantics, and stores the result as a new
- * persistent set of the left operand's type in its pool (the persistent
- * operand's, when only the right one is persistent).
+ * persistent set of the left operand's kind (set or frozenset, as the
+ * builtins' results) in the pool of the persistent operand (the left one
+ * when both are).
  *
  * A PersistentFrozenSet is hashable and never changes once made:
  * pool.new(PersistentFrozenSet, iterable) creates it empty and its
@@ -623,8 +624,9 @@ static PyObject *Set_isdisjoint(SetObject *self, PyObject *other)
 	return predicate(self, other, "isdisjoint");
 }
 
-/* The binary operators: compute on Python sets, keep the persistent type
- * of the left operand (or of the right one if only it is persistent). */
+/* The binary operators: compute on Python sets; the result is a new
+ * persistent set of the left operand's kind (set or frozenset), in the
+ * pool of the persistent operand (the left one if both are). */
 static PyObject *binop(PyObject *a, PyObject *b, binaryfunc op)
 {
 	SetObject *owner = (SetObject *)(pyx_is_pset(a) ? a : b);
@@ -641,7 +643,11 @@ static PyObject *binop(PyObject *a, PyObject *b, binaryfunc op)
 	Py_DECREF(y);
 	if (!r)
 		return NULL;
-	PyObject *out = new_set_from(owner->pool, code_of(owner), r);
+	/* The kind of the left operand, as set | frozenset is a set and
+	 * frozenset | set a frozenset; in the persistent operand's pool. */
+	uint32_t code = pyx_is_pset(a) ? code_of((SetObject *)a)
+			: PyFrozenSet_Check(a) ? PMO_T_PFROZENSET : PMO_T_SET;
+	PyObject *out = new_set_from(owner->pool, code, r);
 	Py_DECREF(r);
 	return out;
 }

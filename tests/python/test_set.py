@@ -158,12 +158,14 @@ def test_operators(pool, op, kind):
     for other in (B, frozenset(B), pset(pool, B), pfset(pool, B)):
         got = getattr(pa, op)(other)
         assert type(got) is kind and got == want and got._p_pool is pool
-    # reflected: the plain set on the left
+    # reflected: the plain set on the left decides the kind, as set | frozenset
+    # is a set and frozenset | set a frozenset; the pool is the persistent one's
     rop = "__r" + op[2:]
     got = getattr(B, op)(pa)
     assert got is NotImplemented
-    got = getattr(pa, rop)(B)
-    assert type(got) is kind and got == getattr(B, op)(A)
+    for left, want_kind in ((B, PersistentSet), (frozenset(B), PersistentFrozenSet)):
+        got = getattr(pa, rop)(left)
+        assert type(got) is want_kind and got == getattr(B, op)(A) and got._p_pool is pool
     assert getattr(pa, op)([1]) is NotImplemented
     with pytest.raises(TypeError):
         eval("pa " + {"__or__": "|", "__and__": "&", "__sub__": "-", "__xor__": "^"}[op] + " [1]")
