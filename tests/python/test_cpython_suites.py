@@ -184,13 +184,21 @@ class _SubjectInPool:
     builtin sets, so the mixed operations are exercised too."""
 
     subject_attrs = ("set", "a", "b", "left", "right")
+    subject_type = PersistentSet
 
     def setUp(self):
         super().setUp()
         for name in self.subject_attrs:
             value = getattr(self, name, None)
             if type(value) is set:
-                setattr(self, name, _pool().new(PersistentSet, value))
+                setattr(self, name, _pool().new(self.subject_type, value))
+
+
+class _FrozenSubjectInPool(_SubjectInPool):
+    """The same with PersistentFrozenSet subjects, for the classes that do
+    not mutate their subject."""
+
+    subject_type = PersistentFrozenSet
 
 
 for _name in ["TestBasicOpsEmpty", "TestBasicOpsSingleton", "TestBasicOpsTuple",
@@ -204,6 +212,19 @@ for _name in ["TestBasicOpsEmpty", "TestBasicOpsSingleton", "TestBasicOpsTuple",
               "TestCopyingNested", "TestIdentities"]:
     _adapted = "PersistentSet_" + _name
     globals()[_adapted] = suite(type(_adapted, (_SubjectInPool, getattr(test_set, _name)),
+                                     {"__module__": __name__, "__qualname__": _adapted}))
+
+# The same for frozensets, where the class does not mutate its subject
+# (not TestUpdateOps, TestMutate, TestOnlySets*, which call update methods)
+# and the subject can be stored (not TestBasicOpsTriple, listed for sets).
+for _name in ["TestBasicOpsEmpty", "TestBasicOpsSingleton", "TestBasicOpsTuple",
+              "TestBasicOpsString", "TestBasicOpsBytes", "TestBasicOpsMixedStringBytes",
+              "TestBinaryOps", "TestSubsetEqualEmpty", "TestSubsetEqualNonEmpty",
+              "TestSubsetEmptyNonEmpty", "TestSubsetPartial", "TestSubsetNonOverlap",
+              "TestCopyingEmpty", "TestCopyingSingleton", "TestCopyingTriple",
+              "TestCopyingTuple", "TestCopyingNested", "TestIdentities"]:
+    _adapted = "PersistentFrozenSet_" + _name
+    globals()[_adapted] = suite(type(_adapted, (_FrozenSubjectInPool, getattr(test_set, _name)),
                                      {"__module__": __name__, "__qualname__": _adapted}))
 del _name, _adapted
 
