@@ -97,6 +97,9 @@ int64_t pyx_frozenset_content_hash(ProxyObject *fs);
  * the table changes size under it. */
 enum { ITER_KEYS = 0, ITER_VALUES = 1, ITER_ITEMS = 2 };
 PyObject *pyx_table_iter(ProxyObject *owner, uint32_t type, int kind, int reversed);
+/* The table a live iterator made by pyx_table_iter walks (borrowed), or
+ * NULL if o is no such iterator or is exhausted. */
+ProxyObject *pyx_table_iter_owner(PyObject *o);
 
 /* A damaged table at off: EIO as an exception; returns NULL. */
 PyObject *pyx_table_corrupted(PoolObject *pool, uint64_t off);

@@ -344,9 +344,11 @@ static int append_pair(PyObject *pairs, PyObject *k, PyObject *v)
  * any transaction opens. */
 static int collect_pairs(PyObject *arg, PyObject *pairs)
 {
-	/* A dict's storage, as dict.update reads it: only when iterating it
-	 * would give the same (a subclass may override __iter__). */
-	if (PyDict_Check(arg) && Py_TYPE(arg)->tp_iter == PyDict_Type.tp_iter) {
+	/* A dict's own storage only where dict.update reads it: a dict, or a
+	 * subclass that keeps dict's __iter__ (CPython's dict_merge rule); a
+	 * subclass with its own __iter__ goes through keys() and [] below. */
+	if (PyDict_CheckExact(arg) ||
+	    (PyDict_Check(arg) && Py_TYPE(arg)->tp_iter == PyDict_Type.tp_iter)) {
 		Py_ssize_t pos = 0;
 		PyObject *k, *v;
 		while (PyDict_Next(arg, &pos, &k, &v))
@@ -550,9 +552,11 @@ static PyObject *Dict_copy(DictObject *self, PyObject *unused)
  * looked up on. */
 static PyObject *fromkeys_impl(PyObject *bound, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = {"iterable", "value", "pool", NULL};
+	/* As dict.fromkeys(iterable, value=None, /), plus the keyword pool=. */
+	static char *kwlist[] = {"", "", "pool", NULL};
 	PyObject *iterable, *value = Py_None, *pool = NULL;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O$O:fromkeys", kwlist, &iterable,
+	if (!_PyArg_CheckPositional("fromkeys", PyTuple_GET_SIZE(args), 1, 2) ||
+	    !PyArg_ParseTupleAndKeywords(args, kw, "O|O$O:fromkeys", kwlist, &iterable,
 					 &value, &pool))
 		return NULL;
 	if (PyType_Check(bound)) {
@@ -593,7 +597,7 @@ static PyObject *fromkeys_impl(PyObject *bound, PyObject *args, PyObject *kw)
 
 static PyMethodDef fromkeys_def = {
 	"fromkeys", (PyCFunction)(void (*)(void))fromkeys_impl, METH_VARARGS | METH_KEYWORDS,
-	"fromkeys(iterable, value=None, *, pool=None): a new PersistentDict with keys from "
+	"fromkeys(iterable, value=None, /, *, pool=None): a new PersistentDict with keys from "
 	"iterable and values set to value, in the pool of the dict it is called on (or pool=)."};
 
 static PyObject *FromKeys_get(PyObject *descr, PyObject *obj, PyObject *type)
@@ -735,9 +739,20 @@ static PyObject *Dict_items(DictObject *self, PyObject *unused)
 
 /* --- type ---------------------------------------------------------------- */
 
+/* dict's __getitem__ and __contains__ are methods of their own (beside the
+ * slot wrappers), whose wrong-argument-count errors name the method. */
+static PyObject *Dict_contains_meth(DictObject *self, PyObject *key)
+{
+	int rc = pyx_dict_contains(self, key);
+	return rc < 0 ? NULL : PyBool_FromLong(rc);
+}
+
 static PyMethodDef Dict_methods[] = {
 	{"_p_new_in", (PyCFunction)Dict_p_new_in, METH_O | METH_CLASS,
 	 "Create an empty instance in the given pool (used by pool.new)."},
+	{"__getitem__", (PyCFunction)Dict_subscript, METH_O | METH_COEXIST, "x.__getitem__(y) <==> x[y]"},
+	{"__contains__", (PyCFunction)Dict_contains_meth, METH_O | METH_COEXIST,
+	 "True if the dictionary has the specified key, else False."},
 	{"get", (PyCFunction)(void (*)(void))Dict_get, METH_FASTCALL,
 	 "Return the value for key if key is in the dictionary, else default."},
 	{"setdefault", (PyCFunction)(void (*)(void))Dict_setdefault, METH_FASTCALL,
@@ -756,6 +771,8 @@ static PyMethodDef Dict_methods[] = {
 	 "A shallow copy: a new PersistentDict in the same pool."},
 	{"__reversed__", (PyCFunction)Dict_reversed, METH_NOARGS,
 	 "Return a reverse iterator over the dict keys."},
+	/* copy.copy and copy.deepcopy, as for dict (which the copy module
+	 * special-cases; ours would otherwise go through pickling). */
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
 	{NULL}
 };

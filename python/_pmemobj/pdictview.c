@@ -60,6 +60,11 @@ PyObject *pyx_table_iter(ProxyObject *owner, uint32_t type, int kind, int revers
 	return (PyObject *)it;
 }
 
+ProxyObject *pyx_table_iter_owner(PyObject *o)
+{
+	return Py_IS_TYPE(o, &TableIter_Type) ? ((TableIterObject *)o)->owner : NULL;
+}
+
 static void changed_size(TableIterObject *it)
 {
 	PyErr_SetString(PyExc_RuntimeError, it->type == PMO_T_DICT
@@ -168,8 +173,39 @@ static PyObject *TableIter_length_hint(TableIterObject *it, PyObject *unused)
 	return PyLong_FromSsize_t(n);
 }
 
+/* As set's and dict's iterators pickle: iter(list of what is left), read
+ * from a copy of the iterator so that this one does not advance.  The
+ * table itself is not pickled (it lives in a pool). */
+static PyObject *TableIter_reduce(TableIterObject *it, PyObject *unused)
+{
+	PyObject *iter = PyDict_GetItemString(PyEval_GetBuiltins(), "iter");   /* borrowed */
+	if (!iter)
+		return PyErr_Format(PyExc_RuntimeError, "no builtin iter");
+	PyObject *rest;
+	if (!it->owner) {
+		rest = PyList_New(0);
+	} else {
+		TableIterObject *copy = PyObject_New(TableIterObject, &TableIter_Type);
+		if (!copy)
+			return NULL;
+		copy->owner = (ProxyObject *)Py_NewRef(it->owner);
+		copy->type = it->type;
+		copy->kind = it->kind;
+		copy->reversed = it->reversed;
+		copy->pos = it->pos;
+		copy->used = it->used;
+		copy->remaining = it->remaining;
+		rest = PySequence_List((PyObject *)copy);
+		Py_DECREF(copy);
+	}
+	if (!rest)
+		return NULL;
+	return Py_BuildValue("O(N)", iter, rest);
+}
+
 static PyMethodDef TableIter_methods[] = {
 	{"__length_hint__", (PyCFunction)TableIter_length_hint, METH_NOARGS, NULL},
+	{"__reduce__", (PyCFunction)TableIter_reduce, METH_NOARGS, NULL},
 	{NULL}
 };
 

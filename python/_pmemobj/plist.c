@@ -19,7 +19,7 @@
  * the caller never aborts its enclosing transaction (as a TypeError from
  * pyx_check_storable never does).
  */
-#include "proxy.h"
+#include "keys.h"   /* pyx_register_abc */
 
 #include <errno.h>
 
@@ -27,6 +27,21 @@
 
 typedef ProxyObject ListObject;
 extern PyTypeObject PersistentList_Type;
+
+typedef struct {
+	PyObject_HEAD
+	ListObject *list;   /* NULL when exhausted */
+	Py_ssize_t next;
+	int reversed;
+	/* The item array and length as last seen, valid while the pool's
+	 * epoch is still `epoch`: inline items are then read without taking
+	 * the lock or validating the list again.  items NULL: not cached. */
+	const pmo_slot *items;
+	size_t len;
+	uint64_t epoch;
+} ListIterObject;
+
+static PyTypeObject ListIter_Type;
 
 /* The list behind a proxy, or NULL with an exception. */
 static pmo_list *list_of(ListObject *self)
@@ -128,13 +143,17 @@ static PyObject *values_of(PyObject *other)
 	return NULL;
 }
 
-/* The values of any iterable as a list or tuple (new reference), with
- * list()'s error for a non-iterable ("'int' object is not iterable"). */
-static PyObject *as_values(PyObject *iterable)
+/* The values of any iterable as a list or tuple (new reference), read
+ * before any transaction opens (the iteration runs user code), with
+ * list()'s error for a non-iterable ("'int' object is not iterable"), or
+ * msg instead.  A PersistentList is read under its lock in one go (it may
+ * be self); a list or tuple subclass is iterated, as list() does, since it
+ * may override __iter__. */
+static PyObject *as_values(PyObject *iterable, const char *msg)
 {
 	if (Py_IS_TYPE(iterable, &PersistentList_Type))
 		return as_pylist((ListObject *)iterable);
-	return pyx_iterate_all(iterable, NULL);
+	return pyx_iterate_all(iterable, msg);
 }
 
 /* End an operation that refused its arguments after looking at the list
@@ -253,7 +272,16 @@ static int List_init(ListObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	if (!list_of(self))
 		return -1;
-	PyObject *seq = iterable ? as_values(iterable) : PyList_New(0);
+	/* list.__init__ empties the list, then iterates the argument: the
+	 * list itself, or an iterator over it, then gives nothing. */
+	if (iterable && Py_IS_TYPE(iterable, &ListIter_Type) &&
+	    ((ListIterObject *)iterable)->list == self) {
+		Py_CLEAR(((ListIterObject *)iterable)->list);   /* exhausted, as list's */
+		iterable = NULL;
+	}
+	if (iterable == (PyObject *)self)
+		iterable = NULL;
+	PyObject *seq = iterable ? as_values(iterable, NULL) : PyList_New(0);
 	if (!seq)
 		return -1;
 	int rc = replace_range(self, 0, SIZE_MAX, seq);
@@ -413,12 +441,8 @@ static int List_ass_subscript(ListObject *self, PyObject *key, PyObject *v)
 	PyObject *seq = NULL;
 	if (v) {
 		/* Materialise first: v may be this very list. */
-		seq = values_of(v);
-		if (!seq && PyErr_Occurred())
-			return -1;
-		if (!seq)
-			seq = PySequence_Fast(v, step == 1 ? "can only assign an iterable"
-							   : "must assign iterable to extended slice");
+		seq = as_values(v, step == 1 ? "can only assign an iterable"
+					     : "must assign iterable to extended slice");
 		if (!seq)
 			return -1;
 	}
@@ -474,7 +498,7 @@ static PyObject *List_extend(ListObject *self, PyObject *iterable)
 {
 	if (!list_of(self))
 		return NULL;
-	PyObject *seq = as_values(iterable);
+	PyObject *seq = as_values(iterable, NULL);
 	if (!seq)
 		return NULL;
 	/* At the end as it is inside the operation, not as it was before
@@ -754,6 +778,16 @@ static PyObject *List_concat(ListObject *self, PyObject *other)
 	return pyx_seq_concat(&list_kind, (PyObject *)self, other, 1);
 }
 
+/* nb_add: list + PersistentList, which list's own + refuses (it takes a
+ * list only); a new PersistentList in the persistent operand's pool, as
+ * tuple + PersistentTuple.  PersistentList + x is sq_concat's. */
+static PyObject *List_add(PyObject *a, PyObject *b)
+{
+	if (PyList_Check(a) && PyObject_TypeCheck(b, &PersistentList_Type))
+		return pyx_seq_concat(&list_kind, b, a, 0);
+	Py_RETURN_NOTIMPLEMENTED;
+}
+
 static PyObject *List_repeat(ListObject *self, Py_ssize_t n)
 {
 	return pyx_seq_repeat(&list_kind, (PyObject *)self, n);
@@ -823,20 +857,6 @@ static PyObject *List_repr(ListObject *self)
 
 /* --- iteration ----------------------------------------------------------- */
 
-typedef struct {
-	PyObject_HEAD
-	ListObject *list;   /* NULL when exhausted */
-	Py_ssize_t next;
-	int reversed;
-	/* The item array and length as last seen, valid while the pool's
-	 * epoch is still `epoch`: inline items are then read without taking
-	 * the lock or validating the list again.  items NULL: not cached. */
-	const pmo_slot *items;
-	size_t len;
-	uint64_t epoch;
-} ListIterObject;
-
-static PyTypeObject ListIter_Type;
 
 static PyObject *make_iter(ListObject *self, int reversed)
 {
@@ -962,7 +982,20 @@ static PyMethodDef List_methods[] = {
 	{"clear", (PyCFunction)List_clear, METH_NOARGS, "Remove all items from list."},
 	{"copy", (PyCFunction)List_copy, METH_NOARGS, "Return a shallow copy (a new PersistentList in the same pool)."},
 	{"__reversed__", (PyCFunction)List_reversed, METH_NOARGS, NULL},
+	/* list's __getitem__ is a method of its own (errors name it). */
+	{"__getitem__", (PyCFunction)List_subscript, METH_O | METH_COEXIST, "x.__getitem__(y) <==> x[y]"},
+	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
+	/* list's __add__ is its concatenation, which refuses a non-list with
+	 * TypeError; the nb_add slot (for list + PersistentList) answers
+	 * NotImplemented instead, so __add__ is spelled out. */
+	{"__add__", (PyCFunction)List_concat, METH_O | METH_COEXIST, "Return self+value."},
+	/* copy.copy and copy.deepcopy, as for list (which the copy module
+	 * special-cases; ours would otherwise go through pickling). */
 	{NULL}
+};
+
+static PyNumberMethods List_as_number = {
+	.nb_add = List_add,
 };
 
 static PySequenceMethods List_as_sequence = {
@@ -997,6 +1030,7 @@ PyTypeObject PersistentList_Type = {
 	.tp_methods = List_methods,
 	.tp_as_sequence = &List_as_sequence,
 	.tp_as_mapping = &List_as_mapping,
+	.tp_as_number = &List_as_number,
 };
 
 int pyx_list_ready(PyObject *module)

@@ -98,7 +98,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	if (size < (long long)PMO_MIN_POOL_SIZE) {
 		PyErr_Format(PyExc_ValueError,
-			     "pool_size %lld is smaller than the minimum pool size %zu (MIN_POOL_SIZE)",
+			     "pool_size %lld smaller than %zu, the minimum pool size (MIN_POOL_SIZE)",
 			     size, PMO_MIN_POOL_SIZE);
 		return -1;
 	}

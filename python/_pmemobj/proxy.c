@@ -129,6 +129,11 @@ static void proxy_release(ProxyObject *self)
 		return;
 	if (pmo_head_at(pool->core, self->off)->refcnt != 0)
 		return;
+	/* Inside a transaction that was aborted (a failed operation whose
+	 * temporaries die before it ends): its rollback frees an object it
+	 * made and restores the count of an older one; nothing to do here. */
+	if (pmo_tx_depth() > 0 && !pmo_tx_active())
+		return;
 	PyObject *et, *ev, *tb;
 	PyErr_Fetch(&et, &ev, &tb);
 	if (pyx_op_begin(pool) == 0) {

@@ -23,6 +23,11 @@ typedef struct ProxyObject {
 	uint64_t off;            /* 0: rolled back */
 	PyObject *weakreflist;
 	PyObject *vdict;         /* volatile attributes (PersistentObject _v_*) */
+	/* Immutable types (PersistentTuple, PersistentFrozenSet): set by
+	 * _p_new_in, cleared by the first __init__ (pool.new's), which fills
+	 * the new object.  Any later __init__ call is ignored, as frozenset's
+	 * and tuple's are. */
+	int unfilled;
 } ProxyObject;
 
 /* The base of every persistent type implemented in C. */

@@ -8,8 +8,9 @@
  * as in pdict.c).  The algebra that builds a new set (union, &, -, ^ and
  * the comparisons) computes on Python sets of the items, which gives
  * exactly the builtin's semantics, and stores the result as a new
- * persistent set of the left operand's type in its pool (the persistent
- * operand's, when only the right one is persistent).
+ * persistent set of the left operand's kind (set or frozenset, as the
+ * builtins' results) in the pool of the persistent operand (the left one
+ * when both are).
  *
  * A PersistentFrozenSet is hashable and never changes once made:
  * pool.new(PersistentFrozenSet, iterable) creates it empty and its
@@ -273,16 +274,16 @@ static PyObject *Set_pop(SetObject *self, PyObject *unused)
 }
 
 /* Apply to self, in one op: optionally clear it, then add every item of
- * `add` and remove every item of `drop` (lists of Python values, or NULL),
- * and for `toggle` remove the present and add the absent. */
+ * `add` and remove every item of `drop` (lists or tuples of Python values,
+ * or NULL), and for `toggle` remove the present and add the absent. */
 static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, PyObject *toggle)
 {
 	PoolObject *pool = self->pool;
 	if (pyx_proxy_check(self))
 		return -1;
-	Py_ssize_t na = add ? PyList_GET_SIZE(add) : 0;
-	Py_ssize_t nd = drop ? PyList_GET_SIZE(drop) : 0;
-	Py_ssize_t nt = toggle ? PyList_GET_SIZE(toggle) : 0;
+	Py_ssize_t na = add ? PySequence_Fast_GET_SIZE(add) : 0;
+	Py_ssize_t nd = drop ? PySequence_Fast_GET_SIZE(drop) : 0;
+	Py_ssize_t nt = toggle ? PySequence_Fast_GET_SIZE(toggle) : 0;
 	pyx_key *ka = pyx_keys_prepare_store(pool, add ? PySequence_Fast_ITEMS(add) : NULL, na);
 	pyx_key *kt = ka ? pyx_keys_prepare_store(pool, toggle ? PySequence_Fast_ITEMS(toggle) : NULL, nt) : NULL;
 	pyx_key *kd = kt ? PyMem_Malloc((size_t)(nd ? nd : 1) * sizeof *kd) : NULL;
@@ -291,7 +292,7 @@ static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, 
 	if (kt && !kd)
 		PyErr_NoMemory();
 	for (; !failed && prepared < nd; prepared++)
-		if (pyx_key_prepare(&kd[prepared], pool, PyList_GET_ITEM(drop, prepared)) != 0) {
+		if (pyx_key_prepare(&kd[prepared], pool, PySequence_Fast_GET_ITEM(drop, prepared)) != 0) {
 			failed = 1;
 			break;
 		}
@@ -334,7 +335,8 @@ static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, 
 	return failed ? -1 : 0;
 }
 
-/* A list of the items of an iterable (persistent sets included). */
+/* A list or tuple of the items of an iterable (persistent sets included),
+ * never trusting a __length_hint__ (pyx_iter_values). */
 static PyObject *list_of_items(PyObject *iterable)
 {
 	if (pyx_is_pset(iterable))
@@ -470,33 +472,52 @@ static PyObject *Set_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	if (!pool || pyx_check_open(pool))
 		return NULL;
 	uint32_t code = cls == &PersistentSet_Type ? PMO_T_SET : PMO_T_PFROZENSET;
-	return new_set_from(pool, code, NULL);
+	PyObject *o = new_set_from(pool, code, NULL);
+	if (o && code == PMO_T_PFROZENSET)
+		((SetObject *)o)->unfilled = 1;   /* for the __init__ of pool.new */
+	return o;
 }
 
 static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
 {
 	PyObject *iterable = NULL;
 	const char *name = _PyType_Name(Py_TYPE(self));
+	int frozen = code_of(self) == PMO_T_PFROZENSET;
+	/* Only the __init__ of pool.new fills a frozenset; any other call is
+	 * ignored, arguments and all, as frozenset.__init__ ignores them. */
+	if (frozen && !self->unfilled)
+		return 0;
 	if (!_PyArg_NoKeywords(name, kw) || !PyArg_UnpackTuple(args, name, 0, 1, &iterable))
 		return -1;
 	pmo_dict *d = set_of(self);
 	if (!d)
 		return -1;
-	if (code_of(self) == PMO_T_PFROZENSET) {
+	if (frozen) {
+		self->unfilled = 0;
 		if (!iterable)
 			return 0;
-		/* Filling is pool.new's way of creating one, and happens
-		 * only while nothing can have seen the content: empty, and
-		 * referred to by no persistent slot.  Later calls are
-		 * ignored, as frozenset ignores __init__. */
-		if (d->used != 0 || d->head.refcnt != 0)
-			return 0;
+		/* ... and only while nothing can have seen the content: a
+		 * persistent table may hold it, hashed by that content. */
+		if (d->used != 0 || d->head.refcnt != 0) {
+			PyErr_SetString(PyExc_TypeError,
+					"PersistentFrozenSet is immutable: fill it when creating it, "
+					"with pool.new(PersistentFrozenSet, iterable)");
+			return -1;
+		}
+	}
+	/* set.__init__ empties the set, then iterates the argument: the set
+	 * itself is then empty, and an iterator over it finds it changed. */
+	if (!frozen && iterable == (PyObject *)self)
+		iterable = NULL;
+	if (!frozen && iterable && pyx_table_iter_owner(iterable) == self && d->used != 0) {
+		PyErr_SetString(PyExc_RuntimeError, "Set changed size during iteration");
+		return -1;
 	}
 	PyObject *items = iterable ? list_of_items(iterable) : PyList_New(0);
 	if (!items)
 		return -1;
 	/* set.__init__ empties the set first. */
-	int rc = set_apply(self, code_of(self) == PMO_T_SET, items, NULL, NULL);
+	int rc = set_apply(self, !frozen, items, NULL, NULL);
 	Py_DECREF(items);
 	return rc;
 }
@@ -586,8 +607,9 @@ static PyObject *Set_isdisjoint(SetObject *self, PyObject *other)
 	return predicate(self, other, "isdisjoint");
 }
 
-/* The binary operators: compute on Python sets, keep the persistent type
- * of the left operand (or of the right one if only it is persistent). */
+/* The binary operators: compute on Python sets; the result is a new
+ * persistent set of the left operand's kind (set or frozenset), in the
+ * pool of the persistent operand (the left one if both are). */
 static PyObject *binop(PyObject *a, PyObject *b, binaryfunc op)
 {
 	SetObject *owner = (SetObject *)(pyx_is_pset(a) ? a : b);
@@ -604,7 +626,11 @@ static PyObject *binop(PyObject *a, PyObject *b, binaryfunc op)
 	Py_DECREF(y);
 	if (!r)
 		return NULL;
-	PyObject *out = new_set_from(owner->pool, code_of(owner), r);
+	/* The kind of the left operand, as set | frozenset is a set and
+	 * frozenset | set a frozenset; in the persistent operand's pool. */
+	uint32_t code = pyx_is_pset(a) ? code_of((SetObject *)a)
+			: PyFrozenSet_Check(a) ? PMO_T_PFROZENSET : PMO_T_SET;
+	PyObject *out = new_set_from(owner->pool, code, r);
 	Py_DECREF(r);
 	return out;
 }
@@ -740,9 +766,18 @@ static PyObject *Set_iter(SetObject *self)
 
 /* --- types --------------------------------------------------------------- */
 
+/* set's __contains__ is a method of its own too (errors name it). */
+static PyObject *Set_contains_meth(SetObject *self, PyObject *key)
+{
+	int rc = Set_contains(self, key);
+	return rc < 0 ? NULL : PyBool_FromLong(rc);
+}
+
 #define COMMON_METHODS                                                                         \
 	{"_p_new_in", (PyCFunction)Set_p_new_in, METH_O | METH_CLASS,                          \
 	 "Create an empty instance in the given pool (used by pool.new)."},                    \
+	{"__contains__", (PyCFunction)Set_contains_meth, METH_O | METH_COEXIST,                \
+	 "x.__contains__(y) <==> y in x."},                                                    \
 	{"copy", (PyCFunction)Set_copy, METH_NOARGS, "Return a shallow copy (same pool)."},   \
 	{"union", (PyCFunction)Set_union, METH_VARARGS,                                        \
 	 "Return the union of sets as a new set (same persistent type and pool)."},            \

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 
+#include "keys.h"     /* pyx_register_abc */
 #include "object.h"
 
 typedef ProxyObject TupleObject;
@@ -132,6 +133,8 @@ static PyObject *Tuple_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	else {
 		pmo_tuple_seal(pool->core, pmo_direct(pool->core, off));
 		o = pyx_proxy_adopt(pool, cls, off);
+		if (o)
+			((TupleObject *)o)->unfilled = 1;   /* for the __init__ of pool.new */
 	}
 	return pyx_op_end_made(pool, o);
 }
@@ -157,17 +160,24 @@ static int move_proxy(TupleObject *self, uint64_t off)
 static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 {
 	PyObject *iterable = NULL;
+	/* Only the __init__ of pool.new fills a tuple; any other call is
+	 * ignored, arguments and all, as tuple.__init__ ignores them. */
+	if (!self->unfilled)
+		return 0;
 	if (!_PyArg_NoKeywords("PersistentTuple", kw) ||
 	    !PyArg_UnpackTuple(args, "PersistentTuple", 0, 1, &iterable))
 		return -1;
+	self->unfilled = 0;
 	if (!iterable)
 		return 0;
 	const pmo_tuple *t = tuple_of(self);
 	if (!t)
 		return -1;
-	PyObject *seq = Py_IS_TYPE(iterable, &PersistentTuple_Type)
-		? as_tuple((TupleObject *)iterable)
-		: pyx_iterate_all(iterable, "PersistentTuple() argument must be iterable");
+	/* A PersistentTuple is read whole; anything else as tuple() reads it
+	 * (a tuple subclass may override __iter__). */
+	PyObject *seq = PyObject_TypeCheck(iterable, &PersistentTuple_Type)
+				? as_tuple((TupleObject *)iterable)
+				: pyx_iterate_all(iterable, NULL);
 	if (!seq)
 		return -1;
 	PoolObject *pool = self->pool;
@@ -318,20 +328,19 @@ static PyObject *Tuple_repeat(TupleObject *self, Py_ssize_t n)
 	return pyx_seq_repeat(&tuple_kind, (PyObject *)self, n);
 }
 
-static PyObject *Tuple_getnewargs(TupleObject *self, PyObject *unused)
-{
-	PyErr_SetString(PyExc_TypeError, "PersistentTuple objects live in a pool: "
-			"they cannot be pickled");
-	return NULL;
-}
-
 static PyMethodDef Tuple_methods[] = {
 	{"_p_new_in", (PyCFunction)Tuple_p_new_in, METH_O | METH_CLASS,
 	 "Create an empty instance in the given pool (used by pool.new)."},
 	{"count", (PyCFunction)Tuple_count, METH_O, "Return number of occurrences of value."},
 	{"index", (PyCFunction)Tuple_index, METH_VARARGS,
 	 "Return first index of value (start and stop as for tuple.index)."},
-	{"__getnewargs__", (PyCFunction)Tuple_getnewargs, METH_NOARGS, NULL},
+	/* tuple's __add__ is its concatenation, which refuses a non-tuple with
+	 * TypeError; the nb_add slot (for tuple + PersistentTuple) answers
+	 * NotImplemented instead, so __add__ is spelled out. */
+	{"__add__", (PyCFunction)Tuple_concat, METH_O | METH_COEXIST, "Return self+value."},
+	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
+	/* copy.copy and copy.deepcopy, as for tuple (which the copy module
+	 * special-cases; ours would otherwise go through pickling). */
 	{NULL}
 };
 
@@ -376,6 +385,9 @@ int pyx_tuple_ready(PyObject *module)
 	if (PyType_Ready(&PersistentTuple_Type) < 0 ||
 	    pyx_register_abc("Sequence", &PersistentTuple_Type) < 0 ||
 	    pyx_add_methods(&PersistentTuple_Type, pyx_plain_methods) < 0)
+		return -1;
+	/* isinstance(x, Sequence) holds for it as for tuple. */
+	if (pyx_register_abc("Sequence", &PersistentTuple_Type) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_PTUPLE, &PersistentTuple_Type);
 	return PyModule_AddObjectRef(module, "PersistentTuple", (PyObject *)&PersistentTuple_Type);

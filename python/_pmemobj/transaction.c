@@ -7,13 +7,15 @@
  * abort anywhere rolls back the outermost and nothing is durable before
  * the outermost frame ends.  The semantics follow the earlier pure-Python
  * implementation, which users rely on:
- *   - abort() rolls back and raises OSError(ECANCELED);
+ *   - abort(errno=ECANCELED) rolls back and raises OSError(errno), as
+ *     pynvm's does;
  *   - commit() inside a `with` block raises RuntimeError and rolls back;
  *   - commit()/abort() with no transaction open raise RuntimeError.
  */
 #include "proxy.h"
 
 #include <errno.h>
+#include <limits.h>
 
 typedef struct {
 	PyObject_HEAD
@@ -113,7 +115,24 @@ static PyObject *Tx_begin(TransactionObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
+/* Roll back the whole transaction and end the top frame if it is a
+ * begin() one (a `with` frame is ended by __exit__, which sees the
+ * exception being raised), keeping the exception that is set. */
+static void roll_back_top(PoolObject *pool)
+{
+	int n = pool->core ? my_frames(pool) : 0;
+	if (n == 0)
+		return;   /* user code run meanwhile (__index__) ended it */
+	pmo_tx_abort(pool->core, ECANCELED);
+	if (pool->frames[n - 1] == FRAME_FREE) {
+		PyObject *et, *ev, *tb;
+		PyErr_Fetch(&et, &ev, &tb);   /* ending runs the tx-end hooks */
+		pop_frame(pool);
+		PyErr_Restore(et, ev, tb);
+	}
+}
+
+static PyObject *Tx_commit(TransactionObject *self, PyObject *args, PyObject *kw)
 {
 	PoolObject *pool = tx_pool(self);
 	if (!pool)
@@ -123,6 +142,16 @@ static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
 	int n = my_frames(pool);
 	if (n == 0) {
 		PyErr_SetString(PyExc_RuntimeError, "commit() called outside transaction");
+		return NULL;
+	}
+	/* commit() takes no arguments; a call with some is a mistake that
+	 * commits nothing, and must not leave the transaction open either
+	 * (every later transaction of the thread would find it): roll back. */
+	if (PyTuple_GET_SIZE(args) != 0 || (kw && PyDict_GET_SIZE(kw) != 0)) {
+		PyErr_Format(PyExc_TypeError, "commit() takes no arguments (%zd given); "
+			     "the transaction was rolled back",
+			     PyTuple_GET_SIZE(args) + (kw ? PyDict_GET_SIZE(kw) : 0));
+		roll_back_top(pool);
 		return NULL;
 	}
 	if (pool->frames[n - 1] == FRAME_CONTEXT) {
@@ -137,9 +166,16 @@ static PyObject *Tx_commit(TransactionObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
-static PyObject *Tx_abort(TransactionObject *self, PyObject *const *args, Py_ssize_t nargs,
-			  PyObject *kwnames)
+/* abort(errno=ECANCELED), pynvm's signature: roll back the whole
+ * transaction and raise OSError(errno) (MemoryError for ENOMEM and
+ * ValueError for EINVAL, as every error of the pool).  A bad errno argument
+ * still aborts, with ECANCELED, and then raises its TypeError or
+ * ValueError: an exception out of abort() never leaves a begin() frame
+ * open, or every later transaction of the thread would find it. */
+static PyObject *Tx_abort(TransactionObject *self, PyObject *args, PyObject *kw)
 {
+	static char *kwlist[] = {"errno", NULL};
+	PyObject *errno_o = NULL;
 	PoolObject *pool = tx_pool(self);
 	if (!pool)
 		return NULL;
@@ -150,43 +186,35 @@ static PyObject *Tx_abort(TransactionObject *self, PyObject *const *args, Py_ssi
 		PyErr_SetString(PyExc_RuntimeError, "abort() called outside transaction");
 		return NULL;
 	}
-	/* abort(errno=ECANCELED), as pynvm has it.  A bad argument still
-	 * aborts: no exception may leave a transaction open behind it. */
-	int err = ECANCELED;
-	PyObject *arg = NULL;
-	Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-	const char *bad = NULL;
-	if (nargs + nkw > 1)
-		bad = "abort() takes at most 1 argument";
-	else if (nkw && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "errno") != 0)
-		bad = "abort() got an unexpected keyword argument";
-	else if (nargs + nkw == 1)
-		arg = args[0];
-	if (arg && !bad) {
-		long v = PyLong_Check(arg) ? PyLong_AsLong(arg) : -1;
-		if (v <= 0 || v > INT_MAX) {
-			PyErr_Clear();
-			bad = "abort(): errno must be a positive int";
-		} else {
-			err = (int)v;
-		}
+	int errnum = ECANCELED;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|O:abort", kwlist, &errno_o)) {
+		errnum = -1;
+	} else if (errno_o) {
+		long e = PyLong_AsLong(errno_o);
+		if (e == -1 && PyErr_Occurred())
+			errnum = -1;
+		else if (e < 0 || e > INT_MAX) {
+			PyErr_Format(PyExc_ValueError, "abort(): errno must be a positive int, not %ld", e);
+			errnum = -1;
+		} else if (e > 0)
+			errnum = (int)e;   /* 0 means the default, as in libpmemobj */
 	}
-	pmo_tx_abort(pool->core, err);
+	if (errnum < 0) {
+		roll_back_top(pool);
+		return NULL;
+	}
+	/* Converting the argument may have run Python code (__index__) that
+	 * ended the transaction: look at the frames again. */
+	if (!pool->core || (n = my_frames(pool)) == 0) {
+		PyErr_SetString(PyExc_RuntimeError, "abort() called outside transaction");
+		return NULL;
+	}
+	pmo_tx_abort(pool->core, errnum);
 	/* A `with` frame is ended by __exit__, which sees this exception. */
 	if (pool->frames[n - 1] == FRAME_FREE)
 		pop_frame(pool);
-	if (bad) {
-		PyErr_SetString(PyExc_TypeError, bad);
-		return NULL;
-	}
-	/* OSError(errno, strerror) whatever the errno (pyx_raise would map
-	 * some to ValueError or MemoryError). */
-	PyObject *e = PyObject_CallFunction(PyExc_OSError, "is", err, strerror(err));
-	if (e) {
-		PyErr_SetObject((PyObject *)Py_TYPE(e), e);
-		Py_DECREF(e);
-	}
-	return NULL;
+	pmo_err(errnum, "transaction aborted");
+	return pyx_raise();
 }
 
 static PyObject *Tx_enter(TransactionObject *self, PyObject *unused)
@@ -196,9 +224,7 @@ static PyObject *Tx_enter(TransactionObject *self, PyObject *unused)
 
 static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 {
-	PyObject *et, *ev, *tb;
-	if (!PyArg_UnpackTuple(args, "__exit__", 3, 3, &et, &ev, &tb))
-		return NULL;
+	PyObject *et = Py_None, *ev, *tb;
 	PoolObject *pool = tx_pool(self);
 	if (!pool)
 		return NULL;
@@ -207,16 +233,37 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 		PyErr_SetString(PyExc_RuntimeError, "transaction context exited without being entered");
 		return NULL;
 	}
+	/* Called by hand with the wrong arguments: the block still ends,
+	 * rolled back, rather than staying open; the TypeError is raised. */
+	int bad_args = !PyArg_UnpackTuple(args, "__exit__", 3, 3, &et, &ev, &tb);
+	PyObject *xt = NULL, *xv = NULL, *xb = NULL;
+	if (bad_args)
+		PyErr_Fetch(&xt, &xv, &xb);   /* ending runs the tx-end hooks */
 	int stray = 0;
-	while (pool->frames[pool->nframes - 1] == FRAME_FREE) {
+	while (pool->nframes > 0 && pool->frames[pool->nframes - 1] == FRAME_FREE) {
 		/* begin() without commit() inside this block: roll all back. */
 		pmo_tx_abort(pool->core, ECANCELED);
 		pop_frame(pool);
 		stray = 1;
 	}
-	if (stray || et != Py_None)
+	if (pool->nframes == 0) {
+		/* Only begin() frames were open (__exit__ called by hand). */
+		if (bad_args) {
+			PyErr_Restore(xt, xv, xb);
+			return NULL;
+		}
+		PyErr_SetString(PyExc_RuntimeError,
+				"transaction context exited without being entered; "
+				"the begin() transaction was rolled back");
+		return NULL;
+	}
+	if (stray || bad_args || et != Py_None)
 		pmo_tx_abort(pool->core, ECANCELED);
 	int rc = pop_frame(pool);
+	if (bad_args) {
+		PyErr_Restore(xt, xv, xb);
+		return NULL;
+	}
 	if (et != Py_None)
 		Py_RETURN_FALSE;  /* rolled back; the exception propagates */
 	if (stray) {
@@ -232,9 +279,11 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *args)
 
 static PyMethodDef Tx_methods[] = {
 	{"begin", (PyCFunction)Tx_begin, METH_NOARGS, "Begin a (nested) transaction."},
-	{"commit", (PyCFunction)Tx_commit, METH_NOARGS, "Commit the transaction begun last."},
-	{"abort", (PyCFunction)(void (*)(void))Tx_abort, METH_FASTCALL | METH_KEYWORDS,
-	 "abort(errno=ECANCELED): roll back the whole transaction and raise OSError(errno)."},
+	{"commit", (PyCFunction)(void (*)(void))Tx_commit, METH_VARARGS | METH_KEYWORDS,
+	 "commit()\n--\n\nCommit the transaction begun last."},
+	{"abort", (PyCFunction)(void (*)(void))Tx_abort, METH_VARARGS | METH_KEYWORDS,
+	 "abort(errno=ECANCELED)\n--\n\n"
+	 "Roll back the whole transaction and raise OSError(errno)."},
 	{"__enter__", (PyCFunction)Tx_enter, METH_NOARGS, NULL},
 	{"__exit__", (PyCFunction)Tx_exit, METH_VARARGS, NULL},
 	{NULL}

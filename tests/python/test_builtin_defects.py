@@ -22,7 +22,7 @@ def test_registered_with_the_builtins_abc(pool, typ, base):
 
 
 @pytest.mark.parametrize("args,kw,code", [((), {}, errno.ECANCELED),
-                                           ((errno.EINVAL,), {}, errno.EINVAL),
+                                           ((errno.ENOENT,), {}, errno.ENOENT),
                                            ((), {"errno": errno.ENOSPC}, errno.ENOSPC)])
 def test_abort_with_an_errno(pool, args, kw, code):
     pool.root = pool.new(PersistentList, [1])
@@ -38,8 +38,7 @@ def test_abort_with_an_errno(pool, args, kw, code):
     assert list(pool.root) == [1, 3]
 
 
-@pytest.mark.parametrize("args,kw", [(("x",), {}), ((0,), {}), ((1, 2), {}),
-                                      ((), {"code": 5})])
+@pytest.mark.parametrize("args,kw", [(("x",), {}), ((1, 2), {}), ((), {"code": 5})])
 def test_a_bad_abort_argument_still_aborts(pool, args, kw):
     pool.root = pool.new(PersistentList, [1])
     t = pool.transaction()

@@ -15,6 +15,8 @@ volatile cache that the operation changes before the fault) and shows the
 state comparison catches it.
 """
 
+import copy
+
 import pytest
 
 import pmemobj
@@ -70,6 +72,16 @@ def setup_array(pool):
     return pool.new(PersistentArray, "q", range(10))
 
 
+class OwnIterList(list):
+    def __iter__(self):
+        return iter(["own", "iter"])
+
+
+def store(c, value):
+    """Keep a made value in the root (so a failure must leave no trace)."""
+    c._p_pool.root["made"] = value
+
+
 def nested(c):
     with c._p_pool.transaction():
         c.append("first")
@@ -113,6 +125,15 @@ OPS = [
     (setup_obj, "setattr new", lambda c: setattr(c, "label", "a label")),
     (setup_obj, "setattr existing", lambda c: setattr(c, "x", "now a str")),
     (setup_obj, "delattr", lambda c: delattr(c, "y")),
+    # the conformance paths (issue #10): iteration of subclasses, __init__
+    # with itself, deep copies and list + PersistentList, stored in the root
+    (setup_list, "extend list subclass", lambda c: c.extend(OwnIterList(["s"]))),
+    (setup_list, "init with itself", lambda c: c.__init__(c)),
+    (setup_set, "init with itself", lambda c: c.__init__(c)),
+    (setup_list, "deepcopy", lambda c: store(c, copy.deepcopy(c))),
+    (setup_dict, "deepcopy", lambda c: store(c, copy.deepcopy(c))),
+    (setup_set, "deepcopy", lambda c: store(c, copy.deepcopy(c))),
+    (setup_list, "list + PersistentList", lambda c: store(c, ["a", "b"] + c)),
     (setup_array, "array setitem", lambda c: c.__setitem__(3, 99)),
     (setup_array, "array extend", lambda c: c.extend(range(100))),
     (setup_array, "array writable", lambda c: c.writable(0, 5).__enter__() and None),
@@ -200,7 +221,8 @@ _testcapi = pytest.importorskip("_testcapi")
 NOMEM_OPS = [o for o in OPS if o[1] in (
     "append str", "insert", "extend", "slice assign", "pop", "sort", "nested transactions",
     "set new key", "update (grows)", "popitem", "add", "update (grows)", "iand",
-    "setattr new", "delattr", "array extend")]
+    "setattr new", "delattr", "array extend", "extend list subclass", "init with itself",
+    "deepcopy", "list + PersistentList")]
 
 
 @pytest.mark.parametrize("setup, name, op", NOMEM_OPS, ids=[o[1] for o in NOMEM_OPS])
