@@ -452,6 +452,24 @@ static int dict_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 }
 
 /* The invariants of dict.h's header comment, checked one by one. */
+/* Does the probe sequence of entry ix's hash reach a cell naming ix before
+ * an empty cell?  (If not, a lookup of that key misses silently.) */
+static int entry_reachable(const pmo_pool *p, const pmo_dict *d, uint64_t ix)
+{
+	const uint32_t *cells = pmo_dict_cells(p, d);
+	uint64_t mask = d->size - 1, perturb = (uint64_t)pmo_dict_entry_at(p, d, ix)->hash;
+	uint64_t i = perturb & mask;
+	for (uint64_t step = 0; step < d->size + 16; step++) {
+		if (cells[i] == PMO_DICT_CELL_EMPTY)
+			return 0;
+		if (cells[i] == ix + 1)
+			return 1;
+		perturb >>= 5;
+		i = (i * 5 + perturb + 1) & mask;
+	}
+	return 0;
+}
+
 static int dict_validate(const pmo_pool *p, uint64_t off)
 {
 	const pmo_dict *d = pmo_dict_get(p, off);
@@ -496,6 +514,22 @@ static int dict_validate(const pmo_pool *p, uint64_t off)
 			       (unsigned long long)live, (unsigned long long)named,
 			       (unsigned long long)nonempty, (unsigned long long)d->used,
 			       (unsigned long long)d->fill);
+	/* Every key where its hash says: the stored hash is the key's (where
+	 * the core can hash it: not pickles or keys by identity), and its
+	 * probe sequence leads to the entry. */
+	for (uint64_t i = 0; i < d->nentries; i++) {
+		const pmo_dict_entry *e = pmo_dict_entry_at(p, d, i);
+		if (!pmo_dict_entry_live(e))
+			continue;
+		int64_t h = pmo_slot_hash(p, e->key);
+		if (h != PMO_HASH_UNKNOWN && h != e->hash)
+			return pmo_err(EIO, "table at %llu: entry %llu's key hashes to %llx, "
+				       "stored under %llx", o, (unsigned long long)i,
+				       (unsigned long long)h, (unsigned long long)e->hash);
+		if (!entry_reachable(p, d, i))
+			return pmo_err(EIO, "table at %llu: entry %llu is not in the bucket its "
+				       "hash says: lookups of its key miss", o, (unsigned long long)i);
+	}
 	return 0;
 }
 

@@ -143,3 +143,26 @@ def test_a_table_whose_count_disagrees_is_damage_not_a_change(pool, kind):
         pool.gc(debug=True)
     ctypes.c_uint64.from_address(key_tag).value = 4          # PMO_TAG_INT: 2 again
     assert sorted(c) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("key", [12345, "short key", 2.5])
+def test_a_damaged_key_is_found_by_check(pool, key):
+    # The defect: a flipped byte in a stored key leaves a table
+    # whose lookups silently miss.  check() recomputes each key's hash and
+    # follows its probe sequence.
+    import ctypes
+    d = pool.new(pmemobj.PersistentDict, {key: "value", "other": 1})
+    pool.root = d
+    assert pool.check()["ok"]
+    addr = d._p_mm.direct(d._p_oid)
+    base = addr - d._p_oid[1]
+    size, table = (ctypes.c_uint64.from_address(addr + o).value for o in (40, 48))
+    val_word = base + table + size * 4 + 0 * 40 + 8 + 8     # entry 0: the key's payload
+    w = ctypes.c_uint64.from_address(val_word)
+    w.value ^= 1
+    assert key not in d                                      # the silent miss
+    report = pool.check()
+    assert not report["ok"]
+    assert any("hashes to" in p for _, _, p in report["problems"]), report
+    w.value ^= 1
+    assert key in d and pool.check()["ok"]
