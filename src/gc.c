@@ -2,6 +2,7 @@
 #include "gc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,8 @@ typedef struct marker {
 	uint64_t invalid;
 	/* pmo_reachable_bytes only: add the size of what is newly marked. */
 	uint64_t *bytes;
+	/* pmo_check only: the target of every reference followed. */
+	offvec *edges;
 } marker;
 
 static inline void count_bytes(marker *m, uint64_t off)
@@ -122,9 +125,17 @@ static int mark_ref(marker *m, uint64_t off)
 	return offvec_push(&m->stack, off);
 }
 
+/* A reference from a slot (each slot of each object is visited once). */
+static int mark_slot_ref(marker *m, uint64_t off)
+{
+	if (m->edges && offvec_push(m->edges, off) != 0)
+		return -1;
+	return mark_ref(m, off);
+}
+
 static int mark_slot(pmo_visit *v, const pmo_slot *s)
 {
-	return pmo_slot_is_ref(*s) ? mark_ref(v->ctx, s->val) : 0;
+	return pmo_slot_is_ref(*s) ? mark_slot_ref(v->ctx, s->val) : 0;
 }
 
 static int mark_sub(pmo_visit *v, uint64_t off)
@@ -142,11 +153,11 @@ static int drain(marker *m);
 static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 {
 	struct pmo_root *r = m->pool->root;
-	if (pmo_slot_is_ref(r->root) && mark_ref(m, r->root.val))
+	if (pmo_slot_is_ref(r->root) && mark_slot_ref(m, r->root.val))
 		return -1;
-	if (pmo_slot_is_ref(r->type_table) && mark_ref(m, r->type_table.val))
+	if (pmo_slot_is_ref(r->type_table) && mark_slot_ref(m, r->type_table.val))
 		return -1;
-	if (pmo_slot_is_ref(r->attr_names) && mark_ref(m, r->attr_names.val))
+	if (pmo_slot_is_ref(r->attr_names) && mark_slot_ref(m, r->attr_names.val))
 		return -1;
 	for (size_t i = 0; i < n_extra; i++)
 		if (mark_ref(m, extra[i]))
@@ -176,12 +187,12 @@ static int drain(marker *m)
  * and stack (marker_free) whatever the outcome. */
 static int validating_mark(marker *m, pmo_pool *p, pmo_gc_result *res,
 			   const uint64_t *extra_roots, size_t n_extra,
-			   pmo_invalid_report report, void *report_ctx)
+			   pmo_invalid_report report, void *report_ctx, offvec *edges)
 {
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
 	marker init = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
 		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0,
-		       report, report_ctx, 0, NULL};
+		       report, report_ctx, 0, NULL, edges};
 	*m = init;
 	if (!m->bits || !m->subbits)
 		return pmo_err(ENOMEM, "validate: out of memory for the mark bitmap");
@@ -219,10 +230,33 @@ int pmo_validate(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 {
 	pmo_gc_result res = {0};
 	marker m;
-	int rc = validating_mark(&m, p, &res, extra_roots, n_extra, report, report_ctx);
+	int rc = validating_mark(&m, p, &res, extra_roots, n_extra, report, report_ctx, NULL);
 	*n_invalid = m.invalid + res.bad_refs;
 	marker_free(&m);
 	return rc;
+}
+
+static int cmp_off(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* How many times off occurs in the sorted edges. */
+static uint64_t count_of(const offvec *edges, uint64_t off)
+{
+	size_t lo = 0, hi = edges->len;
+	while (lo < hi) {                     /* first index with v >= off */
+		size_t mid = lo + (hi - lo) / 2;
+		if (edges->v[mid] < off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	uint64_t n = 0;
+	while (lo + n < edges->len && edges->v[lo + n] == off)
+		n++;
+	return n;
 }
 
 int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
@@ -231,7 +265,10 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	memset(out, 0, sizeof *out);
 	pmo_gc_result res = {0};
 	marker m;
-	int rc = validating_mark(&m, p, &res, extra_roots, n_extra, report, report_ctx);
+	offvec edges = {0}, too_high = {0};
+	int rc = validating_mark(&m, p, &res, extra_roots, n_extra, report, report_ctx, &edges);
+	if (rc == 0 && edges.len)
+		qsort(edges.v, edges.len, sizeof *edges.v, cmp_off);
 	if (rc == 0 && pmo_heap_runs_check(p) != 0) {
 		/* The walk below would not end: report, do not walk. */
 		m.invalid++;
@@ -245,14 +282,43 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 			out->used_bytes += pmemobj_alloc_usable_size(oid);
 			if (oid.off == root_off || is_marked(m.subbits, oid.off))
 				continue;
-			if (is_marked(m.bits, oid.off))
+			if (is_marked(m.bits, oid.off)) {
 				out->live++;
-			else if (pmemobj_type_num(oid) == PMO_TYPENUM_OBJ)
+				/* Its count against the references that reach it.
+				 * Too low: it would be freed while still referred to.
+				 * Too high is only wrong if no garbage (which may
+				 * refer to it) is left: judged after the walk. */
+				const pmo_head *h = pmo_head_at(p, oid.off);
+				uint64_t refs = count_of(&edges, oid.off);
+				if (h->refcnt < refs) {
+					char msg[96];
+					snprintf(msg, sizeof msg, "reference count %llu, but %llu "
+						 "references reach it", (unsigned long long)h->refcnt,
+						 (unsigned long long)refs);
+					m.invalid++;
+					report(report_ctx, oid.off, h->type, msg);
+				} else if (h->refcnt > refs && offvec_push(&too_high, oid.off) != 0) {
+					rc = -1;
+					break;
+				}
+			} else if (pmemobj_type_num(oid) == PMO_TYPENUM_OBJ) {
 				out->unreachable++;
+			}
+		}
+		for (size_t i = 0; rc == 0 && out->unreachable == 0 && i < too_high.len; i++) {
+			const pmo_head *h = pmo_head_at(p, too_high.v[i]);
+			char msg[96];
+			snprintf(msg, sizeof msg, "reference count %llu, but only %llu references "
+				 "reach it (it would never be freed)", (unsigned long long)h->refcnt,
+				 (unsigned long long)count_of(&edges, too_high.v[i]));
+			m.invalid++;
+			report(report_ctx, too_high.v[i], h->type, msg);
 		}
 	}
 	out->invalid = m.invalid + res.bad_refs;
 	marker_free(&m);
+	free(edges.v);
+	free(too_high.v);
 	return rc;
 }
 

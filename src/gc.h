@@ -69,8 +69,12 @@ typedef struct pmo_check_result {
 int pmo_reachable_bytes(pmo_pool *p, const uint64_t *offs, size_t n, uint64_t *bytes);
 
 /* pool.check(): pmo_validate, which also verifies every immutable value
- * against its checksum (pmo_value_verify), then the run headers and a
- * walk of the heap that counts what is unreachable.  Changes nothing.
+ * against its checksum (pmo_value_verify) and every table's keys against
+ * their buckets, then the run headers and a walk of the heap that counts
+ * what is unreachable and compares each live object's reference count
+ * with the references that reach it (too low always a problem; too high
+ * only when no garbage is left that could hold the rest).  Changes
+ * nothing.
  * Problems go to report (type 0 for heap-level ones); -1 only when the
  * check itself could not run (out of memory). */
 int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,

@@ -200,3 +200,20 @@ def test_salvage_of_a_pool_that_cannot_open(tmp_path):
     with pytest.raises(CorruptPoolError, match="cannot salvage: .*junk.pool is not"):
         pmemobj.salvage(str(junk), str(tmp_path / "out.pool"))
     assert not (tmp_path / "out.pool").exists()
+
+
+@pytest.mark.parametrize("delta,what", [(-1, "references reach it"),
+                                        (+5, "would never be freed")])
+def test_check_counts_the_references_to_each_object(pool, delta, what):
+    import ctypes
+    shared = pool.new(PersistentList, [1])
+    pool.root = pool.new(PersistentList, [shared, shared])     # two references
+    refcnt = ctypes.c_uint64.from_address(shared._p_mm.direct(shared._p_oid))
+    assert refcnt.value == 2 and pool.check()["ok"]
+    refcnt.value += delta
+    report = pool.check()
+    assert not report["ok"]
+    (offset, typ, problem), = report["problems"]
+    assert offset == shared._p_oid[1] and typ == "PersistentList" and what in problem
+    refcnt.value -= delta
+    assert pool.check()["ok"]
