@@ -199,11 +199,19 @@ def pool_path(pool_dir):
 
 
 @pytest.fixture
-def pool(pool_path):
-    """A freshly created pool of the default size, closed at teardown."""
+def pool(pool_path, request):
+    """A freshly created pool of the default size, closed at teardown.
+
+    At teardown pool.check() must find nothing wrong: every test that uses
+    this fixture is also a test that the runtime leaves a sound pool (exact
+    reference counts, tables, checksums).  A test that damages its pool on
+    purpose is marked damages_pool."""
     p = pmemobj.create(pool_path)
     try:
         yield p
+        if not p.closed and not request.node.get_closest_marker("damages_pool"):
+            report = p.check()
+            assert report["ok"], "the test left an unsound pool: %r" % (report["problems"][:5],)
     finally:
         p.close()
 

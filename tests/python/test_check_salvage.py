@@ -72,6 +72,7 @@ def test_unreachable_objects_are_counted_not_problems(pool):
     assert pool.check()["unreachable"] == 0
 
 
+@pytest.mark.damages_pool
 @pytest.mark.parametrize("needle", [VICTIM, OTHER + "!", "a label of some length"])
 def test_check_finds_a_damaged_value(pool, pool_path, needle):
     build(pool)
