@@ -114,6 +114,9 @@ def versions():
         v[d] = dist_version(d)
     gb = _sh(["dpkg-query", "-W", "-f=${Version}", "libbenchmark-dev"])
     v["google-benchmark (deb)"] = gb
+    # The compiler that built the extension and pmo_bench (CMake's default cc).
+    cc = _sh(["cc", "--version"])
+    v["compiler"] = cc.splitlines()[0] if cc else None
     return v
 
 
