@@ -33,7 +33,7 @@ FLOOR_FILTER = "^(RawTxEmpty|RawTx8|RawTx16|TxEmpty|TxSlots/1)$"
 FLOOR = "RawTx16"           # the raw 1-slot transaction
 
 AUTOCOMMIT = ["dict_set_int", "list_append_int", "attr_set_int"]
-IN_TX = ["dict_set_int_in_tx", "list_append_in_tx"]
+IN_TX = ["dict_set_int_in_tx", "dict_set_str_in_tx", "list_append_in_tx"]
 READS = ["dict_get_int", "list_index", "attr_get"]
 
 # Figure layout: sections of workloads, left to right.
@@ -204,8 +204,10 @@ def targets(res, systems, floor, paired):
             missing=why_missing(res, w, "pmemobj", systems)))
     for w in IN_TX:
         p, z = med(res, w, "pmemobj"), med(res, w, "zodb")
+        # Short strs are stored in their slots: the str -> str workload
+        # is held to the 2x over ZODB, the int ones to parity.
         T.append(C.target(
-            "%s: zodb / pmemobj" % w, ratio(z, p), 1.0, ">=", "x",
+            "%s: zodb / pmemobj" % w, ratio(z, p), 2.0 if "str" in w else 1.0, ">=", "x",
             "median ZODB ns/op (writes + transaction.commit()) / median "
             "pmemobj ns/op (writes + commit)",
             group="writes in one tx", detail=vs(z, p),

@@ -113,6 +113,19 @@ def w_dict_set_int_in_tx(system, base, n):
     return {"dict_set_int_in_tx": (t.ns, n)}
 
 
+def w_dict_set_str_in_tx(system, base, n):
+    keys = ["key%07d" % i for i in range(n)]
+    vals = ["val%07d" % i for i in range(n)]
+    with fresh(system, base) as st:
+        d = st.new_dict("d")
+        with Timer() as t:
+            with st.tx():
+                for k, v in zip(keys, vals):
+                    d[k] = v
+        check(len(d) == n, "dict length")
+    return {"dict_set_str_in_tx": (t.ns, n)}
+
+
 def w_list_append_in_tx(system, base, n):
     with fresh(system, base) as st:
         lst = st.new_list("l")
@@ -300,6 +313,9 @@ WORKLOADS = [
     W("dict_set_int_in_tx", w_dict_set_int_in_tx, 5000, "d[i] = i",
       "n int->int inserts into an empty dict in one transaction "
       "(commit included)"),
+    W("dict_set_str_in_tx", w_dict_set_str_in_tx, 5000, "d[k] = v",
+      "n short str -> short str inserts ('key0000123' -> 'val0000123') into "
+      "an empty dict in one transaction (commit included)"),
     W("list_append_in_tx", w_list_append_in_tx, 5000, "lst.append(i)",
       "n int appends to an empty list in one transaction (commit included)"),
     W("dict_get_int", w_dict_get_int, 5000, "d[k]",
