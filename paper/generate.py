@@ -298,6 +298,7 @@ def define_environment(n):
     n.macro("NumpyVersion", "text", (ops, "versions", "numpy"))
     n.macro("MatplotlibVersion", "text", (ops, "versions", "matplotlib"))
     n.macro("GbenchVersion", "text", (ops, "versions", "google-benchmark (deb)"))
+    n.macro("CompilerVersion", "text", (ops, "versions", "compiler"))
     n.macro("PmemobjVersion", "text", (ops, "versions", "pmemobj"))
     n.macro("RunDate", "text", ("summary", "date"), "date")
     n.macro("RunCommit", "text", ("summary", "git", "commit"), "commit")
