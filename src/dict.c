@@ -59,6 +59,22 @@ static inline uint64_t free_cell(const uint32_t *cells, uint64_t mask, int64_t h
 	return i;
 }
 
+/* The cell naming entry ix, found on the probe path of its hash; -1 if
+ * the path reaches an empty cell first (or, damaged, never ends). */
+static int64_t cell_of_entry(const pmo_pool *p, const pmo_dict *d, uint64_t ix)
+{
+	const uint32_t *cells = pmo_dict_cells(p, d);
+	uint64_t mask = d->size - 1, perturb = (uint64_t)pmo_dict_entry_at(p, d, ix)->hash;
+	uint64_t i = perturb & mask;
+	for (uint64_t step = 0; cells[i] != (uint32_t)(ix + 1); step++) {
+		if (cells[i] == PMO_DICT_CELL_EMPTY || step > d->size + 16)
+			return -1;
+		perturb >>= 5;
+		i = (i * 5 + perturb + 1) & mask;
+	}
+	return (int64_t)i;
+}
+
 /* Allocate a table of `size` cells with empty cells (entries are written
  * before they are counted, so they need no zeroing). */
 static uint64_t table_new(pmo_pool *p, uint64_t size, size_t stride)
@@ -262,14 +278,10 @@ int pmo_dict_remove(pmo_pool *p, pmo_dict *d, uint64_t ix, pmo_slot *key, pmo_sl
 		return corrupt(p, d);
 	/* The cell naming entry ix is on the probe path of its hash. */
 	uint32_t *cells = pmo_dict_cells(p, d);
-	uint64_t mask = d->size - 1, perturb = (uint64_t)e->hash, i = perturb & mask;
-	uint64_t step = 0;
-	while (cells[i] != (uint32_t)(ix + 1)) {
-		if (cells[i] == PMO_DICT_CELL_EMPTY || ++step > d->size + 16)
-			return corrupt(p, d);
-		perturb >>= 5;
-		i = (i * 5 + perturb + 1) & mask;
-	}
+	int64_t cell = cell_of_entry(p, d, ix);
+	if (cell < 0)
+		return corrupt(p, d);
+	uint64_t i = (uint64_t)cell;
 	int is_set = pmo_dict_is_set(d);
 	size_t stride = pmo_dict_stride(d);
 	size_t slots_len = stride - offsetof(pmo_dict_entry, key);
@@ -452,24 +464,6 @@ static int dict_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 }
 
 /* The invariants of dict.h's header comment, checked one by one. */
-/* Does the probe sequence of entry ix's hash reach a cell naming ix before
- * an empty cell?  (If not, a lookup of that key misses silently.) */
-static int entry_reachable(const pmo_pool *p, const pmo_dict *d, uint64_t ix)
-{
-	const uint32_t *cells = pmo_dict_cells(p, d);
-	uint64_t mask = d->size - 1, perturb = (uint64_t)pmo_dict_entry_at(p, d, ix)->hash;
-	uint64_t i = perturb & mask;
-	for (uint64_t step = 0; step < d->size + 16; step++) {
-		if (cells[i] == PMO_DICT_CELL_EMPTY)
-			return 0;
-		if (cells[i] == ix + 1)
-			return 1;
-		perturb >>= 5;
-		i = (i * 5 + perturb + 1) & mask;
-	}
-	return 0;
-}
-
 static int dict_validate(const pmo_pool *p, uint64_t off)
 {
 	const pmo_dict *d = pmo_dict_get(p, off);
@@ -526,7 +520,7 @@ static int dict_validate(const pmo_pool *p, uint64_t off)
 			return pmo_err(EIO, "table at %llu: entry %llu's key hashes to %llx, "
 				       "stored under %llx", o, (unsigned long long)i,
 				       (unsigned long long)h, (unsigned long long)e->hash);
-		if (!entry_reachable(p, d, i))
+		if (cell_of_entry(p, d, i) < 0)   /* a lookup of its key would miss */
 			return pmo_err(EIO, "table at %llu: entry %llu is not in the bucket its "
 				       "hash says: lookups of its key miss", o, (unsigned long long)i);
 	}
