@@ -183,20 +183,19 @@ static int drain(marker *m)
 	return 0;
 }
 
-/* Mark with every object checked; the caller frees the marker's bits
- * and stack (marker_free) whatever the outcome. */
-static int validating_mark(marker *m, pmo_pool *p, pmo_gc_result *res,
-			   const uint64_t *extra_roots, size_t n_extra,
-			   pmo_invalid_report report, void *report_ctx, offvec *edges)
+/* A marker with empty bitmaps (a bit per 16 bytes of pool) and the
+ * optional parts unset; -1 if the bitmaps cannot be had.  Free it with
+ * marker_free whatever the outcome. */
+static int marker_init(marker *m, pmo_pool *p, pmo_gc_result *res)
 {
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
 	marker init = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
 		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0,
-		       report, report_ctx, 0, NULL, edges};
+		       NULL, NULL, 0, NULL, NULL};
 	*m = init;
 	if (!m->bits || !m->subbits)
-		return pmo_err(ENOMEM, "validate: out of memory for the mark bitmap");
-	return mark_all(m, extra_roots, n_extra);
+		return pmo_err(ENOMEM, "out of memory for the mark bitmap of pool %s", p->path);
+	return 0;
 }
 
 static void marker_free(marker *m)
@@ -206,15 +205,25 @@ static void marker_free(marker *m)
 	free(m->stack.v);
 }
 
+/* Mark with every object checked (and, if edges, every reference
+ * recorded); marker_free afterwards whatever the outcome. */
+static int validating_mark(marker *m, pmo_pool *p, pmo_gc_result *res,
+			   const uint64_t *extra_roots, size_t n_extra,
+			   pmo_invalid_report report, void *report_ctx, offvec *edges)
+{
+	if (marker_init(m, p, res) != 0)
+		return -1;
+	m->check = report;
+	m->check_ctx = report_ctx;
+	m->edges = edges;
+	return mark_all(m, extra_roots, n_extra);
+}
+
 int pmo_reachable_bytes(pmo_pool *p, const uint64_t *offs, size_t n, uint64_t *bytes)
 {
 	pmo_gc_result res = {0};
-	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
-	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
-		    {0}, &res, n_types > 0 ? (uint64_t)n_types : 0, NULL, NULL, 0, NULL};
-	int rc = 0;
-	if (!m.bits || !m.subbits)
-		rc = pmo_err(ENOMEM, "out of memory for the mark bitmap");
+	marker m;
+	int rc = marker_init(&m, p, &res);
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		bytes[i] = 0;
 		m.bytes = &bytes[i];
@@ -240,6 +249,18 @@ static int cmp_off(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
+}
+
+/* A live object whose count disagrees with the refs references found. */
+static void report_count(marker *m, uint64_t off, uint64_t refs)
+{
+	const pmo_head *h = pmo_head_at(m->pool, off);
+	char msg[112];
+	snprintf(msg, sizeof msg, "reference count %llu, but %llu references reach it%s",
+		 (unsigned long long)h->refcnt, (unsigned long long)refs,
+		 h->refcnt > refs ? " (it would never be freed)" : "");
+	m->invalid++;
+	m->check(m->check_ctx, off, h->type, msg);
 }
 
 /* How many times off occurs in the sorted edges. */
@@ -288,16 +309,11 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 				 * Too low: it would be freed while still referred to.
 				 * Too high is only wrong if no garbage (which may
 				 * refer to it) is left: judged after the walk. */
-				const pmo_head *h = pmo_head_at(p, oid.off);
+				uint64_t refcnt = pmo_head_at(p, oid.off)->refcnt;
 				uint64_t refs = count_of(&edges, oid.off);
-				if (h->refcnt < refs) {
-					char msg[96];
-					snprintf(msg, sizeof msg, "reference count %llu, but %llu "
-						 "references reach it", (unsigned long long)h->refcnt,
-						 (unsigned long long)refs);
-					m.invalid++;
-					report(report_ctx, oid.off, h->type, msg);
-				} else if (h->refcnt > refs && offvec_push(&too_high, oid.off) != 0) {
+				if (refcnt < refs) {
+					report_count(&m, oid.off, refs);
+				} else if (refcnt > refs && offvec_push(&too_high, oid.off) != 0) {
 					rc = -1;
 					break;
 				}
@@ -305,15 +321,8 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 				out->unreachable++;
 			}
 		}
-		for (size_t i = 0; rc == 0 && out->unreachable == 0 && i < too_high.len; i++) {
-			const pmo_head *h = pmo_head_at(p, too_high.v[i]);
-			char msg[96];
-			snprintf(msg, sizeof msg, "reference count %llu, but only %llu references "
-				 "reach it (it would never be freed)", (unsigned long long)h->refcnt,
-				 (unsigned long long)count_of(&edges, too_high.v[i]));
-			m.invalid++;
-			report(report_ctx, too_high.v[i], h->type, msg);
-		}
+		for (size_t i = 0; rc == 0 && out->unreachable == 0 && i < too_high.len; i++)
+			report_count(&m, too_high.v[i], count_of(&edges, too_high.v[i]));
 	}
 	out->invalid = m.invalid + res.bad_refs;
 	marker_free(&m);
@@ -388,15 +397,11 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	if (pmo_tx_depth() > 0)
 		return pmo_err(EBUSY, "gc cannot run inside a transaction");
 
-	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
-	marker m = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
-		    {0}, res, n_types > 0 ? (uint64_t)n_types : 0, NULL, NULL, 0, NULL};
+	marker m;
 	offvec garbage = {0}, garbage_subs = {0};
 	int rc = -1;
-	if (!m.bits || !m.subbits) {
-		pmo_err(ENOMEM, "gc: out of memory for the mark bitmap");
+	if (marker_init(&m, p, res) != 0)
 		goto out;
-	}
 	if (mark_all(&m, extra_roots, n_extra) != 0)
 		goto out;
 
@@ -463,9 +468,7 @@ out:
 	PMO_STAT_ADD(p, gc_examined, res->examined);
 	PMO_STAT_ADD(p, gc_freed, res->orphans + res->cycles + res->subs_freed);
 	PMO_STAT_ADD(p, gc_ns, res->ns);
-	free(m.bits);
-	free(m.subbits);
-	free(m.stack.v);
+	marker_free(&m);
 	free(garbage.v);
 	free(garbage_subs.v);
 	if (rc != 0) {
