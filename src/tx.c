@@ -133,14 +133,17 @@ int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 	pmo_slot old = *dst;
 	if (pmo_slot_is_ref(old) || pmo_slot_is_ref(v) || old.tag == PMO_TAG_EMPTY)
 		return 0;
-	uint64_t *word;
-	if (old.tag == v.tag)
+	uint64_t *word, value;
+	if (old.tag == v.tag) {
 		word = &dst->val;
-	else if (old.val == v.val)
+		value = v.val;
+	} else if (old.val == v.val) {
 		word = &dst->tag;
-	else
+		value = v.tag;
+	} else {
 		return 0;
-	*word = old.tag == v.tag ? v.val : v.tag;
+	}
+	*word = value;
 	if (!pmo_planted("skip_atomic_persist"))
 		pmemobj_persist(p->pop, word, sizeof *word);
 	PMO_STAT_ADD(p, atomic_stores, 1);

@@ -241,11 +241,6 @@ int pmo_value_verify(const pmo_pool *p, uint64_t off)
 	return 0;
 }
 
-static int value_validate(const pmo_pool *p, uint64_t off)
-{
-	return pmo_value_verify(p, off);
-}
-
 static int tuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 {
 	const pmo_tuple *t = pmo_tuple_get(p, off, pmo_head_at(p, off)->type);
@@ -257,13 +252,13 @@ static int tuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 	return 0;
 }
 
-static const pmo_typeops str_ops = {"str", NULL, value_validate};
-static const pmo_typeops bytes_ops = {"bytes", NULL, value_validate};
-static const pmo_typeops long_ops = {"int", NULL, value_validate};
+static const pmo_typeops str_ops = {"str", NULL, pmo_value_verify};
+static const pmo_typeops bytes_ops = {"bytes", NULL, pmo_value_verify};
+static const pmo_typeops long_ops = {"int", NULL, pmo_value_verify};
 static const pmo_typeops complex_ops = {"complex", NULL, NULL};
-static const pmo_typeops pickle_ops = {"pickle", NULL, value_validate};
-static const pmo_typeops tuple_ops = {"tuple", tuple_traverse, value_validate};
-static const pmo_typeops frozenset_ops = {"frozenset", tuple_traverse, value_validate};
+static const pmo_typeops pickle_ops = {"pickle", NULL, pmo_value_verify};
+static const pmo_typeops tuple_ops = {"tuple", tuple_traverse, pmo_value_verify};
+static const pmo_typeops frozenset_ops = {"frozenset", tuple_traverse, pmo_value_verify};
 
 void pmo_value_register(void)
 {
