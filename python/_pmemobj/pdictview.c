@@ -195,6 +195,8 @@ static PyObject *TableIter_reduce(TableIterObject *it, PyObject *unused)
 		copy->pos = it->pos;
 		copy->used = it->used;
 		copy->remaining = it->remaining;
+		copy->table = it->table;
+		copy->nentries = it->nentries;
 		rest = PySequence_List((PyObject *)copy);
 		Py_DECREF(copy);
 	}
