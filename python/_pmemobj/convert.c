@@ -209,14 +209,15 @@ static int store_str(PoolObject *pool, PyObject *v, pmo_slot *out)
 	if (pyx_str_utf8(v, &utf8, &n, &tmp) != 0)
 		return -1;
 	uint64_t off = 0;
+	int failed = 0;
 	if ((size_t)n <= PMO_SSTR_MAX)
 		*out = pmo_slot_sstr(utf8, (size_t)n);
 	else if ((off = pmo_str_new(pool->core, utf8, (size_t)n)))
 		*out = pmo_slot_ref(off);
+	else
+		failed = 1;
 	Py_XDECREF(tmp);
-	if ((size_t)n > PMO_SSTR_MAX && !off)
-		return core_failed();
-	return 0;
+	return failed ? core_failed() : 0;
 }
 
 static int store_items(PoolObject *pool, PyObject *v, uint32_t type, pmo_slot *out)

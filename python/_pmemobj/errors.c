@@ -102,13 +102,11 @@ int pyx_check_writable(PoolObject *pool)
 {
 	if (!pool->readonly)
 		return 0;
-	PyObject *e = PyObject_CallFunction(PyExc_OSError, "isO", EROFS,
-					    "the pool was opened read-only (flag='r')",
-					    pool->filename);
-	if (e) {
-		PyErr_SetObject((PyObject *)Py_TYPE(e), e);
-		Py_DECREF(e);
-	}
+	const char *name = PyUnicode_AsUTF8(pool->filename);
+	if (!name)
+		return -1;
+	pmo_err(EROFS, "pool %s was opened read-only (flag='r')", name);
+	pyx_raise();
 	return -1;
 }
 

@@ -771,8 +771,6 @@ static PyMethodDef Dict_methods[] = {
 	 "A shallow copy: a new PersistentDict in the same pool."},
 	{"__reversed__", (PyCFunction)Dict_reversed, METH_NOARGS,
 	 "Return a reverse iterator over the dict keys."},
-	/* copy.copy and copy.deepcopy, as for dict (which the copy module
-	 * special-cases; ours would otherwise go through pickling). */
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
 	{NULL}
 };

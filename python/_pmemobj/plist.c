@@ -19,7 +19,7 @@
  * the caller never aborts its enclosing transaction (as a TypeError from
  * pyx_check_storable never does).
  */
-#include "keys.h"   /* pyx_register_abc */
+#include "proxy.h"
 
 #include <errno.h>
 
@@ -989,8 +989,6 @@ static PyMethodDef List_methods[] = {
 	 * TypeError; the nb_add slot (for list + PersistentList) answers
 	 * NotImplemented instead, so __add__ is spelled out. */
 	{"__add__", (PyCFunction)List_concat, METH_O | METH_COEXIST, "Return self+value."},
-	/* copy.copy and copy.deepcopy, as for list (which the copy module
-	 * special-cases; ours would otherwise go through pickling). */
 	{NULL}
 };
 

@@ -336,7 +336,7 @@ static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, 
 }
 
 /* A list or tuple of the items of an iterable (persistent sets included),
- * never trusting a __length_hint__ (pyx_iter_values). */
+ * never trusting a __length_hint__ (pyx_iterate_all). */
 static PyObject *list_of_items(PyObject *iterable)
 {
 	if (pyx_is_pset(iterable))

@@ -18,7 +18,6 @@
 
 #include <errno.h>
 
-#include "keys.h"     /* pyx_register_abc */
 #include "object.h"
 
 typedef ProxyObject TupleObject;
@@ -339,8 +338,6 @@ static PyMethodDef Tuple_methods[] = {
 	 * NotImplemented instead, so __add__ is spelled out. */
 	{"__add__", (PyCFunction)Tuple_concat, METH_O | METH_COEXIST, "Return self+value."},
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
-	/* copy.copy and copy.deepcopy, as for tuple (which the copy module
-	 * special-cases; ours would otherwise go through pickling). */
 	{NULL}
 };
 
@@ -385,9 +382,6 @@ int pyx_tuple_ready(PyObject *module)
 	if (PyType_Ready(&PersistentTuple_Type) < 0 ||
 	    pyx_register_abc("Sequence", &PersistentTuple_Type) < 0 ||
 	    pyx_add_methods(&PersistentTuple_Type, pyx_plain_methods) < 0)
-		return -1;
-	/* isinstance(x, Sequence) holds for it as for tuple. */
-	if (pyx_register_abc("Sequence", &PersistentTuple_Type) < 0)
 		return -1;
 	pyx_register_proxy_type(PMO_T_PTUPLE, &PersistentTuple_Type);
 	return PyModule_AddObjectRef(module, "PersistentTuple", (PyObject *)&PersistentTuple_Type);

@@ -54,14 +54,6 @@ PyObject *pyx_class_path(PyObject *cls)
 	return path;
 }
 
-/* UTF-8 of s as str values are stored (convert.c's rule); *keep holds a
- * bytes object to release afterwards, if one was made. */
-static const char *utf8_of(PyObject *s, Py_ssize_t *n, PyObject **keep)
-{
-	const char *u;
-	return pyx_str_utf8(s, &u, n, keep) == 0 ? u : NULL;
-}
-
 static int need_tx(const char *what)
 {
 	if (pmo_tx_depth() > 0)
@@ -86,14 +78,21 @@ static pyx_class_entry *cache_class(MMObject *mm, uint32_t code, PyObject *cls)
 	return e;
 }
 
-static int is_main_class(PyObject *cls)
+/* Registering a class of __main__ warns: no other program can import it.
+ * -1 if the warning was turned into an error. */
+static int warn_if_main(PyObject *cls)
 {
 	PyObject *mod = PyObject_GetAttrString(cls, "__module__");
-	int r = mod && PyUnicode_Check(mod) &&
-		PyUnicode_CompareWithASCIIString(mod, "__main__") == 0;
+	int in_main = mod && PyUnicode_Check(mod) &&
+		      PyUnicode_CompareWithASCIIString(mod, "__main__") == 0;
 	Py_XDECREF(mod);
 	PyErr_Clear();
-	return r;
+	if (!in_main)
+		return 0;
+	return PyErr_WarnFormat(PyExc_UserWarning, 1,
+				"storing an instance of %R, a class defined in __main__: "
+				"no other program can import it, so they cannot read the "
+				"object (define the class in a module both can import)", cls);
 }
 
 uint32_t pyx_type_code(PoolObject *pool, PyObject *cls)
@@ -111,18 +110,13 @@ uint32_t pyx_type_code(PoolObject *pool, PyObject *cls)
 		return 0;
 	PyObject *keep;
 	Py_ssize_t n;
-	const char *s = utf8_of(path, &n, &keep);
+	const char *s;
 	uint32_t code = 0;
-	if (s) {
+	if (pyx_str_utf8(path, &s, &n, &keep) == 0) {
 		code = pmo_type_lookup(pool->core, s, (size_t)n);
 		if (!code && errno)
 			pyx_raise();
-		else if (!code && need_tx("registering a class") == 0 &&
-			 !(is_main_class(cls) && PyErr_WarnFormat(PyExc_UserWarning, 1,
-				"storing an instance of %R, a class defined in __main__: "
-				"no other program can import it, so they cannot read the "
-				"object (define the class in a module both can import)",
-				cls) != 0)) {
+		else if (!code && need_tx("registering a class") == 0 && warn_if_main(cls) == 0) {
 			code = pmo_type_register(pool->core, s, (size_t)n);
 			if (code)
 				mm->types_dirty = 1;
@@ -324,8 +318,8 @@ int64_t pyx_name_intern(PoolObject *pool, PyObject *name)
 		return -1;
 	PyObject *keep;
 	Py_ssize_t n;
-	const char *u = utf8_of(s, &n, &keep);
-	if (u) {
+	const char *u;
+	if (pyx_str_utf8(s, &u, &n, &keep) == 0) {
 		i = pmo_strtab_append(pool->core, &pool->core->root->attr_names, u, (size_t)n);
 		if (i < 0)
 			pyx_raise();
