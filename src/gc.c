@@ -251,6 +251,22 @@ static int cmp_off(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One more live object of type in a counts array grown on demand. */
+static int count_type(uint64_t **counts, size_t *n_counts, uint32_t type)
+{
+	if (type >= *n_counts) {
+		size_t n = type + 64;
+		uint64_t *c = realloc(*counts, n * sizeof *c);
+		if (!c)
+			return pmo_err(ENOMEM, "out of memory counting objects by type");
+		memset(c + *n_counts, 0, (n - *n_counts) * sizeof *c);
+		*counts = c;
+		*n_counts = n;
+	}
+	(*counts)[type]++;
+	return 0;
+}
+
 /* A live object whose count disagrees with the refs references found. */
 static void report_count(marker *m, uint64_t off, uint64_t refs)
 {
@@ -305,6 +321,11 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 				continue;
 			if (is_marked(m.bits, oid.off)) {
 				out->live++;
+				if (count_type(&out->type_counts, &out->n_type_counts,
+					       pmo_head_at(p, oid.off)->type) != 0) {
+					rc = -1;
+					break;
+				}
 				/* Its count against the references that reach it.
 				 * Too low: it would be freed while still referred to.
 				 * Too high is only wrong if no garbage (which may
@@ -328,6 +349,11 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	marker_free(&m);
 	free(edges.v);
 	free(too_high.v);
+	if (rc != 0) {
+		free(out->type_counts);
+		out->type_counts = NULL;
+		out->n_type_counts = 0;
+	}
 	return rc;
 }
 
@@ -374,21 +400,6 @@ static int free_batch(pmo_pool *p, const uint8_t *bits, const uint64_t *offs,
 	return pmo_tx_end(p);
 }
 
-static int count_type(pmo_gc_result *res, uint32_t type)
-{
-	if (type >= res->n_type_counts) {
-		size_t n = type + 64;
-		uint64_t *c = realloc(res->type_counts, n * sizeof *c);
-		if (!c)
-			return pmo_err(ENOMEM, "gc: out of memory");
-		memset(c + res->n_type_counts, 0, (n - res->n_type_counts) * sizeof *c);
-		res->type_counts = c;
-		res->n_type_counts = n;
-	}
-	res->type_counts[type]++;
-	return 0;
-}
-
 int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	   pmo_gc_result *res, pmo_gc_report report, void *report_ctx)
 {
@@ -420,7 +431,8 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 		 * type number, which costs as much as a step of the walk. */
 		if (is_marked(m.bits, off)) {
 			res->live++;
-			if (count_type(res, pmo_head_at(p, off)->type) != 0)
+			if (count_type(&res->type_counts, &res->n_type_counts,
+				       pmo_head_at(p, off)->type) != 0)
 				goto out;
 			continue;
 		}

@@ -61,6 +61,10 @@ typedef struct pmo_check_result {
 				* next gc frees them) */
 	uint64_t invalid;      /* problems found, bad references included */
 	uint64_t used_bytes;   /* usable bytes of every allocation walked */
+	/* live objects per type code, as in pmo_gc_result (the caller
+	 * frees type_counts) */
+	uint64_t *type_counts;
+	size_t n_type_counts;
 } pmo_check_result;
 
 /* For `pmemobj du`: bytes[i] = the usable bytes of every allocation

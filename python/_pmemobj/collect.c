@@ -65,13 +65,13 @@ static int set_count(PyObject *d, const char *key, uint64_t v)
 	return rc;
 }
 
-static PyObject *type_counts_dict(PoolObject *pool, const pmo_gc_result *res)
+static PyObject *type_counts_dict(PoolObject *pool, const uint64_t *counts, size_t n)
 {
 	PyObject *d = PyDict_New();
 	if (!d)
 		return NULL;
-	for (size_t code = 0; code < res->n_type_counts; code++) {
-		if (!res->type_counts[code])
+	for (size_t code = 0; code < n; code++) {
+		if (!counts[code])
 			continue;
 		const char *name = pmo_type_name((uint32_t)code);
 		if (!name && code >= PMO_T_FIRST_USER && pool->core) {
@@ -84,7 +84,7 @@ static PyObject *type_counts_dict(PoolObject *pool, const pmo_gc_result *res)
 			snprintf(buf, sizeof buf, "type#%zu", code);
 			name = buf;
 		}
-		if (set_count(d, name, res->type_counts[code]) != 0) {
+		if (set_count(d, name, counts[code]) != 0) {
 			Py_DECREF(d);
 			return NULL;
 		}
@@ -102,7 +102,8 @@ PyObject *pyx_pool_check(PoolObject *pool)
 	pyx_lock(pool);
 	size_t nroots = 0;
 	uint64_t *roots = NULL;
-	pmo_check_result res;
+	pmo_check_result res = {0};
+	PyObject *types = NULL;
 	uint64_t pool_bytes = pool->core->size;
 	int rc = pyx_idmap_offsets(pool, &roots, &nroots);
 	if (rc == 0) {
@@ -110,17 +111,21 @@ PyObject *pyx_pool_check(PoolObject *pool)
 		PyMem_Free(roots);
 		if (rc != 0)
 			pyx_raise();
+		else
+			types = type_counts_dict(pool, res.type_counts, res.n_type_counts);
+		free(res.type_counts);
 	}
 	pyx_unlock(pool);
 	if (rc == 0 && !bad.list)      /* a report could not be recorded */
 		PyErr_NoMemory();
-	if (rc != 0 || PyErr_Occurred()) {
+	if (rc != 0 || !types || PyErr_Occurred()) {
 		Py_XDECREF(bad.list);
+		Py_XDECREF(types);
 		return NULL;
 	}
-	PyObject *d = Py_BuildValue("{s:O,s:N,s:K,s:K,s:K,s:K,s:K}", "ok",
+	PyObject *d = Py_BuildValue("{s:O,s:N,s:N,s:K,s:K,s:K,s:K,s:K}", "ok",
 				    res.invalid == 0 ? Py_True : Py_False, "problems", bad.list,
-				    "live", (unsigned long long)res.live,
+				    "types", types, "live", (unsigned long long)res.live,
 				    "unreachable", (unsigned long long)res.unreachable,
 				    "examined", (unsigned long long)res.examined,
 				    "used_bytes", (unsigned long long)res.used_bytes,
@@ -178,7 +183,7 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 		return pyx_raise();
 	}
 	pyx_lock(pool);
-	PyObject *types = type_counts_dict(pool, &res);
+	PyObject *types = type_counts_dict(pool, res.type_counts, res.n_type_counts);
 	pyx_unlock(pool);
 	free(res.type_counts);
 	PyObject *counts = PyDict_New();

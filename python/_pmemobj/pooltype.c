@@ -448,7 +448,8 @@ static PyMethodDef Pool_methods[] = {
 	 "check() -> dict: verify everything reachable (each container's invariants,\n"
 	 "every reference, every immutable value's checksum) and the heap, changing\n"
 	 "nothing.  Keys: ok (bool), problems (list of (offset, type, problem)),\n"
-	 "live, unreachable (objects the next gc frees) and examined (allocations)."},
+	 "types (live objects by type), live, unreachable (objects the next gc\n"
+	 "frees), examined (allocations), used_bytes and pool_bytes."},
 	{"stats", (PyCFunction)Pool_stats, METH_NOARGS,
 	 "Return the pool's counters as a dict."},
 	{"reset_stats", (PyCFunction)Pool_reset_stats, METH_NOARGS,

@@ -57,16 +57,16 @@ class PersistentObjectPool(_Pool):
     __doc__ = _Pool.__doc__
 
     def __init__(self, filename, flag="w", pool_size=MIN_POOL_SIZE,
-                 mode=0o666, debug=False, verify=False):
+                 mode=0o666, debug=False, verify=False, *, workdir=None):
         if flag != "r":
             super().__init__(filename, flag, pool_size, mode, debug, verify)
         else:
             # Read-only: opening runs recovery and gc, which write, so a
-            # private copy is opened and every change is refused; the file
-            # itself is only read.
+            # private copy (in workdir, or the temporary directory) is
+            # opened and every change is refused; the file is only read.
             if not _os.path.exists(filename):
                 raise FileNotFoundError(2, "No such file or directory", filename)
-            tmp = _tempfile.mkdtemp(prefix="pmemobj-readonly-")
+            tmp = _tempfile.mkdtemp(prefix="pmemobj-readonly-", dir=workdir)
             _weakref.finalize(self, _shutil.rmtree, tmp, True)
             copy = _os.path.join(tmp, _os.path.basename(filename))
             _shutil.copyfile(filename, copy)

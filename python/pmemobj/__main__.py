@@ -19,20 +19,21 @@ import argparse
 import json
 import os
 import sys
+from contextlib import contextmanager
 
 import pmemobj
 from pmemobj import _repair
 
 
-def _open_copy(path, pickle_types=()):
-    """The opened copy of path, as a context manager (exits 2 on failure)."""
-    ctx = _repair._opened_copy(path, None, pickle_types)
-    pool, error = ctx.__enter__()
-    if pool is None:
-        ctx.__exit__(None, None, None)
-        print("pmemobj: %s" % error, file=sys.stderr)
-        raise SystemExit(2)
-    return ctx, pool
+@contextmanager
+def _read_only(path):
+    """The pool at path opened read-only (a private copy); exits 2 with the
+    reason if it cannot be opened."""
+    with _repair._opened_copy(path, None) as (pool, error):
+        if pool is None:
+            print("pmemobj: %s" % error, file=sys.stderr)
+            raise SystemExit(2)
+        yield pool
 
 
 def _classify(v):
@@ -116,22 +117,18 @@ def _print_text(r, indent=0):
 
 
 def cmd_info(args):
-    ctx, pool = _open_copy(args.pool)
-    try:
+    with _read_only(args.pool) as pool:
         stats = pool.stats()
         report = pool.check()
-        types, counts = pool.gc()
-        info = {
-            "file": args.pool, "file_bytes": os.path.getsize(args.pool),
-            "layout": pmemobj.LAYOUT, "format_version": pmemobj.FORMAT_VERSION,
-            "closed_cleanly": stats["recovery_ns"] == 0,
-            "used_bytes": report["used_bytes"],
-            "objects": counts["live"], "unreachable": report["unreachable"],
-            "objects_by_type": dict(sorted(types.items(), key=lambda kv: -kv[1])),
-            "check": "ok" if report["ok"] else "%d problems" % len(report["problems"]),
-        }
-    finally:
-        ctx.__exit__(None, None, None)
+    info = {
+        "file": args.pool, "file_bytes": os.path.getsize(args.pool),
+        "layout": pmemobj.LAYOUT, "format_version": pmemobj.FORMAT_VERSION,
+        "closed_cleanly": stats["recovery_ns"] == 0,
+        "used_bytes": report["used_bytes"],
+        "objects": report["live"], "unreachable": report["unreachable"],
+        "objects_by_type": dict(sorted(report["types"].items(), key=lambda kv: -kv[1])),
+        "check": "ok" if report["ok"] else "%d problems" % len(report["problems"]),
+    }
     if args.json:
         print(json.dumps(info, indent=1))
     else:
@@ -171,11 +168,8 @@ def cmd_salvage(args):
 
 
 def cmd_dump(args):
-    ctx, pool = _open_copy(args.pool)
-    try:
+    with _read_only(args.pool) as pool:
         r = _render(_resolve(pool, args.path), args.depth, frozenset())
-    finally:
-        ctx.__exit__(None, None, None)
     if args.json:
         print(json.dumps(r, indent=1))
     else:
@@ -184,8 +178,7 @@ def cmd_dump(args):
 
 
 def cmd_du(args):
-    ctx, pool = _open_copy(args.pool)
-    try:
+    with _read_only(args.pool) as pool:
         root = pool.root
         if isinstance(root, pmemobj.PersistentDict):
             children = [("root[%r]" % (k,), v) for k, v in root.items()]
@@ -205,8 +198,6 @@ def cmd_du(args):
         rows.append(("root itself, and its values that are not persistent containers",
                      sizes[-1]))
         total = pool.check()["used_bytes"]
-    finally:
-        ctx.__exit__(None, None, None)
     rows.sort(key=lambda r: -r[1])
     for path, n in rows[:args.top]:
         print("%12d  %s" % (n, path))
@@ -222,11 +213,8 @@ def cmd_gc(args):
 
 
 def cmd_stats(args):
-    ctx, pool = _open_copy(args.pool)
-    try:
+    with _read_only(args.pool) as pool:
         stats = pool.stats()
-    finally:
-        ctx.__exit__(None, None, None)
     print(json.dumps(stats, indent=1))
     return 0
 

@@ -1,15 +1,14 @@
 """Checking and salvaging pool files that may be damaged.
 
-Both work on a private copy of the file: opening a pool runs libpmemobj's
-recovery and pmemobj's gc, which write, and a damaged file must never be
-written to.  The copy goes to a temporary directory (``workdir``), so
-there must be room for one more pool of that size there.
+Both open the file read-only (flag='r'), that is a private copy of it:
+opening a pool runs libpmemobj's recovery and pmemobj's gc, which write,
+and a damaged file must never be written to.  The copy goes to a
+temporary directory (``workdir``), so there must be room for one more
+pool of that size there.
 """
 
 import errno
 import os
-import shutil
-import tempfile
 from contextlib import contextmanager
 
 from . import _pmemobj
@@ -17,33 +16,23 @@ from . import _pmemobj
 
 @contextmanager
 def _opened_copy(path, workdir, pickle_types=()):
-    """Open a copy of *path* (verifying every read); yield (pool, error):
-    pool is None and error a message naming *path* if the copy cannot be
-    opened."""
+    """Open *path* read-only (flag='r': a private copy), verifying every
+    read; yield (pool, error): pool is None and error a message naming
+    *path* if it cannot be opened."""
     from . import PersistentObjectPool
-    if not os.path.exists(path):
-        raise FileNotFoundError(2, "No such file or directory", path)
-    tmpdir = tempfile.mkdtemp(prefix="pmemobj-repair-", dir=workdir)
-    copy = os.path.join(tmpdir, os.path.basename(path))
-    pool = None
     try:
-        shutil.copyfile(path, copy)
-        try:
-            pool = PersistentObjectPool(copy, "w", verify=True)
-            if pickle_types:
-                pool.persist_via_pickle(*pickle_types)
-        except (OSError, ValueError, MemoryError, _pmemobj.ClassNotFoundError) as e:
-            msg = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-            yield None, msg.replace(copy, path)
-        else:
-            yield pool, None
+        pool = PersistentObjectPool(path, "r", verify=True, workdir=workdir)
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, MemoryError, _pmemobj.ClassNotFoundError) as e:
+        yield None, e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        return
+    try:
+        if pickle_types:
+            pool.persist_via_pickle(*pickle_types)
+        yield pool, None
     finally:
-        if pool is not None:
-            try:
-                pool.close()
-            except Exception:
-                pass        # a damaged copy may fail its closing gc; it is deleted
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        pool.close()
 
 
 def check(path, workdir=None):
