@@ -7,6 +7,13 @@ equal to nan.
 """
 
 import math
+import os
+import shutil
+import tempfile
+
+from hypothesis.stateful import RuleBasedStateMachine
+
+import pmemobj
 
 
 def _same_float(a, b):
@@ -45,3 +52,26 @@ def assert_same(got, expected):
         f"persisted value differs:\n  expected {expected!r} "
         f"({type(expected).__name__})\n  got      {got!r} "
         f"({type(got).__name__})")
+
+
+class PoolMachine(RuleBasedStateMachine):
+    """A hypothesis state machine with a pool of its own (in /dev/shm when
+    it can), whose root is a new `root_type`; closed and deleted at
+    teardown.  The stateful tests subclass it."""
+
+    root_type = None
+    POOL_SIZE = 32 << 20       # big enough that growth never fills the pool
+
+    def __init__(self):
+        super().__init__()
+        self.dir = tempfile.mkdtemp(prefix="pmemobj-stateful-",
+                                    dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
+        self.path = os.path.join(self.dir, "state.pool")
+        self.pool = pmemobj.create(self.path, pool_size=self.POOL_SIZE)
+        self.pool.root = self.pool.new(self.root_type)
+
+    def teardown(self):
+        try:
+            self.pool.close()
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -15,16 +15,23 @@ def test_corrupt_pool_error_is_an_oserror_with_eio():
     assert "CorruptPoolError" in pmemobj.__all__
 
 
-def test_damaged_list_item_array_raises_corrupt_pool_error(pool_path):
+def pool_with_list_items_at(pool_path, target):
+    """Make a closed pool whose root is a list of 3 ints, then point the
+    list's item array at offset target (pmo_list: a 16-byte head, len,
+    cap, items); returns the list's offset."""
     pool = pmemobj.create(pool_path)
     pool.root = pool.new(pmemobj.PersistentList, [1, 2, 3])
     list_off = pool.root._p_oid[1]
     pool.close()
-    # pmo_list: head (16 bytes), len, cap, items -- point items at the
-    # pool header, which is no object of ours.
     with open(pool_path, "r+b") as f:
         f.seek(list_off + 32)
-        f.write(struct.pack("<Q", 64))
+        f.write(struct.pack("<Q", target))
+    return list_off
+
+
+def test_damaged_list_item_array_raises_corrupt_pool_error(pool_path):
+    # Items at the pool header, which is no object of ours.
+    list_off = pool_with_list_items_at(pool_path, 64)
     pool = pmemobj.open(pool_path)
     try:
         with pytest.raises(pmemobj.CorruptPoolError) as info:
@@ -43,13 +50,7 @@ def test_damaged_list_item_array_raises_corrupt_pool_error(pool_path):
 def test_reference_into_libpmemobj_metadata_is_refused(pool_path):
     # A list whose item array points into the lanes (libpmemobj's logs):
     # 16-aligned, inside the file, but no object of ours can be there.
-    pool = pmemobj.create(pool_path)
-    pool.root = pool.new(pmemobj.PersistentList, [1, 2, 3])
-    list_off = pool.root._p_oid[1]
-    pool.close()
-    with open(pool_path, "r+b") as f:
-        f.seek(list_off + 32)
-        f.write(struct.pack("<Q", 8192 + 3072 * 10))
+    pool_with_list_items_at(pool_path, 8192 + 3072 * 10)
     pool = pmemobj.open(pool_path)
     try:
         with pytest.raises(pmemobj.CorruptPoolError, match="bad list"):
@@ -89,13 +90,7 @@ def test_closing_a_damaged_pool_leaves_it_unclean(pool_path):
     # gc at close meets the damage: close raises it, releases the pool, and
     # does not mark the pool clean, so the next open tries recovery again
     # (and meets the damage again) instead of trusting the file.
-    pool = pmemobj.create(pool_path)
-    pool.root = pool.new(pmemobj.PersistentList, [1, 2, 3])
-    list_off = pool.root._p_oid[1]
-    pool.close()
-    with open(pool_path, "r+b") as f:
-        f.seek(list_off + 32)
-        f.write(struct.pack("<Q", 64))
+    pool_with_list_items_at(pool_path, 64)
     pool = pmemobj.open(pool_path)
     with pytest.raises(pmemobj.CorruptPoolError):
         pool.close()

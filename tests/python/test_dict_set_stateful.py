@@ -5,18 +5,13 @@ the contents agree after every step, after committed and rolled-back
 transactions, and after closing and reopening the pool.  (The list has
 its own machine, test_list_stateful.py.)"""
 
-import os
-import shutil
-import tempfile
-
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import invariant, rule
 
 import pmemobj
+from helpers import PoolMachine
 from pmemobj import PersistentDict, PersistentSet
-
-POOL_SIZE = 32 << 20
 
 keys = st.one_of(st.integers(-5, 5), st.text(max_size=20), st.binary(max_size=3),
                  st.floats(allow_nan=False, width=16), st.booleans(), st.none(),
@@ -56,24 +51,12 @@ def plain(v):
     return v
 
 
-class Machine(RuleBasedStateMachine):
-    kind = None        # PersistentDict or PersistentSet
-    model_kind = None
+class Machine(PoolMachine):
+    model_kind = None  # dict or set, for root_type PersistentDict or PersistentSet
 
     def __init__(self):
         super().__init__()
-        self.dir = tempfile.mkdtemp(prefix="pmemobj-stateful-",
-                                    dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
-        self.path = os.path.join(self.dir, "state.pool")
-        self.pool = pmemobj.create(self.path, pool_size=POOL_SIZE)
-        self.pool.root = self.pool.new(self.kind)
         self.model = self.model_kind()
-
-    def teardown(self):
-        try:
-            self.pool.close()
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     def both(self, op):
         got = outcome(lambda: plain(op(self.pool.root)))
@@ -92,7 +75,7 @@ class Machine(RuleBasedStateMachine):
                     raise KeyboardInterrupt      # not an Exception: never caught by outcome
         except KeyboardInterrupt:
             assert plain(self.pool.root) == before
-            self.model = self.model_kind(before) if self.kind is PersistentSet else before
+            self.model = self.model_kind(before) if self.root_type is PersistentSet else before
 
     @rule()
     def reopen(self):
@@ -107,7 +90,7 @@ class Machine(RuleBasedStateMachine):
 
 
 class DictMachine(Machine):
-    kind, model_kind = PersistentDict, dict
+    root_type, model_kind = PersistentDict, dict
 
     @rule(k=keys, v=values)
     def setitem(self, k, v):
@@ -152,7 +135,7 @@ class DictMachine(Machine):
 
 
 class SetMachine(Machine):
-    kind, model_kind = PersistentSet, set
+    root_type, model_kind = PersistentSet, set
 
     @rule(k=keys)
     def add_discard_remove(self, k):

@@ -9,20 +9,14 @@ nested list through one reference is seen through every other in both.
 """
 
 import copy
-import os
-import shutil
-import tempfile
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import (RuleBasedStateMachine, invariant, precondition,
-                                 rule)
+from hypothesis.stateful import invariant, precondition, rule
 
 import pmemobj
+from helpers import PoolMachine
 from pmemobj import PersistentList
-
-# Big enough that growth never meets the default-size pool's limit.
-POOL_SIZE = 32 << 20
 
 
 def _norm(msg):
@@ -87,21 +81,12 @@ ops = st.one_of(
 )
 
 
-class ListMachine(RuleBasedStateMachine):
+class ListMachine(PoolMachine):
+    root_type = PersistentList
+
     def __init__(self):
         super().__init__()
-        self.dir = tempfile.mkdtemp(prefix="pmemobj-stateful-",
-                                    dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None)
-        self.path = os.path.join(self.dir, "state.pool")
-        self.pool = pmemobj.create(self.path, pool_size=POOL_SIZE)
-        self.pool.root = self.pool.new(PersistentList)
         self.model = []
-
-    def teardown(self):
-        try:
-            self.pool.close()
-        finally:
-            shutil.rmtree(self.dir, ignore_errors=True)
 
     @property
     def plist(self):
