@@ -216,6 +216,18 @@ def pool(pool_path, request):
         p.close()
 
 
+@pytest.fixture(scope="module")
+def module_pool():
+    """One 64 MiB pool shared by the tests of a module that only make new
+    objects in it (the differential tests: thousands of cases)."""
+    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    d = tempfile.mkdtemp(prefix="pmemobj-module-", dir=base)
+    p = pmemobj.create(os.path.join(d, "module.pool"), pool_size=64 << 20)
+    yield p
+    p.close()
+    shutil.rmtree(d, ignore_errors=True)
+
+
 @pytest.fixture
 def run_py():
     """run_py(code, *args, timeout=..., check=True) -> CompletedProcess."""

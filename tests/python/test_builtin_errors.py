@@ -7,13 +7,9 @@ names: 'PersistentList' reads 'list').  CPython's suites mostly check the
 types only; this checks the messages of the everyday mistakes.
 """
 
-import os
-import shutil
-import tempfile
 
 import pytest
 
-import pmemobj
 from pmemobj import (PersistentDict, PersistentFrozenSet, PersistentList,  # noqa: F401
                      PersistentSet, PersistentTuple)
 
@@ -115,20 +111,11 @@ def outcome(expr, x):
     return None
 
 
-@pytest.fixture(scope="module")
-def pool():
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    d = tempfile.mkdtemp(prefix="pmemobj-errors-", dir=base)
-    p = pmemobj.create(os.path.join(d, "errors.pool"), pool_size=64 << 20)
-    yield p
-    p.close()
-    shutil.rmtree(d, ignore_errors=True)
-
-
 @pytest.mark.parametrize("builtin, ptype, expr", [
     pytest.param(b, p, e, id=f"{p.__name__}:{e}")
     for (b, p), exprs in CASES.items() for e in exprs])
-def test_same_error_as_the_builtin(pool, builtin, ptype, expr):
+def test_same_error_as_the_builtin(module_pool, builtin, ptype, expr):
     if expr in KNOWN:
         pytest.skip(KNOWN[expr])
-    assert outcome(expr, pool.new(ptype, INIT[builtin])) == outcome(expr, builtin(INIT[builtin]))
+    got = outcome(expr, module_pool.new(ptype, INIT[builtin]))
+    assert got == outcome(expr, builtin(INIT[builtin]))

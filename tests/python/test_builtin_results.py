@@ -9,13 +9,9 @@ persistent result is a new container, it is a persistent one (in the same
 pool), which the mapping accepts; its kind must be the builtin's.
 """
 
-import os
-import shutil
-import tempfile
 
 import pytest
 
-import pmemobj
 from pmemobj import (PersistentDict, PersistentFrozenSet, PersistentList,
                      PersistentSet, PersistentTuple)
 
@@ -117,18 +113,8 @@ def outcome(expr, x):
         return "raised", type(e).__name__, norm(str(e))
 
 
-@pytest.fixture(scope="module")
-def pool():
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    d = tempfile.mkdtemp(prefix="pmemobj-results-", dir=base)
-    p = pmemobj.create(os.path.join(d, "results.pool"), pool_size=64 << 20)
-    yield p
-    p.close()
-    shutil.rmtree(d, ignore_errors=True)
-
-
 @pytest.mark.parametrize("builtin, expr", [
     pytest.param(b, e, id=f"{b.__name__}:{e}") for b, exprs in CASES.items() for e in exprs])
-def test_same_result_as_the_builtin(pool, builtin, expr):
-    got = outcome(expr, pool.new(PERSISTENT[builtin], INIT[builtin]))
+def test_same_result_as_the_builtin(module_pool, builtin, expr):
+    got = outcome(expr, module_pool.new(PERSISTENT[builtin], INIT[builtin]))
     assert got == outcome(expr, builtin(INIT[builtin]))
