@@ -124,6 +124,15 @@ def fig_ops(plt, results, out):
     save(fig, out, "fig-ops.pdf")
 
 
+def plot_c_series(ax, benchmarks, prefix, ls, label, per_arg=False):
+    """One line of the C benchmarks named prefix + N, against N (the median
+    time divided by N with per_arg)."""
+    pts = sorted((int(name[len(prefix):]), e["median_ns"]) for name, e in benchmarks.items()
+                 if name.startswith(prefix))
+    ax.plot([x for x, _ in pts], [y / x if per_arg else y for x, y in pts], ls, marker="s",
+            color=C.COLORS["pmemobj (C core)"], label=label)
+
+
 def fig_tx(plt, results, out):
     """ns per write against the number of writes in one transaction."""
     d = load(results, "tx_write_set")
@@ -140,10 +149,7 @@ def fig_tx(plt, results, out):
     c = d["c"]["benchmarks"]
     for prefix, ls, label in (("TxSlots/", "-", "C core, k snapshots"),
                               ("TxSlotsRange/", ":", "C core, one range")):
-        pts = sorted((int(name[len(prefix):]), e["median_ns"] / int(name[len(prefix):]))
-                     for name, e in c.items() if name.startswith(prefix))
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], ls, marker="s",
-                color=C.COLORS["pmemobj (C core)"], label=label)
+        plot_c_series(ax, c, prefix, ls, label, per_arg=True)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     C.log_axis(ax, "y")
@@ -166,10 +172,7 @@ def fig_alloc(plt, results, out):
                 marker=MARKERS[system], color=C.COLORS[system], label=label)
     c = d["c"]["benchmarks"]
     for prefix, ls, label in (("Alloc/", "-", "C core alloc"), ("Free/", ":", "C core free")):
-        pts = sorted((int(n[len(prefix):]), e["median_ns"]) for n, e in c.items()
-                     if n.startswith(prefix))
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], ls, marker="s",
-                color=C.COLORS["pmemobj (C core)"], label=label)
+        plot_c_series(ax, c, prefix, ls, label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     C.log_axis(ax, "y")
