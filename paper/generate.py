@@ -640,11 +640,18 @@ TABLE_WORKLOADS = [
 ]
 
 
+def tabular(spec, header, body):
+    """A booktabs tabular of the given column spec: the header row (None
+    for none), then the body lines."""
+    head = [r"\begin{tabular}{@{}%s@{}}" % spec, r"\toprule"]
+    if header is not None:
+        head += [header + r" \\", r"\midrule"]
+    return head + body + [r"\bottomrule", r"\end{tabular}"]
+
+
 def table_ops(n):
     res = n.data("ops_vs_peers")["results"]
-    lines = [r"\begin{tabular}{@{}llrrrrr@{}}", r"\toprule",
-             r"workload & operation & pmemobj & spread & pynvm & ZODB & Python \\",
-             r"\midrule"]
+    lines = []
     for section, workloads in TABLE_WORKLOADS:
         lines.append(r"\multicolumn{7}{@{}l}{\emph{%s}} \\" % section)
         for w in workloads:
@@ -659,8 +666,8 @@ def table_ops(n):
             for s in ("pynvm", "zodb", "plain"):
                 cells.append(n.number(t + s, "time", "value", op_src(w, s)))
             lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular("llrrrrr",
+                   "workload & operation & pmemobj & spread & pynvm & ZODB & Python", lines)
 
 
 FLUSH_BENCHES = ["RawTxEmpty", "TxEmpty", "RawTx16", "TxSlots/1", "TxSlots/8", "TxSlots/64",
@@ -669,8 +676,7 @@ FLUSH_BENCHES = ["RawTxEmpty", "TxEmpty", "RawTx16", "TxSlots/1", "TxSlots/8", "
 
 
 def table_flushes(n):
-    lines = [r"\begin{tabular}{@{}lrrrrr@{}}", r"\toprule",
-             r"benchmark & time & snap.\ B & flushes & flushed B & fences \\", r"\midrule"]
+    lines = []
     b = ("c_bench", "benchmarks")
     for bench in FLUSH_BENCHES:
         t = "tab-flushes/%s/" % bench
@@ -683,27 +689,23 @@ def table_flushes(n):
             else:
                 cells.append("--")
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular("lrrrrr", r"benchmark & time & snap.\ B & flushes & flushed B & fences", lines)
 
 
 def table_per_operation(n):
     """Every row of flush_counts.json's per_operation, in the file's order."""
-    lines = [r"\begin{tabular}{@{}lrr@{}}", r"\toprule",
-             r"operation & flushes & fences \\", r"\midrule"]
+    lines = []
     p = ("flush_counts", "per_operation")
     for op in n.data("flush_counts")["per_operation"]:
         t = "tab-perop/%s/" % op
         cells = [r"\texttt{%s}" % tex_escape(op)]
         cells += [n.number(t + k, "int", "value", p + (op, k)) for k in ("flushes", "fences")]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular("lrr", "operation & flushes & fences", lines)
 
 
 def table_footprint(n):
-    lines = [r"\begin{tabular}{@{}lrrr@{}}", r"\toprule",
-             r"stored value & pickle & pmemobj & pynvm \\", r"\midrule"]
+    lines = []
     for i, row in enumerate(n.data("footprint")["rows"]):
         src = ("footprint", "rows", i)
         t = "tab-footprint/%d/" % i
@@ -716,14 +718,12 @@ def table_footprint(n):
         else:
             cells.append("unsupported")
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular("lrrr", "stored value & pickle & pmemobj & pynvm", lines)
 
 
 def table_modes(n):
     m = n.data("modes")
-    lines = [r"\begin{tabular}{@{}lrrrr@{}}", r"\toprule",
-             r"benchmark & pmem & tmpfs-msync & file & file/pmem \\", r"\midrule"]
+    lines = []
     for bench in m["benchmarks"]:
         t = "tab-modes/%s/" % bench
         src = lambda mode: ("modes", "modes", mode, "benchmarks", bench, "median_ns")  # noqa: E731
@@ -732,14 +732,12 @@ def table_modes(n):
             cells.append(n.number(t + mode, "time", "value", src(mode)))
         cells.append(n.number(t + "ratio", "ratio", "ratio", src("file"), src("pmem")))
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular("lrrrr", "benchmark & pmem & tmpfs-msync & file & file/pmem", lines)
 
 
 def table_fuzz(n):
     cols = ["ok", "detected", "crash", "hang", "internal", "silent"]
-    lines = [r"\begin{tabular}{@{}l%s@{}}" % ("r" * len(cols)), r"\toprule",
-             "damage & " + " & ".join(cols) + r" \\", r"\midrule"]
+    lines = []
     for group, title in (("by_kind", "kind of damage"), ("by_region", "where")):
         lines.append(r"\multicolumn{%d}{@{}l}{\emph{%s}} \\" % (len(cols) + 1, title))
         for k in n.data("fuzz")[group]:
@@ -747,16 +745,14 @@ def table_fuzz(n):
             cells = [tex_escape(k)] + [n.number(t + c, "int", "value", ("fuzz", group, k, c))
                                        for c in cols]
             lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular("l" + "r" * len(cols), "damage & " + " & ".join(cols), lines)
 
 
 TARGET_UNITS = {"x": "ratio", "ns": "time", "bytes": "bytes"}
 
 
 def table_targets(n):
-    lines = [r"\begin{tabular}{@{}p{0.60\columnwidth}rrl@{}}", r"\toprule",
-             r"target & measured & goal & \\", r"\midrule"]
+    lines = []
     group = None
     for i, t in enumerate(n.data("summary")["targets"]):
         if t.get("goal") is None:
@@ -776,8 +772,7 @@ def table_targets(n):
                           src + ("goal",)) + ("$\\times$" if t["unit"] == "x" else ""),
                  "met" if t["met"] else r"\textbf{missed}"]
         lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular(r"p{0.60\columnwidth}rrl", "target & measured & goal &", lines)
 
 
 def table_environment(n):
@@ -793,10 +788,7 @@ def table_environment(n):
              r"\texttt{\PmemDir} (\PmemFs), \texttt{PMEM\_IS\_PMEM\_FORCE=\PmemForce}"),
             ("file mode", r"\texttt{\FileDir} (\FileFs), \texttt{msync}"),
             ("run", r"\RunDate, commit \texttt{\RunCommit}, \BenchTotalSecs{} in all")]
-    lines = [r"\begin{tabular}{@{}lp{0.72\columnwidth}@{}}", r"\toprule"]
-    lines += ["%s & %s \\\\" % r for r in rows]
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return lines
+    return tabular(r"lp{0.72\columnwidth}", None, ["%s & %s \\\\" % r for r in rows])
 
 
 TABLES = {"tab-ops.tex": table_ops, "tab-flushes.tex": table_flushes,
