@@ -8,6 +8,7 @@
 #include "error.h"
 #include "tx.h"
 #include "array.h"
+#include "btree.h"
 #include "dict.h"
 #include "list.h"
 #include "object.h"
@@ -28,6 +29,7 @@ static void register_builtin_types(void)
 	pmo_object_register();
 	pmo_dict_register();
 	pmo_array_register();
+	pmo_btree_register();
 }
 
 void pmo_types_init(void)

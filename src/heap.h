@@ -54,6 +54,7 @@ enum pmo_typecode {
 	PMO_T_OBJECT = 21,    /* ops of every PersistentObject attribute table (object.h);
 			       * the objects themselves carry their class's user code */
 	PMO_T_ARRAY = 22,     /* PersistentArray (array.h) */
+	PMO_T_SORTEDDICT = 23, /* PersistentSortedDict (btree.h) */
 	PMO_T_BUILTIN_MAX = 63,
 	PMO_T_FIRST_USER = 256
 };

@@ -72,7 +72,8 @@ PyMODINIT_FUNC PyInit__pmemobj(void)
 	    pyx_object_ready(m) < 0 ||
 	    pyx_tuple_ready(m) < 0 ||
 	    pyx_memory_ready(m) < 0 ||
-	    pyx_array_ready(m) < 0) {
+	    pyx_array_ready(m) < 0 ||
+	    pyx_sorteddict_ready(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -62,6 +62,7 @@ int pyx_object_ready(PyObject *m);  /* PersistentObject, ClassNotFoundError (pob
 int pyx_tuple_ready(PyObject *m);   /* PersistentTuple (ptuple.c) */
 int pyx_memory_ready(PyObject *m);  /* MemoryManager, OID_NULL (memory.c) */
 int pyx_array_ready(PyObject *m);   /* PersistentArray (parray.c) */
+int pyx_sorteddict_ready(PyObject *m);  /* PersistentSortedDict (psorteddict.c) */
 
 /* Identity map (idmap.c) */
 int pyx_idmap_init(PoolObject *pool);

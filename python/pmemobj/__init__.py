@@ -33,6 +33,7 @@ from ._pmemobj import (
     PersistentObject,
     PersistentObjectPool as _Pool,
     PersistentSet,
+    PersistentSortedDict,
     PersistentTuple,
     Transaction,
     _PersistentBase,
@@ -44,8 +45,8 @@ __all__ = [
     "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
-    "PersistentSet", "PersistentTuple", "Transaction", "check", "create", "open",
-    "salvage",
+    "PersistentSet", "PersistentSortedDict", "PersistentTuple", "Transaction", "check",
+    "create", "open", "salvage",
 ]
 
 __version__ = "0.2.0.dev0"     # as in pyproject.toml

@@ -51,7 +51,7 @@ def _resolve(pool, path):
     for p in parts[1:]:
         if isinstance(v, (pmemobj.PersistentList, pmemobj.PersistentTuple, list, tuple)):
             v = v[int(p)]
-        elif isinstance(v, (pmemobj.PersistentDict, dict)):
+        elif isinstance(v, (pmemobj.PersistentDict, pmemobj.PersistentSortedDict, dict)):
             v = v[p] if p in v else v[int(p)] if p.lstrip("-").isdigit() else v[p]
         else:
             v = getattr(v, p)
@@ -74,8 +74,8 @@ def _render(v, depth, seen):
         return {"...": _classify(v)}
     seen = seen | {key}
     try:
-        if isinstance(v, (P.PersistentDict, dict)):
-            return {"dict" if isinstance(v, dict) else "PersistentDict":
+        if isinstance(v, (P.PersistentDict, P.PersistentSortedDict, dict)):
+            return {"dict" if isinstance(v, dict) else type(v).__name__:
                     [[_render(k, depth - 1, seen), _render(x, depth - 1, seen)]
                      for k, x in v.items()]}
         if isinstance(v, (P.PersistentList, P.PersistentTuple, P.PersistentSet,
@@ -180,7 +180,7 @@ def cmd_dump(args):
 def cmd_du(args):
     with _read_only(args.pool) as pool:
         root = pool.root
-        if isinstance(root, pmemobj.PersistentDict):
+        if isinstance(root, (pmemobj.PersistentDict, pmemobj.PersistentSortedDict)):
             children = [("root[%r]" % (k,), v) for k, v in root.items()]
         elif isinstance(root, (pmemobj.PersistentList, pmemobj.PersistentTuple)):
             children = [("root[%d]" % i, v) for i, v in enumerate(root)]

@@ -1,8 +1,9 @@
 """Plain Python values out of persistent containers.
 
 ``to_python(x)`` is a deep copy made of builtins only: PersistentList ->
-list, PersistentDict -> dict, PersistentSet -> set, PersistentFrozenSet
--> frozenset, PersistentTuple -> tuple, PersistentArray -> array.array,
+list, PersistentDict -> dict, PersistentSortedDict -> dict (in key
+order), PersistentSet -> set, PersistentFrozenSet -> frozenset,
+PersistentTuple -> tuple, PersistentArray -> array.array,
 with shared parts shared and cycles kept, as ``copy.deepcopy`` keeps them.
 Objects of PersistentObject subclasses (and other persistent types) are
 not containers: they stay as they are.  The containers' ``to_python``,
@@ -31,7 +32,7 @@ class _Copier:
         if isinstance(x, _p.PersistentList):
             out = self.memo[id(x)] = []
             out.extend(self.copy(v) for v in x)
-        elif isinstance(x, _p.PersistentDict):
+        elif isinstance(x, (_p.PersistentDict, _p.PersistentSortedDict)):
             out = self.memo[id(x)] = {}
             for k, v in x.items():
                 out[self.copy(k)] = self.copy(v)
@@ -57,7 +58,7 @@ class _Copier:
 
 def shallow(x):
     """copy.copy: a plain container of the same items."""
-    if isinstance(x, _p.PersistentDict):
+    if isinstance(x, (_p.PersistentDict, _p.PersistentSortedDict)):
         return dict(x.items())
     return {_p.PersistentList: list, _p.PersistentSet: set, _p.PersistentTuple: tuple,
             _p.PersistentFrozenSet: frozenset}[type(x)](x)

@@ -93,7 +93,8 @@ class _Salvager:
         elif isinstance(v, P.PersistentArray):
             out = self.dst.new(P.PersistentArray, v.typecode, v.to_python(),
                                v.shape if v.ndim > 1 else None)
-        elif isinstance(v, (P.PersistentList, P.PersistentDict, P.PersistentSet)):
+        elif isinstance(v, (P.PersistentList, P.PersistentDict, P.PersistentSortedDict,
+                            P.PersistentSet)):
             out = self.dst.new(type(v))
             self.todo.append((v, out, path))
         elif isinstance(v, P.PersistentObject):
@@ -125,7 +126,7 @@ class _Salvager:
 
     def fill(self, s, d, path):
         P = _pmemobj
-        if isinstance(s, P.PersistentDict):
+        if isinstance(s, (P.PersistentDict, P.PersistentSortedDict)):
             try:
                 keys = list(s)
             except self.DAMAGE as e:
