@@ -405,7 +405,7 @@ static int descend_key(const pmo_pool *p, const pmo_btree *t, const pmo_key *key
 				else
 					lo = mid + 1;
 			}
-			for (uint32_t i = 0; i < lo; i++)
+			for (uint32_t i = 0; rank && i < lo; i++)
 				r += in->count[i];
 			path[d].node = off;
 			path[d].idx = lo;
@@ -417,7 +417,7 @@ static int descend_key(const pmo_pool *p, const pmo_btree *t, const pmo_key *key
 		hi = nd->n;
 		while (lo < hi) {
 			uint32_t mid = (lo + hi) / 2;
-			if (cmp_stored(p, key, &lf->keys[mid], &c) != 0)
+			if (cmp_stored(p, key, &lf->e[mid].key, &c) != 0)
 				return -1;
 			if (c < 0 || (c == 0 && !upper))
 				hi = mid;
@@ -429,12 +429,13 @@ static int descend_key(const pmo_pool *p, const pmo_btree *t, const pmo_key *key
 		if (found) {
 			*found = 0;
 			if (!upper && lo < nd->n) {
-				if (cmp_stored(p, key, &lf->keys[lo], &c) != 0)
+				if (cmp_stored(p, key, &lf->e[lo].key, &c) != 0)
 					return -1;
 				*found = c == 0;
 			}
 		}
-		*rank = r + lo;
+		if (rank)
+			*rank = r + lo;
 	}
 	return 0;
 }
@@ -499,6 +500,19 @@ int pmo_btree_seek(const pmo_pool *p, const pmo_btree *t, const pmo_key *key, in
 	return normalise(p, pos);
 }
 
+int pmo_btree_find(const pmo_pool *p, const pmo_btree *t, const pmo_key *key, pmo_bt_pos *pos)
+{
+	if (!t->root)
+		return 0;
+	step path[PMO_BT_MAX_HEIGHT];
+	int found;
+	if (descend_key(p, t, key, 0, path, NULL, &found) != 0)
+		return -1;
+	pos->leaf = path[t->height - 1].node;
+	pos->i = path[t->height - 1].idx;
+	return found;
+}
+
 int pmo_btree_at(const pmo_pool *p, const pmo_btree *t, uint64_t r, pmo_bt_pos *pos)
 {
 	pos->rank = r;
@@ -528,14 +542,15 @@ int pmo_btree_step(const pmo_pool *p, pmo_bt_pos *pos)
 static int leaf_insert(pmo_pool *p, pmo_bleaf *lf, uint32_t pos, pmo_slot k, pmo_slot v)
 {
 	uint32_t n = lf->h.n;
-	size_t moved = (size_t)(n - pos + 1) * sizeof(pmo_slot);   /* slot n is past n */
-	if (snap(p, &lf->keys[pos], moved) != 0 || snap(p, &lf->values[pos], moved) != 0 ||
+	size_t moved = (size_t)(n - pos) * sizeof(pmo_bentry);
+	/* Entry n is past n: written back, nothing to save. */
+	if ((moved && snap(p, &lf->e[pos], moved) != 0) ||
+	    pmo_tx_add_fresh(p, &lf->e[n], sizeof(pmo_bentry)) != 0 ||
 	    snap(p, &lf->h.n, sizeof lf->h.n) != 0)
 		return -1;
-	memmove(&lf->keys[pos + 1], &lf->keys[pos], moved - sizeof(pmo_slot));
-	memmove(&lf->values[pos + 1], &lf->values[pos], moved - sizeof(pmo_slot));
-	lf->keys[pos] = k;
-	lf->values[pos] = v;
+	memmove(&lf->e[pos + 1], &lf->e[pos], moved);
+	lf->e[pos].key = k;
+	lf->e[pos].value = v;
 	lf->h.n = n + 1;
 	return 0;
 }
@@ -552,24 +567,19 @@ static int leaf_split(pmo_pool *p, pmo_btree *t, uint64_t off, uint32_t pos, pmo
 		return -1;
 	pmo_bleaf *lf = LEAF(p, off), *rt = LEAF(p, roff);
 	if (at_end) {
-		rt->keys[0] = k;
-		rt->values[0] = v;
+		rt->e[0].key = k;
+		rt->e[0].value = v;
 		rt->h.n = 1;
 	} else {
-		pmo_slot tk[PMO_BT_ORDER + 1], tv[PMO_BT_ORDER + 1];
-		memcpy(tk, lf->keys, pos * sizeof *tk);
-		memcpy(tv, lf->values, pos * sizeof *tv);
-		tk[pos] = k;
-		tv[pos] = v;
-		memcpy(tk + pos + 1, lf->keys + pos, (PMO_BT_ORDER - pos) * sizeof *tk);
-		memcpy(tv + pos + 1, lf->values + pos, (PMO_BT_ORDER - pos) * sizeof *tv);
+		pmo_bentry te[PMO_BT_ORDER + 1];
+		memcpy(te, lf->e, pos * sizeof *te);
+		te[pos].key = k;
+		te[pos].value = v;
+		memcpy(te + pos + 1, lf->e + pos, (PMO_BT_ORDER - pos) * sizeof *te);
 		uint32_t nl = (PMO_BT_ORDER + 2) / 2, nr = PMO_BT_ORDER + 1 - nl;
-		memcpy(lf->keys, tk, nl * sizeof *tk);
-		memcpy(lf->values, tv, nl * sizeof *tv);
-		memcpy(rt->keys, tk + nl, nr * sizeof *tk);
-		memcpy(rt->values, tv + nl, nr * sizeof *tv);
-		memset(lf->keys + nl, 0, (PMO_BT_ORDER - nl) * sizeof *tk);
-		memset(lf->values + nl, 0, (PMO_BT_ORDER - nl) * sizeof *tv);
+		memcpy(lf->e, te, nl * sizeof *te);
+		memcpy(rt->e, te + nl, nr * sizeof *te);
+		memset(lf->e + nl, 0, (PMO_BT_ORDER - nl) * sizeof *te);
 		lf->h.n = nl;
 		rt->h.n = nr;
 	}
@@ -587,7 +597,7 @@ static int leaf_split(pmo_pool *p, pmo_btree *t, uint64_t off, uint32_t pos, pmo
 	}
 	lf->h.next = roff;
 	*right = roff;
-	*sep = rt->keys[0];
+	*sep = rt->e[0].key;
 	return pmo_slot_incref(p, *sep);
 }
 
@@ -655,8 +665,8 @@ int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot,
 		if (!off || snap_tree(p, t) != 0)
 			return -1;
 		pmo_bleaf *lf = LEAF(p, off);
-		lf->keys[0] = kslot;
-		lf->values[0] = value;
+		lf->e[0].key = kslot;
+		lf->e[0].value = value;
 		lf->h.n = 1;
 		t->root = t->first = t->last = off;
 		t->height = 1;
@@ -676,7 +686,7 @@ int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot,
 	if (found) {
 		if (pmo_slot_decref(p, kslot) != 0)
 			return -1;
-		return pmo_slot_store(p, &lf->values[pos], value);
+		return pmo_slot_store(p, &lf->e[pos].value, value);
 	}
 	uint64_t right = 0;
 	pmo_slot sep;
@@ -746,8 +756,7 @@ static int merge(pmo_pool *p, pmo_btree *t, uint64_t poff, uint32_t li)
 	int drop_sep = 0;
 	if (a->level == 0) {
 		pmo_bleaf *la = (pmo_bleaf *)a, *lb = (pmo_bleaf *)b;
-		memcpy(&la->keys[a->n], lb->keys, b->n * sizeof(pmo_slot));
-		memcpy(&la->values[a->n], lb->values, b->n * sizeof(pmo_slot));
+		memcpy(&la->e[a->n], lb->e, b->n * sizeof(pmo_bentry));
 		la->h.next = lb->h.next;
 		if (lb->h.next) {
 			pmo_bleaf *nx = LEAF(p, lb->h.next);
@@ -793,29 +802,23 @@ static int borrow(pmo_pool *p, uint64_t poff, uint32_t li, int from_left)
 	if (a->level == 0) {
 		pmo_bleaf *la = (pmo_bleaf *)a, *lb = (pmo_bleaf *)b;
 		if (from_left) {
-			memmove(&lb->keys[1], lb->keys, b->n * sizeof(pmo_slot));
-			memmove(&lb->values[1], lb->values, b->n * sizeof(pmo_slot));
-			lb->keys[0] = la->keys[a->n - 1];
-			lb->values[0] = la->values[a->n - 1];
-			memset(&la->keys[a->n - 1], 0, sizeof(pmo_slot));
-			memset(&la->values[a->n - 1], 0, sizeof(pmo_slot));
+			memmove(&lb->e[1], lb->e, b->n * sizeof(pmo_bentry));
+			lb->e[0] = la->e[a->n - 1];
+			memset(&la->e[a->n - 1], 0, sizeof(pmo_bentry));
 			a->n--;
 			b->n++;
 		} else {
-			la->keys[a->n] = lb->keys[0];
-			la->values[a->n] = lb->values[0];
-			memmove(lb->keys, &lb->keys[1], (b->n - 1) * sizeof(pmo_slot));
-			memmove(lb->values, &lb->values[1], (b->n - 1) * sizeof(pmo_slot));
-			memset(&lb->keys[b->n - 1], 0, sizeof(pmo_slot));
-			memset(&lb->values[b->n - 1], 0, sizeof(pmo_slot));
+			la->e[a->n] = lb->e[0];
+			memmove(lb->e, &lb->e[1], (b->n - 1) * sizeof(pmo_bentry));
+			memset(&lb->e[b->n - 1], 0, sizeof(pmo_bentry));
 			a->n++;
 			b->n--;
 		}
 		moved = 1;
 		/* The separator becomes a copy of b's new first key. */
 		pmo_slot old = par->keys[li];
-		par->keys[li] = lb->keys[0];
-		if (pmo_slot_incref(p, lb->keys[0]) != 0 || pmo_slot_decref(p, old) != 0)
+		par->keys[li] = lb->e[0].key;
+		if (pmo_slot_incref(p, lb->e[0].key) != 0 || pmo_slot_decref(p, old) != 0)
 			return -1;
 	} else {
 		pmo_binner *ia = (pmo_binner *)a, *ib = (pmo_binner *)b;
@@ -919,15 +922,12 @@ static int del_path(pmo_pool *p, pmo_btree *t, const step *path, pmo_slot *out_k
 	uint32_t h = (uint32_t)t->height;
 	pmo_bleaf *lf = LEAF(p, path[h - 1].node);
 	uint32_t pos = path[h - 1].idx, n = lf->h.n;
-	pmo_slot k = lf->keys[pos], v = lf->values[pos];
-	size_t moved = (size_t)(n - pos) * sizeof(pmo_slot);
-	if (snap(p, &lf->keys[pos], moved) != 0 || snap(p, &lf->values[pos], moved) != 0 ||
-	    snap(p, &lf->h.n, sizeof lf->h.n) != 0)
+	pmo_slot k = lf->e[pos].key, v = lf->e[pos].value;
+	size_t moved = (size_t)(n - pos) * sizeof(pmo_bentry);
+	if (snap(p, &lf->e[pos], moved) != 0 || snap(p, &lf->h.n, sizeof lf->h.n) != 0)
 		return -1;
-	memmove(&lf->keys[pos], &lf->keys[pos + 1], moved - sizeof(pmo_slot));
-	memmove(&lf->values[pos], &lf->values[pos + 1], moved - sizeof(pmo_slot));
-	memset(&lf->keys[n - 1], 0, sizeof(pmo_slot));
-	memset(&lf->values[n - 1], 0, sizeof(pmo_slot));
+	memmove(&lf->e[pos], &lf->e[pos + 1], moved - sizeof(pmo_bentry));
+	memset(&lf->e[n - 1], 0, sizeof(pmo_bentry));
 	lf->h.n = n - 1;
 	for (int d = (int)h - 2; d >= 0; d--) {
 		pmo_binner *in = INNER(p, path[d].node);
@@ -1003,7 +1003,7 @@ static int clear_node(pmo_pool *p, uint64_t off, void *ctx)
 	if (nd->level == 0) {
 		pmo_bleaf *lf = (pmo_bleaf *)nd;
 		for (uint32_t i = 0; i < nd->n && rc == 0; i++)
-			rc = pmo_slot_decref(p, lf->keys[i]) || pmo_slot_decref(p, lf->values[i]);
+			rc = pmo_slot_decref(p, lf->e[i].key) || pmo_slot_decref(p, lf->e[i].value);
 	} else {
 		pmo_binner *in = (pmo_binner *)nd;
 		for (uint32_t i = 0; i + 1 < nd->n && rc == 0; i++)
@@ -1032,8 +1032,8 @@ static int visit_node(pmo_pool *p, uint64_t off, void *ctx)
 	if (nd->level == 0) {
 		const pmo_bleaf *lf = (const pmo_bleaf *)nd;
 		for (uint32_t i = 0; i < nd->n; i++)
-			if ((pmo_slot_is_ref(lf->keys[i]) && v->slot(v, &lf->keys[i]) != 0) ||
-			    (pmo_slot_is_ref(lf->values[i]) && v->slot(v, &lf->values[i]) != 0))
+			if ((pmo_slot_is_ref(lf->e[i].key) && v->slot(v, &lf->e[i].key) != 0) ||
+			    (pmo_slot_is_ref(lf->e[i].value) && v->slot(v, &lf->e[i].value) != 0))
 				return -1;
 	} else {
 		const pmo_binner *in = (const pmo_binner *)nd;
@@ -1092,11 +1092,11 @@ static int validate_node(const pmo_pool *p, vstate *vs, uint64_t off, uint32_t l
 		if (vs->last_leaf ? LEAF(p, vs->last_leaf)->h.next != off : vs->t->first != off)
 			return bad(vs, "leaf %llu is missing from the leaf chain", off);
 		for (uint32_t i = 0; i < nd->n; i++) {
-			const pmo_slot *k = &lf->keys[i];
+			const pmo_slot *k = &lf->e[i].key;
 			pmo_key kk;
 			if (pmo_key_of_slot(p, k, &kk) != 0)
 				return bad(vs, "key %llu cannot be ordered", i);
-			if (lf->values[i].tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(lf->values[i]))
+			if (lf->e[i].value.tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(lf->e[i].value))
 				return bad(vs, "value %llu is not a valid slot", i);
 			if (vs->last_key && cmp_slots(p, vs->last_key, k) != -1)
 				return bad(vs, "keys out of order in leaf %llu", off);

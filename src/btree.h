@@ -8,7 +8,8 @@
  *   node (raw substructure, PMO_TYPENUM_RAW, 1,088 bytes = 17 cache
  *        lines): a 64-byte header (entry count n, level, and for leaves
  *        the neighbouring leaves), then
- *     leaf  (level 0):  keys[ORDER], values[ORDER]   (slots)
+ *     leaf  (level 0):  e[ORDER], each a key slot and a value slot (an
+ *        insert or delete shifts one run of entries: one snapshot)
  *     inner (level > 0): child[ORDER], count[ORDER], keys[ORDER]
  *        child[i] is the node below; count[i] the number of entries under
  *        it (so a position in key order is found from the root in
@@ -83,10 +84,14 @@ typedef struct pmo_bnode {
 	uint64_t reserved[5];
 } pmo_bnode;
 
+typedef struct pmo_bentry {
+	pmo_slot key;
+	pmo_slot value;
+} pmo_bentry;
+
 typedef struct pmo_bleaf {
 	pmo_bnode h;
-	pmo_slot keys[PMO_BT_ORDER];
-	pmo_slot values[PMO_BT_ORDER];
+	pmo_bentry e[PMO_BT_ORDER];
 } pmo_bleaf;
 
 typedef struct pmo_binner {
@@ -98,7 +103,8 @@ typedef struct pmo_binner {
 
 _Static_assert(sizeof(pmo_btree) == 64, "tree header: one cache line");
 _Static_assert(sizeof(pmo_bnode) == 64, "node header: one cache line");
-_Static_assert(sizeof(pmo_bleaf) == 64 + 2 * 16 * PMO_BT_ORDER, "leaf layout");
+_Static_assert(sizeof(pmo_bentry) == 32, "a leaf entry: key and value slots");
+_Static_assert(sizeof(pmo_bleaf) == 64 + 32 * PMO_BT_ORDER, "leaf layout");
 _Static_assert(sizeof(pmo_binner) == sizeof(pmo_bleaf), "leaves and inner nodes share a size");
 _Static_assert(sizeof(pmo_bleaf) % 64 == 0, "nodes are whole cache lines");
 
@@ -166,6 +172,10 @@ pmo_bleaf *pmo_btree_leaf(const pmo_pool *p, uint64_t off);
  * Reads only. */
 int pmo_btree_seek(const pmo_pool *p, const pmo_btree *t, const pmo_key *key, int upper,
 		   pmo_bt_pos *pos, int *found);
+
+/* Find key: 1 (its leaf and index in *pos; no rank), 0 if it is not
+ * there, -1 on error.  The lookup fast path. */
+int pmo_btree_find(const pmo_pool *p, const pmo_btree *t, const pmo_key *key, pmo_bt_pos *pos);
 
 /* The position of rank r (r == len gives the end). */
 int pmo_btree_at(const pmo_pool *p, const pmo_btree *t, uint64_t r, pmo_bt_pos *pos);

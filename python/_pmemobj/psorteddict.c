@@ -208,21 +208,20 @@ static int sk_lookup(sortkey *sk, PyObject *key)
  * A key that does not compare with the stored ones is not there. */
 static int find(SortedObject *self, pmo_btree *t, const sortkey *sk, pmo_bt_pos *pos)
 {
-	int found;
-	if (pmo_btree_seek(self->pool->core, t, &sk->k, 0, pos, &found) != 0) {
+	int found = pmo_btree_find(self->pool->core, t, &sk->k, pos);
+	if (found < 0) {
 		if (errno == EDOM) {
 			pmo_err_clear();
 			return 0;
 		}
 		pyx_raise();
-		return -1;
 	}
 	return found;
 }
 
 static pmo_slot *value_at(SortedObject *self, const pmo_bt_pos *pos)
 {
-	return &pmo_btree_leaf(self->pool->core, pos->leaf)->values[pos->i];
+	return &pmo_btree_leaf(self->pool->core, pos->leaf)->e[pos->i].value;
 }
 
 /* Before storing key: does it compare with the keys already there?  With
@@ -242,7 +241,7 @@ static int check_comparable(SortedObject *self, pmo_btree *t, const sortkey *sk)
 		pmo_bleaf *first = pmo_btree_leaf(p, t->first);
 		pmo_key k0;
 		int c;
-		rc = !first || pmo_key_of_slot(p, &first->keys[0], &k0) != 0 ||
+		rc = !first || pmo_key_of_slot(p, &first->e[0].key, &k0) != 0 ||
 		     pmo_key_cmp(&sk->k, &k0, &c) != 0 ? -1 : 0;
 	}
 	if (rc != 0)
@@ -333,7 +332,7 @@ static PyObject *entry(SortedObject *self, const pmo_bt_pos *pos, int kind)
 		return pyx_raise();
 	/* Read both slots before converting: a value's conversion may run
 	 * code (unpickling) that changes the dict. */
-	pmo_slot ks = lf->keys[pos->i], vs = lf->values[pos->i];
+	pmo_slot ks = lf->e[pos->i].key, vs = lf->e[pos->i].value;
 	PyObject *k = kind != KIND_VALUES ? pyx_from_slot(self->pool, ks) : NULL;
 	if (kind == KIND_KEYS || (kind == KIND_ITEMS && !k))
 		return k;
@@ -460,7 +459,14 @@ static PyObject *Sorted_index(SortedObject *self, PyObject *key)
 	if (ready) {
 		pyx_lock(self->pool);
 		pmo_btree *t = tree_of(self);
-		found = t ? find(self, t, &sk, &pos) : -1;
+		found = -1;
+		if (t && pmo_btree_seek(self->pool->core, t, &sk.k, 0, &pos, &found) != 0) {
+			found = errno == EDOM ? 0 : -1;
+			if (found == 0)
+				pmo_err_clear();
+			else
+				pyx_raise();
+		}
 		pyx_unlock(self->pool);
 		sk_clear(&sk);
 	}
@@ -471,39 +477,51 @@ static PyObject *Sorted_index(SortedObject *self, PyObject *key)
 	return r;
 }
 
-/* _bounds(minimum, maximum, inclusive_min, inclusive_max): the rank
- * interval [lo, hi) of the keys in that range (None: unbounded). */
+/* The rank interval [*lo, *hi) of the keys between lo_key and hi_key
+ * (None: unbounded), each bound included or not.  0, or -1 with an
+ * exception (TypeError for a bound that does not compare). */
+static int rank_range(SortedObject *self, PyObject *lo_key, PyObject *hi_key, int lo_incl,
+		      int hi_incl, uint64_t *lo, uint64_t *hi)
+{
+	sortkey a, b;
+	int has_lo = lo_key != Py_None, has_hi = hi_key != Py_None;
+	if (has_lo && sk_prepare(&a, lo_key, 0) != 0)
+		return -1;
+	if (has_hi && sk_prepare(&b, hi_key, 0) != 0) {
+		if (has_lo)
+			sk_clear(&a);
+		return -1;
+	}
+	pyx_lock(self->pool);
+	int rc = -1;
+	pmo_btree *t = tree_of(self);
+	pmo_bt_pos pa = {0, 0, 0}, pb = {0, 0, t ? t->len : 0};
+	if (t && ((has_lo && pmo_btree_seek(self->pool->core, t, &a.k, !lo_incl, &pa, NULL)) ||
+		  (has_hi && pmo_btree_seek(self->pool->core, t, &b.k, hi_incl, &pb, NULL)))) {
+		raise_core();
+	} else if (t) {
+		*lo = pa.rank;
+		*hi = pb.rank < pa.rank ? pa.rank : pb.rank;
+		rc = 0;
+	}
+	pyx_unlock(self->pool);
+	if (has_lo)
+		sk_clear(&a);
+	if (has_hi)
+		sk_clear(&b);
+	return rc;
+}
+
+/* _bounds(minimum, maximum, inclusive_min, inclusive_max) -> (lo, hi). */
 static PyObject *Sorted_bounds(SortedObject *self, PyObject *args)
 {
 	PyObject *lo_key, *hi_key;
 	int lo_incl, hi_incl;
-	if (!PyArg_ParseTuple(args, "OOpp:_bounds", &lo_key, &hi_key, &lo_incl, &hi_incl))
+	uint64_t lo, hi;
+	if (!PyArg_ParseTuple(args, "OOpp:_bounds", &lo_key, &hi_key, &lo_incl, &hi_incl) ||
+	    rank_range(self, lo_key, hi_key, lo_incl, hi_incl, &lo, &hi) != 0)
 		return NULL;
-	sortkey lo, hi;
-	int has_lo = lo_key != Py_None, has_hi = hi_key != Py_None;
-	if (has_lo && sk_prepare(&lo, lo_key, 0) != 0)
-		return NULL;
-	if (has_hi && sk_prepare(&hi, hi_key, 0) != 0) {
-		if (has_lo)
-			sk_clear(&lo);
-		return NULL;
-	}
-	pyx_lock(self->pool);
-	PyObject *r = NULL;
-	pmo_btree *t = tree_of(self);
-	pmo_bt_pos a = {0, 0, 0}, b = {0, 0, t ? t->len : 0};
-	if (t && ((has_lo && pmo_btree_seek(self->pool->core, t, &lo.k, !lo_incl, &a, NULL)) ||
-		  (has_hi && pmo_btree_seek(self->pool->core, t, &hi.k, hi_incl, &b, NULL))))
-		raise_core();
-	else if (t)
-		r = Py_BuildValue("KK", (unsigned long long)a.rank,
-				  (unsigned long long)(b.rank < a.rank ? a.rank : b.rank));
-	pyx_unlock(self->pool);
-	if (has_lo)
-		sk_clear(&lo);
-	if (has_hi)
-		sk_clear(&hi);
-	return r;
+	return Py_BuildValue("KK", (unsigned long long)lo, (unsigned long long)hi);
 }
 
 /* --- mutation ------------------------------------------------------------ */
@@ -837,6 +855,12 @@ static PyObject *Sorted_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 
 /* --- iteration ----------------------------------------------------------- */
 
+/* An iterator converts up to a leaf's worth of entries at a time, under
+ * the lock, and hands them out while the pool's epoch says nothing
+ * changed; any change drops what is left and the next call reads again
+ * from the pool by rank. */
+#define ITER_BATCH 32
+
 typedef struct {
 	PyObject_HEAD
 	SortedObject *owner;  /* NULL when exhausted */
@@ -844,10 +868,18 @@ typedef struct {
 	int reversed;
 	uint64_t lo, hi;      /* the rank interval [lo, hi) to visit */
 	uint64_t next;        /* forward: rank of the next entry; reversed: one past it */
-	uint64_t len;         /* the dict's length at creation */
-	uint64_t epoch;       /* pool epoch when cur was last valid */
-	pmo_bt_pos cur;       /* position of rank `next` (forward) or next-1 */
+	uint64_t len;         /* the dict's length at creation; UINT64_MAX once it raised */
+	uint64_t epoch;       /* pool epoch when batch was converted */
+	int nbatch, ibatch;
+	PyObject *batch[ITER_BATCH];
 } SortedIterObject;
+
+static void drop_batch(SortedIterObject *it)
+{
+	for (int i = it->ibatch; i < it->nbatch; i++)
+		Py_CLEAR(it->batch[i]);
+	it->nbatch = it->ibatch = 0;
+}
 
 static PyObject *make_iter(SortedObject *owner, int kind, int reversed, uint64_t lo,
 			   uint64_t hi)
@@ -863,21 +895,66 @@ static PyObject *make_iter(SortedObject *owner, int kind, int reversed, uint64_t
 		it->hi = hi > t->len ? t->len : hi;
 		it->lo = lo > it->hi ? it->hi : lo;
 		it->next = reversed ? it->hi : it->lo;
-		it->epoch = owner->pool->epoch - 1;   /* no cursor yet */
+		it->nbatch = it->ibatch = 0;
 	}
 	pyx_unlock(owner->pool);
 	return (PyObject *)it;
+}
+
+/* Convert the next entries from the pool into the batch (lock held). */
+static int fill_batch(SortedIterObject *it, pmo_btree *t)
+{
+	PoolObject *pool = it->owner->pool;
+	uint64_t rank = it->reversed ? it->next - 1 : it->next;
+	pmo_bt_pos pos;
+	if (pmo_btree_at(pool->core, t, rank, &pos) != 0 || !pos.leaf) {
+		pyx_raise();
+		return -1;
+	}
+	const pmo_bleaf *lf = pmo_btree_leaf(pool->core, pos.leaf);
+	if (!lf) {
+		pyx_raise();
+		return -1;
+	}
+	uint64_t in_leaf = it->reversed ? pos.i + 1 : lf->h.n - pos.i;
+	uint64_t left = it->reversed ? it->next - it->lo : it->hi - it->next;
+	int m = (int)(in_leaf < left ? in_leaf : left);
+	if (m > ITER_BATCH)
+		m = ITER_BATCH;
+	uint64_t epoch = pool->epoch;
+	for (int j = 0; j < m; j++) {
+		pos.i = it->reversed ? pos.i - (j > 0) : pos.i + (j > 0);
+		PyObject *e = it->kind == KIND_KEYS ? pyx_from_slot(pool, lf->e[pos.i].key)
+						    : entry(it->owner, &pos, it->kind);
+		if (!e) {
+			drop_batch(it);
+			return -1;
+		}
+		it->batch[it->nbatch++] = e;
+		/* A conversion that ran code which changed the pool: keep what
+		 * was read before, read the rest again next time. */
+		if (pool->epoch != epoch)
+			break;
+	}
+	it->epoch = pool->epoch;
+	return 0;
 }
 
 static PyObject *SortedIter_next(SortedIterObject *it)
 {
 	if (!it->owner)
 		return NULL;
-	SortedObject *owner = it->owner;
-	PoolObject *pool = owner->pool;
+	PoolObject *pool = it->owner->pool;
+	if (it->ibatch < it->nbatch && pool->core && it->epoch == pool->epoch) {
+		PyObject *r = it->batch[it->ibatch];
+		it->batch[it->ibatch++] = NULL;
+		it->next += it->reversed ? (uint64_t)-1 : 1;
+		return r;
+	}
+	drop_batch(it);
 	pyx_lock(pool);
 	PyObject *r = NULL;
-	pmo_btree *t = tree_of(owner);
+	pmo_btree *t = tree_of(it->owner);
 	if (!t)
 		goto out;
 	if (t->len != it->len) {
@@ -890,39 +967,11 @@ static PyObject *SortedIter_next(SortedIterObject *it)
 		Py_CLEAR(it->owner);
 		goto out;
 	}
-	uint64_t rank = it->reversed ? it->next - 1 : it->next;
-	/* The cursor stands on rank while nothing changed; else find it. */
-	if (it->epoch != pool->epoch || it->cur.rank != rank) {
-		if (pmo_btree_at(pool->core, t, rank, &it->cur) != 0 || !it->cur.leaf) {
-			if (!PyErr_Occurred())
-				pyx_raise();
-			goto out;
-		}
-	}
-	uint64_t epoch = pool->epoch;
-	r = entry(owner, &it->cur, it->kind);
-	if (!r)
-		goto out;
-	/* Step the cursor (reading only), unless the conversion ran code that
-	 * changed the pool: then the next call finds its place by rank. */
-	it->epoch = epoch;
-	if (pool->epoch != epoch) {
-		it->epoch = pool->epoch - 1;
+	if (fill_batch(it, t) == 0) {
+		r = it->batch[0];
+		it->batch[0] = NULL;
+		it->ibatch = 1;
 		it->next += it->reversed ? (uint64_t)-1 : 1;
-	} else if (it->reversed) {
-		it->next--;
-		if (it->cur.i > 0) {
-			it->cur.i--;
-			it->cur.rank--;
-		} else {
-			it->epoch--;   /* the previous leaf is found by rank */
-		}
-	} else {
-		it->next++;
-		if (it->next < it->hi && pmo_btree_step(pool->core, &it->cur) != 0) {
-			pmo_err_clear();
-			it->epoch--;
-		}
 	}
 out:
 	pyx_unlock(pool);
@@ -938,6 +987,7 @@ static PyObject *SortedIter_length_hint(SortedIterObject *it, PyObject *unused)
 
 static void SortedIter_dealloc(SortedIterObject *it)
 {
+	drop_batch(it);
 	Py_XDECREF(it->owner);
 	PyObject_Free(it);
 }
@@ -982,13 +1032,42 @@ static PyObject *Sorted_iter_range(SortedObject *self, PyObject *args)
 	return make_iter(self, kind, reversed, lo, hi);
 }
 
-/* keys/values/items/irange: the views of pmemobj/_sorted.py. */
+static PyObject *Sorted_irange(SortedObject *self, PyObject *args, PyObject *kw)
+{
+	static char *kwlist[] = {"minimum", "maximum", "inclusive", "reverse", NULL};
+	PyObject *lo_key = Py_None, *hi_key = Py_None, *incl = NULL;
+	int reversed = 0, lo_incl = 1, hi_incl = 1;
+	uint64_t lo, hi;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOp:irange", kwlist, &lo_key, &hi_key,
+					 &incl, &reversed))
+		return NULL;
+	if (incl) {
+		PyObject *pair = PySequence_Fast(incl, "");
+		if (!pair || PySequence_Fast_GET_SIZE(pair) != 2) {
+			Py_XDECREF(pair);
+			PyErr_SetString(PyExc_TypeError,
+					"inclusive must be a pair of bools, e.g. (True, False)");
+			return NULL;
+		}
+		lo_incl = PyObject_IsTrue(PySequence_Fast_GET_ITEM(pair, 0));
+		hi_incl = PyObject_IsTrue(PySequence_Fast_GET_ITEM(pair, 1));
+		Py_DECREF(pair);
+		if (lo_incl < 0 || hi_incl < 0)
+			return NULL;
+	}
+	if (rank_range(self, lo_key, hi_key, lo_incl, hi_incl, &lo, &hi) != 0)
+		return NULL;
+	return make_iter(self, KIND_KEYS, reversed, lo, hi);
+}
+
+/* keys/values/items: the views of pmemobj/_sorted.py. */
 static PyObject *call_sorted_py(const char *name, SortedObject *self, PyObject *args,
 				PyObject *kw)
 {
-	PyObject *mod = PyImport_ImportModule("pmemobj._sorted");
+	static PyObject *mod;     /* imported once, kept for the process */
+	if (!mod)
+		mod = PyImport_ImportModule("pmemobj._sorted");
 	PyObject *f = mod ? PyObject_GetAttrString(mod, name) : NULL;
-	Py_XDECREF(mod);
 	if (!f)
 		return NULL;
 	PyObject *full = PyTuple_New(PyTuple_GET_SIZE(args) + 1);
@@ -1013,7 +1092,6 @@ static PyObject *call_sorted_py(const char *name, SortedObject *self, PyObject *
 PY_SIDE(Sorted_keys, "keys")
 PY_SIDE(Sorted_values, "values")
 PY_SIDE(Sorted_items, "items")
-PY_SIDE(Sorted_irange, "irange")
 PY_SIDE(Sorted_repr, "repr")
 
 static PyObject *Sorted_repr0(SortedObject *self)

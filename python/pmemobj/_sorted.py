@@ -1,4 +1,4 @@
-"""The Python side of PersistentSortedDict: its range views and irange().
+"""The Python side of PersistentSortedDict: its range views and repr().
 
 The dict itself is in C (python/_pmemobj/psorteddict.c).  A range of keys
 is a rank interval that its ``_bounds(minimum, maximum, incl_min,
@@ -129,11 +129,6 @@ def values(d, minimum=None, maximum=None, inclusive=(True, True)):
 
 def items(d, minimum=None, maximum=None, inclusive=(True, True)):
     return SortedItemsView(d, minimum, maximum, inclusive)
-
-
-def irange(d, minimum=None, maximum=None, inclusive=(True, True), reverse=False):
-    lo, hi = d._bounds(minimum, maximum, *_inclusive(inclusive))
-    return d._iter(lo, hi, _KEYS, bool(reverse))
 
 
 _in_repr = set()

@@ -83,7 +83,7 @@ static int64_t get_int(pmo_pool *p, pmo_btree *t, int64_t k)
 	int found;
 	if (pmo_btree_seek(p, t, &key, 0, &pos, &found) != 0 || !found)
 		return -1;
-	return pmo_slot_as_int(pmo_btree_leaf(p, pos.leaf)->values[pos.i]);
+	return pmo_slot_as_int(pmo_btree_leaf(p, pos.leaf)->e[pos.i].value);
 }
 
 /* Sorted reference set of ints. */
@@ -116,8 +116,8 @@ static int same_as_ref(pmo_pool *p, pmo_btree *t)
 		if (!pos.leaf || pos.rank != i)
 			return 0;
 		pmo_bleaf *lf = pmo_btree_leaf(p, pos.leaf);
-		if (pmo_slot_as_int(lf->keys[pos.i]) != ref[i] ||
-		    pmo_slot_as_int(lf->values[pos.i]) != ref[i] * 3)
+		if (pmo_slot_as_int(lf->e[pos.i].key) != ref[i] ||
+		    pmo_slot_as_int(lf->e[pos.i].value) != ref[i] * 3)
 			return 0;
 		if (pmo_btree_step(p, &pos) != 0)
 			return 0;
@@ -128,7 +128,7 @@ static int same_as_ref(pmo_pool *p, pmo_btree *t)
 	for (uint64_t off = t->last; off; off = pmo_btree_leaf(p, off)->h.prev) {
 		pmo_bleaf *lf = pmo_btree_leaf(p, off);
 		for (uint32_t i = lf->h.n; i-- > 0;)
-			if (back == 0 || pmo_slot_as_int(lf->keys[i]) != ref[--back])
+			if (back == 0 || pmo_slot_as_int(lf->e[i].key) != ref[--back])
 				return 0;
 	}
 	return back == 0;
@@ -312,7 +312,7 @@ static void test_rollback_and_references(void)
 	for (int i = 0; ordered && i < 2000; i++) {
 		char want[64];
 		snprintf(want, sizeof want, "a long key string number %06d", i);
-		const pmo_varobj *o = pmo_varobj_get(p, pmo_btree_leaf(p, pos.leaf)->keys[pos.i].val,
+		const pmo_varobj *o = pmo_varobj_get(p, pmo_btree_leaf(p, pos.leaf)->e[pos.i].key.val,
 						     PMO_T_STR);
 		ordered &= o && strcmp(o->data, want) == 0 && pmo_btree_step(p, &pos) == 0;
 	}
@@ -396,10 +396,10 @@ static void test_validator_catches_damage(void)
 	CHECK(ok && validate(p, t) == 0);
 	pmo_bleaf *lf = pmo_btree_leaf(p, t->first);
 	/* Planted damage, one kind at a time, each undone after. */
-	pmo_slot save = lf->keys[1];
-	lf->keys[1] = lf->keys[0];
+	pmo_slot save = lf->e[1].key;
+	lf->e[1].key = lf->e[0].key;
 	CHECK(validate(p, t) != 0);            /* keys out of order */
-	lf->keys[1] = save;
+	lf->e[1].key = save;
 	pmo_binner *root = pmo_direct(p, t->root);
 	root->count[0]++;
 	CHECK(validate(p, t) != 0);            /* wrong count */

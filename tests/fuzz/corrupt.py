@@ -91,6 +91,8 @@ def build_template(path):
         root["cycle"] = cyc
         if hasattr(pmemobj, "PersistentArray"):
             root["array"] = pool.new(pmemobj.PersistentArray, "d", range(300))
+        root["sorted"] = pool.new(pmemobj.PersistentSortedDict,
+                                  {(i % 7, "k%d" % i): i for i in range(150)})
     pool.close()
 
 
@@ -104,8 +106,9 @@ def snapshot(obj, seen=None):
         if key in seen:
             return ("cycle", seen[key])
         seen[key] = len(seen)
-    if isinstance(obj, pmemobj.PersistentDict):
-        return ("dict", [(snapshot(k, seen), snapshot(v, seen)) for k, v in obj.items()])
+    if isinstance(obj, (pmemobj.PersistentDict, pmemobj.PersistentSortedDict)):
+        return (type(obj).__name__,
+                [(snapshot(k, seen), snapshot(v, seen)) for k, v in obj.items()])
     if isinstance(obj, (pmemobj.PersistentSet, pmemobj.PersistentFrozenSet)):
         return (type(obj).__name__, sorted(repr(snapshot(v, seen)) for v in obj))
     if isinstance(obj, (pmemobj.PersistentList, pmemobj.PersistentTuple)):

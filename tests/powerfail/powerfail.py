@@ -5,10 +5,10 @@ workload flushed and fenced, each recovered and checked by an oracle.
         [--seed S] [--json PATH] [--build DIR]
 
 1. A workload runs under LD_PRELOAD of libpftrace.so (pftrace.c): random
-   transactions over every mutating operation of lists, dicts, sets, user
-   objects (PersistentObject), new containers, str/bytes/big int/tuple
-   values, nested and aborted transactions, autocommitted single
-   operations and gc.  The tracer records every flushed cache line and
+   transactions over every mutating operation of lists, dicts, sets,
+   sorted dicts, user objects (PersistentObject), new containers,
+   str/bytes/big int/tuple values, nested and aborted transactions,
+   autocommitted single operations and gc.  The tracer records every flushed cache line and
    every fence; the workload records, for each transaction, the fence
    count when it began and when it ended, and the state after it.
 2. Crash images: at a fence k, the durable image (the file at the start
@@ -61,6 +61,8 @@ def plain(v, seen=None):
         seen[v._p_oid] = len(seen)
     if isinstance(v, pmemobj.PersistentDict):
         return ["dict", sorted([repr(plain(k, seen)), plain(x, seen)] for k, x in v.items())]
+    if isinstance(v, pmemobj.PersistentSortedDict):
+        return ["sorted", [[repr(k), plain(x, seen)] for k, x in v.items()]]
     if isinstance(v, (pmemobj.PersistentSet, pmemobj.PersistentFrozenSet)):
         return ["set", sorted(repr(plain(x, seen)) for x in v)]
     if isinstance(v, (pmemobj.PersistentList, pmemobj.PersistentTuple)):
@@ -85,6 +87,7 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
         root["d"] = pool.new(pmemobj.PersistentDict, {"a": 1})
         root["s"] = pool.new(pmemobj.PersistentSet, {1, 2})
         root["o"] = pool.new(Node, "node", 0)
+        root["t"] = pool.new(pmemobj.PersistentSortedDict, {i * 3: i for i in range(100)})
     pool.close()
     pool = pmemobj.open(path)
     root = pool.root
@@ -100,7 +103,7 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
     states = [[0, 0, plain(root)]]
 
     def ops():
-        l, d, s, o = root["l"], root["d"], root["s"], root["o"]
+        l, d, s, o, t = root["l"], root["d"], root["s"], root["o"], root["t"]
         k = rng.randrange(1000)
         return [
             lambda: l.append(k),
@@ -118,6 +121,12 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
             lambda: s.add(k % 60),
             lambda: s.discard(k % 60),
             lambda: s.update(range(k % 7)),
+            # The sorted dict: splits, merges and borrows of its B+ tree.
+            lambda: t.__setitem__(k % 300, "v%d" % k),
+            lambda: t.pop(k % 300, None),
+            lambda: t.update({(k + i) % 300: i for i in range(k % 40)}),
+            lambda: len(t) and t.popitem(last=k % 2 == 0),
+            lambda: [t.pop(x) for x in list(t.irange(k % 300, k % 300 + 45))],
             lambda: setattr(o, "value", k),
             # Scalar overwrites: one failure-atomic store, no log.
             lambda: len(l) and isinstance(l[0], int) and l.__setitem__(0, k),
