@@ -28,10 +28,11 @@ os.environ.setdefault("PMO_EXP_T0", repr(time.time()))
 import common as C  # noqa: E402  (reads PMO_EXP_T0)
 
 EXPERIMENTS = ["ops_vs_peers", "tx_write_set", "alloc_size", "gc_recovery",
-               "footprint", "modes", "c_bench", "arrays", "flush_counts", "verify_cost"]
+               "footprint", "modes", "c_bench", "arrays", "sorted_map", "flush_counts",
+               "verify_cost"]
 GROUPS = ["autocommit write", "writes in one tx", "reads", "gc and open",
-          "footprint", "allocation", "modes", "C core", "arrays", "flushes and fences",
-          "checksums"]
+          "footprint", "allocation", "modes", "C core", "arrays", "sorted map",
+          "flushes and fences", "checksums"]
 
 
 def run_experiment(name, quick, out_dir, i, n):
