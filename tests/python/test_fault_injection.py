@@ -16,12 +16,13 @@ state comparison catches it.
 """
 
 import copy
+import gc
 
 import pytest
 
 import pmemobj
 from pmemobj import (PersistentArray, PersistentDict, PersistentFrozenSet,
-                     PersistentList, PersistentSet, PersistentTuple)
+                     PersistentList, PersistentSet, PersistentSortedDict, PersistentTuple)
 from pmemobj._pmemobj import _fault_calls, _fault_inject
 
 from persistent_types import Point
@@ -31,15 +32,15 @@ def plain(v, seen=None):
     """A deep plain copy of a stored value, for before/after comparison."""
     seen = seen if seen is not None else set()
     if isinstance(v, (PersistentList, PersistentTuple, PersistentDict, PersistentSet,
-                      PersistentFrozenSet, PersistentArray, Point)):
+                      PersistentFrozenSet, PersistentArray, PersistentSortedDict, Point)):
         key = v._p_oid
         if key in seen:
             return ("cycle",)
         seen = seen | {key}
     if isinstance(v, (PersistentList, PersistentTuple)):
         return (type(v).__name__, [plain(x, seen) for x in v])
-    if isinstance(v, PersistentDict):
-        return ("dict", [(plain(k, seen), plain(x, seen)) for k, x in v.items()])
+    if isinstance(v, (PersistentDict, PersistentSortedDict)):
+        return (type(v).__name__, [(plain(k, seen), plain(x, seen)) for k, x in v.items()])
     if isinstance(v, (PersistentSet, PersistentFrozenSet)):
         return (type(v).__name__, sorted(repr(plain(x, seen)) for x in v))
     if isinstance(v, PersistentArray):
@@ -58,6 +59,17 @@ def setup_list(pool):
 
 def setup_dict(pool):
     return pool.new(PersistentDict, {"a": 1, "b": "bee", 3: (4, 5), "big": 2 ** 80})
+
+
+def setup_sorted(pool):
+    # Two levels: 70 keys fill three leaves under a root.
+    return pool.new(PersistentSortedDict, {("k", i): "v%d" % i for i in range(0, 140, 2)})
+
+
+def delete_range(c, lo, hi):
+    with c._p_pool.transaction():
+        for k in list(c.irange(lo, hi)):
+            del c[k]
 
 
 def setup_set(pool):
@@ -115,6 +127,14 @@ OPS = [
     (setup_dict, "setdefault", lambda c: c.setdefault("sd", [1, 2] and (1, 2))),
     (setup_dict, "clear", lambda c: c.clear()),
     (setup_dict, "ior", lambda c: c.__ior__({"x": 1, "y": 2})),
+    (setup_sorted, "sorted set new key", lambda c: c.__setitem__(("k", 1), "new")),
+    (setup_sorted, "sorted set existing", lambda c: c.__setitem__(("k", 2), 2 ** 70)),
+    (setup_sorted, "sorted update (splits)",
+     lambda c: c.update({("k", i): i for i in range(1, 40, 2)})),
+    (setup_sorted, "sorted delete (merges)", lambda c: delete_range(c, ("k", 20), ("k", 100))),
+    (setup_sorted, "sorted popitem", lambda c: c.popitem(last=False)),
+    (setup_sorted, "sorted clear", lambda c: c.clear()),
+    (setup_sorted, "sorted copy", lambda c: store(c, c.copy())),
     (setup_set, "add", lambda c: c.add("added")),
     (setup_set, "discard", lambda c: c.discard("x")),
     (setup_set, "update (grows)", lambda c: c.update(range(100, 140))),
@@ -146,11 +166,15 @@ def run_with_fault(pool, setup, op, n, kinds=31):
     target = setup(pool)
     pool.root["target"] = target
     before = plain(pool.root)
+    # Proxies that only garbage cycles hold must not die (and free their
+    # objects) while the fault is armed: collect them first.
+    gc.collect()
     _fault_inject(n, kinds)
     try:
         op(target)
         exc = None
     except (MemoryError, OSError) as e:
+        e.__traceback__ = None      # no cycle through this frame
         exc = e
     finally:
         calls = _fault_calls()
