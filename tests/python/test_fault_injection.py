@@ -246,7 +246,8 @@ NOMEM_OPS = [o for o in OPS if o[1] in (
     "append str", "insert", "extend", "slice assign", "pop", "sort", "nested transactions",
     "set new key", "update (grows)", "popitem", "add", "update (grows)", "iand",
     "setattr new", "delattr", "array extend", "extend list subclass", "init with itself",
-    "deepcopy", "list + PersistentList")]
+    "deepcopy", "list + PersistentList", "sorted set new key", "sorted update (splits)",
+    "sorted delete (merges)", "sorted copy")]
 
 
 @pytest.mark.parametrize("setup, name, op", NOMEM_OPS, ids=[o[1] for o in NOMEM_OPS])
