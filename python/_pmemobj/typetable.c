@@ -6,7 +6,10 @@
  * A class is stored by its path "module:qualname" and found again by
  * importing the module and walking the qualname, the first time an object
  * of that code is read in a process.  A class that cannot be found gives a
- * ClassNotFoundError (a TypeError) naming the path and the object.
+ * ClassNotFoundError (a TypeError) naming the path and the object, except
+ * in a pool opened read-only, where an object the core can read by itself
+ * (a PersistentObject's attribute table) comes back as an OpaqueObject
+ * that shows its class path and attributes (pmemobj/_opaque.py).
  * Importing runs the named module's code: pools should come from trusted
  * sources, as the modules they name are imported.
  */
@@ -14,6 +17,7 @@
 
 #include <errno.h>
 
+#include "object.h"
 #include "types.h"
 
 PyObject *pyx_ClassNotFoundError;
@@ -206,6 +210,32 @@ static void class_not_found(PoolObject *pool, PyObject *path, uint64_t off)
 	Py_DECREF(exc);
 }
 
+/* In a read-only pool, a class that cannot be found stands in as an
+ * OpaqueObject subclass (pmemobj/_opaque.py) when the object is an
+ * attribute table the core can read by itself; NULL (the import error
+ * still set) otherwise. */
+static PyObject *opaque_class(PoolObject *pool, PyObject *path, uint64_t off)
+{
+	const pmo_head *h = pmo_obj_at(pool->core, off, sizeof(pmo_head));
+	if (!h || !pmo_is_object(h)) {
+		pmo_err_clear();
+		return NULL;
+	}
+	PyObject *et, *ev, *tb;
+	PyErr_Fetch(&et, &ev, &tb);
+	PyObject *mod = PyImport_ImportModule("pmemobj._opaque");
+	PyObject *cls = mod ? PyObject_CallMethod(mod, "opaque_class", "O", path) : NULL;
+	Py_XDECREF(mod);
+	if (!cls) {
+		Py_XDECREF(et);
+		Py_XDECREF(ev);
+		Py_XDECREF(tb);
+		return NULL;
+	}
+	PyErr_Restore(et, ev, tb);
+	return cls;
+}
+
 pyx_class_entry *pyx_class_entry_of(PoolObject *pool, uint32_t code, uint64_t off)
 {
 	MMObject *mm = pyx_mm(pool);
@@ -227,6 +257,8 @@ pyx_class_entry *pyx_class_entry_of(PoolObject *pool, uint32_t code, uint64_t of
 	if (!path)
 		return NULL;
 	PyObject *cls = resolve_path(path);
+	if (!cls && pool->readonly && (cls = opaque_class(pool, path, off)))
+		PyErr_Clear();
 	if (!cls) {
 		class_not_found(pool, path, off);
 		Py_DECREF(path);

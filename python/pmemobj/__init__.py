@@ -38,11 +38,12 @@ from ._pmemobj import (
     Transaction,
     _PersistentBase,
 )
+from ._opaque import OpaqueObject
 from ._persistent import Persistent
 
 __all__ = [
     "ClassNotFoundError", "CorruptPoolError", "FORMAT_VERSION", "LAYOUT",
-    "MIN_POOL_SIZE", "MemoryManager", "OID_NULL",
+    "MIN_POOL_SIZE", "MemoryManager", "OID_NULL", "OpaqueObject",
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
     "PersistentSet", "PersistentSortedDict", "PersistentTuple", "Transaction", "check",

@@ -23,6 +23,7 @@ from contextlib import contextmanager
 
 import pmemobj
 from pmemobj import _repair
+from pmemobj._opaque import OpaqueObject
 
 
 @contextmanager
@@ -37,6 +38,8 @@ def _read_only(path):
 
 
 def _classify(v):
+    if isinstance(v, OpaqueObject):
+        return v._p_class_path + " (class not importable here)"
     if isinstance(v, pmemobj.PersistentObject):
         return type(v).__module__ + ":" + type(v).__qualname__
     return type(v).__name__

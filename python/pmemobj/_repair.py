@@ -12,6 +12,7 @@ import os
 from contextlib import contextmanager
 
 from . import _pmemobj
+from ._opaque import OpaqueObject
 
 
 @contextmanager
@@ -97,6 +98,9 @@ class _Salvager:
                             P.PersistentSet)):
             out = self.dst.new(type(v))
             self.todo.append((v, out, path))
+        elif isinstance(v, OpaqueObject):
+            raise P.ClassNotFoundError(f"class {v._p_class_path} cannot be imported here: "
+                                       f"its objects cannot be rebuilt")
         elif isinstance(v, P.PersistentObject):
             out = type(v)._p_new_in(self.dst)
             self.todo.append((v, out, path))

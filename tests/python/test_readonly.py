@@ -77,3 +77,44 @@ def test_bad_flags_and_missing_files(tmp_path):
     with pytest.raises(ValueError) as e:
         pmemobj.open(str(junk), flag="r")
     assert str(e.value).startswith(str(junk) + " is not a pmemobj pool")
+
+
+def test_objects_of_unimportable_classes_are_opaque_when_read_only(pool_dir, run_py):
+    """A pool whose classes this process cannot import can still be read
+    (flag='r'): their objects come back as OpaqueObjects showing class path
+    and attributes; a writable open still raises ClassNotFoundError; the
+    command line dumps them; salvage names what it cannot rebuild."""
+    mod_dir = pool_dir / "mods"
+    mod_dir.mkdir()
+    (mod_dir / "gone_mod.py").write_text(
+        "import pmemobj\nclass Thing(pmemobj.PersistentObject):\n    pass\n")
+    path = str(pool_dir / "opaque.pool")
+    run_py(f"""
+import sys; sys.path.insert(0, {str(mod_dir)!r})
+import pmemobj, gone_mod
+pool = pmemobj.create({path!r})
+t = pool.new(gone_mod.Thing)
+t.name, t.n, t.child = "x", 3, pool.new(gone_mod.Thing)
+pool.root = pool.new(PersistentList, [t, "plain"])
+pool.close()
+""".replace("PersistentList", "pmemobj.PersistentList"))
+    before = digest(path)
+    with pmemobj.open(path, flag="r") as pool:
+        t = pool.root[0]
+        assert isinstance(t, pmemobj.OpaqueObject)
+        assert t._p_class_path == "gone_mod:Thing" and type(t).__name__ == "Thing"
+        assert (t.name, t.n) == ("x", 3) and t.child._p_class_path == "gone_mod:Thing"
+        assert repr(t).startswith("<opaque gone_mod:Thing object (name='x', n=3")
+        refused(lambda: setattr(t, "n", 4))
+        assert pool.check()["ok"]
+    assert digest(path) == before
+    with pmemobj.open(path) as pool:
+        with pytest.raises(pmemobj.ClassNotFoundError):
+            pool.root[0]
+    skipped = pmemobj.salvage(path, str(pool_dir / "out.pool"))
+    assert skipped and "gone_mod:Thing" in skipped[0][1]
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "pmemobj", "dump", path], check=True,
+                         capture_output=True, text=True).stdout
+    assert "gone_mod:Thing (class not importable here)" in out and '"x"' in out
