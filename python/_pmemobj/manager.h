@@ -96,8 +96,23 @@ int pyx_object_v_init(PyObject *o);
  * rollback forgets its proxy or Python object. */
 int pyx_note_created(PoolObject *pool, uint64_t off);
 
+/* The object a weak reference names (new reference), NULL if it died. */
+PyObject *pyx_pool_of_ref(PyObject *ref);
+
+/* foreign.c -------------------------------------------------------------- */
+
+/* Register obj as the live Python object of the Python-implemented
+ * persistent object at off (identity map and a weak reference that
+ * forgets it, and frees the memory if nothing refers to it, when it dies). */
+int pyx_foreign_register(MMObject *mm, PoolObject *pool, uint64_t off, PyObject *obj);
+
+/* Forget the registered Python object of off (identity map and registry). */
+void pyx_foreign_forget(MMObject *mm, PoolObject *pool, uint64_t off);
+
 /* Make and register the Python object of a Python-implemented persistent
  * type stored at off: typ.__new__(typ), then _p_resurrect(mm, oid). */
 PyObject *pyx_foreign_resurrect(PoolObject *pool, PyTypeObject *type, uint64_t off);
+
+int pyx_foreign_ready(void);
 
 #endif

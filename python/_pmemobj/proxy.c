@@ -233,3 +233,78 @@ int pyx_register_abc(const char *abc, PyTypeObject *cls)
 	Py_DECREF(r);
 	return 0;
 }
+
+/* --- _p_traverse / _p_substructures of the C types ------------------------ */
+
+
+typedef struct {
+	PoolObject *pool;
+	PyObject *list;
+} collector;
+
+static int collect_slot(pmo_visit *v, const pmo_slot *s)
+{
+	collector *c = v->ctx;
+	if (!pmo_slot_is_ref(*s))
+		return 0;
+	PyObject *oid = pyx_make_oid(c->pool, s->val);
+	int rc = oid ? PyList_Append(c->list, oid) : -1;
+	Py_XDECREF(oid);
+	return rc;
+}
+
+static int collect_sub(pmo_visit *v, uint64_t off)
+{
+	collector *c = v->ctx;
+	PyObject *oid = pyx_make_oid(c->pool, off);
+	int rc = oid ? PyList_Append(c->list, oid) : -1;
+	Py_XDECREF(oid);
+	return rc;
+}
+
+static int ignore_slot(pmo_visit *v, const pmo_slot *s)
+{
+	return 0;
+}
+
+static int ignore_sub(pmo_visit *v, uint64_t off)
+{
+	return 0;
+}
+
+static PyObject *proxy_collect(ProxyObject *self, int subs)
+{
+	if (pyx_proxy_check(self))
+		return NULL;
+	collector c = {self->pool, PyList_New(0)};
+	if (!c.list)
+		return NULL;
+	pmo_visit v = {subs ? ignore_slot : collect_slot, subs ? collect_sub : ignore_sub, &c};
+	pyx_lock(self->pool);
+	int rc = self->pool->core ? pmo_traverse(self->pool->core, self->off, &v) : -1;
+	pyx_unlock(self->pool);
+	if (rc != 0) {
+		if (!PyErr_Occurred())
+			self->pool->core ? pyx_raise() : pyx_closed();
+		Py_CLEAR(c.list);
+	}
+	return c.list;
+}
+
+static PyObject *Proxy_p_traverse(ProxyObject *self, PyObject *unused)
+{
+	return proxy_collect(self, 0);
+}
+
+static PyObject *Proxy_p_substructures(ProxyObject *self, PyObject *unused)
+{
+	return proxy_collect(self, 1);
+}
+
+PyMethodDef pyx_proxy_methods[] = {
+	{"_p_traverse", (PyCFunction)Proxy_p_traverse, METH_NOARGS,
+	 "Return a list of the oids of the objects this one refers to."},
+	{"_p_substructures", (PyCFunction)Proxy_p_substructures, METH_NOARGS,
+	 "Return a list of the oids of the memory this object owns besides itself."},
+	{NULL}
+};

@@ -110,6 +110,13 @@ PyObject *pyx_pool_get_mm(PoolObject *pool, void *closure);
 /* _p_traverse() and _p_substructures() of every C persistent type. */
 extern PyMethodDef pyx_proxy_methods[];
 
+/* Oids (memory.c): the two numbers of an oid, a (uuid_lo, off) sequence
+ * or an object with pool_uuid_lo and off attributes (a ctypes PMEMoid,
+ * say), 0 or -1 with TypeError/ValueError; and the oid of the object at
+ * off in pool (OID_NULL for 0). */
+int pyx_oid_parts(PyObject *oid, unsigned long long *uuid, unsigned long long *off);
+PyObject *pyx_make_oid(PoolObject *pool, uint64_t off);
+
 /* --- shared helpers of the C persistent types (sequtil.c) --- */
 
 /* The pool argument of _p_new_in, or NULL with TypeError if it is not one. */
