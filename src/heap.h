@@ -95,6 +95,26 @@ static inline pmo_head *pmo_head_at(const pmo_pool *p, uint64_t off)
  * reference).  The rest is zeroed when zero is set.  0 on failure. */
 uint64_t pmo_obj_new(pmo_pool *p, uint32_t type, size_t size, int zero);
 
+/* An object allocated in the current transaction gives up the reference
+ * its maker holds: refcount 0, kept alive by a volatile holder (a proxy)
+ * until something stores a reference to it.  Fresh memory: no snapshot,
+ * so only for objects of this transaction. */
+static inline void pmo_obj_disown(pmo_pool *p, uint64_t off)
+{
+	pmo_head_at(p, off)->refcnt = 0;
+}
+
+/* Make a block just allocated in this transaction (type number
+ * PMO_TYPENUM_OBJ, by a type written in Python) a heap object of user type
+ * `code` with refcount 0, so that refcounting and gc know it. */
+static inline void pmo_obj_stamp(pmo_pool *p, uint64_t off, uint32_t code)
+{
+	pmo_head *h = pmo_head_at(p, off);
+	h->refcnt = 0;
+	h->type = code;
+	h->flags = 0;
+}
+
 /* Allocate a raw substructure owned by some object. 0 on failure. */
 uint64_t pmo_raw_new(pmo_pool *p, size_t size, int zero);
 

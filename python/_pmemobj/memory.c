@@ -439,12 +439,9 @@ static PyObject *alloc_impl(MMObject *self, PyObject *args, PyObject *kw, int ze
 	if (!failed)
 		failed = !(off = pmo_tx_alloc(pool->core, (size_t)size, tn, zero));
 	if (!failed && tn == PMO_TYPENUM_OBJ) {
-		/* Fresh in this transaction: no snapshot.  Refcount 0: only the
-		 * Python object holds it until it is stored somewhere. */
-		pmo_head *h = pmo_head_at(pool->core, off);
-		h->refcnt = 0;
-		h->type = code;
-		h->flags = 0;
+		/* Refcount 0: only the Python object holds it until it is
+		 * stored somewhere. */
+		pmo_obj_stamp(pool->core, off, code);
 		failed = pyx_note_created(pool, off) != 0 ||
 			 (entry && pyx_foreign_register(self, pool, off, PyList_GET_ITEM(entry, 1)) != 0);
 		if (!failed && entry) {
@@ -670,7 +667,7 @@ static PyObject *MM_persist(MMObject *self, PyObject *obj)
 	 * count needs no snapshot.  The caller gets no reference: it increfs
 	 * the oid when it stores it (as the spec's containers do). */
 	if (!failed)
-		pmo_head_at(pool->core, off)->refcnt = 0;
+		pmo_obj_disown(pool->core, off);
 	if (pyx_op_end(pool, failed) == 0)
 		result = pyx_make_oid(pool, off);
 out:

@@ -92,8 +92,7 @@ PyObject *pyx_proxy_adopt(PoolObject *pool, PyTypeObject *type, uint64_t off)
 		pool->created = c;
 		pool->capcreated = cap;
 	}
-	/* Fresh in this transaction: no snapshot needed. */
-	pmo_head_at(pool->core, off)->refcnt = 0;
+	pmo_obj_disown(pool->core, off);
 	PyObject *o = make_proxy(pool, type, off);
 	if (o)
 		pool->created[pool->ncreated++] = off;

@@ -192,7 +192,7 @@ static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 		/* The empty one held nothing and only this proxy refers to it. */
 		int failed = !off || move_proxy(self, off) != 0 || pmo_tx_free(pool->core, old) != 0;
 		if (!failed)
-			pmo_head_at(pool->core, off)->refcnt = 0;   /* fresh: no snapshot */
+			pmo_obj_disown(pool->core, off);
 		rc = pyx_op_end(pool, failed);
 	}
 	Py_DECREF(seq);
