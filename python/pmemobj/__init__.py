@@ -86,6 +86,18 @@ class PersistentObjectPool(_Pool):
             self._make_readonly(filename)
         _open_pools.add(self)
 
+    def check(self):
+        report = super().check()
+        if not report["ok"]:
+            from ._paths import paths_to
+            report["paths"] = paths_to(self, [off for off, _, _ in report["problems"]])
+        return report
+
+    check.__doc__ = _Pool.check.__doc__ + (
+        "\n\nWhen there are problems, 'paths' maps the offset of each object "
+        "they name that is reachable from the root to its path from the "
+        "root (e.g. root['users'][3]).")
+
     def new(self, typ, *args, **kw):
         """Create a new instance of *typ* in this pool, passing *args* and
         *kw* to its constructor.  *typ* must support the Persistent API."""

@@ -150,8 +150,10 @@ def cmd_check(args):
     if args.json:
         print(json.dumps(report, indent=1))
     else:
+        paths = report.get("paths", {})
         for off, typ, problem in report["problems"]:
-            print("offset %d (%s): %s" % (off, typ, problem))
+            where = " at %s" % paths[off] if off in paths else ""
+            print("offset %d (%s)%s: %s" % (off, typ, where, problem))
         print("%s: %s (%d live objects, %d unreachable, %d bytes used)" % (
             args.pool, "ok" if report["ok"] else "%d problems" % len(report["problems"]),
             report["live"], report["unreachable"], report.get("used_bytes", 0)))

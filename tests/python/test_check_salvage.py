@@ -82,6 +82,31 @@ def test_check_finds_a_damaged_value(pool, pool_path, needle):
     assert len(report["problems"]) == 1
     offset, typ, problem = report["problems"][0]
     assert typ == "str" and "checksum" in problem and offset > 0
+    # ...and says where it is, from the root.
+    # (A value inside a plain tuple inside the list has no holder the
+    # walk can ask: it is reported by offset only.)
+    holder = {VICTIM: "root['list']", "a label of some length": "root['point']"}.get(needle)
+    assert report["paths"] == ({offset: "a value inside " + holder} if holder else {})
+
+
+@pytest.mark.damages_pool
+def test_check_names_the_path_of_a_damaged_container(pool, pool_path):
+    build(pool)
+    inner = pool.root["list"]
+    pool.root["deep"] = pool.new(PersistentList, [0, pool.new(PersistentDict, {"k": inner})])
+    off = inner._p_oid[1]
+    # Damage the list's length so it claims more items than it has room for.
+    with open(pool_path, "r+b") as f:
+        f.seek(off + 16)
+        saved = f.read(8)
+        f.seek(off + 16)
+        f.write((10**6).to_bytes(8, "little"))
+    report = pool.check()
+    assert not report["ok"]
+    assert report["paths"][off] == "root['list']"    # the shortest of its two paths
+    with open(pool_path, "r+b") as f:                # undone, so the pool closes
+        f.seek(off + 16)
+        f.write(saved)
 
 
 def test_verify_turns_silent_damage_into_an_error(pool_path):
