@@ -6,7 +6,7 @@ workload flushed and fenced, each recovered and checked by an oracle.
 
 1. A workload runs under LD_PRELOAD of libpftrace.so (pftrace.c): random
    transactions over every mutating operation of lists, dicts, sets,
-   sorted dicts, user objects (PersistentObject), new containers,
+   sorted dicts, arrays, user objects (PersistentObject), new containers,
    str/bytes/big int/tuple values, nested and aborted transactions,
    autocommitted single operations and gc.  The tracer records every flushed cache line and
    every fence; the workload records, for each transaction, the fence
@@ -30,6 +30,7 @@ that shows the simulator can fail.
 """
 
 import argparse
+import array
 import ctypes
 import json
 import os
@@ -61,6 +62,8 @@ def plain(v, seen=None):
         seen[v._p_oid] = len(seen)
     if isinstance(v, pmemobj.PersistentDict):
         return ["dict", sorted([repr(plain(k, seen)), plain(x, seen)] for k, x in v.items())]
+    if isinstance(v, pmemobj.PersistentArray):
+        return ["array", v.typecode, v.tolist()]
     if isinstance(v, pmemobj.PersistentSortedDict):
         return ["sorted", [[repr(k), plain(x, seen)] for k, x in v.items()]]
     if isinstance(v, (pmemobj.PersistentSet, pmemobj.PersistentFrozenSet)):
@@ -88,6 +91,7 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
         root["s"] = pool.new(pmemobj.PersistentSet, {1, 2})
         root["o"] = pool.new(Node, "node", 0)
         root["t"] = pool.new(pmemobj.PersistentSortedDict, {i * 3: i for i in range(100)})
+        root["a"] = pool.new(pmemobj.PersistentArray, "q", range(64))
     pool.close()
     pool = pmemobj.open(path)
     root = pool.root
@@ -103,7 +107,7 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
     states = [[0, 0, plain(root)]]
 
     def ops():
-        l, d, s, o, t = root["l"], root["d"], root["s"], root["o"], root["t"]
+        l, d, s, o, t, a = root["l"], root["d"], root["s"], root["o"], root["t"], root["a"]
         k = rng.randrange(1000)
         return [
             lambda: l.append(k),
@@ -127,6 +131,12 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
             lambda: t.update({(k + i) % 300: i for i in range(k % 40)}),
             lambda: len(t) and t.popitem(last=k % 2 == 0),
             lambda: [t.pop(x) for x in list(t.irange(k % 300, k % 300 + 45))],
+            # The array: item and slice writes, a writable range, growth.
+            lambda: a.__setitem__(k % len(a), k),
+            lambda: a.__setitem__(slice(0, 8), array.array("q", range(k, k + 8))),
+            lambda: fill_range(a, k),
+            lambda: a.extend(range(k % 9)),
+            lambda: len(a) > 64 and a.resize(64),
             lambda: setattr(o, "value", k),
             # Scalar overwrites: one failure-atomic store, no log.
             lambda: len(l) and isinstance(l[0], int) and l.__setitem__(0, k),
@@ -137,6 +147,12 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
             lambda: root.__setitem__("obj", pool.new(Node, "x%d" % k, k)),
             lambda: root.pop("new", None),
         ]
+
+    def fill_range(arr, k):
+        lo = k % (len(arr) - 16)
+        with arr.writable(lo, lo + 16) as v:
+            for i in range(16):
+                v[i] = k + i
 
     for _ in range(n):
         b = lib.pf_fences()
