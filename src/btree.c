@@ -327,12 +327,25 @@ static int snap(pmo_pool *p, void *ptr, size_t len)
 
 static int snap_node(pmo_pool *p, uint64_t off)
 {
-	return snap(p, pmo_direct(p, off), sizeof(pmo_bleaf));
+	return pmo_tx_snapshot_block(p, pmo_direct(p, off), sizeof(pmo_bleaf));
+}
+
+/* Before changing [ptr, ptr + len) inside the node at off.  In a larger
+ * transaction (the op is not the outermost level) the whole node is saved
+ * once and later changes to it cost no libpmemobj call: bulk inserts hit
+ * the same leaves and counts again and again.  Alone (autocommit), only
+ * the part is saved, which logs far fewer bytes. */
+static int snap_part(pmo_pool *p, uint64_t off, void *ptr, size_t len)
+{
+	if (pmo_tx_depth() > 1)
+		return snap_node(p, off);
+	return snap(p, ptr, len);
 }
 
 static int snap_tree(pmo_pool *p, pmo_btree *t)
 {
-	return snap(p, &t->len, offsetof(pmo_btree, reserved) - offsetof(pmo_btree, len));
+	return pmo_tx_snapshot_block(p, &t->len,
+				     offsetof(pmo_btree, reserved) - offsetof(pmo_btree, len));
 }
 
 /* Entries under a node. */
@@ -543,14 +556,15 @@ int pmo_btree_step(const pmo_pool *p, pmo_bt_pos *pos)
  * Inserting
  * ------------------------------------------------------------------------ */
 
-static int leaf_insert(pmo_pool *p, pmo_bleaf *lf, uint32_t pos, pmo_slot k, pmo_slot v)
+static int leaf_insert(pmo_pool *p, uint64_t off, uint32_t pos, pmo_slot k, pmo_slot v)
 {
+	pmo_bleaf *lf = LEAF(p, off);
 	uint32_t n = lf->h.n;
 	size_t moved = (size_t)(n - pos) * sizeof(pmo_bentry);
 	/* Entries pos..n, n included: entry n is past n, so saving it is
 	 * not needed, but one range is one log entry instead of two. */
-	if (snap(p, &lf->e[pos], moved + sizeof(pmo_bentry)) != 0 ||
-	    snap(p, &lf->h.n, sizeof lf->h.n) != 0)
+	if (snap_part(p, off, &lf->e[pos], moved + sizeof(pmo_bentry)) != 0 ||
+	    snap_part(p, off, &lf->h.n, sizeof lf->h.n) != 0)
 		return -1;
 	memmove(&lf->e[pos + 1], &lf->e[pos], moved);
 	lf->e[pos].key = k;
@@ -696,7 +710,7 @@ int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot,
 	pmo_slot sep;
 	int at_end = pos == lf->h.n && lf->h.next == 0;
 	if (lf->h.n < PMO_BT_ORDER) {
-		if (leaf_insert(p, lf, pos, kslot, value) != 0)
+		if (leaf_insert(p, loff, pos, kslot, value) != 0)
 			return -1;
 	} else if (leaf_split(p, t, loff, pos, kslot, value, at_end, &right, &sep) != 0) {
 		return -1;
@@ -706,7 +720,7 @@ int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot,
 		pmo_binner *in = INNER(p, path[d].node);
 		uint32_t ci = path[d].idx;
 		if (!right) {
-			if (snap(p, &in->count[ci], sizeof in->count[ci]) != 0)
+			if (snap_part(p, path[d].node, &in->count[ci], sizeof in->count[ci]) != 0)
 				return -1;
 			in->count[ci]++;
 			continue;
@@ -928,7 +942,8 @@ static int del_path(pmo_pool *p, pmo_btree *t, const step *path, pmo_slot *out_k
 	uint32_t pos = path[h - 1].idx, n = lf->h.n;
 	pmo_slot k = lf->e[pos].key, v = lf->e[pos].value;
 	size_t moved = (size_t)(n - pos) * sizeof(pmo_bentry);
-	if (snap(p, &lf->e[pos], moved) != 0 || snap(p, &lf->h.n, sizeof lf->h.n) != 0)
+	if (snap_part(p, path[h - 1].node, &lf->e[pos], moved) != 0 ||
+	    snap_part(p, path[h - 1].node, &lf->h.n, sizeof lf->h.n) != 0)
 		return -1;
 	memmove(&lf->e[pos], &lf->e[pos + 1], moved - sizeof(pmo_bentry));
 	memset(&lf->e[n - 1], 0, sizeof(pmo_bentry));
@@ -936,7 +951,7 @@ static int del_path(pmo_pool *p, pmo_btree *t, const step *path, pmo_slot *out_k
 	for (int d = (int)h - 2; d >= 0; d--) {
 		pmo_binner *in = INNER(p, path[d].node);
 		uint64_t *c = &in->count[path[d].idx];
-		if (snap(p, c, sizeof *c) != 0)
+		if (snap_part(p, path[d].node, c, sizeof *c) != 0)
 			return -1;
 		(*c)--;
 	}

@@ -93,6 +93,17 @@ static int tx_start(void)
 	return 0;
 }
 
+/* Blocks snapshotted whole in this transaction (pmo_tx_snapshot_block):
+ * a direct-mapped cache of their addresses, tagged with the number of the
+ * transaction, so that the next outermost begin empties it.  A block a
+ * collision evicts is only snapshotted again, which libpmemobj absorbs. */
+#define SNAP_CACHE 1024
+static __thread uint64_t tx_number;
+static __thread struct {
+	uint64_t tx;
+	const void *ptr;
+} snap_cache[SNAP_CACHE];
+
 int pmo_tx_begin(pmo_pool *p)
 {
 	if (tx_depth > 0) {
@@ -111,6 +122,7 @@ int pmo_tx_begin(pmo_pool *p)
 		return 0;
 	}
 	tx_depth = 1;
+	tx_number++;
 	tx_pool = p;
 	tx_started = 0;
 	tx_err = 0;
@@ -246,6 +258,18 @@ int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
 				    "cannot snapshot %zu bytes", len);
 	PMO_STAT_ADD(p, snapshots, 1);
 	PMO_STAT_ADD(p, snapshot_bytes, len);
+	return 0;
+}
+
+int pmo_tx_snapshot_block(pmo_pool *p, void *ptr, size_t len)
+{
+	size_t h = ((uintptr_t)ptr >> 4) % SNAP_CACHE;
+	if (snap_cache[h].tx == tx_number && snap_cache[h].ptr == ptr)
+		return 0;
+	if (pmo_tx_snapshot(p, ptr, len) != 0)
+		return -1;
+	snap_cache[h].tx = tx_number;
+	snap_cache[h].ptr = ptr;
 	return 0;
 }
 

@@ -99,6 +99,12 @@ int pmo_tx_active(void);
 /* Snapshot len bytes at ptr so an abort restores them. */
 int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len);
 
+/* Snapshot a whole block (the same len for the same ptr every time) once
+ * per transaction: later calls for it in the same transaction return at
+ * once, without asking libpmemobj.  For structures changed many times in
+ * one transaction (the nodes of a B+ tree under bulk inserts). */
+int pmo_tx_snapshot_block(pmo_pool *p, void *ptr, size_t len);
+
 /* Have len bytes at ptr written back at commit without saving their old
  * contents: for memory no committed state depends on (slots past a
  * container's length, say). */

@@ -151,7 +151,9 @@ static void test_random_against_reference(void)
 	 * deleting everything in a random order. */
 	for (int phase = 0; phase < 4; phase++) {
 		for (int batch = 0; batch < 40; batch++) {
-			ok &= pmo_tx_begin(p) == 0;
+			/* Odd batches inside a larger transaction (whole nodes
+			 * saved once), even ones alone (parts saved). */
+			ok &= pmo_tx_begin(p) == 0 && (batch % 2 == 0 || pmo_tx_begin(p) == 0);
 			for (int j = 0; j < 250; j++) {
 				int64_t k;
 				if (phase == 0)
@@ -179,7 +181,7 @@ static void test_random_against_reference(void)
 					}
 				}
 			}
-			ok &= pmo_tx_end(p) == 0;
+			ok &= (batch % 2 == 0 || pmo_tx_end(p) == 0) && pmo_tx_end(p) == 0;
 			valid &= validate(p, t) == 0;
 			same &= same_as_ref(p, t);
 		}
@@ -268,22 +270,27 @@ static void test_rollback_and_references(void)
 	ok &= pmo_tx_end(p) == 0;
 	CHECK(ok);
 	/* A transaction that inserts, deletes and clears, then aborts,
-	 * leaves the tree as it was. */
-	ok = pmo_tx_begin(p) == 0;
-	for (int64_t k = 0; ok && k < 3000; k += 3)
-		ok &= del_int(p, t, k) == 1;
-	for (int64_t k = 5000; ok && k < 9000; k++)
-		ok &= set_int(p, t, k, 0, &added) == 0;
-	ok &= pmo_btree_clear(p, t) == 0;
-	pmo_tx_abort(p, ECANCELED);
-	pmo_tx_end(p);
-	pmo_err_clear();
-	CHECK(ok);
+	 * leaves the tree as it was: alone (parts of nodes are saved) and
+	 * nested in a larger one (whole nodes are saved, once). */
 	nref = 0;
 	for (int64_t k = 0; k < 3000; k++)
 		ref[nref++] = k;
-	CHECK(validate(p, t) == 0);
-	CHECK(same_as_ref(p, t));
+	for (int nested = 0; nested < 2; nested++) {
+		ok = pmo_tx_begin(p) == 0 && (!nested || pmo_tx_begin(p) == 0);
+		for (int64_t k = 0; ok && k < 3000; k += 3)
+			ok &= del_int(p, t, k) == 1;
+		for (int64_t k = 5000; ok && k < 9000; k++)
+			ok &= set_int(p, t, k, 0, &added) == 0;
+		ok &= pmo_btree_clear(p, t) == 0;
+		pmo_tx_abort(p, ECANCELED);
+		if (nested)
+			pmo_tx_end(p);
+		pmo_tx_end(p);
+		pmo_err_clear();
+		CHECK(ok);
+		CHECK(validate(p, t) == 0);
+		CHECK(same_as_ref(p, t));
+	}
 
 	/* str keys and values on the heap: clear drops every reference,
 	 * separators included, so they are all freed. */
