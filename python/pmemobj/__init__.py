@@ -45,7 +45,7 @@ __all__ = [
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
     "PersistentSet", "PersistentTuple", "Transaction", "check", "create", "open",
-    "salvage",
+    "resize", "salvage",
 ]
 
 __version__ = "0.2.0.dev0"     # as in pyproject.toml
@@ -123,7 +123,7 @@ def open(filename, debug=False, verify=False, flag="w"):
     return PersistentObjectPool(filename, flag, debug=debug, verify=verify)
 
 
-from ._repair import check, salvage  # noqa: E402  (needs the names above)
+from ._repair import check, resize, salvage  # noqa: E402  (needs the names above)
 
 
 @_atexit.register
