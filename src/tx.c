@@ -266,16 +266,16 @@ static int alloc_failed(const pmo_pool *p, size_t size)
 	if (e != ENOMEM)
 		return pmo_err_pmdk(e, "cannot allocate %zu bytes", size);
 	/* How full: the committed allocations, by a walk of the heap (paid
-	 * only here, never on a successful allocation).  The rest of the
-	 * file is libpmemobj's metadata and space that its size classes
-	 * have claimed. */
+	 * only here, never on a successful allocation).  The walk cannot see
+	 * the failing transaction's own allocations: the message says so. */
 	uint64_t used = 0;
 	for (PMEMoid o = pmemobj_first(p->pop); !OID_IS_NULL(o); o = pmemobj_next(o))
 		used += pmemobj_alloc_usable_size(o);
 	return pmo_err(ENOMEM,
-		"pool is full: cannot allocate %zu bytes in %s, a pool of %.1f MiB of which "
-		"allocations take %.1f MiB (%.0f%%; the rest is libpmemobj's metadata and "
-		"free space in runs of other sizes); close it and make it larger with "
+		"pool is full: cannot allocate %zu bytes in %s, a pool of %.1f MiB in which "
+		"committed allocations take %.1f MiB (%.0f%%; not counted: what the failed "
+		"transaction allocated, libpmemobj's metadata, free space in runs of other "
+		"sizes); close it and make it larger with "
 		"pmemobj.resize(path, new_size) or the command `pmemobj resize POOL SIZE`",
 		size, p->path, (double)p->size / (1 << 20), (double)used / (1 << 20),
 		p->size ? 100.0 * (double)used / (double)p->size : 0.0);

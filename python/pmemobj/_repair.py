@@ -12,10 +12,12 @@ resize (strict) refuses to lose anything.
 import errno
 import fcntl
 import os
+import pickle
 import stat
 from contextlib import contextmanager
 
 from . import _pmemobj
+from ._persistent import Persistent
 
 
 @contextmanager
@@ -92,6 +94,9 @@ class _Salvager:
             return tuple(self.copy(x, f"{path}[{i}]") for i, x in enumerate(v))
         if isinstance(v, frozenset):
             return frozenset(self.copy(x, f"{path}{{{x!r}}}") for x in v)
+        if isinstance(v, Persistent) and not isinstance(v, P._PersistentBase):
+            raise TypeError(f"cannot copy a {type(v).__name__}: only the built-in "
+                            f"persistent types and PersistentObject subclasses")
         if not isinstance(v, P._PersistentBase):
             return v            # a plain value (or a pickled instance)
         oid = v._p_oid
@@ -111,7 +116,7 @@ class _Salvager:
             out = type(v)._p_new_in(self.dst)
             self.todo.append((v, out, path))
         else:
-            raise TypeError(f"cannot salvage a {type(v).__name__}: only the built-in "
+            raise TypeError(f"cannot copy a {type(v).__name__}: only the built-in "
                             f"persistent types and PersistentObject subclasses")
         self.made[oid] = out
         return out
@@ -248,10 +253,12 @@ def _check_resizable(path, new_size):
     if not stat.S_ISREG(st.st_mode):
         raise ValueError(f"cannot resize {path}: not a regular file")
     for pool in list(_open_pools):
-        if not pool.closed and not pool.readonly and os.path.exists(pool.filename) \
+        if not pool.closed and os.path.exists(pool.filename) \
                 and os.path.samefile(pool.filename, real):
-            raise OSError(errno.EBUSY, "cannot resize a pool that is open in this "
-                          "process; close it first", path)
+            # A read-only pool is a private copy, but libpmemobj cannot
+            # open a second copy of one pool (same uuid) in a process.
+            raise OSError(errno.EBUSY, "cannot resize a pool that is open in this process%s; "
+                          "close it first" % (" (read-only)" if pool.readonly else ""), path)
     # The new file replaces the old one by rename, which the file's own
     # permissions do not govern: honour them here (also for root, for
     # whom os.access says yes to everything).
@@ -339,6 +346,9 @@ def _build(spool, tmp, new_size, pickle_types, path, st, report):
             where, exc = e.args
             raise ValueError(f"cannot resize {path}: {where} cannot be copied "
                              f"({type(exc).__name__}: {exc}); the file is unchanged") from exc
+        except pickle.UnpicklingError as e:
+            raise ValueError(f"cannot resize {path}: {e}; name its class in "
+                             f"pickle_types; the file is unchanged") from e
         except MemoryError as e:
             if new_size >= os.path.getsize(spool.filename):
                 raise

@@ -60,7 +60,7 @@ def test_full_pool_error_says_how_full_how_big_and_what_to_do(pool):
     pl = pool.new(pmemobj.PersistentList)
     pool.root = pl
     with pytest.raises(MemoryError, match=r"pool is full: cannot allocate \d+ bytes in "
-                       r".*, a pool of 8\.0 MiB of which allocations take "
+                       r".*, a pool of 8\.0 MiB in which committed allocations take "
                        r"(\d+\.\d) MiB \((\d+)%; .*make it larger with "
                        r"pmemobj\.resize\(path, new_size\) or the command "
                        r"`pmemobj resize POOL SIZE`") as e:
