@@ -11,6 +11,7 @@ resize (strict) refuses to lose anything.
 
 import errno
 import fcntl
+import operator
 import os
 import pickle
 import stat
@@ -241,8 +242,9 @@ def _check_resizable(path, new_size):
     is read; returns the real path (resize replaces the file a symlink
     names, not the link)."""
     from . import _open_pools
-    if not isinstance(new_size, int) or isinstance(new_size, bool):
+    if isinstance(new_size, bool) or not hasattr(type(new_size), "__index__"):
         raise TypeError(f"new_size must be an int, not {type(new_size).__name__}")
+    new_size = operator.index(new_size)         # numpy's ints too
     if new_size < _pmemobj.MIN_POOL_SIZE:
         raise ValueError(f"new_size {new_size} smaller than {_pmemobj.MIN_POOL_SIZE}, "
                          f"the minimum pool size (MIN_POOL_SIZE)")
@@ -269,7 +271,7 @@ def _check_resizable(path, new_size):
         raise PermissionError(errno.EACCES, "cannot resize: the new pool is built beside "
                               f"the old one, and its directory {directory} is not writable",
                               path)
-    return real, st
+    return real, st, new_size
 
 
 def resize(path, new_size, pickle_types=(), workdir=None):
@@ -289,7 +291,7 @@ def resize(path, new_size, pickle_types=(), workdir=None):
     and the classes of ``PersistentObject`` instances must be importable.
     The pool must not be open, in this process or another.
     """
-    real, st = _check_resizable(path, new_size)
+    real, st, new_size = _check_resizable(path, new_size)
     tmp = real + ".resizing"
     # libpmemobj holds an exclusive flock on an open pool: taking it here
     # refuses a pool open anywhere, and keeps it closed until the rename.

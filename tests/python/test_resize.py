@@ -122,7 +122,11 @@ def test_shrink_when_the_objects_fit(pool_path):
     with pmemobj.create(pool_path, pool_size=64 * M) as pool:
         build(pool)
     before = picture(pool_path)
-    pmemobj.resize(pool_path, 8 * M)
+
+    class Size:                       # any integer type (numpy's too) will do
+        def __index__(self):
+            return 8 * M
+    pmemobj.resize(pool_path, Size())
     assert os.path.getsize(pool_path) == 8 * M and picture(pool_path) == before
 
 
