@@ -174,6 +174,15 @@ class _Salvager:
                     self.skip(f"{path}[{i}]", e)
 
     def run(self):
+        # The tables first, whole and in order: every class path and
+        # attribute name keeps its index (the type code objects store),
+        # including entries no live object uses any more.
+        try:
+            paths, names = self.src._tables()
+        except self.DAMAGE as e:
+            self.skip("the type and attribute name tables", e)
+        else:
+            self.dst._seed_tables(paths, names)
         try:
             root = self.src.root
         except self.DAMAGE as e:

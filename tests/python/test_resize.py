@@ -25,7 +25,7 @@ from pmemobj import (CorruptPoolError, PersistentArray, PersistentDict, Persiste
 from pmemobj._pmemobj import _fault_calls, _fault_inject
 
 from conftest import PYTHON_DIR, REPO_ROOT, child_env
-from persistent_types import Int64Array, Node, Point
+from persistent_types import Int64Array, Node, Point, Slotted
 
 LONG = "a str long enough to live on the heap, with a checksum"
 M = 1 << 20
@@ -116,6 +116,34 @@ def test_grow_keeps_every_value_identity_cycle_class_and_attribute(built):
         assert pool.stats()["recovery_ns"] == 0          # closed cleanly
         assert pool.check()["ok"]
         r["list"].extend(range(10_000))                  # and it keeps working
+
+
+def test_the_type_and_name_tables_keep_every_entry_at_its_index(built):
+    with pmemobj.open(built) as pool:
+        with pool.transaction():          # entries that no live object uses
+            pool.new(Point, 0, 0, label="gone").extra = 1
+            pool.new(Slotted)
+        pool.gc()
+        before = pool._tables()
+        live = pool.check()["types"]
+    paths, names = before
+    assert "persistent_types:Slotted" in paths and "extra" in names
+    assert not any("Slotted" in t for t in live)
+    pmemobj.resize(built, 16 * M)
+    with pmemobj.open(built) as pool:
+        assert pool._tables() == before
+        pool.root["point"].extra = 2      # a known name: no new entry
+        assert pool._tables() == before
+
+
+def test_seeding_tables_refuses_a_pool_that_has_entries(pool):
+    pool.root = pool.new(Point, 1, 2)
+    before = pool._tables()
+    with pytest.raises(ValueError, match="'other:Class' would be entry 1, not 0"):
+        pool._seed_tables(["other:Class"], [])
+    with pytest.raises(TypeError, match="lists of str"):
+        pool._seed_tables([1], [])
+    assert pool._tables() == before       # the failed seeding rolled back
 
 
 def test_shrink_when_the_objects_fit(pool_path):
