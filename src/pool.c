@@ -36,6 +36,21 @@ int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len)
 	return 0;
 }
 
+/* A pool set (poolset(5)) is a text file that starts with this line;
+ * libpmemobj would open the files it names. */
+static int is_pool_set(const char *path)
+{
+	static const char sig[] = "PMEMPOOLSET";
+	char head[sizeof sig - 1];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;   /* precheck_file reports why it cannot be read */
+	int set = pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
+		  memcmp(head, sig, sizeof head) == 0;
+	close(fd);
+	return set;
+}
+
 /* Identify what kind of file path is, before handing it to libpmemobj. */
 static int precheck_file(const char *path)
 {
@@ -46,6 +61,11 @@ static int precheck_file(const char *path)
 		return pmo_err(EISDIR, "cannot open pool %s: is a directory", path);
 	if (!S_ISREG(st.st_mode))
 		return pmo_err(EINVAL, "cannot open pool %s: not a regular file", path);
+	if (is_pool_set(path))
+		return pmo_err(EINVAL,
+			"%s is a libpmemobj pool set file; pmemobj opens pools of one file "
+			"(the checks before open, the bounds of references and the read-only "
+			"copy all assume one), and pmemobj.resize makes one larger", path);
 	if ((size_t)st.st_size < PMO_MIN_POOL_SIZE)
 		return pmo_err(EINVAL,
 			"%s is not a pmemobj pool (%lld bytes, smaller than any pool)",

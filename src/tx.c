@@ -287,12 +287,22 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len)
 static int alloc_failed(const pmo_pool *p, size_t size)
 {
 	int e = errno ? errno : ENOMEM;
-	if (e == ENOMEM)
-		return pmo_err(ENOMEM,
-			"pool is full: cannot allocate %zu bytes in %s (a pool of %.1f MiB; "
-			"create a larger one with pmemobj.create(path, pool_size=...))",
-			size, p->path, (double)p->size / (1 << 20));
-	return pmo_err_pmdk(e, "cannot allocate %zu bytes", size);
+	if (e != ENOMEM)
+		return pmo_err_pmdk(e, "cannot allocate %zu bytes", size);
+	/* How full: the committed allocations, by a walk of the heap (paid
+	 * only here, never on a successful allocation).  The walk cannot see
+	 * the failing transaction's own allocations: the message says so. */
+	uint64_t used = 0;
+	for (PMEMoid o = pmemobj_first(p->pop); !OID_IS_NULL(o); o = pmemobj_next(o))
+		used += pmemobj_alloc_usable_size(o);
+	return pmo_err(ENOMEM,
+		"pool is full: cannot allocate %zu bytes in %s, a pool of %.1f MiB in which "
+		"committed allocations take %.1f MiB (%.0f%%; not counted: what the failed "
+		"transaction allocated, libpmemobj's metadata, free space in runs of other "
+		"sizes); close it and make it larger with "
+		"pmemobj.resize(path, new_size) or the command `pmemobj resize POOL SIZE`",
+		size, p->path, (double)p->size / (1 << 20), (double)used / (1 << 20),
+		p->size ? 100.0 * (double)used / (double)p->size : 0.0);
 }
 
 /* The classes (see tx.h).  An object of a class spans at most 64 units

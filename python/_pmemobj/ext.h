@@ -111,5 +111,11 @@ PyObject *pyx_pickle_dumps(PyObject *v);
 PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing);
 /* pool.check() (collect.c): a dict report, see the method's doc. */
 PyObject *pyx_pool_check(PoolObject *pool);
+/* pool._tables() (typetable.c): (class paths, attribute names), each
+ * table in index order; pool._seed_tables(paths, names): append them to a
+ * pool whose tables are empty, so that a copy of a pool (resize, salvage)
+ * keeps every entry at its index. */
+PyObject *pyx_tables_read(PoolObject *pool, PyObject *unused);
+PyObject *pyx_tables_seed(PoolObject *pool, PyObject *args);
 
 #endif

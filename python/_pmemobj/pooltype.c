@@ -444,6 +444,10 @@ static PyMethodDef Pool_methods[] = {
 	 "gc(debug=None) -> (type_counts, gc_counts): free unreachable objects."},
 	{"_make_readonly", (PyCFunction)Pool_make_readonly, METH_O,
 	 "Used by flag='r': refuse every change from now on."},
+	{"_tables", (PyCFunction)pyx_tables_read, METH_NOARGS,
+	 "_tables() -> (class paths, attribute names): the type and name tables."},
+	{"_seed_tables", (PyCFunction)pyx_tables_seed, METH_VARARGS,
+	 "_seed_tables(paths, names): fill a new pool's empty tables (resize, salvage)."},
 	{"check", (PyCFunction)Pool_check, METH_NOARGS,
 	 "check() -> dict: verify everything reachable (each container's invariants,\n"
 	 "every reference, every immutable value's checksum) and the heap, changing\n"

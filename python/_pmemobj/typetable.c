@@ -429,3 +429,92 @@ void pyx_tables_tx_ended(PoolObject *pool, MMObject *mm, int aborted)
 	mm->names_dirty = 0;
 	mm->types_dirty = 0;
 }
+
+/* --- copying the tables (resize and salvage, pmemobj/_repair.py) ---------- */
+
+PyObject *pyx_tables_read(PoolObject *pool, PyObject *unused)
+{
+	if (pyx_check_open(pool))
+		return NULL;
+	PyObject *out[2] = {PyList_New(0), PyList_New(0)};
+	int rc = out[0] && out[1] ? 0 : -1;
+	pyx_lock(pool);
+	pmo_pool *p = pool->core;
+	pmo_slot tabs[2] = {p->root->type_table, p->root->attr_names};
+	for (int t = 0; t < 2 && rc == 0; t++) {
+		int64_t len = pmo_strtab_len(p, tabs[t]);
+		if (len < 0) {
+			pyx_raise();
+			rc = -1;
+		}
+		for (int64_t i = 0; rc == 0 && i < len; i++) {
+			const pmo_varobj *o = pmo_strtab_get(p, tabs[t], (uint64_t)i);
+			PyObject *s = o ? PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size,
+							       "surrogatepass")
+					: pyx_raise();
+			if (!s || PyList_Append(out[t], s) != 0)
+				rc = -1;
+			Py_XDECREF(s);
+		}
+	}
+	pyx_unlock(pool);
+	if (rc == 0)
+		return Py_BuildValue("(NN)", out[0], out[1]);
+	Py_XDECREF(out[0]);
+	Py_XDECREF(out[1]);
+	return NULL;
+}
+
+/* Append each str of list to a table, requiring entry i to land at index
+ * i: the table was empty and the list has no duplicates. */
+static int seed_table(PoolObject *pool, PyObject *list, int types)
+{
+	for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+		PyObject *s = PyList_GET_ITEM(list, i);
+		if (!PyUnicode_Check(s)) {
+			PyErr_Format(PyExc_TypeError, "_seed_tables takes lists of str, not %s",
+				     Py_TYPE(s)->tp_name);
+			return -1;
+		}
+		int64_t at;
+		if (types) {
+			PyObject *keep;
+			Py_ssize_t n;
+			const char *u;
+			if (pyx_str_utf8(s, &u, &n, &keep) != 0)
+				return -1;
+			uint32_t code = pmo_type_register(pool->core, u, (size_t)n);
+			Py_XDECREF(keep);
+			if (!code) {
+				pyx_raise();
+				return -1;
+			}
+			((MMObject *)pool->mm)->types_dirty = 1;
+			at = (int64_t)code - PMO_T_FIRST_USER;
+		} else if ((at = pyx_name_intern(pool, s)) < 0) {
+			return -1;
+		}
+		if (at != i) {
+			PyErr_Format(PyExc_ValueError,
+				     "_seed_tables: %R would be entry %lld, not %zd (the pool's "
+				     "table is not empty, or the list repeats it)", s,
+				     (long long)at, i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+PyObject *pyx_tables_seed(PoolObject *pool, PyObject *args)
+{
+	PyObject *paths, *names;
+	if (!PyArg_ParseTuple(args, "O!O!:_seed_tables", &PyList_Type, &paths, &PyList_Type,
+			      &names))
+		return NULL;
+	if (!pyx_mm(pool) || pyx_op_begin(pool) != 0)
+		return NULL;
+	int failed = seed_table(pool, paths, 1) || seed_table(pool, names, 0);
+	if (pyx_op_end(pool, failed) != 0)
+		return NULL;
+	Py_RETURN_NONE;
+}

@@ -47,7 +47,7 @@ __all__ = [
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
     "PersistentSet", "PersistentSortedDict", "PersistentTuple", "Transaction", "check",
-    "create", "open", "salvage",
+    "create", "open", "resize", "salvage",
 ]
 
 __version__ = "0.2.0.dev0"     # as in pyproject.toml
@@ -137,7 +137,7 @@ def open(filename, debug=False, verify=False, flag="w"):
     return PersistentObjectPool(filename, flag, debug=debug, verify=verify)
 
 
-from ._repair import check, salvage  # noqa: E402  (needs the names above)
+from ._repair import check, resize, salvage  # noqa: E402  (needs the names above)
 
 
 @_atexit.register

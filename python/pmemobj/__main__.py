@@ -7,12 +7,15 @@
     pmemobj du POOL [--top N]  bytes reachable from each entry of the root, largest first
     pmemobj gc POOL            collect garbage (writes the pool)
     pmemobj stats POOL         the runtime's counters after opening (a copy)
-    pmemobj create POOL [--size BYTES]
+    pmemobj create POOL [--size SIZE]
+    pmemobj resize POOL SIZE   make the (closed) pool SIZE bytes, keeping everything in it
 
+SIZE is bytes, or a number with K, M, G or T (KiB, MiB, GiB, TiB): 64M, 1G.
 info, check, dump, du and stats read a private copy of the pool (opening
 runs recovery, which writes), so they never change the file.  Exit
-statuses: 0 success, 1 check found problems or salvage skipped something,
-2 bad usage or a file that cannot be read as a pool.
+statuses: 0 success, 1 check found problems, salvage skipped something
+or resize refused a damaged pool, 2 bad usage or a file that cannot be
+read as a pool or resized.
 """
 
 import argparse
@@ -234,10 +237,42 @@ def cmd_create(args):
     return 0
 
 
+def cmd_resize(args):
+    try:
+        pmemobj.resize(args.pool, args.size)
+    except pmemobj.CorruptPoolError as e:
+        print("pmemobj: %s" % e, file=sys.stderr)
+        return 1
+    except (OSError, ValueError, TypeError, MemoryError) as e:
+        print("pmemobj: %s" % e, file=sys.stderr)
+        return 2
+    print("resized %s to %d bytes" % (args.pool, args.size))
+    return 0
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def size_arg(text):
+    """A size on the command line: bytes, or a whole number with K, M, G
+    or T (binary units; a trailing B or iB is allowed: 64M, 64MiB)."""
+    t = text.strip().upper()
+    for tail in ("IB", "B"):
+        if t.endswith(tail) and t[:-len(tail)][-1:] in "KMGT" and len(t) > len(tail):
+            t = t[:-len(tail)]
+            break
+    unit = t[-1:] if t[-1:] in "KMGT" else ""
+    digits = t[:len(t) - len(unit)]
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError("%r is not a size (bytes, or 64M, 1G...)" % text)
+    return int(digits) * _UNITS[unit]
+
+
 def parser():
     p = argparse.ArgumentParser(prog="pmemobj", description=__doc__.split("\n\n")[0],
                                 epilog="exit status: 0 success, 1 problems found "
-                                       "(check) or items skipped (salvage), 2 errors",
+                                       "(check, resize) or items skipped (salvage), "
+                                       "2 errors",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -255,7 +290,8 @@ def parser():
     s = add("salvage", cmd_salvage, "copy what is intact into a new pool", pool=False)
     s.add_argument("src")
     s.add_argument("dst")
-    s.add_argument("--size", type=int, default=None, help="size of DST (default: SRC's)")
+    s.add_argument("--size", type=size_arg, default=None,
+                   help="size of DST, e.g. 64M (default: SRC's)")
     s = add("dump", cmd_dump, "print the contents")
     s.add_argument("--path", default="root", help="a dotted path from root (root.a.0)")
     s.add_argument("--depth", type=int, default=4, help="levels to show (default 4)")
@@ -265,8 +301,13 @@ def parser():
     add("gc", cmd_gc, "collect garbage now (writes the pool)")
     add("stats", cmd_stats, "the runtime's counters after opening a copy")
     s = add("create", cmd_create, "create an empty pool")
-    s.add_argument("--size", type=int, default=pmemobj.MIN_POOL_SIZE,
-                   help="bytes (default MIN_POOL_SIZE)")
+    s.add_argument("--size", type=size_arg, default=pmemobj.MIN_POOL_SIZE,
+                   help="bytes, or 64M, 1G... (default MIN_POOL_SIZE, 8M)")
+    s = add("resize", cmd_resize,
+            "make a closed pool SIZE bytes, keeping everything in it (the new pool is "
+            "built beside the old one and renamed over it); exit status 1 if the pool "
+            "is damaged (see salvage)")
+    s.add_argument("size", type=size_arg, help="the new size: bytes, or 64M, 1G...")
     return p
 
 

@@ -10,6 +10,7 @@ items.  The runtime now allocates from two classes of its own (64-byte and
 ints in a list, 5,000 three-attribute objects, 20,000 short str -> str
 dict entries."""
 
+import re
 import subprocess
 
 import pytest
@@ -55,13 +56,20 @@ def test_default_pool_holds_20000_str_dict_entries(pool):
         d["k%07d" % i] = "v%07d" % i
 
 
-def test_full_pool_error_says_what_to_do(pool):
+def test_full_pool_error_says_how_full_how_big_and_what_to_do(pool):
     pl = pool.new(pmemobj.PersistentList)
     pool.root = pl
-    with pytest.raises(MemoryError, match=r"pool is full: .* \(a pool of 8\.0 MiB; "
-                       r"create a larger one with pmemobj\.create\(path, pool_size="):
+    with pytest.raises(MemoryError, match=r"pool is full: cannot allocate \d+ bytes in "
+                       r".*, a pool of 8\.0 MiB in which committed allocations take "
+                       r"(\d+\.\d) MiB \((\d+)%; .*make it larger with "
+                       r"pmemobj\.resize\(path, new_size\) or the command "
+                       r"`pmemobj resize POOL SIZE`") as e:
         while True:
             pl.append(b"x" * 1000)
+    m = re.search(r"take (\d+\.\d) MiB \((\d+)%", str(e.value))
+    used = pool.check()["used_bytes"]     # the same allocations, counted by check
+    assert float(m.group(1)) == round(used / 2**20, 1) and used > 2 << 20
+    assert int(m.group(2)) == round(100 * used / (8 << 20))
     n = len(pl)
     pl.append(1)                       # small objects still fit: it keeps working
     assert len(pl) == n + 1

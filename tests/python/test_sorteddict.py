@@ -362,3 +362,15 @@ def test_salvage_and_dump_know_the_sorted_dict(pool_dir):
     dump = subprocess.run([sys.executable, "-m", "pmemobj", "dump", src, "--json"],
                           capture_output=True, text=True, check=True)
     assert json.loads(dump.stdout)["PersistentSortedDict"][0] == [1, "a"]
+
+
+def test_resize_keeps_the_sorted_dict(pool_dir):
+    path = str(pool_dir / "grow.pool")
+    pool = pmemobj.create(path, pool_size=16 << 20)
+    pool.root = pool.new(PSD, {("k", i): i for i in range(3000)})
+    pool.close()
+    pmemobj.resize(path, 32 << 20)
+    with pmemobj.open(path) as pool:
+        d = pool.root
+        assert type(d) is PSD and list(d.items()) == [(("k", i), i) for i in range(3000)]
+        assert pool.check()["ok"]
