@@ -8,6 +8,7 @@ package adds the Python-level conveniences.  The API is described in
 """
 
 import atexit as _atexit
+import errno as _errno
 import os as _os
 import shutil as _shutil
 import tempfile as _tempfile
@@ -68,6 +69,14 @@ class PersistentObjectPool(_Pool):
             # opened and every change is refused; the file is only read.
             if not _os.path.exists(filename):
                 raise FileNotFoundError(2, "No such file or directory", filename)
+            # The private copy has the pool's identity (uuid), which
+            # libpmemobj opens once per process.
+            real = _os.path.realpath(filename)
+            if any(not p.closed and _os.path.realpath(p.filename) == real
+                   for p in list(_open_pools)):
+                raise OSError(_errno.EBUSY, "cannot open pool %s read-only: it is already "
+                              "open in this process (read it through that pool)"
+                              % filename, filename)
             tmp = _tempfile.mkdtemp(prefix="pmemobj-readonly-", dir=workdir)
             _weakref.finalize(self, _shutil.rmtree, tmp, True)
             copy = _os.path.join(tmp, _os.path.basename(filename))

@@ -118,3 +118,13 @@ pool.close()
     out = subprocess.run([sys.executable, "-m", "pmemobj", "dump", path], check=True,
                          capture_output=True, text=True).stdout
     assert "gone_mod:Thing (class not importable here)" in out and '"x"' in out
+
+
+def test_read_only_open_of_a_pool_open_in_this_process_is_refused_clearly(filled):
+    for first in ("w", "r"):
+        with pmemobj.open(filled, flag=first):
+            with pytest.raises(OSError) as e:
+                pmemobj.open(filled, flag="r")
+            assert e.value.errno == errno.EBUSY and "already open in this process" in str(e.value)
+    with pmemobj.open(filled, flag="r") as pool:      # once closed, it opens
+        assert pool.readonly
