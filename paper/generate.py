@@ -713,10 +713,11 @@ def table_per_operation(n):
     p = ("flush_counts", "per_operation")
     for op in n.data("flush_counts")["per_operation"]:
         t = "tab-perop/%s/" % op
-        cells = [r"\texttt{%s}" % tex_escape(op)]
+        cells = [r"\raggedright\texttt{%s}" % tex_escape(op)]
         cells += [n.number(t + k, "int", "value", p + (op, k)) for k in ("flushes", "fences")]
         lines.append(" & ".join(cells) + r" \\")
-    return tabular("lrr", "operation & flushes & fences", lines)
+    # The operations' names wrap: the benchmarks' ones are long.
+    return tabular(r"p{0.66\columnwidth}rr", "operation & flushes & fences", lines)
 
 
 def table_footprint(n):
