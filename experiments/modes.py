@@ -130,6 +130,37 @@ def draw(path, meta, per_mode, modes, flushes):
     C.save_figure(fig, path, meta)
 
 
+def python_targets(modes, per_mode, python):
+    """Issue #9's autocommit targets in each mode: per group of PY_GROUPS,
+    its slowest workload's median over the same mode's raw transaction."""
+    T = []
+    for m in modes:
+        b = per_mode.get(m, {}).get("benchmarks", {})
+        res = python.get(m, {}).get("results", {})
+        for what, ws, raw, goal in PY_GROUPS:
+            rs = [(res.get(w, {}).get("median_ns"), w) for w in ws]
+            floor = b.get(raw, {}).get("median_ns")
+            if not floor or any(r is None for r, _ in rs):
+                if m in python or b:
+                    T.append(C.target("%s in mode %s: pmemobj / raw %s"
+                                      % (what, m, raw), None, goal, "<=", "x", "",
+                                      group="modes", issue="#9",
+                                      missing=python.get(m, {}).get("missing") or
+                                      "no time for %s" % (", ".join(
+                                          w for r, w in rs if r is None) or raw)))
+                continue
+            worst, w = max(rs)
+            T.append(C.target(
+                ("%s in mode %s: pmemobj / raw %s" % (what, m, raw)) if len(ws) == 1 else
+                ("%s autocommit in mode %s, slowest of %d: pmemobj / raw %s"
+                 % (what, m, len(ws), raw)), worst / floor, goal, "<=", "x",
+                "the largest over %s of median pmemobj ns/op (harness, this mode) "
+                "/ median pmo_bench %s in this mode" % (", ".join(ws), raw),
+                group="modes", issue="#9",
+                detail="%s: %s vs %s" % (w, C.fmt_ns(worst), C.fmt_ns(floor))))
+    return T
+
+
 def main():
     ap = C.arg_parser(__doc__)
     ap.add_argument("--modes", default="pmem,tmpfs-msync,file,dax")
@@ -202,30 +233,7 @@ def main():
                                 b[n]["median_ns"] / pb[n]["median_ns"], "x",
                                 "pmo_bench medians, modes run one after the other",
                                 group="modes"))
-    for m in modes:
-        b = per_mode.get(m, {}).get("benchmarks", {})
-        res = python.get(m, {}).get("results", {})
-        for what, ws, raw, goal in PY_GROUPS:
-            rs = [(res.get(w, {}).get("median_ns"), w) for w in ws]
-            floor = b.get(raw, {}).get("median_ns")
-            if not floor or any(r is None for r, _ in rs):
-                if m in python or b:
-                    T.append(C.target("%s in mode %s: pmemobj / raw %s"
-                                      % (what, m, raw), None, goal, "<=", "x", "",
-                                      group="modes", issue="#9",
-                                      missing=python.get(m, {}).get("missing") or
-                                      "no time for %s" % ", ".join(
-                                          w for r, w in rs if r is None) or raw))
-                continue
-            worst, w = max(rs)
-            T.append(C.target(
-                ("%s in mode %s: pmemobj / raw %s" % (what, m, raw)) if len(ws) == 1 else
-                ("%s autocommit in mode %s, slowest of %d: pmemobj / raw %s"
-                 % (what, m, len(ws), raw)), worst / floor, goal, "<=", "x",
-                "the largest over %s of median pmemobj ns/op (harness, this mode) "
-                "/ median pmo_bench %s in this mode" % (", ".join(ws), raw),
-                group="modes", issue="#9",
-                detail="%s: %s vs %s" % (w, C.fmt_ns(worst), C.fmt_ns(floor))))
+    T += python_targets(modes, per_mode, python)
     meta = C.metadata(NAME, args.quick, mode="pmem, tmpfs-msync, file")
     meta["mode"] = {"name": "pmem, tmpfs-msync, file",
                     "modes": {m: C.mode_info(m) for m in modes

@@ -8,6 +8,7 @@ capacity measurement on a real pool of the default size.  Each check is
 also shown to fail on a deliberately broken input."""
 
 import importlib
+import importlib.util
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +18,18 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
+def load(name):
+    """An experiment module; experiments/modes.py under another name, as
+    bench/modes.py (which common imports) is 'modes'."""
+    if name != "modes":
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location("experiment_modes",
+                                                  REPO / "experiments" / "modes.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.fixture(scope="module")
 def exp():
     """Import an experiment module by name (experiments/common.py installs
@@ -24,7 +37,7 @@ def exp():
     saved = signal.getsignal(signal.SIGTERM)
     sys.path[:0] = [str(REPO / "experiments"), str(REPO / "bench" / "python")]
     try:
-        yield importlib.import_module
+        yield load
     finally:
         signal.signal(signal.SIGTERM, saved)
         for p in (str(REPO / "experiments"), str(REPO / "bench" / "python")):
@@ -80,6 +93,30 @@ def test_issue_9_write_and_read_targets(exp):
     over = T["attr_set_int autocommit (scalar overwrite): pmemobj / raw libpmemobj 1-slot tx"]
     assert over["met"] is False and over["margin"] == pytest.approx(0.5 / 0.6)
     assert T["empty transaction: pmemobj (Python with-block) / raw libpmemobj"]["met"] is False
+
+
+def test_modes_judge_each_groups_slowest_workload_in_every_mode(exp):
+    modes = exp("modes")
+    per_mode = {m: {"benchmarks": {"RawTx16": {"median_ns": 1000.0},
+                                   "RawTxEmpty": {"median_ns": 100.0}}}
+                for m in ("pmem", "file")}
+    per_mode["dax"] = {"missing": "no DAX mount"}
+    python = {m: {"results": {w: {"median_ns": 300.0 if w in modes.PY_GROUPS[0][1]
+                                  else 1000.0 if w != "empty_tx" else 120.0}
+                              for _, ws, _, _ in modes.PY_GROUPS for w in ws}}
+              for m in ("pmem", "file")}
+    python["file"]["results"]["attr_set_int"]["median_ns"] = 700.0   # one slow overwrite
+    del python["pmem"]["results"]["set_add_int"]                    # one not measured
+    T = {t["label"]: t for t in modes.python_targets(["pmem", "file", "dax"], per_mode,
+                                                     python)}
+    assert len(T) == 6 and {t["issue"] for t in T.values()} == {"#9"}
+    ok = T["scalar overwrite autocommit in mode pmem, slowest of 6: pmemobj / raw RawTx16"]
+    assert ok["met"] and ok["measured"] == 0.3
+    bad = T["scalar overwrite autocommit in mode file, slowest of 6: pmemobj / raw RawTx16"]
+    assert bad["met"] is False and bad["detail"].startswith("attr_set_int: ")
+    gap = T["other write in mode pmem: pmemobj / raw RawTx16"]
+    assert gap["met"] is None and gap["status"] == "no data: no time for set_add_int"
+    assert T["empty transaction in mode file: pmemobj / raw RawTxEmpty"]["met"]
 
 
 def test_overwrite_flush_target_catches_a_second_flush(exp):
