@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Pool bytes per stored object, by type, against pickle and pynvm.
+"""Pool bytes per stored object, by type, against pickle, pynvm and ZODB;
+what a pool of the default size holds.
 
     experiments/footprint.py [--quick]
 
@@ -23,7 +24,15 @@ pickle is ``len(pickle.dumps(v))`` of the plain-Python equivalent (int,
 str, tuple, list, dict, an instance of a plain class with the same three
 attributes), the mean over the n values, protocol pickle.DEFAULT_PROTOCOL;
 "pickle, in a list" is len(pickle.dumps(list of all n values)) / n, where
-pickle's memo and framing are amortised.
+pickle's memo and framing are amortised.  ZODB: the FileStorage's bytes
+per object after pack (zodb_bytes_per_object).  The heap fill of each
+pool is pmempool's used bytes / the bytes the heap claimed for them
+(common.pool_heap_usage).
+
+Issue #9's targets: pool bytes per object at most 1.5x its pickle, for
+each type; a pool made by pmemobj.create(path), at its default size, holds
+100,000 ints in a list, 20,000 short str -> short str dict entries and
+5,000 three-attribute objects (capacity(): filled until MemoryError).
 
 Writes results/footprint.json and results/footprint.png.
 """
@@ -83,6 +92,7 @@ try:
 except ImportError as _e:
     ZItem = None
     _zodb_why = "ZODB: %s" % _e
+
 MODS = {"pmemobj": pmemobj, "pynvm": nvm}
 WHY = {"pmemobj": _pm_why, "pynvm": _nvm_why}
 # Resurrection by class path: make the classes findable under the names
@@ -214,7 +224,8 @@ def zodb_bytes_per_object(wd, name, n, plain):
 # -- capacity of a pool of the default size -------------------------------------------
 
 # Issue #9: what a pool created with the default size must hold.
-# name -> (goal, fill(pool, i): store the i-th item, count(pool))
+# name -> (goal, fill(pool, i): store the i-th item, count(pool): how many
+# it holds, the type of pool.root they go into)
 CAPACITY = {
     "ints in a list": (100_000, lambda pool, i: pool.root.append(i),
                        lambda pool: len(pool.root), "PersistentList"),
