@@ -197,12 +197,18 @@ def import_pynvm():
 
 
 _USED_RE = re.compile(r"^\s*Total used bytes\s*:\s*(\d+)", re.M)
+_CLASS_RE = re.compile(r"^\s*Unit size\s*:\s*(\d+)\s*\n(?:.*\n)*?\s*Bytes\s*:\s*(\d+)"
+                       r"\s*\n\s*Used bytes\s*:\s*(\d+)", re.M)
+CHUNK = 256 << 10       # libpmemobj's chunk: its class lists whole chunks
 
 
-def pool_used_bytes(path):
-    """Bytes the allocator has handed out in a *closed* libpmemobj pool:
-    ``pmempool info -s``, "Total used bytes" (allocation units in use over
-    all allocation classes, so object headers and rounding included)."""
+def pool_heap_usage(path):
+    """The heap of a *closed* libpmemobj pool, from ``pmempool info -s``:
+    "used", its "Total used bytes" (allocation units in use over all
+    allocation classes, so object headers and rounding included);
+    "claimed", the bytes of the runs the heap has carved out of chunks
+    (used or not) plus the whole chunks in use; and "fill" = used /
+    claimed, how much of what the allocator took it actually uses."""
     exe = shutil.which("pmempool")
     if exe is None:
         raise RuntimeError("pmempool not found (Debian package pmdk-tools)")
@@ -213,7 +219,17 @@ def pool_used_bytes(path):
     m = _USED_RE.search(r.stdout)
     if not m:
         raise RuntimeError("cannot find 'Total used bytes' in pmempool info -s")
-    return int(m.group(1))
+    claimed = 0
+    for unit, total, used in _CLASS_RE.findall(r.stdout):
+        claimed += int(used) if int(unit) == CHUNK else int(total)
+    used = int(m.group(1))
+    return {"used": used, "claimed": claimed, "fill": used / claimed if claimed else None}
+
+
+def pool_used_bytes(path):
+    """Bytes the allocator has handed out in a closed pool (see
+    pool_heap_usage)."""
+    return pool_heap_usage(path)["used"]
 
 
 class Timer:
@@ -342,6 +358,28 @@ def run_cmd(cmd, label, env=None, capture_stdout=False, timeout=None,
     for t in threads:
         t.join()
     return rc, ("".join(captured) if capture_stdout else None)
+
+
+# -- the Python workload harness (bench/python/harness.py) -------------------------------
+
+def run_harness(mode, label, args=(), quick=False):
+    """Run bench/python/harness.py in *mode* with the extra *args*; returns
+    its report (the JSON it writes).  Exit status 1 means the report lists
+    workload errors, which the report carries; anything else raises."""
+    fd, out = tempfile.mkstemp(prefix="pmo-harness-", suffix=".json")
+    os.close(fd)
+    cmd = [sys.executable, os.path.join(PYBENCH, "harness.py"), "--mode", mode,
+           "--out", out] + list(args) + (["--quick"] if quick else [])
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, "python"))
+    try:
+        rc, _ = run_cmd(cmd, label, env=env)
+        with open(out) as f:
+            rep = json.load(f)
+    finally:
+        os.unlink(out)
+    if rc not in (0, 1):
+        raise RuntimeError("harness exited with status %d" % rc)
+    return rep
 
 
 # -- pmo_bench (Google Benchmark over the C core) ------------------------------------
@@ -479,16 +517,21 @@ def load_json(path):
 # -- targets ---------------------------------------------------------------------------
 
 def target(label, measured, goal, cmp, unit, how, group=None, missing=None,
-           detail=None):
+           detail=None, issue=None, ops=None):
     """One headline target, evaluated.
 
     cmp is "<=" (measured at or below goal) or ">=" (at or above).
     "margin" is how far on the right side of the goal the measurement is,
     as a factor: goal/measured for "<=", measured/goal for ">=";  above 1
     the target is met by that factor, below 1 it is missed by 1/margin.
+    issue names where the goal comes from ("#9", "#12"; None: an older
+    goal of the project's own); ops lists the operations of
+    flush_counts.py that the measured workload repeats, whose flushes and
+    fences the summary shows beside it.
     """
     t = {"label": label, "group": group, "measured": measured, "unit": unit,
-         "goal": goal, "cmp": cmp, "how": how, "detail": detail}
+         "goal": goal, "cmp": cmp, "how": how, "detail": detail,
+         "issue": issue, "ops": list(ops or [])}
     if measured is None or goal is None:
         t.update(met=None, margin=None,
                  status="no data" + (": " + missing if missing else ""))
@@ -515,13 +558,18 @@ def fmt_value(v, unit):
         return "%.0fx" % v if v >= 100 else "%.3gx" % v
     if unit == "bytes":
         return "%.1f B" % v
+    if unit == "calls":
+        return "%d" % v
+    if unit == "count":
+        return format(int(v), ",")
     return "%.3g %s" % (v, unit)
 
 
-def info(label, measured, unit, how, group=None, detail=None):
+def info(label, measured, unit, how, group=None, detail=None, ops=None):
     """A headline number without a target (reported, not judged)."""
     return {"label": label, "group": group, "measured": measured, "unit": unit,
             "goal": None, "cmp": None, "how": how, "detail": detail,
+            "issue": None, "ops": list(ops or []),
             "met": None, "margin": None,
             "status": "(no target)" if measured is not None else "no data"}
 

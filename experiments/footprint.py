@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Pool bytes per stored object, by type, against pickle and pynvm.
+"""Pool bytes per stored object, by type, against pickle, pynvm and ZODB;
+what a pool of the default size holds.
 
     experiments/footprint.py [--quick]
 
@@ -23,7 +24,15 @@ pickle is ``len(pickle.dumps(v))`` of the plain-Python equivalent (int,
 str, tuple, list, dict, an instance of a plain class with the same three
 attributes), the mean over the n values, protocol pickle.DEFAULT_PROTOCOL;
 "pickle, in a list" is len(pickle.dumps(list of all n values)) / n, where
-pickle's memo and framing are amortised.
+pickle's memo and framing are amortised.  ZODB: the FileStorage's bytes
+per object after pack (zodb_bytes_per_object).  The heap fill of each
+pool is pmempool's used bytes / the bytes the heap claimed for them
+(common.pool_heap_usage).
+
+Issue #9's targets: pool bytes per object at most 1.5x its pickle, for
+each type; a pool made by pmemobj.create(path), at its default size, holds
+100,000 ints in a list, 20,000 short str -> short str dict entries and
+5,000 three-attribute objects (capacity(): filled until MemoryError).
 
 Writes results/footprint.json and results/footprint.png.
 """
@@ -68,6 +77,22 @@ def _obj3(mod):
 
 
 OBJ3 = {"pmemobj": _obj3(pmemobj), "pynvm": _obj3(nvm)}
+
+try:
+    from persistent import Persistent as _ZPersistent
+
+    class ZItem(_ZPersistent):
+        """ZODB's counterpart of Obj3 (module level: ZODB pickles it by
+        its class's path)."""
+
+        def __init__(self, a=0, b="", c=0):
+            self.a = a
+            self.b = b
+            self.c = c
+except ImportError as _e:
+    ZItem = None
+    _zodb_why = "ZODB: %s" % _e
+
 MODS = {"pmemobj": pmemobj, "pynvm": nvm}
 WHY = {"pmemobj": _pm_why, "pynvm": _nvm_why}
 # Resurrection by class path: make the classes findable under the names
@@ -133,7 +158,7 @@ def used_with(system, path, n, make):
             raise AssertionError("list length")
     finally:
         pool.close()
-    return C.pool_used_bytes(path)
+    return C.pool_heap_usage(path)
 
 
 def empty_used(system, path):
@@ -143,6 +168,116 @@ def empty_used(system, path):
         pool.root = pool.new(mod.PersistentList)
     pool.close()
     return C.pool_used_bytes(path)
+
+
+# -- ZODB: the FileStorage bytes per object ---------------------------------------
+
+def _zodb_value(name, i, plain):
+    """What ZODB stores for the type: the plain value, except that the
+    persistent containers and objects are ZODB's persistent ones."""
+    from persistent.list import PersistentList
+    from persistent.mapping import PersistentMapping
+    if name.startswith("PersistentList"):
+        return PersistentList(plain(i))
+    if name.startswith("PersistentDict"):
+        return PersistentMapping(plain(i))
+    if name.startswith("PersistentObject"):
+        v = plain(i)
+        return ZItem(v.a, v.b, v.c)
+    return plain(i)
+
+
+def zodb_bytes_per_object(wd, name, n, plain):
+    """FileStorage bytes per object: the file's size after pack with n
+    values appended (in transactions of BATCH) to a PersistentList at the
+    root, minus its size after pack with the list empty, / n.  Plain
+    values are inside the list's one pickle; persistent ones are records
+    of their own, each with its record header."""
+    import transaction
+    from persistent.list import PersistentList
+    from ZODB import DB
+    from ZODB.FileStorage import FileStorage
+    path = os.path.join(wd, "z.fs")
+    db = DB(FileStorage(path))
+    try:
+        conn = db.open()
+        lst = conn.root()["l"] = PersistentList()
+        transaction.commit()
+        db.pack()
+        size0 = os.path.getsize(path)
+        for start in range(0, n, BATCH):
+            for i in range(start, min(n, start + BATCH)):
+                lst.append(_zodb_value(name, i, plain))
+            transaction.commit()
+        db.pack()
+        size1 = os.path.getsize(path)
+        conn.close()
+    finally:
+        transaction.abort()
+        db.close()
+        for suffix in ("", ".index", ".lock", ".tmp", ".old"):
+            if os.path.exists(path + suffix):
+                os.unlink(path + suffix)
+    return (size1 - size0) / n
+
+
+# -- capacity of a pool of the default size -------------------------------------------
+
+# Issue #9: what a pool created with the default size must hold.
+# name -> (goal, fill(pool, i): store the i-th item, count(pool): how many
+# it holds, the type of pool.root they go into)
+CAPACITY = {
+    "ints in a list": (100_000, lambda pool, i: pool.root.append(i),
+                       lambda pool: len(pool.root), "PersistentList"),
+    "short str -> short str dict entries": (
+        20_000, lambda pool, i: pool.root.__setitem__("k%07d" % i, "v%07d" % i),
+        lambda pool: len(pool.root), "PersistentDict"),
+    "three-attribute objects in a list": (
+        5_000, lambda pool, i: pool.root.append(pool.new(OBJ3["pmemobj"], i, "s%07d" % i, i)),
+        lambda pool: len(pool.root), "PersistentList"),
+}
+CAPACITY_BATCH = 1000     # items per transaction while filling
+CAPACITY_MAX = 5_000_000  # stop there (a pool that holds this many is not full)
+
+
+def capacity(path, fill, count, root_type):
+    """Fill a pool created with pmemobj's default size, CAPACITY_BATCH
+    items per transaction, until MemoryError; returns how many it holds
+    (what the committed transactions stored) and its heap usage."""
+    pool = pmemobj.create(path)
+    size = os.path.getsize(path)
+    full = None
+    try:
+        pool.root = pool.new(getattr(pmemobj, root_type))
+        i = 0
+        while i < CAPACITY_MAX:
+            try:
+                with pool.transaction():
+                    for j in range(i, i + CAPACITY_BATCH):
+                        fill(pool, j)
+            except MemoryError as e:
+                full = str(e)
+                break
+            i += CAPACITY_BATCH
+        # The last batch that did not fit left nothing behind; single
+        # autocommitted stores fill what the batches could not.
+        if full is not None:
+            try:
+                while True:
+                    fill(pool, i)
+                    i += 1
+            except MemoryError:
+                pass
+        held = count(pool)
+        if held != i:
+            raise AssertionError("pool holds %d items, %d were stored" % (held, i))
+        check = pool.check()
+        if not check["ok"]:
+            raise AssertionError("pool.check() after filling: %s" % check)
+    finally:
+        pool.close()
+    return {"held": held, "pool_size": size, "full": full,
+            "heap": C.pool_heap_usage(path)}
 
 
 def pickle_sizes(plain, n):
@@ -207,7 +342,7 @@ def main():
     C.set_mode_env("pmem")
     wd = C.workdir("pmem")
     rows, errors = [], []
-    base = {}
+    base, caps = {}, {}
     try:
         for system in ("pmemobj", "pynvm"):
             if MODS[system] is None:
@@ -225,9 +360,12 @@ def main():
                     continue
                 path = os.path.join(wd, "%s-%s.pool" % (system, len(rows)))
                 try:
-                    used = used_with(system, path, n, make)
+                    heap = used_with(system, path, n, make)
+                    used = heap["used"]
                     row[system] = {"bytes_per_object": (used - base[system]) / n,
-                                   "used_bytes": used, "empty_used_bytes": base[system]}
+                                   "used_bytes": used, "empty_used_bytes": base[system],
+                                   "claimed_bytes": heap["claimed"],
+                                   "heap_fill": heap["fill"]}
                     line.append("%s %.1f B" % (system, row[system]["bytes_per_object"]))
                 except LookupError as e:
                     row[system] = {"missing": str(e)} if system == "pmemobj" \
@@ -246,9 +384,37 @@ def main():
                 finally:
                     if os.path.exists(path):
                         os.unlink(path)
+            if ZItem is None:
+                row["zodb"] = {"missing": _zodb_why}
+            else:
+                try:
+                    row["zodb"] = {"bytes_per_object": zodb_bytes_per_object(
+                        wd, name, n, plain)}
+                    line.append("zodb %.1f B" % row["zodb"]["bytes_per_object"])
+                except Exception as e:
+                    row["zodb"] = {"error": "%s: %s" % (type(e).__name__, e)}
+                    errors.append({"type": name, "system": "zodb",
+                                   "error": row["zodb"]["error"]})
             rows.append(row)
             C.progress("%-31s n=%-5d pickle %5.1f B  %s" % (name, n, row["pickle"],
                                                            "  ".join(line)))
+        if pmemobj is not None:
+            for what, (goal, fill, count, root_type) in CAPACITY.items():
+                path = os.path.join(wd, "capacity.pool")
+                try:
+                    caps[what] = capacity(path, fill, count, root_type)
+                    caps[what]["goal"] = goal
+                    C.progress("default-size pool (%d bytes) holds %d %s (heap fill %.0f%%)"
+                               % (caps[what]["pool_size"], caps[what]["held"], what,
+                                  100 * (caps[what]["heap"]["fill"] or 0)))
+                except Exception as e:
+                    caps[what] = {"error": "%s: %s" % (type(e).__name__, e), "goal": goal}
+                    errors.append({"type": "capacity: " + what, "system": "pmemobj",
+                                   "error": caps[what]["error"]})
+                    C.progress("ERROR capacity %s: %s" % (what, caps[what]["error"]))
+                finally:
+                    if os.path.exists(path):
+                        os.unlink(path)
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 
@@ -267,12 +433,32 @@ def main():
         T.append(C.info("pool bytes per int in a list: pynvm / pmemobj",
                         bpo(ints, "pynvm") / bpo(ints, "pmemobj"), "x",
                         "ratio of the two rows above", group="footprint"))
-    obj = rows[-1]
-    if bpo(obj, "pmemobj"):
-        T.append(C.info("PersistentObject with 3 attributes: pool bytes / pickle bytes",
-                        bpo(obj, "pmemobj") / obj["pickle"], "x",
-                        "pmemobj bytes per object / len(pickle.dumps(plain object))",
-                        group="footprint"))
+    for what, c in caps.items():
+        T.append(C.target(
+            "default-size pool holds: %s" % what, c.get("held"), c["goal"], ">=", "count",
+            "a pool made by pmemobj.create(path) (%s bytes), filled %d items per "
+            "transaction, then one by one, until MemoryError; the items it holds "
+            "after" % (c.get("pool_size"), CAPACITY_BATCH), group="footprint",
+            issue="#9", missing=c.get("error"),
+            detail="heap fill %.0f%% of %s claimed" % (
+                100 * c["heap"]["fill"], C.fmt_value(c["heap"]["claimed"], "count") + " B")
+            if c.get("heap") and c["heap"]["fill"] is not None else None))
+    for row in rows:
+        p = bpo(row, "pmemobj")
+        z = bpo(row, "zodb")
+        fill = row.get("pmemobj", {}).get("heap_fill")
+        T.append(C.target(
+            "pool bytes / pickle bytes: %s" % row["type"], p / row["pickle"] if p else None,
+            1.5, "<=", "x",
+            "pmemobj pool bytes per object (pmempool used bytes, net of the empty "
+            "list, / n) / mean len(pickle.dumps(value)); beside them ZODB's "
+            "FileStorage bytes per object and the pool's heap fill (used / claimed)",
+            group="footprint", issue="#9",
+            detail="%.1f B vs %.1f B pickle; ZODB %s; heap fill %s" % (
+                p, row["pickle"], "%.1f B" % z if z is not None else "-",
+                "%.0f%%" % (100 * fill) if fill is not None else "-") if p else None,
+            missing=row.get("pmemobj", {}).get("missing") or
+            row.get("pmemobj", {}).get("error")))
     meta = C.metadata(NAME, args.quick)
     data = dict(meta)
     data.update({
@@ -289,6 +475,7 @@ def main():
         },
         "units": "bytes per object",
         "rows": rows,
+        "capacity": caps,
         "errors": errors,
         "targets": T,
     })

@@ -45,6 +45,9 @@ C_FILTER = "^(Gc|OpenClean|Recover)/"
 SIZES_FULL = [1000, 10000, 100000, 1000000]
 SIZES_QUICK = [1000, 10000]
 ITEM_MAX = 100000
+# Issue #9: gc at most 0.1 us per live object at 10^6 objects.
+GC_GOAL_NS = 100.0
+GC_OPS = ["pool.gc(), 100 live 3-attribute objects"]    # flush_counts.py
 BUILD_BATCH = 2000
 
 # Emulated pmem only; libpmem reads the flag once, as pmemobj loads it.
@@ -193,8 +196,9 @@ def draw(path, meta, py, cb, sizes):
             a1.plot(xs, [e[str(n)]["gc_ns_per_live_object"] for n in xs], marker + "-",
                     color=kind_color[kind],
                     label="Python: pool.gc(), %s heap, per live object" % kind)
-    a1.axhline(200, color="k", lw=0.8, ls="--")
-    a1.text(sizes[0], 215, "target: 0.2 us per live object", fontsize=7, va="bottom")
+    a1.axhline(GC_GOAL_NS, color="k", lw=0.8, ls="--")
+    a1.text(sizes[0], GC_GOAL_NS * 1.07, "target (#9): %g us per live object"
+            % (GC_GOAL_NS / 1e3), fontsize=7, va="bottom")
     a1.set_ylabel("gc time per live object (ns, log scale)")
     a1.set_title("gc cost per object vs heap size (all objects live)")
 
@@ -314,31 +318,34 @@ def targets(py, cb, sizes):
     if gcs:
         n, e = gcs[-1]
         T.append(C.target("gc per live object, C core, heap of %d" % n,
-                          e["median_ns"] / n, 200.0, "<=", "ns",
+                          e["median_ns"] / n, GC_GOAL_NS, "<=", "ns",
                           "pmo_bench Gc/%d median wall time / %d objects "
                           "(CPU time: %.0f ns per object)" % (n, n, e["median_cpu_ns"] / n),
-                          group="gc and open",
+                          group="gc and open", issue="#9", ops=GC_OPS,
                           detail="CPU time %s" % C.fmt_ns(e["median_cpu_ns"] / n)))
     else:
-        T.append(C.target("gc per live object, C core", None, 200.0, "<=", "ns", "",
-                          group="gc and open", missing="pmo_bench Gc missing"))
+        T.append(C.target("gc per live object, C core", None, GC_GOAL_NS, "<=", "ns", "",
+                          group="gc and open", missing="pmo_bench Gc missing",
+                          issue="#9"))
     s = py.get("str", {})
     ns = [n for n in sizes if str(n) in s]
     if ns:
         r = s[str(ns[-1])]
         T.append(C.target("gc per live object, Python pool.gc(), str heap of %d" % ns[-1],
-                          r["gc_ns_per_live_object"], 200.0, "<=", "ns",
+                          r["gc_ns_per_live_object"], GC_GOAL_NS, "<=", "ns",
                           "median wall time of pool.gc() / live objects it reports",
-                          group="gc and open"))
+                          group="gc and open", issue="#9", ops=GC_OPS))
     it = py.get("item", {})
     ni = [n for n in sizes if str(n) in it]
     if ni:
         r = it[str(ni[-1])]
         T.append(C.target("gc per live object, Python pool.gc(), %d 3-attribute objects"
-                          % ni[-1], r["gc_ns_per_live_object"], 200.0, "<=", "ns",
+                          % ni[-1], r["gc_ns_per_live_object"], GC_GOAL_NS, "<=", "ns",
                           "median wall time of pool.gc() / live heap objects it "
-                          "reports (%s per item)" % C.fmt_ns(r["gc_ns_per_item"]),
-                          group="gc and open"))
+                          "reports (%s per item); the issue's 10^6 objects would "
+                          "take most of the time budget to build" % C.fmt_ns(
+                              r["gc_ns_per_item"]),
+                          group="gc and open", issue="#9", ops=GC_OPS))
     opens = sorted((int(n.split("/")[1]), e["median_ns"]) for n, e in cb.items()
                    if n.startswith("OpenClean/"))
     if len(opens) >= 2:

@@ -14,6 +14,10 @@ pmo_bench, which sets PMEM_IS_PMEM_FORCE itself:
   dax          real persistent memory, if a mount with the dax option
                exists (none on this machine: reported as unavailable)
 
+Python: issue #9's autocommitted writes and the empty transaction
+(bench/python/harness.py, pmemobj only, n scaled down where a flush is an
+msync), each mode's times against its own raw libpmemobj transactions.
+
 Benchmarks: raw libpmemobj's empty and 1-slot transactions, ours (empty,
 1 slot, a 64-slot range), a 32-byte alloc+free, list append and dict
 insert of an int (each its own transaction), and an int dict lookup (no
@@ -45,6 +49,29 @@ LABELS = {
     "DictInsertInt": "dict insert int",
     "DictLookupInt": "dict lookup int\n(no tx)",
 }
+# Issue #9's autocommit targets, judged in every mode: the Python workloads
+# (bench/python, pmemobj only) against the raw transactions of the same
+# mode.  The goal applies to the slowest workload of each group.
+PY_GROUPS = [
+    ("scalar overwrite", ["list_set_int", "list_set_float", "list_set_bool",
+                          "list_set_none", "dict_overwrite_int", "attr_set_int"],
+     "RawTx16", 0.5),
+    ("other write", ["dict_set_int", "list_append_int", "attr_set_new", "set_add_int"],
+     "RawTx16", 1.5),
+    ("empty transaction", ["empty_tx"], "RawTxEmpty", 1.5),
+]
+# (workloads, mode -> harness --scale of each workload's n): the n of
+# ops_vs_peers where a flush is cheap (a smaller n weighs a dict's or a
+# list's growth differently: dict_set_int took 5x as long per insert at
+# n = 600); on the disk, where a flush is an msync of a millisecond or more,
+# the writes take 3% of it.  The empty transaction flushes nothing.
+PY_RUNS = [
+    (["list_set", "dict_overwrite_int", "attr_set_int", "dict_set_int",
+      "list_append_int", "attr_set_new", "set_add_int"],
+     {"pmem": 1.0, "tmpfs-msync": 1.0, "file": 0.03, "dax": 1.0}),
+    (["empty_tx"], {"pmem": 1.0, "tmpfs-msync": 1.0, "file": 1.0, "dax": 1.0}),
+]
+PY_ROUNDS = 3
 # mode -> (min_time, repetitions), full and quick
 FULL = {"pmem": (0.1, 3), "tmpfs-msync": (0.05, 3), "file": (0.05, 3), "dax": (0.1, 3)}
 QUICK = {"pmem": (0.02, 1), "tmpfs-msync": (0.01, 1), "file": (0.005, 1),
@@ -103,6 +130,37 @@ def draw(path, meta, per_mode, modes, flushes):
     C.save_figure(fig, path, meta)
 
 
+def python_targets(modes, per_mode, python):
+    """Issue #9's autocommit targets in each mode: per group of PY_GROUPS,
+    its slowest workload's median over the same mode's raw transaction."""
+    T = []
+    for m in modes:
+        b = per_mode.get(m, {}).get("benchmarks", {})
+        res = python.get(m, {}).get("results", {})
+        for what, ws, raw, goal in PY_GROUPS:
+            rs = [(res.get(w, {}).get("median_ns"), w) for w in ws]
+            floor = b.get(raw, {}).get("median_ns")
+            if not floor or any(r is None for r, _ in rs):
+                if m in python or b:
+                    T.append(C.target("%s in mode %s: pmemobj / raw %s"
+                                      % (what, m, raw), None, goal, "<=", "x", "",
+                                      group="modes", issue="#9",
+                                      missing=python.get(m, {}).get("missing") or
+                                      "no time for %s" % (", ".join(
+                                          w for r, w in rs if r is None) or raw)))
+                continue
+            worst, w = max(rs)
+            T.append(C.target(
+                ("%s in mode %s: pmemobj / raw %s" % (what, m, raw)) if len(ws) == 1 else
+                ("%s autocommit in mode %s, slowest of %d: pmemobj / raw %s"
+                 % (what, m, len(ws), raw)), worst / floor, goal, "<=", "x",
+                "the largest over %s of median pmemobj ns/op (harness, this mode) "
+                "/ median pmo_bench %s in this mode" % (", ".join(ws), raw),
+                group="modes", issue="#9",
+                detail="%s: %s vs %s" % (w, C.fmt_ns(worst), C.fmt_ns(floor))))
+    return T
+
+
 def main():
     ap = C.arg_parser(__doc__)
     ap.add_argument("--modes", default="pmem,tmpfs-msync,file,dax")
@@ -145,6 +203,26 @@ def main():
 
     flushes = C.flush_counts(FILTER) if missing is None else None
 
+    python = {}
+    for m in modes:
+        if not per_mode.get(m, {}).get("benchmarks"):
+            continue
+        python[m] = {"results": {}, "errors": [], "runs": []}
+        for ws, scale in PY_RUNS:
+            try:
+                rep = C.run_harness(m, "harness %s" % m, [
+                    "--systems", "pmemobj", "--workloads", ",".join(ws),
+                    "--scale", "%g" % scale[m],
+                    "--rounds", str(1 if args.quick else PY_ROUNDS)], quick=args.quick)
+            except (RuntimeError, OSError, ValueError) as e:
+                python[m] = {"missing": str(e)}
+                C.progress("%s: Python workloads MISSING %s" % (m, e))
+                break
+            python[m]["results"].update(
+                {k: v["systems"]["pmemobj"] for k, v in rep["results"].items()})
+            python[m]["errors"] += rep.get("errors") or []
+            python[m]["runs"].append(rep.get("run"))
+
     T = []
     pb = per_mode.get("pmem", {}).get("benchmarks", {})
     for m in ("tmpfs-msync", "file"):
@@ -155,6 +233,7 @@ def main():
                                 b[n]["median_ns"] / pb[n]["median_ns"], "x",
                                 "pmo_bench medians, modes run one after the other",
                                 group="modes"))
+    T += python_targets(modes, per_mode, python)
     meta = C.metadata(NAME, args.quick, mode="pmem, tmpfs-msync, file")
     meta["mode"] = {"name": "pmem, tmpfs-msync, file",
                     "modes": {m: C.mode_info(m) for m in modes
@@ -170,6 +249,7 @@ def main():
         "benchmarks": BENCHES,
         "modes": per_mode,
         "flushes_per_op": flushes,
+        "python": python,
         "targets": T,
     })
     C.write_json(os.path.join(out, NAME + ".json"), data)

@@ -53,6 +53,7 @@ OPS = {
     # targets of a summary: how many have a goal, how many are met
     "count_goals": lambda xs: sum(1 for t in xs[0] if t.get("goal") is not None),
     "count_met": lambda xs: sum(1 for t in xs[0] if t.get("met") is True),
+    "count_missed": lambda xs: sum(1 for t in xs[0] if t.get("met") is False),
 }
 
 
@@ -184,7 +185,8 @@ def tex_escape(s):
     return (str(s).replace("\\", r"\textbackslash{}").replace("&", r"\&")
             .replace("%", r"\%").replace("$", r"\$").replace("#", r"\#")
             .replace("_", r"\_").replace("{", r"\{").replace("}", r"\}")
-            .replace("~", r"\textasciitilde{}").replace("^", r"\^{}"))
+            .replace("~", r"\textasciitilde{}").replace("^", r"\^{}")
+            .replace("<", r"\textless{}").replace(">", r"\textgreater{}"))
 
 
 # -- the registry ---------------------------------------------------------------------------
@@ -260,9 +262,17 @@ class Numbers:
         return latex
 
 
+def missed_targets(targets):
+    """The targets of a summary that were not met, as a list for the prose:
+    each one's label, and the issue it comes from where it has one."""
+    return "; ".join(t["label"] + (" (issue %s)" % t["issue"] if t.get("issue") else "")
+                     for t in targets if t.get("met") is False) or "none"
+
+
 TEXT_TRANSFORMS = {
     # a target's "met" (true/false) as the verb of a sentence
     "meets": lambda met: "meets" if met else "misses",
+    "missed": missed_targets,
     "date": lambda s: s[:10],
     "commit": lambda s: s[:7],
 }
@@ -312,6 +322,8 @@ def define_environment(n):
     n.macro("BenchTotalSecs", "secs", "value", ("summary", "total_s"))
     n.macro("TargetsMet", "int", "count_met", ("summary", "targets"))
     n.macro("TargetsTotal", "int", "count_goals", ("summary", "targets"))
+    n.macro("MissedCount", "int", "count_missed", ("summary", "targets"))
+    n.macro("MissedTargets", "text", ("summary", "targets"), "missed")
     n.macro("LoadAvg", "plain", "value", (ops, "machine", "loadavg", 0))
     for name, key in (("OpsVsPeers", "ops_vs_peers"), ("TxWriteSet", "tx_write_set"),
                       ("AllocSize", "alloc_size"), ("GcRecovery", "gc_recovery"),
@@ -601,6 +613,9 @@ def define_arrays(n):
     n.macro("ArrWriteRatio", "ratio", "ratio", w + ("pmemobj_ns",), w + ("floor_ns",))
     n.macro("ArrWriteTarget", "plain", "value", n.target(
         a, "1 MiB transactional range write / libpmem memcpy+persist of 1 MiB", "goal"))
+    n.macro("ArrWriteMet", "text", n.target(
+        a, "1 MiB transactional range write / libpmem memcpy+persist of 1 MiB", "met"),
+        "meets")
     n.macro("ArrWriteZodb", "time", "value", w + ("zodb_ns",))
     n.macro("ArrWritePynvm", "time", "value", w + ("pynvm_ns",))
     n.macro("ArrZodbOver", "ratio", "ratio", w + ("zodb_ns",), w + ("pmemobj_ns",))
@@ -698,10 +713,11 @@ def table_per_operation(n):
     p = ("flush_counts", "per_operation")
     for op in n.data("flush_counts")["per_operation"]:
         t = "tab-perop/%s/" % op
-        cells = [r"\texttt{%s}" % tex_escape(op)]
+        cells = [r"\raggedright\texttt{%s}" % tex_escape(op)]
         cells += [n.number(t + k, "int", "value", p + (op, k)) for k in ("flushes", "fences")]
         lines.append(" & ".join(cells) + r" \\")
-    return tabular("lrr", "operation & flushes & fences", lines)
+    # The operations' names wrap: the benchmarks' ones are long.
+    return tabular(r"p{0.66\columnwidth}rr", "operation & flushes & fences", lines)
 
 
 def table_footprint(n):
@@ -748,7 +764,7 @@ def table_fuzz(n):
     return tabular("l" + "r" * len(cols), "damage & " + " & ".join(cols), lines)
 
 
-TARGET_UNITS = {"x": "ratio", "ns": "time", "bytes": "bytes"}
+TARGET_UNITS = {"x": "ratio", "ns": "time", "bytes": "bytes", "calls": "int", "count": "int"}
 
 
 def table_targets(n):
@@ -763,14 +779,18 @@ def table_targets(n):
         src = ("summary", "targets", i)
         ident = "tab-targets/%d/" % i
         fmt = TARGET_UNITS[t["unit"]]
-        if fmt == "ratio":
+        if fmt == "ratio" and t["measured"] is not None:
             fmt = "ratio2" if t["measured"] < 10 else "ratio"
-        cells = [r"\raggedright " + n.text(ident + "label", src + ("label",)),
-                 n.number(ident + "measured", fmt, "value", src + ("measured",)),
+        label = n.text(ident + "label", src + ("label",))
+        if t.get("issue"):          # the issue the goal comes from (#9, #12)
+            label = n.text(ident + "issue", src + ("issue",)) + ": " + label
+        cells = [r"\raggedright " + label,
+                 n.number(ident + "measured", fmt, "value", src + ("measured",))
+                 if t["measured"] is not None else "no data",
                  {"<=": r"$\le$", ">=": r"$\ge$"}[t["cmp"]] + " " +
                  n.number(ident + "goal", "plain" if t["unit"] == "x" else fmt, "value",
                           src + ("goal",)) + ("$\\times$" if t["unit"] == "x" else ""),
-                 "met" if t["met"] else r"\textbf{missed}"]
+                 "met" if t["met"] else "--" if t["met"] is None else r"\textbf{missed}"]
         lines.append(" & ".join(cells) + r" \\")
     return tabular(r"p{0.60\columnwidth}rrl", "target & measured & goal &", lines)
 

@@ -36,6 +36,10 @@ class Store:
         """Return an empty sequence stored at root[name] (committed)."""
         raise NotImplementedError
 
+    def new_set(self, name):
+        """An empty persistent set at root[name]."""
+        raise NotImplementedError
+
     def new_obj(self, name):
         """Return a new Item(a=0, b='', c=0) stored at root[name] (committed)."""
         raise NotImplementedError

@@ -38,6 +38,10 @@ class PlainStore(Store):
         lst = self.root[name] = []
         return lst
 
+    def new_set(self, name):
+        s = self.root[name] = set()
+        return s
+
     def new_obj(self, name):
         o = self.root[name] = Item()
         return o

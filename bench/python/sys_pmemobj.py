@@ -51,6 +51,10 @@ class PmemobjStore(Store):
         with self.pool.transaction():
             return self._attach(name, self.pool.new(pmemobj.PersistentList))
 
+    def new_set(self, name):
+        with self.pool.transaction():
+            return self._attach(name, self.pool.new(pmemobj.PersistentSet))
+
     def new_obj(self, name):
         with self.pool.transaction():
             return self._attach(name, self.pool.new(Item))

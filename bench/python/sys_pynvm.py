@@ -43,6 +43,10 @@ class PynvmStore(Store):
         with self.pool.transaction():
             return self._attach(name, self.pool.new(nvm_pmemobj.PersistentList))
 
+    def new_set(self, name):
+        with self.pool.transaction():
+            return self._attach(name, self.pool.new(nvm_pmemobj.PersistentSet))
+
     def new_obj(self, name):
         with self.pool.transaction():
             return self._attach(name, self.pool.new(Item))

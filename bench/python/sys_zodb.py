@@ -1,6 +1,7 @@
 """Adapter: ZODB with a FileStorage ``<base>.fs``.
 
-dict workloads use an OOBTree, list workloads a PersistentList, attribute
+dict workloads use an OOBTree, set workloads an OOTreeSet, list workloads
+a PersistentList, attribute
 workloads a ``persistent.Persistent`` subclass.  Autocommit workloads call
 ``transaction.commit()`` after every operation (FileStorage fsyncs on each
 commit); a multi-op transaction is ``with transaction.manager:``.  gc is
@@ -12,7 +13,7 @@ stays cached: reads other than shootout_read are warm.
 import os
 
 import transaction
-from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOBTree, OOTreeSet
 from persistent import Persistent
 from persistent.list import PersistentList
 from ZODB import DB
@@ -48,6 +49,9 @@ class ZodbStore(Store):
 
     def new_list(self, name):
         return self._attach(name, PersistentList())
+
+    def new_set(self, name):
+        return self._attach(name, OOTreeSet())
 
     def new_obj(self, name):
         return self._attach(name, Item())

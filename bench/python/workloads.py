@@ -100,6 +100,102 @@ def w_attr_set_int(system, base, n):
     return {"attr_set_int": (t.ns, n)}
 
 
+OVERWRITE_SLOTS = 100   # overwrites cycle over this many existing slots
+
+# The autocommit loops below are written out (no helper taking a callable),
+# as in the workloads above: a call per operation would add ~100 ns to
+# every system's time and blur the ratios to the raw transaction.
+
+
+def w_list_set(system, base, n):
+    """Scalars written over scalars of the same kind: list[i] = int over an
+    int, float over a float, bool over a bool, None over None."""
+    kinds = (("list_set_int", lambda i: i, 0),
+             ("list_set_float", lambda i: i + 0.5, 0.5),
+             ("list_set_bool", lambda i: bool(i & 1), False),
+             ("list_set_none", lambda i: None, None))
+    idx = [i % OVERWRITE_SLOTS for i in range(n)]
+    out = {}
+    with fresh(system, base) as st:
+        commit = st.autocommit
+        for metric, value, first in kinds:
+            lst = st.new_list(metric)
+            with st.tx():
+                for _ in range(OVERWRITE_SLOTS):
+                    lst.append(first)
+            work = list(zip(idx, [value(i) for i in range(n)]))
+            if commit is None:
+                with Timer() as t:
+                    for j, v in work:
+                        lst[j] = v
+            else:
+                with Timer() as t:
+                    for j, v in work:
+                        lst[j] = v
+                        commit()
+            check(lst[idx[-1]] == value(n - 1), metric + " value")
+            out[metric] = (t.ns, n)
+    return out
+
+
+def w_dict_overwrite_int(system, base, n):
+    work = [(i % OVERWRITE_SLOTS, i) for i in range(n)]
+    with fresh(system, base) as st:
+        d = st.new_dict("d")
+        with st.tx():
+            for k in range(OVERWRITE_SLOTS):
+                d[k] = 0
+        commit = st.autocommit
+        if commit is None:
+            with Timer() as t:
+                for k, v in work:
+                    d[k] = v
+        else:
+            with Timer() as t:
+                for k, v in work:
+                    d[k] = v
+                    commit()
+        check(len(d) == OVERWRITE_SLOTS and d[work[-1][0]] == n - 1, "dict value")
+    return {"dict_overwrite_int": (t.ns, n)}
+
+
+def w_attr_set_new(system, base, n):
+    """setattr of an attribute the object does not have yet: n objects made
+    beforehand (untimed), then o.d = i on each."""
+    with fresh(system, base) as st:
+        items = _fill_items(st, n)
+        work = [(items[i], i) for i in range(n)]
+        commit = st.autocommit
+        if commit is None:
+            with Timer() as t:
+                for o, v in work:
+                    o.d = v
+        else:
+            with Timer() as t:
+                for o, v in work:
+                    o.d = v
+                    commit()
+        check(items[n - 1].d == n - 1, "new attribute")
+    return {"attr_set_new": (t.ns, n)}
+
+
+def w_set_add_int(system, base, n):
+    with fresh(system, base) as st:
+        s = st.new_set("s")
+        commit = st.autocommit
+        if commit is None:
+            with Timer() as t:
+                for i in range(n):
+                    s.add(i)
+        else:
+            with Timer() as t:
+                for i in range(n):
+                    s.add(i)
+                    commit()
+        check(len(s) == n, "set length")
+    return {"set_add_int": (t.ns, n)}
+
+
 # -- many writes in one transaction ----------------------------------------
 
 def w_dict_set_int_in_tx(system, base, n):
@@ -135,6 +231,33 @@ def w_list_append_in_tx(system, base, n):
                     lst.append(i)
         check(len(lst) == n, "list length")
     return {"list_append_in_tx": (t.ns, n)}
+
+
+def w_list_append_str_in_tx(system, base, n):
+    vals = ["s%07d" % i for i in range(n)]
+    with fresh(system, base) as st:
+        lst = st.new_list("l")
+        with Timer() as t:
+            with st.tx():
+                for v in vals:
+                    lst.append(v)
+        check(len(lst) == n and lst[n - 1] == vals[-1], "list of strs")
+    return {"list_append_str_in_tx": (t.ns, n)}
+
+
+def w_obj_new_in_tx(system, base, n):
+    """n new small objects with three attributes (a int, b short str, c
+    int), each appended to a list, in one transaction."""
+    strs = ["item %d" % i for i in range(n)]
+    with fresh(system, base) as st:
+        lst = st.new_list("items")
+        new = st.new_item
+        with Timer() as t:
+            with st.tx():
+                for i in range(n):
+                    lst.append(new(i, strs[i], i))
+        check(len(lst) == n and lst[n - 1].b == strs[-1], "objects")
+    return {"obj_new_in_tx": (t.ns, n)}
 
 
 # -- reads ------------------------------------------------------------------
@@ -173,6 +296,18 @@ def w_dict_get_int(system, base, n):
 def w_dict_get_str(system, base, n):
     return _dict_get(system, base, ["k%d" % i for i in range(n)],
                      "dict_get_str")
+
+
+def w_dict_contains_int(system, base, n):
+    keys = list(range(n))
+    with fresh(system, base) as st:
+        d = _filled_dict(st, keys)
+        with Timer() as t:
+            for _ in range(READ_PASSES):
+                for k in keys:
+                    k in d
+        check((n - 1) in d and n not in d, "dict membership")
+    return {"dict_contains_int": (t.ns, READ_PASSES * n)}
 
 
 def w_list_index(system, base, n):
@@ -310,6 +445,20 @@ WORKLOADS = [
       "per commit, so its per-op cost grows with n)"),
     W("attr_set_int", w_attr_set_int, 5000, "o.a = i",
       "n int attribute sets on one object, each its own transaction"),
+    W("list_set", w_list_set, 1000, "lst[i] = x",
+      "n overwrites of a scalar by a scalar of the same kind, cycling over "
+      "the %d items of a list, each its own transaction: int over int, float "
+      "over float, bool over bool, None over None (ZODB: PersistentList, "
+      "which re-pickles the %d items per commit)" % (OVERWRITE_SLOTS, OVERWRITE_SLOTS),
+      metrics=["list_set_int", "list_set_float", "list_set_bool", "list_set_none"]),
+    W("dict_overwrite_int", w_dict_overwrite_int, 2000, "d[k] = i",
+      "n int overwrites of the int values of a %d-entry dict's existing keys, "
+      "each its own transaction (ZODB: OOBTree)" % OVERWRITE_SLOTS),
+    W("attr_set_new", w_attr_set_new, 2000, "o.d = i",
+      "setattr of a new attribute on each of n 3-attribute objects made "
+      "beforehand, each its own transaction"),
+    W("set_add_int", w_set_add_int, 2000, "s.add(i)",
+      "n int adds to an empty set, each its own transaction (ZODB: OOTreeSet)"),
     W("dict_set_int_in_tx", w_dict_set_int_in_tx, 5000, "d[i] = i",
       "n int->int inserts into an empty dict in one transaction "
       "(commit included)"),
@@ -318,11 +467,20 @@ WORKLOADS = [
       "an empty dict in one transaction (commit included)"),
     W("list_append_in_tx", w_list_append_in_tx, 5000, "lst.append(i)",
       "n int appends to an empty list in one transaction (commit included)"),
+    W("list_append_str_in_tx", w_list_append_str_in_tx, 5000, "lst.append(s)",
+      "n short str appends ('s0000123') to an empty list in one transaction "
+      "(commit included)"),
+    W("obj_new_in_tx", w_obj_new_in_tx, 2000, "lst.append(Item(a, b, c))",
+      "n new objects with attributes a (int), b (short str), c (int), each "
+      "appended to a list, in one transaction (commit included)"),
     W("dict_get_int", w_dict_get_int, 5000, "d[k]",
       "lookups of all n int keys of an n-entry dict, %d passes, warm"
       % READ_PASSES),
     W("dict_get_str", w_dict_get_str, 5000, "d[k]",
       "lookups of all n str keys ('k123') of an n-entry dict, %d passes, warm"
+      % READ_PASSES),
+    W("dict_contains_int", w_dict_contains_int, 5000, "k in d",
+      "membership tests of all n int keys of an n-entry dict, %d passes, warm"
       % READ_PASSES),
     W("list_index", w_list_index, 5000, "lst[i]",
       "lst[i] for every index of an n-int list, %d passes, warm"
@@ -354,3 +512,33 @@ FOOTPRINT_N = 10000
 
 BY_NAME = {w.name: w for w in WORKLOADS}
 METRIC_GROUP = {m: w.name for w in WORKLOADS for m in w.metrics}
+
+# metric -> the operation of experiments/flush_counts.py that does what one
+# op of the metric does, so that the summary shows the flushes and fences
+# beside each target.  (A transaction of n writes is counted as one
+# transaction of 100; gc as one gc of a small heap.)
+FLUSH_OPS = {
+    "dict_set_int": "dict[k] = int (new key)",
+    "list_append_int": "list.append(int)",
+    "attr_set_int": "setattr (existing, int)",
+    "list_set_int": "list[i] = int (over an int)",
+    "list_set_float": "list[i] = float (over a float)",
+    "list_set_bool": "list[i] = bool (over a bool)",
+    "list_set_none": "list[i] = None (over None)",
+    "dict_overwrite_int": "dict[k] = int (existing key)",
+    "attr_set_new": "setattr (new attribute)",
+    "set_add_int": "set.add(int)",
+    "dict_set_int_in_tx": "transaction of 100 dict[int] = int (new keys)",
+    "dict_set_str_in_tx": "transaction of 100 dict[short str] = short str (new keys)",
+    "list_append_in_tx": "transaction of 100 list.append(int)",
+    "list_append_str_in_tx": "transaction of 100 list.append(short str)",
+    "obj_new_in_tx": "transaction of 100 new 3-attribute objects, appended",
+    "dict_get_int": "d[int] (read)",
+    "dict_get_str": "d[short str] (read)",
+    "dict_contains_int": "int in dict (read)",
+    "list_index": "list[i] (read)",
+    "list_iterate": "iterate a list of 100 (read)",
+    "attr_get": "getattr (read)",
+    "empty_tx": "empty transaction",
+    "gc": "pool.gc(), 100 live 3-attribute objects",
+}

@@ -39,6 +39,23 @@ PINNED = {
     "transaction of 1 list write": (4, 5),
     "transaction of 10 list writes": (22, 23),
     "array[i] = float": (4, 5),
+    "list[i] = bool (over a bool)": (1, 1),
+    "list[i] = None (over None)": (1, 1),
+    "setattr (new attribute)": (5, 5),
+    "transaction of 100 dict[int] = int (new keys)": (14, 7),
+    "transaction of 100 dict[short str] = short str (new keys)": (14, 7),
+    "transaction of 100 list.append(int)": (17, 9),
+    "transaction of 100 list.append(short str)": (17, 9),
+    "transaction of 100 new 3-attribute objects, appended": (244, 25),
+    "d[int] (read)": (0, 0),
+    "d[short str] (read)": (0, 0),
+    "int in dict (read)": (0, 0),
+    "list[i] (read)": (0, 0),
+    "iterate a list of 100 (read)": (0, 0),
+    "getattr (read)": (0, 0),
+    "pool.gc(), 100 live 3-attribute objects": (0, 0),
+    "writable 1 MiB range of an array, own transaction": (443, 317),
+    "numpy.sum over an array (read)": (0, 0),
 }
 
 

@@ -292,3 +292,19 @@ def test_targets_are_found_by_label(gen, generated):
     assert gen.target_index(data, "a") == 1
     with pytest.raises(KeyError):
         gen.target_index(data, "c")
+
+
+def test_missed_targets_come_from_the_summary(gen, generated):
+    # The prose names the missed targets only through the generated list,
+    # so a rerun of the main job cannot leave it wrong.
+    text = "".join(p.read_text() for p in prose_files())
+    assert r"\MissedTargets{}" in text and r"\MissedCount{}" in text
+    entries = json.loads((generated / "sources.json").read_text())
+    check_entry(gen, "MissedTargets", entries["MissedTargets"])
+    targets = [{"label": "gc", "met": False, "issue": "#9"}, {"label": "open", "met": True},
+               {"label": "sum", "met": False}, {"label": "info", "met": None}]
+    assert gen.missed_targets(targets) == "gc (issue #9); sum"
+    assert gen.OPS["count_missed"]([targets]) == 2
+    # a target that turns met drops out of the list
+    targets[0]["met"] = True
+    assert gen.missed_targets(targets) == "sum"

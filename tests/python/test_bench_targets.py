@@ -1,0 +1,158 @@
+"""The bench summary judges issue #9's and #12's targets, with the flush and
+fence counts of each workload beside them.
+
+Real pieces: the experiments' own target functions on made-up medians (the
+judging is arithmetic; the medians of a real run are in results/), the
+flush_counts.py operation table against the workloads' FLUSH_OPS, and the
+capacity measurement on a real pool of the default size.  Each check is
+also shown to fail on a deliberately broken input."""
+
+import importlib
+import importlib.util
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load(name):
+    """An experiment module; experiments/modes.py under another name, as
+    bench/modes.py (which common imports) is 'modes'."""
+    if name != "modes":
+        return importlib.import_module(name)
+    spec = importlib.util.spec_from_file_location("experiment_modes",
+                                                  REPO / "experiments" / "modes.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def exp():
+    """Import an experiment module by name (experiments/common.py installs
+    a SIGTERM handler when imported: put pytest's back)."""
+    saved = signal.getsignal(signal.SIGTERM)
+    sys.path[:0] = [str(REPO / "experiments"), str(REPO / "bench" / "python")]
+    try:
+        yield load
+    finally:
+        signal.signal(signal.SIGTERM, saved)
+        for p in (str(REPO / "experiments"), str(REPO / "bench" / "python")):
+            sys.path.remove(p)
+
+
+def test_every_target_workload_names_a_counted_operation(exp):
+    import pmemobj
+    ops = exp("ops_vs_peers")
+    counted = set(exp("flush_counts").operations(pmemobj))
+    flush_ops = exp("workloads").FLUSH_OPS
+    judged = ops.AUTOCOMMIT + ops.IN_TX + ops.READS + ["empty_tx"]
+    assert not [w for w in judged if w not in flush_ops]
+    assert not [op for op in flush_ops.values() if op not in counted]
+    assert set(exp("flush_counts").SCALAR_OVERWRITES) <= counted
+    assert set(exp("gc_recovery").GC_OPS) <= counted
+    # the check fails on an operation nobody counts
+    assert "list[i] = int (over a float)" not in counted
+
+
+def floor_and_results(ops, ns):
+    """A floor of 1000 ns for RawTx16 and 100 ns for RawTxEmpty, and every
+    workload at ns(workload, system)."""
+    floor = {"RawTx16": {"median": 1000.0}, "RawTxEmpty": {"median": 100.0}}
+    res = {w: {"systems": {s: {"median_ns": ns(w, s)}
+                           for s in ("pmemobj", "pynvm", "zodb", "plain")}}
+           for w in ops.AUTOCOMMIT + ops.IN_TX + ops.READS + ["empty_tx"]}
+    return floor, res
+
+
+def test_issue_9_write_and_read_targets(exp):
+    ops = exp("ops_vs_peers")
+
+    def ns(w, s):
+        return {"pmemobj": 400.0 if w in ops.OVERWRITE else 140.0 if w == "empty_tx"
+                else 1400.0, "pynvm": 1e5, "zodb": 1e4, "plain": 100.0}[s]
+    floor, res = floor_and_results(ops, ns)
+    T = {t["label"]: t for t in ops.targets(res, {}, floor, {})}
+    over = T["list_set_int autocommit (scalar overwrite): pmemobj / raw libpmemobj 1-slot tx"]
+    assert (over["goal"], over["issue"], over["met"]) == (0.5, "#9", True)
+    assert over["ops"] == ["list[i] = int (over an int)"]
+    other = T["set_add_int autocommit (other write): pmemobj / raw libpmemobj 1-slot tx"]
+    assert (other["goal"], other["met"]) == (1.5, True)
+    empty = T["empty transaction: pmemobj (Python with-block) / raw libpmemobj"]
+    assert (empty["goal"], empty["issue"], empty["met"]) == (1.5, "#9", True)
+    assert T["obj_new_in_tx: zodb / pmemobj"]["goal"] == 2.0
+    assert T["dict_set_int_in_tx: zodb / pmemobj"]["issue"] is None
+    assert {T["%s: pmemobj / plain Python" % w]["goal"] for w in ops.READS} == {2.5}
+    # an overwrite at 0.6x the raw tx, an empty tx at 2x: not met, by how much
+    floor, res = floor_and_results(ops, lambda w, s: {"pmemobj": 600.0 if w != "empty_tx"
+                                                      else 200.0}.get(s, 100.0))
+    T = {t["label"]: t for t in ops.targets(res, {}, floor, {})}
+    over = T["attr_set_int autocommit (scalar overwrite): pmemobj / raw libpmemobj 1-slot tx"]
+    assert over["met"] is False and over["margin"] == pytest.approx(0.5 / 0.6)
+    assert T["empty transaction: pmemobj (Python with-block) / raw libpmemobj"]["met"] is False
+
+
+def test_modes_judge_each_groups_slowest_workload_in_every_mode(exp):
+    modes = exp("modes")
+    per_mode = {m: {"benchmarks": {"RawTx16": {"median_ns": 1000.0},
+                                   "RawTxEmpty": {"median_ns": 100.0}}}
+                for m in ("pmem", "file")}
+    per_mode["dax"] = {"missing": "no DAX mount"}
+    python = {m: {"results": {w: {"median_ns": 300.0 if w in modes.PY_GROUPS[0][1]
+                                  else 1000.0 if w != "empty_tx" else 120.0}
+                              for _, ws, _, _ in modes.PY_GROUPS for w in ws}}
+              for m in ("pmem", "file")}
+    python["file"]["results"]["attr_set_int"]["median_ns"] = 700.0   # one slow overwrite
+    del python["pmem"]["results"]["set_add_int"]                    # one not measured
+    T = {t["label"]: t for t in modes.python_targets(["pmem", "file", "dax"], per_mode,
+                                                     python)}
+    assert len(T) == 6 and {t["issue"] for t in T.values()} == {"#9"}
+    ok = T["scalar overwrite autocommit in mode pmem, slowest of 6: pmemobj / raw RawTx16"]
+    assert ok["met"] and ok["measured"] == 0.3
+    bad = T["scalar overwrite autocommit in mode file, slowest of 6: pmemobj / raw RawTx16"]
+    assert bad["met"] is False and bad["detail"].startswith("attr_set_int: ")
+    gap = T["other write in mode pmem: pmemobj / raw RawTx16"]
+    assert gap["met"] is None and gap["status"] == "no data: no time for set_add_int"
+    assert T["empty transaction in mode file: pmemobj / raw RawTxEmpty"]["met"]
+
+
+def test_overwrite_flush_target_catches_a_second_flush(exp):
+    fc = exp("flush_counts")
+    table = {op: {"flushes": 1, "fences": 1} for op in fc.SCALAR_OVERWRITES}
+    assert all(t["met"] for t in fc.targets(table))
+    table["dict[k] = int (existing key)"] = {"flushes": 2, "fences": 1}
+    bad = [t for t in fc.targets(table) if not t["met"]]
+    assert [t["ops"] for t in bad] == [["dict[k] = int (existing key)"]]
+
+
+def test_summary_shows_issue_flushes_and_what_was_missed(exp):
+    C, run_all = exp("common"), exp("run_all")
+    rows = [C.target("overwrite", 0.3, 0.5, "<=", "x", "", group="autocommit write",
+                     issue="#9", ops=["list[i] = int (over an int)"]),
+            C.target("gc", 250.0, 100.0, "<=", "ns", "", group="gc and open", issue="#9"),
+            C.target("sum", 1.1, 1.2, "<=", "x", "", group="arrays", issue="#12",
+                     ops=["not counted anywhere"]),
+            C.target("vs pynvm", 30.0, 20.0, ">=", "x", "", group="autocommit write")]
+    per_op = {"list[i] = int (over an int)": {"flushes": 1, "fences": 1}}
+    md = run_all.markdown(rows, ["head"], per_op)
+    assert "| autocommit write | #9 | overwrite | 0.3x | <= 0.5x | met (1.67x margin) | 1/1 |" \
+        in md
+    assert "? (not counted anywhere: not counted)" in md
+    assert "3 of 4 targets met (issue #12: 1 of 1; issue #9: 1 of 2)" in md
+    assert md.rstrip().endswith("- (#9) gc: off by 2.50x")
+    assert run_all.missed(rows) == [{"label": "gc", "issue": "#9", "group": "gc and open",
+                                     "off_by": 2.5}]
+
+
+def test_default_pool_capacity_is_measured_and_checked(exp, tmp_path):
+    fp = exp("footprint")
+    goal, fill, count, root = fp.CAPACITY["ints in a list"]
+    r = fp.capacity(str(tmp_path / "cap.pool"), fill, count, root)
+    assert r["held"] >= goal and "pool is full" in r["full"]
+    assert 0 < r["heap"]["used"] <= r["heap"]["claimed"] <= r["pool_size"]
+    # a count that disagrees with what was stored is an error, not a capacity
+    with pytest.raises(AssertionError, match="pool holds"):
+        fp.capacity(str(tmp_path / "cap2.pool"), fill, lambda pool: count(pool) - 1, root)
