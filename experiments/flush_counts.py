@@ -52,6 +52,11 @@ def operations(pmemobj):
         pool.root = pool.new(Item, 0, "b", 0)
         return pool.root
 
+    def sdct(pool):
+        # 1000 even keys: two levels; inserts of odd keys split full leaves
+        pool.root = pool.new(P.PersistentSortedDict, {2 * i: i for i in range(1000)})
+        return pool.root
+
     counter = iter(range(10**9))
 
     def many_objs(pool):
@@ -158,6 +163,14 @@ def operations(pmemobj):
         "writable 1 MiB range of an array, own transaction": (
             lambda pool: pool.new(P.PersistentArray, "d", 1 << 18),
             write_mib),
+        "sorteddict[int] = int (existing key)": (
+            sdct, lambda pool, d: d.__setitem__(500, next(counter))),
+        "sorteddict[int] = int (new key)": (
+            sdct, lambda pool, d: d.__setitem__(1 + 2 * (next(counter) % 500), 1)),
+        "del sorteddict[k]": (sdct, lambda pool, d: d.__delitem__(2 * (next(counter) % 500))),
+        "transaction of 100 sorteddict[int] = int (new keys)": (
+            empties(P.PersistentSortedDict), in_tx(100, lambda pool, d, k: d.__setitem__(k, k))),
+        "sorteddict[int] (read)": (sdct, lambda pool, d: d[500]),
         "numpy.sum over an array (read)": (
             lambda pool: pool.new(P.PersistentArray, "d", range(1000)),
             lambda pool, a: __import__("numpy").asarray(a).sum()),

@@ -229,17 +229,17 @@ def main():
     for w in WORKLOADS:
         if "zodb" not in med[w]:
             T.append(C.target("%s: OOBTree / PersistentSortedDict" % LABELS[w], None, 2.0,
-                              ">=", "x", how, group="sorted map", missing=missing.get("zodb")))
+                              ">=", "x", how, group="sorted map", missing=missing.get("zodb"), issue="#12"))
             continue
         T.append(C.target("%s: OOBTree / PersistentSortedDict" % LABELS[w],
                           med[w]["zodb"] / med[w]["pmemobj"], 2.0, ">=", "x", how,
-                          group="sorted map",
+                          group="sorted map", issue="#12",
                           detail="%s vs %s" % (C.fmt_ns(med[w]["zodb"]),
                                                C.fmt_ns(med[w]["pmemobj"]))))
     if "sortedcontainers" in med["lookup"]:
         T.append(C.target("lookup: PersistentSortedDict / SortedDict (in memory)",
                           med["lookup"]["pmemobj"] / med["lookup"]["sortedcontainers"], 3.0,
-                          "<=", "x", how, group="sorted map",
+                          "<=", "x", how, group="sorted map", issue="#12",
                           detail="%s vs %s" % (C.fmt_ns(med["lookup"]["pmemobj"]),
                                                C.fmt_ns(med["lookup"]["sortedcontainers"]))))
         for w in ("insert_in_tx", "range_100"):
@@ -248,7 +248,7 @@ def main():
                             group="sorted map"))
     else:
         T.append(C.target("lookup: PersistentSortedDict / SortedDict (in memory)", None, 3.0,
-                          "<=", "x", how, group="sorted map",
+                          "<=", "x", how, group="sorted map", issue="#12",
                           missing=missing.get("sortedcontainers")))
     meta = C.metadata(NAME, args.quick)
     data = dict(meta)

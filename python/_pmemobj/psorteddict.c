@@ -550,11 +550,18 @@ static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject 
 		int found = find(self, t, sk, &pos);
 		if (found < 0)
 			return -1;
-		if (found)
+		if (found) {
+			pmo_tx_single_store();   /* the operation's only change */
 			return pmo_slot_store(pool->core, value_at(self, &pos), vs);
+		}
 	}
 	if (pyx_to_slot(pool, key, &ks) != 0)
 		return -1;
+	/* If the key is there, storing its value is the operation's only
+	 * change, and may go without a log (an inline value over an inline
+	 * value).  An insert never uses the permission: its first change is a
+	 * snapshot, after which no store goes without the log. */
+	pmo_tx_single_store();
 	int added;
 	if (pmo_btree_set(pool->core, t, &sk->k, ks, vs, &added) != 0) {
 		if (errno == EDOM)

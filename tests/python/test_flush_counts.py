@@ -55,6 +55,11 @@ PINNED = {
     "getattr (read)": (0, 0),
     "pool.gc(), 100 live 3-attribute objects": (0, 0),
     "writable 1 MiB range of an array, own transaction": (443, 317),
+    "sorteddict[int] = int (existing key)": (1, 1),
+    "sorteddict[int] = int (new key)": (16, 13),
+    "del sorteddict[k]": (15, 11),
+    "transaction of 100 sorteddict[int] = int (new keys)": (18, 7),
+    "sorteddict[int] (read)": (0, 0),
     "numpy.sum over an array (read)": (0, 0),
 }
 
