@@ -229,7 +229,8 @@ def main():
     for w in WORKLOADS:
         if "zodb" not in med[w]:
             T.append(C.target("%s: OOBTree / PersistentSortedDict" % LABELS[w], None, 2.0,
-                              ">=", "x", how, group="sorted map", missing=missing.get("zodb"), issue="#12"))
+                              ">=", "x", how, group="sorted map", issue="#12",
+                              missing=missing.get("zodb")))
             continue
         T.append(C.target("%s: OOBTree / PersistentSortedDict" % LABELS[w],
                           med[w]["zodb"] / med[w]["pmemobj"], 2.0, ">=", "x", how,
