@@ -126,6 +126,7 @@ benchmark::internal::Benchmark *bench_register(const char *name, Fn &&fn)
 
 /* Registration of each family (one .cc file each). */
 void register_tx_benchmarks();
+void register_btree_benchmarks();
 void register_raw_benchmarks();
 void register_alloc_benchmarks();
 void register_list_benchmarks();

@@ -495,6 +495,7 @@ int main(int argc, char **argv)
 	register_alloc_benchmarks();
 	register_list_benchmarks();
 	register_dict_benchmarks();
+	register_btree_benchmarks();
 	register_heap_benchmarks();
 	if (config.iterations > 0)
 		for (auto *b : registered)
