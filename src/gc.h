@@ -8,8 +8,9 @@
  * and any extra roots the caller names (objects only volatile proxies hold)
  * with an explicit stack; marks go in a volatile bitmap with a bit per
  * 16 bytes of pool, so nothing is written to the pool while marking.  The
- * sweep visits every allocation with pmemobj_first/next, so the whole run
- * is linear in the heap size.  Garbage is freed in transactions of a
+ * sweep visits every allocation with the heap walk (heapwalk.h), which
+ * reads libpmemobj's run bitmaps and allocation headers directly, so the
+ * whole run is linear in the heap size.  Garbage is freed in transactions of a
  * bounded number of objects: a crash mid-sweep leaves only garbage that
  * the next run finds again.
  */
