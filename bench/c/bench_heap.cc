@@ -7,8 +7,13 @@
  * built once per run by a child process (bench_heap_pool).
  *
  *   Gc/N          pmo_gc over the open pool: mark from the root, sweep with
- *                 pmemobj_first/next; everything is live, so nothing is
- *                 written and the run can repeat.  ns per object = time / N.
+ *                 the heap walk (src/heapwalk.h); everything is live, so
+ *                 nothing is written and the run can repeat.  ns per
+ *                 object = time / N.
+ *   Sweep/N       the sweep's share: the heap walk alone, reading each
+ *                 block's object header as gc's sweep does for a live one.
+ *   SweepPmdk/N   the same over libpmemobj's walk (pmemobj_first/next), as
+ *                 gc swept before the heap walk: the baseline it replaced.
  *   OpenClean/N   pmo_pool_open of a cleanly closed pool (timed), then
  *                 close (untimed; its time is the close_us counter).
  *   OpenNoPreflight/N  the same without the read-only check of
@@ -27,6 +32,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+
+extern "C" {
+#include "heapwalk.h"
+}
 
 namespace {
 
@@ -79,6 +88,54 @@ void BM_Gc(benchmark::State &state)
 		benchmark::Counter((double)examined, benchmark::Counter::kAvgIterations);
 	state.SetItemsProcessed((int64_t)(state.iterations() * n));
 	pmo_pool_close(p);
+}
+
+/* Per block, what gc's sweep does for a live object: read its type. */
+int sweep_block(void *ctx, const pmo_block *b)
+{
+	auto *p = static_cast<pmo_pool *>(ctx);
+	p->stats.gc_examined += pmo_head_at(p, b->off)->type;
+	return 0;
+}
+
+void sweep(benchmark::State &state, bool pmdk)
+{
+	size_t n = (size_t)state.range(0);
+	std::string path = heap_or_skip(state);
+	if (path.empty())
+		return;
+	pmo_pool *p = pmo_pool_open(path.c_str());
+	if (!p) {
+		bench_fail(state, "open");
+		return;
+	}
+	/* The sum of the types read goes into a counter nothing reads, so
+	 * that the reads are made. */
+	for (auto _ : state) {
+		if (pmdk) {
+			PMEMoid oid;
+			POBJ_FOREACH(p->pop, oid) {
+				pmo_block b = {oid.off, 0, 0};
+				sweep_block(p, &b);
+			}
+		} else if (pmo_heap_walk(p, sweep_block, p) != 0) {
+			bench_fail(state, "heap walk");
+			break;
+		}
+	}
+	state.counters["objects"] = (double)n;
+	state.SetItemsProcessed((int64_t)(state.iterations() * n));
+	pmo_pool_close(p);
+}
+
+void BM_Sweep(benchmark::State &state)
+{
+	sweep(state, false);
+}
+
+void BM_SweepPmdk(benchmark::State &state)
+{
+	sweep(state, true);
 }
 
 void open_clean(benchmark::State &state, bool preflight)
@@ -209,6 +266,12 @@ void register_heap_benchmarks()
 	for (int64_t n : sizes)
 		b->Arg(n);
 	b->Unit(benchmark::kMillisecond);
+	for (auto [name, fn] : {std::pair{"Sweep", BM_Sweep}, std::pair{"SweepPmdk", BM_SweepPmdk}}) {
+		b = bench_register(name, fn);
+		for (int64_t n : sizes)
+			b->Arg(n);
+		b->Unit(benchmark::kMillisecond);
+	}
 	b = bench_register("OpenClean", BM_OpenClean);
 	for (int64_t n : sizes)
 		b->Arg(n);
