@@ -33,6 +33,15 @@ static int offvec_push(offvec *a, uint64_t off)
 	return 0;
 }
 
+/* How marking treats a built-in type code (marker.kinds). */
+enum { KIND_UNKNOWN = 0, KIND_LEAF, KIND_CONTAINER };
+
+/* References a traversal finds wait this many references in a ring,
+ * their headers prefetched, before they are marked: marking reads each
+ * target's header, a cache miss per object in a heap larger than the
+ * cache, and the ring lets those misses overlap. */
+#define MARK_AHEAD 16
+
 typedef struct marker {
 	pmo_pool *pool;
 	uint8_t *bits;       /* marked heap objects */
@@ -40,6 +49,11 @@ typedef struct marker {
 	offvec stack;
 	pmo_gc_result *res;
 	uint64_t n_user_types;   /* entries of the type table */
+	/* the built-in codes' kinds, so that marking an object costs no
+	 * call to look its type up */
+	uint8_t kinds[PMO_T_BUILTIN_MAX + 1];
+	uint64_t ahead[MARK_AHEAD];   /* 0: an empty place */
+	unsigned ahead_pos;
 	/* pmo_validate only: check each object before following it. */
 	pmo_invalid_report check;
 	void *check_ctx;
@@ -67,16 +81,17 @@ static inline void set_mark(uint8_t *bits, uint64_t off)
 	bits[i >> 3] |= (uint8_t)(1u << (i & 7));
 }
 
-/* Is the header at off one of ours: a built-in type code, or a user code
- * the type table names?  (Asking libpmemobj for the type number costs
- * ~400 instructions; marking touches every live object, and a bad
- * reference can only mark an offset the sweep never sees.) */
-static inline int plausible_object(const marker *m, uint64_t off)
+/* The kind of the object at off: a built-in type code's, a container
+ * for a user code the type table names, KIND_UNKNOWN for anything else
+ * (damage).  (Asking libpmemobj for the type number costs ~400
+ * instructions; marking touches every live object, and a bad reference
+ * can only mark an offset the sweep never sees.) */
+static inline int kind_of(const marker *m, uint64_t off)
 {
 	uint32_t type = pmo_head_at(m->pool, off)->type;
 	if (type >= PMO_T_FIRST_USER)
-		return type - PMO_T_FIRST_USER < m->n_user_types;
-	return pmo_typeops_of(type) != NULL;
+		return type - PMO_T_FIRST_USER < m->n_user_types ? KIND_CONTAINER : KIND_UNKNOWN;
+	return type <= PMO_T_BUILTIN_MAX ? m->kinds[type] : KIND_UNKNOWN;
 }
 
 static void report_invalid(marker *m, uint64_t off)
@@ -107,7 +122,8 @@ static int mark_ref(marker *m, uint64_t off)
 	}
 	if (is_marked(m->bits, off))
 		return 0;
-	if (!plausible_object(m, off)) {
+	int kind = kind_of(m, off);
+	if (kind == KIND_UNKNOWN) {
 		m->res->bad_refs++;
 		return 0;
 	}
@@ -116,8 +132,7 @@ static int mark_ref(marker *m, uint64_t off)
 		return -1;
 	/* Leaves (str, bytes, numbers) hold nothing: no need to visit them,
 	 * but pmo_validate checks them here. */
-	uint32_t type = pmo_head_at(m->pool, off)->type;
-	if (type < PMO_T_FIRST_USER && !pmo_typeops_of(type)->traverse) {
+	if (kind == KIND_LEAF) {
 		if (m->check)
 			check_object(m, off);
 		return 0;
@@ -125,12 +140,39 @@ static int mark_ref(marker *m, uint64_t off)
 	return offvec_push(&m->stack, off);
 }
 
-/* A reference from a slot (each slot of each object is visited once). */
+/* A reference from a slot (each slot of each object is visited once):
+ * its header prefetched, it is marked MARK_AHEAD references later. */
 static int mark_slot_ref(marker *m, uint64_t off)
 {
 	if (m->edges && offvec_push(m->edges, off) != 0)
 		return -1;
-	return mark_ref(m, off);
+	if (!pmo_off_valid(m->pool, off, sizeof(pmo_head))) {
+		m->res->bad_refs++;
+		return 0;
+	}
+	if (is_marked(m->bits, off))
+		return 0;
+	__builtin_prefetch(pmo_head_at(m->pool, off));
+	uint64_t due = m->ahead[m->ahead_pos];
+	m->ahead[m->ahead_pos] = off;
+	m->ahead_pos = (m->ahead_pos + 1) % MARK_AHEAD;
+	return due ? mark_ref(m, due) : 0;
+}
+
+/* Mark what waits in the ring; 1 if anything did, -1 on failure. */
+static int mark_waiting(marker *m)
+{
+	int any = 0;
+	for (unsigned i = 0; i < MARK_AHEAD; i++) {
+		uint64_t off = m->ahead[i];
+		if (!off)
+			continue;
+		m->ahead[i] = 0;
+		any = 1;
+		if (mark_ref(m, off) != 0)
+			return -1;
+	}
+	return any;
 }
 
 static int mark_slot(pmo_visit *v, const pmo_slot *s)
@@ -169,18 +211,21 @@ static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 static int drain(marker *m)
 {
 	pmo_visit v = {mark_slot, mark_sub, m};
-	while (m->stack.len > 0) {
-		uint64_t off = m->stack.v[--m->stack.len];
-		if (m->check) {
-			if (check_object(m, off) != 0)
-				continue;
-			if (pmo_traverse(m->pool, off, &v) != 0)
-				report_invalid(m, off);
-		} else if (pmo_traverse(m->pool, off, &v) != 0) {
-			return -1;
+	int waiting;
+	do {
+		while (m->stack.len > 0) {
+			uint64_t off = m->stack.v[--m->stack.len];
+			if (m->check) {
+				if (check_object(m, off) != 0)
+					continue;
+				if (pmo_traverse(m->pool, off, &v) != 0)
+					report_invalid(m, off);
+			} else if (pmo_traverse(m->pool, off, &v) != 0) {
+				return -1;
+			}
 		}
-	}
-	return 0;
+	} while ((waiting = mark_waiting(m)) > 0);
+	return waiting;
 }
 
 /* A marker with empty bitmaps (a bit per 16 bytes of pool) and the
@@ -190,9 +235,12 @@ static int marker_init(marker *m, pmo_pool *p, pmo_gc_result *res)
 {
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
 	marker init = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
-		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0,
-		       NULL, NULL, 0, NULL, NULL};
+		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0};
 	*m = init;
+	for (uint32_t code = 0; code <= PMO_T_BUILTIN_MAX; code++) {
+		const pmo_typeops *ops = pmo_typeops_of(code);
+		m->kinds[code] = !ops ? KIND_UNKNOWN : ops->traverse ? KIND_CONTAINER : KIND_LEAF;
+	}
 	if (!m->bits || !m->subbits)
 		return pmo_err(ENOMEM, "out of memory for the mark bitmap of pool %s", p->path);
 	return 0;
@@ -308,18 +356,25 @@ static int cmp_off(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* One more live object of type in a counts array grown on demand. */
-static int count_type(uint64_t **counts, size_t *n_counts, uint32_t type)
+/* Grow a counts array to hold type. */
+static int grow_counts(uint64_t **counts, size_t *n_counts, uint32_t type)
 {
-	if (type >= *n_counts) {
-		size_t n = type + 64;
-		uint64_t *c = realloc(*counts, n * sizeof *c);
-		if (!c)
-			return pmo_err(ENOMEM, "out of memory counting objects by type");
-		memset(c + *n_counts, 0, (n - *n_counts) * sizeof *c);
-		*counts = c;
-		*n_counts = n;
-	}
+	size_t n = (size_t)type + 64;
+	uint64_t *c = realloc(*counts, n * sizeof *c);
+	if (!c)
+		return pmo_err(ENOMEM, "out of memory counting objects by type");
+	memset(c + *n_counts, 0, (n - *n_counts) * sizeof *c);
+	*counts = c;
+	*n_counts = n;
+	return 0;
+}
+
+/* One more live object of type in a counts array grown on demand (once
+ * per sweep, or so: this runs for every live object). */
+static inline int count_type(uint64_t **counts, size_t *n_counts, uint32_t type)
+{
+	if (__builtin_expect(type >= *n_counts, 0) && grow_counts(counts, n_counts, type) != 0)
+		return -1;
 	(*counts)[type]++;
 	return 0;
 }
