@@ -10,6 +10,9 @@
  *                 the heap walk (src/heapwalk.h); everything is live, so
  *                 nothing is written and the run can repeat.  ns per
  *                 object = time / N.
+ *   GcShuffled/N  the same over a heap whose list holds the strs in a
+ *                 random order, so marking reads them out of address order
+ *                 (what the mark phase's prefetching is for, src/gc.c).
  *   Sweep/N       the sweep's share: the heap walk alone, reading each
  *                 block's object header as gc's sweep does for a live one.
  *   SweepPmdk/N   the same over libpmemobj's walk (pmemobj_first/next), as
@@ -39,18 +42,18 @@ extern "C" {
 
 namespace {
 
-std::string heap_or_skip(benchmark::State &state)
+std::string heap_or_skip(benchmark::State &state, const char *kind = "heap")
 {
-	std::string path = bench_heap_pool((size_t)state.range(0));
+	std::string path = bench_built_pool(kind, (size_t)state.range(0));
 	if (path.empty())
 		state.SkipWithError(bench_error().c_str());
 	return path;
 }
 
-void BM_Gc(benchmark::State &state)
+void gc(benchmark::State &state, const char *kind)
 {
 	size_t n = (size_t)state.range(0);
-	std::string path = heap_or_skip(state);
+	std::string path = heap_or_skip(state, kind);
 	if (path.empty())
 		return;
 	pmo_pool *p = pmo_pool_open(path.c_str());
@@ -136,6 +139,16 @@ void BM_Sweep(benchmark::State &state)
 void BM_SweepPmdk(benchmark::State &state)
 {
 	sweep(state, true);
+}
+
+void BM_Gc(benchmark::State &state)
+{
+	gc(state, "heap");
+}
+
+void BM_GcShuffled(benchmark::State &state)
+{
+	gc(state, "heap-shuffled");
 }
 
 void open_clean(benchmark::State &state, bool preflight)
@@ -266,7 +279,8 @@ void register_heap_benchmarks()
 	for (int64_t n : sizes)
 		b->Arg(n);
 	b->Unit(benchmark::kMillisecond);
-	for (auto [name, fn] : {std::pair{"Sweep", BM_Sweep}, std::pair{"SweepPmdk", BM_SweepPmdk}}) {
+	for (auto [name, fn] : {std::pair{"GcShuffled", BM_GcShuffled}, std::pair{"Sweep", BM_Sweep},
+				std::pair{"SweepPmdk", BM_SweepPmdk}}) {
 		b = bench_register(name, fn);
 		for (int64_t n : sizes)
 			b->Arg(n);
