@@ -87,6 +87,7 @@ static inline void read_header(const pmo_heap_view *v, uint64_t off, enum hdr_ki
  * the bitmap's words, the units it covers, and where unit 0 starts. */
 typedef struct run_geometry {
 	uint64_t unit;
+	int unit_shift;          /* log2(unit) if a power of two, else -1 */
 	uint64_t nbits;          /* units */
 	uint64_t nvalues;        /* bitmap words holding them */
 	uint64_t data;           /* offset of unit 0 (its allocation header) */
@@ -130,6 +131,7 @@ static int run_geometry_of(const pmo_heap_view *v, uint64_t chunk, uint32_t n, u
 	nvalues -= (nvalues * PMDK_RUN_BITS_PER_VALUE - nbits) / PMDK_RUN_BITS_PER_VALUE;
 
 	g->unit = unit;
+	g->unit_shift = (unit & (unit - 1)) ? -1 : __builtin_ctzll(unit);
 	g->nbits = nbits;
 	g->nvalues = nvalues;
 	g->kind = hdr_kind(flags);
@@ -176,7 +178,11 @@ static int walk_run(const pmo_heap_view *v, uint64_t chunk, const run_geometry *
 								 "its allocation header"
 							       : "a used block of a run has no size in "
 								 "its header");
-				units = div_up(size, g->unit);
+				/* A division per block was a third of the walk:
+				 * the runtime's units are powers of two. */
+				units = g->unit_shift >= 0
+					? (size >> g->unit_shift) + ((size & (g->unit - 1)) != 0)
+					: div_up(size, g->unit);
 			}
 			/* A block lies in one word of the bitmap (libpmemobj
 			 * sets and clears a block's bits with one word's OR
