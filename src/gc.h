@@ -75,7 +75,7 @@ int pmo_reachable_bytes(pmo_pool *p, const uint64_t *offs, size_t n, uint64_t *b
 
 /* pool.check(): pmo_validate, which also verifies every immutable value
  * against its checksum (pmo_value_verify) and every table's keys against
- * their buckets, then the run headers and a walk of the heap that counts
+ * their buckets, then a walk of the heap (heapwalk.h) that counts
  * what is unreachable and compares each live object's reference count
  * with the references that reach it (too low always a problem; too high
  * only when no garbage is left that could hold the rest).  Changes
