@@ -37,6 +37,13 @@
 #define PMDK_ULOG_NEXT 8
 #define PMDK_ULOG_GEN_NUM 24
 #define PMDK_ULOG_CAPACITY 16
+/* Where each of a lane's logs starts in it, and its fixed capacity. */
+#define PMDK_LANE_INTERNAL_LOG 0
+#define PMDK_LANE_INTERNAL_CAPACITY 192
+#define PMDK_LANE_EXTERNAL_LOG 256
+#define PMDK_LANE_EXTERNAL_CAPACITY 640
+#define PMDK_LANE_UNDO_LOG 960
+#define PMDK_LANE_UNDO_CAPACITY 2048
 
 /* --- the heap ----------------------------------------------------------- */
 #define PMDK_CHUNKSIZE ((uint64_t)256 << 10)
@@ -136,6 +143,12 @@ _Static_assert(offsetof(struct pmdk_alloc_header_legacy, root_size) == 48,
 	       "PMDK 1.12 legacy header");
 _Static_assert(offsetof(struct pmdk_alloc_header_legacy, type_num) == 56,
 	       "PMDK 1.12 legacy header");
+_Static_assert(PMDK_LANE_INTERNAL_LOG + PMDK_ULOG_HDR + PMDK_LANE_INTERNAL_CAPACITY ==
+		       PMDK_LANE_EXTERNAL_LOG &&
+	       PMDK_LANE_EXTERNAL_LOG + PMDK_ULOG_HDR + PMDK_LANE_EXTERNAL_CAPACITY ==
+		       PMDK_LANE_UNDO_LOG &&
+	       PMDK_LANE_UNDO_LOG + PMDK_ULOG_HDR + PMDK_LANE_UNDO_CAPACITY == PMDK_LANE_SIZE,
+	       "PMDK 1.12 lane: three logs, each a header and its capacity, back to back");
 _Static_assert(PMDK_ZONE_META == 524288, "PMDK 1.12 zone: 64 + 8 * 65528 bytes of headers");
 _Static_assert((PMDK_ZONE_META + sizeof(struct pmdk_heap_header)) % PMDK_CACHELINE == 0,
 	       "the first chunk is cache-line aligned");

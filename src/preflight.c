@@ -13,10 +13,12 @@
 #include "heapwalk.h"
 #include "pmdk_layout.h"
 
-/* Capacities of each lane's logs: internal, external, undo. */
+/* Each lane's logs: internal, external, undo. */
 static const struct {
 	uint64_t off, capacity;
-} lane_logs[3] = {{0, 192}, {256, 640}, {960, 2048}};
+} lane_logs[3] = {{PMDK_LANE_INTERNAL_LOG, PMDK_LANE_INTERNAL_CAPACITY},
+		  {PMDK_LANE_EXTERNAL_LOG, PMDK_LANE_EXTERNAL_CAPACITY},
+		  {PMDK_LANE_UNDO_LOG, PMDK_LANE_UNDO_CAPACITY}};
 
 static int disabled;
 

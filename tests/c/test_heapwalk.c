@@ -263,8 +263,8 @@ static int has_log_extension(pmo_pool *p)
 	memcpy(&nlanes, p->base + PMDK_DSC_NLANES, sizeof nlanes);
 	for (uint64_t i = 0; i < nlanes; i++) {
 		uint64_t next;
-		/* the undo log is the lane's third, at 960 bytes */
-		memcpy(&next, p->base + lanes + i * PMDK_LANE_SIZE + 960 + PMDK_ULOG_NEXT, sizeof next);
+		memcpy(&next, p->base + lanes + i * PMDK_LANE_SIZE + PMDK_LANE_UNDO_LOG + PMDK_ULOG_NEXT,
+		       sizeof next);
 		if (next)
 			return 1;
 	}
