@@ -134,7 +134,7 @@ void register_dict_benchmarks();
 void register_heap_benchmarks();  /* gc, open, recovery */
 
 /* Builders of the fixture pools (child process entries). */
-int bench_build_heap(const char *path, size_t n);
+int bench_build_heap(const char *path, size_t n, bool shuffled);
 int bench_build_lookup(const char *path, size_t n);
 
 #endif
