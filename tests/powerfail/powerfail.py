@@ -130,7 +130,7 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
             lambda: t.pop(k % 300, None),
             lambda: t.update({(k + i) % 300: i for i in range(k % 40)}),
             lambda: len(t) and t.popitem(last=k % 2 == 0),
-            lambda: [t.pop(x) for x in list(t.irange(k % 300, k % 300 + 45))],
+            lambda: pop_range(t, k % 300, k % 300 + 45),
             # The array: item and slice writes, a writable range, growth.
             lambda: a.__setitem__(k % len(a), k),
             lambda: a.__setitem__(slice(0, 8), array.array("q", range(k, k + 8))),
@@ -147,6 +147,13 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
             lambda: root.__setitem__("obj", pool.new(Node, "x%d" % k, k)),
             lambda: root.pop("new", None),
         ]
+
+    def pop_range(sd, lo, hi):
+        # One transaction: the oracle knows states only between the
+        # workload's steps, so each step must be all or nothing.
+        with pool.transaction():
+            for x in list(sd.irange(lo, hi)):
+                sd.pop(x)
 
     def fill_range(arr, k):
         lo = k % (len(arr) - 16)
