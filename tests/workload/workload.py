@@ -73,12 +73,24 @@ class RandomTransactions:
 
     # What step() ran, by the shape it drew.
     SHAPES = ("autocommit", "transaction", "nested", "aborted", "nothing", "gc")
+    # The names of ops()'s operations, in its order (for reports).
+    OP_NAMES = (
+        "list append int", "list append str", "list insert tuple", "list pop",
+        "list set big int", "list extend", "list sort", "list reverse", "list del slice",
+        "dict set", "dict pop", "dict update", "set add", "set discard", "set update",
+        "sorted set", "sorted pop", "sorted update", "sorted popitem",
+        "sorted pops over irange", "array set", "array set slice", "array writable",
+        "array extend", "array resize", "object set value", "list set int (log-free)",
+        "root set bool (log-free)", "root set float (log-free)", "object set name",
+        "root set new list", "root set new object", "root pop",
+    )
 
     def __init__(self, pool, rng, aborts=True):
         self.pool = pool
         self.root = pool.root
         self.rng = rng
         self.aborts = aborts
+        self.ran = []              # the operations of the last step(), by name
 
     def ops(self):
         import pmemobj
@@ -108,7 +120,7 @@ class RandomTransactions:
             lambda: t.pop(k % 300, None),
             lambda: t.update({(k + i) % 300: i for i in range(k % 40)}),
             lambda: len(t) and t.popitem(last=k % 2 == 0),
-            lambda: [t.pop(x) for x in list(t.irange(k % 300, k % 300 + 45))],
+            lambda: self.pop_range(t, k),
             # The array: item and slice writes, a writable range, growth.
             lambda: a.__setitem__(k % len(a), k),
             lambda: a.__setitem__(slice(0, 8), array.array("q", range(k, k + 8))),
@@ -125,6 +137,24 @@ class RandomTransactions:
             lambda: root.__setitem__("obj", pool.new(Node, "x%d" % k, k)),
             lambda: root.pop("new", None),
         ]
+
+    def one(self):
+        # rng.choice(range(n)) draws exactly what rng.choice(ops) would.
+        ops = self.ops()
+        assert len(ops) == len(self.OP_NAMES)
+        i = self.rng.choice(range(len(ops)))
+        self.ran.append(self.OP_NAMES[i])
+        ops[i]()
+
+    def pop_range(self, t, k):
+        # Several pops, one operation: as a transaction of its own, so
+        # that the oracles may treat it as all or nothing.  (Popped one
+        # autocommitted transaction after another, a crash between two
+        # pops left a state after no whole operation, which both crash
+        # checkers rightly reported.)
+        with self.pool.transaction():
+            for x in list(t.irange(k % 300, k % 300 + 45)):
+                t.pop(x)
 
     @staticmethod
     def fill_range(arr, k):
@@ -148,24 +178,25 @@ class RandomTransactions:
             name = "aborted" if self.aborts else "nothing"
         else:
             name = "gc"
+        self.ran = []
         if announce:
             announce(name)
         try:
             if name == "autocommit":
-                rng.choice(self.ops())()
+                self.one()
             elif name == "transaction":
                 with pool.transaction():
                     for _ in range(rng.randint(2, 5)):
-                        rng.choice(self.ops())()
+                        self.one()
             elif name == "nested":
                 with pool.transaction():
-                    rng.choice(self.ops())()
+                    self.one()
                     with pool.transaction():
-                        rng.choice(self.ops())()
+                        self.one()
             elif name == "aborted":
                 with pool.transaction():
-                    rng.choice(self.ops())()
-                    rng.choice(self.ops())()
+                    self.one()
+                    self.one()
                     raise KeyError("abort")
             elif name == "gc":
                 pool.gc()
