@@ -46,6 +46,7 @@ must give none with no bug switched on: that shows the torture can fail.
 """
 
 import argparse
+import ast
 import json
 import os
 import random
@@ -153,7 +154,18 @@ def verify(pool_path, replay_path, seed, aborts, acked, in_flight, mark):
         ran = work.ran
         expected.append(json.dumps(plain(pool.root)))
     pool.close()
-    # The killed pool: recovery and gc at open.
+    try:
+        return judge(pool_path, expected, acked, in_flight, mark)
+    except Exception as e:                                 # noqa: BLE001
+        what = str(e) if isinstance(e, AssertionError) else "%s: %s" % (type(e).__name__, e)
+        # The operations first: details are cut at 400 characters.
+        raise AssertionError("[operations in flight: %s] %s" % (ran or "none", what)) from e
+
+
+def judge(pool_path, expected, acked, in_flight, mark):
+    """The killed pool against the expected states: its outcome."""
+    import pmemobj
+    # Recovery and gc at open.
     pool = pmemobj.open(pool_path)
     try:
         got = json.dumps(plain(pool.root))
@@ -166,10 +178,10 @@ def verify(pool_path, replay_path, seed, aborts, acked, in_flight, mark):
         else:
             if STATES_DIR:                         # --keep-states: for a closer look
                 with open(os.path.join(STATES_DIR, "violation-%d.json" % mark), "w") as f:
-                    json.dump({"got": got, "expected": expected, "operations": ran}, f)
+                    json.dump({"got": got, "expected": expected}, f)
             raise AssertionError("state after neither the last acknowledged transaction "
-                                 "(%d) nor the one in flight (operations %s); root keys "
-                                 "that differ: %s" % (acked, ran, differing_keys(got, expected)))
+                                 "(%d) nor the one in flight; root keys that differ %s"
+                                 % (acked, differing_keys(got, expected)))
         report = pool.check()
         if not report["ok"]:
             raise AssertionError("check() not ok: %r" % (report.get("problems", [])[:3],))
@@ -188,13 +200,18 @@ def verify(pool_path, replay_path, seed, aborts, acked, in_flight, mark):
 
 
 def differing_keys(got, expected):
-    """The root keys whose values differ from every expected state."""
+    """Which root keys differ from each expected state, as text (a torn
+    transaction matches each state in some keys, neither in all)."""
     def items(state):
-        return dict(map(tuple, json.loads(state)[1]))  # plain(): ["dict", [[key, value]..]]
+        # plain(): ["dict", [[repr(plain(key)), plain(value)], ...]]; a
+        # plain key is [type name, repr].
+        return {ast.literal_eval(k)[1]: json.dumps(v) for k, v in json.loads(state)[1]}
     have = items(got)
-    wants = [items(e) for e in expected]
-    keys = set(have).union(*wants)
-    return sorted(k for k in keys if all(have.get(k) != w.get(k) for w in wants))
+    out = []
+    for name, e in zip(("the acknowledged state", "the in-flight state"), map(items, expected)):
+        keys = sorted(k for k in set(have) | set(e) if have.get(k) != e.get(k))
+        out.append("from %s in %s" % (name, " ".join(keys) or "none"))
+    return "; ".join(out)
 
 
 def run_verifier(timeout, *args):
@@ -206,7 +223,8 @@ def run_verifier(timeout, *args):
         try:
             verdict = "ok " + verify(*args)
         except BaseException as e:                         # noqa: BLE001
-            verdict = "bad %s: %s" % (type(e).__name__, e)
+            verdict = "bad " + (str(e) if isinstance(e, AssertionError) else
+                                "%s: %s" % (type(e).__name__, e))
         os.write(w, verdict.encode()[:4000])
         os._exit(0)
     os.close(w)
