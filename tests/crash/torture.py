@@ -11,14 +11,17 @@ One kill:
 
 1. The pool file is copied (the replay copy), then a forked child opens
    the pool and runs the random transactions of tests/workload/workload.py
-   (every mutating operation of every persistent type; autocommitted, several in one,
-   nested and aborted transactions, and gc; the power-failure simulator's
-   workload) with this kill's seed.  Before transaction i it writes
+   (every mutating operation of every persistent type; autocommitted,
+   several in one, nested and aborted transactions, and gc; the
+   power-failure simulator's workload) with this kill's seed.  Before transaction i it writes
    "B i shape" to a pipe, after it "E i": the pipe, not the pool, is the
    record of what was acknowledged, and it survives the child's death.
 2. After a random delay (0 to --max-delay, so that some kills land in the
    open and its recovery) the parent SIGKILLs the child and reads the pipe.
-   The kill landed mid-transaction when the last line is a "B".
+   The kill landed mid-transaction when the last whole line is a "B" (of
+   any shape but "nothing", which touches no pool): between announcing a
+   transaction and acknowledging it, so this counts the Python work of
+   choosing its operations too, and the instant after its commit.
 3. A forked verifier (killed and reported as a hang after --timeout)
    replays the same seed on the replay copy, without a kill, for the
    acknowledged transactions and the one in flight, recording the state
@@ -37,6 +40,11 @@ The workload is deterministic (its choices depend on the seed and the
 pool's logical state only), and the replay starts from a byte copy of the
 pool the child opened, so it meets the same states.  The replay runs the
 same build and planted bug as the child: only the kill differs.
+
+A violation ends its run (the pool is then in an unknown state); the next
+run starts from a fresh pool.  Violations name the operations in flight
+and the root keys that differ from each expected state; --keep-states
+keeps the states themselves.
 
 The last line: `crash: R runs, K kills, M mid-transaction, V violations`.
 A build with -DPMO_PLANT_BUGS=ON run with PMO_PLANTED_BUG=skip_len_snapshot
