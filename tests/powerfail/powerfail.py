@@ -4,11 +4,11 @@ workload flushed and fenced, each recovered and checked by an oracle.
     python tests/powerfail/powerfail.py [--transactions N] [--images N]
         [--seed S] [--json PATH] [--build DIR]
 
-1. A workload runs under LD_PRELOAD of libpftrace.so (pftrace.c): random
-   transactions over every mutating operation of lists, dicts, sets,
-   sorted dicts, arrays, user objects (PersistentObject), new containers,
-   str/bytes/big int/tuple values, nested and aborted transactions,
-   autocommitted single operations and gc.  The tracer records every flushed cache line and
+1. A workload runs under LD_PRELOAD of libpftrace.so (pftrace.c): the
+   random transactions of tests/workload/workload.py (every mutating
+   operation of every persistent type; autocommitted, several in one,
+   nested and aborted transactions, and gc; shared with the kill torture,
+   tests/crash/torture.py).  The tracer records every flushed cache line and
    every fence; the workload records, for each transaction, the fence
    count when it began and when it ended, and the state after it.
 2. Crash images: at a fence k, the durable image (the file at the start
@@ -30,7 +30,6 @@ that shows the simulator can fail.
 """
 
 import argparse
-import array
 import ctypes
 import json
 import os
@@ -45,53 +44,20 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(REPO, "tests", "fuzz"))   # fuzz_types: user classes
+sys.path.insert(0, os.path.join(REPO, "tests", "workload"))
 sys.path.insert(0, os.path.join(REPO, "bench"))
+from workload import RandomTransactions, plain, populate  # noqa: E402
 
 POOL_SIZE = 16 << 20
 LINE = 64
-
-
-def plain(v, seen=None):
-    import pmemobj
-    from fuzz_types import Node
-    seen = seen if seen is not None else {}
-    if isinstance(v, (pmemobj._PersistentBase, Node)):
-        if v._p_oid in seen:
-            return ["cycle", seen[v._p_oid]]
-        seen[v._p_oid] = len(seen)
-    if isinstance(v, pmemobj.PersistentDict):
-        return ["dict", sorted([repr(plain(k, seen)), plain(x, seen)] for k, x in v.items())]
-    if isinstance(v, pmemobj.PersistentArray):
-        return ["array", v.typecode, v.tolist()]
-    if isinstance(v, pmemobj.PersistentSortedDict):
-        return ["sorted", [[repr(k), plain(x, seen)] for k, x in v.items()]]
-    if isinstance(v, (pmemobj.PersistentSet, pmemobj.PersistentFrozenSet)):
-        return ["set", sorted(repr(plain(x, seen)) for x in v)]
-    if isinstance(v, (pmemobj.PersistentList, pmemobj.PersistentTuple)):
-        return ["list", [plain(x, seen) for x in v]]
-    if isinstance(v, Node):
-        return ["Node", plain(v.name, seen), plain(v.value, seen)]
-    if isinstance(v, tuple):
-        return ["tuple", [plain(x, seen) for x in v]]
-    return [type(v).__name__, repr(v)]
 
 
 # --- the workload (runs with the tracer preloaded) ----------------------------------
 
 def workload(path, trace, states_path, n, seed, shim, aborts=True):
     import pmemobj
-    from fuzz_types import Node
     pool = pmemobj.create(path, pool_size=POOL_SIZE)
-    with pool.transaction():
-        root = pool.new(pmemobj.PersistentDict)
-        pool.root = root
-        root["l"] = pool.new(pmemobj.PersistentList, range(10))
-        root["d"] = pool.new(pmemobj.PersistentDict, {"a": 1})
-        root["s"] = pool.new(pmemobj.PersistentSet, {1, 2})
-        root["o"] = pool.new(Node, "node", 0)
-        root["t"] = pool.new(pmemobj.PersistentSortedDict, {i * 3: i for i in range(100)})
-        root["a"] = pool.new(pmemobj.PersistentArray, "q", range(64))
+    populate(pool)
     pool.close()
     pool = pmemobj.open(path)
     root = pool.root
@@ -103,88 +69,11 @@ def workload(path, trace, states_path, n, seed, shim, aborts=True):
     base = pool.mm.direct(oid) - oid[1]
     if lib.pf_start(base, os.path.getsize(path), trace.encode()) != 0:
         raise SystemExit("pf_start failed")
-    rng = random.Random(seed)
+    work = RandomTransactions(pool, random.Random(seed), aborts)
     states = [[0, 0, plain(root)]]
-
-    def ops():
-        l, d, s, o, t, a = root["l"], root["d"], root["s"], root["o"], root["t"], root["a"]
-        k = rng.randrange(1000)
-        return [
-            lambda: l.append(k),
-            lambda: l.append("str %d" % k),
-            lambda: l.insert(rng.randrange(len(l) + 1), (k, b"b" * (k % 50))),
-            lambda: len(l) and l.pop(rng.randrange(len(l))),
-            lambda: len(l) and l.__setitem__(rng.randrange(len(l)), 2 ** 70 + k),
-            lambda: l.extend(range(k % 20)),
-            lambda: l.sort(key=repr),
-            lambda: l.reverse(),
-            lambda: len(l) > 4 and l.__delitem__(slice(1, 3)),
-            lambda: d.__setitem__("k%d" % (k % 40), k),
-            lambda: d.pop("k%d" % (k % 40), None),
-            lambda: d.update({"u%d" % i: i for i in range(k % 12)}),
-            lambda: s.add(k % 60),
-            lambda: s.discard(k % 60),
-            lambda: s.update(range(k % 7)),
-            # The sorted dict: splits, merges and borrows of its B+ tree.
-            lambda: t.__setitem__(k % 300, "v%d" % k),
-            lambda: t.pop(k % 300, None),
-            lambda: t.update({(k + i) % 300: i for i in range(k % 40)}),
-            lambda: len(t) and t.popitem(last=k % 2 == 0),
-            lambda: pop_range(t, k % 300, k % 300 + 45),
-            # The array: item and slice writes, a writable range, growth.
-            lambda: a.__setitem__(k % len(a), k),
-            lambda: a.__setitem__(slice(0, 8), array.array("q", range(k, k + 8))),
-            lambda: fill_range(a, k),
-            lambda: a.extend(range(k % 9)),
-            lambda: len(a) > 64 and a.resize(64),
-            lambda: setattr(o, "value", k),
-            # Scalar overwrites: one failure-atomic store, no log.
-            lambda: len(l) and isinstance(l[0], int) and l.__setitem__(0, k),
-            lambda: root.__setitem__("flag", k % 2 == 0),
-            lambda: root.__setitem__("ratio", k / 7),
-            lambda: setattr(o, "name", "n%d" % k),
-            lambda: root.__setitem__("new", pool.new(pmemobj.PersistentList, [k, "x"])),
-            lambda: root.__setitem__("obj", pool.new(Node, "x%d" % k, k)),
-            lambda: root.pop("new", None),
-        ]
-
-    def pop_range(sd, lo, hi):
-        # One transaction: the oracle knows states only between the
-        # workload's steps, so each step must be all or nothing.
-        with pool.transaction():
-            for x in list(sd.irange(lo, hi)):
-                sd.pop(x)
-
-    def fill_range(arr, k):
-        lo = k % (len(arr) - 16)
-        with arr.writable(lo, lo + 16) as v:
-            for i in range(16):
-                v[i] = k + i
-
     for _ in range(n):
         b = lib.pf_fences()
-        shape = rng.random()
-        try:
-            if shape < 0.4:                               # one autocommitted op
-                rng.choice(ops())()
-            elif shape < 0.75:                            # a transaction of several
-                with pool.transaction():
-                    for _ in range(rng.randint(2, 5)):
-                        rng.choice(ops())()
-            elif shape < 0.85:                            # nested
-                with pool.transaction():
-                    rng.choice(ops())()
-                    with pool.transaction():
-                        rng.choice(ops())()
-            elif shape < 0.95 and aborts:                 # aborted
-                with pool.transaction():
-                    rng.choice(ops())()
-                    rng.choice(ops())()
-                    raise KeyError("abort")
-            elif shape >= 0.95:
-                pool.gc()
-        except KeyError:
-            pass
+        work.step()
         states.append([b, lib.pf_fences(), plain(root)])
     lib.pf_stop()
     with open(states_path, "w") as f:
