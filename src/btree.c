@@ -573,6 +573,23 @@ static int leaf_insert(pmo_pool *p, uint64_t off, uint32_t pos, pmo_slot k, pmo_
 	return 0;
 }
 
+/* Leaf `leaf` now comes just before `next` in the chain (next 0: leaf is
+ * the last): set next's back link, or the tree's last leaf. */
+static int link_back(pmo_pool *p, pmo_btree *t, uint64_t next, uint64_t leaf)
+{
+	if (next) {
+		pmo_bleaf *nx = LEAF(p, next);
+		if (snap(p, &nx->h.prev, sizeof nx->h.prev) != 0)
+			return -1;
+		nx->h.prev = leaf;
+		return 0;
+	}
+	if (snap_tree(p, t) != 0)
+		return -1;
+	t->last = leaf;
+	return 0;
+}
+
 /* Split the full leaf at off, inserting (k, v) at pos: *right is the new
  * right half and *sep (holding a reference) the separator for the
  * parent.  at_end: appending after the tree's last key, where the leaf
@@ -603,16 +620,8 @@ static int leaf_split(pmo_pool *p, pmo_btree *t, uint64_t off, uint32_t pos, pmo
 	}
 	rt->h.prev = off;
 	rt->h.next = lf->h.next;
-	if (lf->h.next) {
-		pmo_bleaf *nx = LEAF(p, lf->h.next);
-		if (snap(p, &nx->h.prev, sizeof nx->h.prev) != 0)
-			return -1;
-		nx->h.prev = roff;
-	} else {
-		if (snap_tree(p, t) != 0)
-			return -1;
-		t->last = roff;
-	}
+	if (link_back(p, t, lf->h.next, roff) != 0)
+		return -1;
 	lf->h.next = roff;
 	*right = roff;
 	*sep = rt->e[0].key;
@@ -776,16 +785,8 @@ static int merge(pmo_pool *p, pmo_btree *t, uint64_t poff, uint32_t li)
 		pmo_bleaf *la = (pmo_bleaf *)a, *lb = (pmo_bleaf *)b;
 		memcpy(&la->e[a->n], lb->e, b->n * sizeof(pmo_bentry));
 		la->h.next = lb->h.next;
-		if (lb->h.next) {
-			pmo_bleaf *nx = LEAF(p, lb->h.next);
-			if (snap(p, &nx->h.prev, sizeof nx->h.prev) != 0)
-				return -1;
-			nx->h.prev = aoff;
-		} else {
-			if (snap_tree(p, t) != 0)
-				return -1;
-			t->last = aoff;
-		}
+		if (link_back(p, t, lb->h.next, aoff) != 0)
+			return -1;
 		drop_sep = 1;   /* separators of leaves are copies */
 	} else {
 		pmo_binner *ia = (pmo_binner *)a, *ib = (pmo_binner *)b;
