@@ -29,7 +29,11 @@ the tail can be explained rather than guessed:
 - fault:  the process took a page fault (getrusage's minor+major faults,
           read outside the timed interval);
 - fsync:  ZODB called fsync (FileStorage's module-level fsync, wrapped to
-          time it).
+          time it);
+- preempt: the scheduler switched the process out involuntarily
+          (getrusage's ru_nivcsw): on a shared machine, another process's
+          time slice;
+- wait:   the process blocked (ru_nvcsw: a voluntary switch, e.g. I/O).
 
 For each system and workload the JSON holds the percentiles, the share
 of samples above P99 that carry each tag, and the time of those tagged
@@ -51,6 +55,7 @@ NAME = "latency"
 WORKLOADS = ["dict_set", "list_append", "sorted_insert"]
 SYSTEMS = ["pmemobj", "pynvm", "zodb", "plain"]
 PERCENTILES = [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9)]
+TAGS = [("g", "gc"), ("f", "fault"), ("s", "fsync"), ("p", "preempt"), ("w", "wait")]
 LABELS = {"dict_set": "d[i] = i", "list_append": "lst.append(i)",
           "sorted_insert": "sorted d[k] = k"}
 
@@ -97,7 +102,8 @@ FSYNC = Fsync()
 
 def timed_ops(op, args):
     """Call op(a) for each a, timing each call alone; returns (ns, tags)
-    per sample, tags a str of 'g' (gc ran), 'f' (page fault), 's' (fsync)."""
+    per sample, tags a str of 'g' (gc ran), 'f' (page fault), 's' (fsync),
+    'p' (preempted), 'w' (blocked)."""
     out = []
     ru = resource.getrusage
     pc = time.perf_counter_ns
@@ -116,6 +122,10 @@ def timed_ops(op, args):
             tags += "f"
         if FSYNC.calls != s0:
             tags += "s"
+        if r1.ru_nivcsw != r0.ru_nivcsw:
+            tags += "p"
+        if r1.ru_nvcsw != r0.ru_nvcsw:
+            tags += "w"
         out.append((t1 - t0, tags))
     return out
 
@@ -244,12 +254,14 @@ def summarise(rows):
     p99 = out["p99_ns"]
     tail = [(x, t) for x, t in rows if x > p99]
     out["tail_n"] = len(tail)
-    for tag, word in (("g", "gc"), ("f", "fault"), ("s", "fsync")):
+    for tag, word in TAGS:
         tagged = sorted(x for x, t in rows if tag in t)
         out[word] = {"samples": len(tagged),
                      "median_ns": tagged[len(tagged) // 2] if tagged else None,
                      "tail_share": (sum(1 for _, t in tail if tag in t) / len(tail))
                      if tail else None}
+    out["tail_untagged_share"] = (sum(1 for _, t in tail if not t) / len(tail)
+                                  if tail else None)
     untagged = sorted(x for x, t in rows if not t)
     out["untagged"] = {"samples": len(untagged),
                        "p99_ns": percentile(untagged, 99.0) if untagged else None,
@@ -300,7 +312,7 @@ def main():
         n = {"dict_set": 2000, "list_append": 2000, "sorted_insert": 2000, "slow": 300}
         rounds = 2
     else:
-        n = {"dict_set": 5000, "list_append": 5000, "sorted_insert": 5000, "slow": 2500}
+        n = {"dict_set": 4000, "list_append": 4000, "sorted_insert": 4000, "slow": 2000}
         rounds = 4
     wd = C.workdir("pmem")
     systems, missing = {}, {}
