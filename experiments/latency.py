@@ -69,8 +69,10 @@ def _on_gc(phase, info):
 
 
 def percentile(sorted_xs, p):
-    """The nearest-rank percentile of an ascending list."""
-    k = max(0, math.ceil(p / 100.0 * len(sorted_xs)) - 1)
+    """The nearest-rank percentile of an ascending list.  The rank is
+    rounded before its ceiling, so that 99.9% of 1000 is rank 999, not the
+    1000 that 0.999 * 1000 = 999.0000000000001 would give."""
+    k = max(0, math.ceil(round(p / 100.0 * len(sorted_xs), 6)) - 1)
     return sorted_xs[k]
 
 
