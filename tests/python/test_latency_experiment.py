@@ -41,6 +41,9 @@ def test_summary_explains_the_tail():
     assert s["gc"]["tail_share"] == 0.4 and s["preempt"]["tail_share"] == 0.4
     assert s["tail_untagged_share"] == 0.0
     assert s["untagged"]["samples"] == 990 and s["max_tags"] == "gp"
+    # fsync alone (every ZODB commit) does not explain a sample
+    s = lat.summarise([(100, "s")] * 990 + [(5000, "s")] * 10)
+    assert s["tail_untagged_share"] == 1.0 and s["untagged"]["samples"] == 1000
 
 
 def test_quick_run(tmp_path):
