@@ -29,10 +29,10 @@ import common as C  # noqa: E402  (reads PMO_EXP_T0)
 
 EXPERIMENTS = ["ops_vs_peers", "tx_write_set", "alloc_size", "gc_recovery",
                "footprint", "modes", "c_bench", "arrays", "sorted_map", "flush_counts",
-               "verify_cost"]
+               "verify_cost", "latency"]
 GROUPS = ["autocommit write", "writes in one tx", "reads", "gc and open",
           "footprint", "allocation", "modes", "C core", "arrays", "sorted map",
-          "flushes and fences", "checksums"]
+          "flushes and fences", "checksums", "latency"]
 
 
 def run_experiment(name, quick, out_dir, i, n):

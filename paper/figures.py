@@ -20,7 +20,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "experiments"))
 import common as C  # noqa: E402  (the project's plotting style and colours)
-from generate import TABLE_WORKLOADS  # noqa: E402  (the same workloads as the table)
+from generate import table_workloads  # noqa: E402  (the same workloads as the table)
+from generate import OPTIONAL, Numbers  # noqa: E402  (which optional results exist)
 from generate import target_index  # noqa: E402  (targets found by label, not position)
 
 COLUMN = 3.33   # inches: one column of acmart sigconf
@@ -75,53 +76,54 @@ def save(fig, out, name, top=1.0):
 
 def fig_ops(plt, results, out):
     """Per-operation cost, every system, log scale, min-max of rounds as
-    error bars; the raw libpmemobj transaction beside the autocommit writes."""
+    error bars; the raw libpmemobj transaction beside the autocommit writes.
+    Two rows: the writes, then reads, transactions and whole-store work."""
     d = load(results, "ops_vs_peers")
     res, floor = d["results"], d["floor"]["pooled"]
     systems = ["pmemobj", "raw libpmemobj (C)", "pynvm", "zodb", "plain"]
     raw = {"dict_set_int": "RawTx16", "list_append_int": "RawTx16",
-           "attr_set_int": "RawTx16", "empty_tx": "RawTxEmpty"}
-    fig, ax = plt.subplots(figsize=(PAGE, 2.3))
+           "attr_set_int": "RawTx16", "list_set_int": "RawTx16", "empty_tx": "RawTxEmpty"}
+    sections = table_workloads(res)
+    rows = [sections[:2], sections[2:]]
+    fig, axes = plt.subplots(2, 1, figsize=(PAGE, 4.4))
     width = 0.17
-    x, ticks, labels, spans = 0.0, [], [], []
-    for section, workloads in TABLE_WORKLOADS:
-        start = x
-        for w in workloads:
-            shown = [s for s in systems if s != "raw libpmemobj (C)" or w in raw]
-            for i, s in enumerate(shown):
-                xi = x + (i - (len(shown) - 1) / 2) * width
-                if s == "raw libpmemobj (C)":
-                    e = floor[raw[w]]
-                    med, lo, hi = e["median"], e["min"], e["max"]
-                else:
-                    e = res[w]["systems"][s]
-                    med, lo, hi = e["median_ns"], e["min_ns"], e["max_ns"]
-                if med is None:
-                    continue
-                ax.bar(xi, med, width * 0.92, color=C.COLORS[s], label=LABELS[s],
-                       yerr=[[med - lo], [hi - med]], error_kw={"lw": 0.5, "capsize": 0.8})
-            ticks.append(x)
-            labels.append(w.replace("_", " ").replace("shootout ", ""))
-            x += 1
-        spans.append((start - 0.5, x - 0.5, section))
-        x += 0.4
-    ax.set_yscale("log")
-    ax.set_xticks(ticks)
-    ax.set_xticklabels(labels, rotation=25, ha="right")
-    ax.set_ylabel("ns per operation (log)")
-    lo, hi = ax.get_ylim()
-    ax.set_ylim(lo, hi * 6)
-    for i, (a, b, title) in enumerate(spans):
-        if i % 2:
-            ax.axvspan(a, b, color="0.5", alpha=0.07, lw=0)
-        ax.text((a + b) / 2, hi * 2.5, title, ha="center", va="center", fontsize=6.5)
-    ax.set_xlim(spans[0][0] - 0.1, spans[-1][1] + 0.1)
-    ax.grid(axis="x", visible=False)
-    handles, names = ax.get_legend_handles_labels()
-    uniq = dict(zip(names, handles))
-    ax.legend(uniq.values(), uniq.keys(), ncol=5, loc="upper left",
-              bbox_to_anchor=(0.0, 1.16))
-    save(fig, out, "fig-ops.pdf")
+    for ax, row in zip(axes, rows):
+        x, ticks, labels, spans = 0.0, [], [], []
+        for section, workloads in row:
+            start = x
+            for w in workloads:
+                shown = [s for s in systems if s != "raw libpmemobj (C)" or w in raw]
+                for i, s in enumerate(shown):
+                    xi = x + (i - (len(shown) - 1) / 2) * width
+                    if s == "raw libpmemobj (C)":
+                        e = floor[raw[w]]
+                        med, lo, hi = e["median"], e["min"], e["max"]
+                    else:
+                        e = res[w]["systems"].get(s, {})
+                        med, lo, hi = e.get("median_ns"), e.get("min_ns"), e.get("max_ns")
+                    if med is None:
+                        continue
+                    ax.bar(xi, med, width * 0.92, color=C.COLORS[s], label=LABELS[s],
+                           yerr=[[med - lo], [hi - med]], error_kw={"lw": 0.5, "capsize": 0.8})
+                ticks.append(x)
+                labels.append(w.replace("_", " ").replace("shootout ", ""))
+                x += 1
+            spans.append((start - 0.5, x - 0.5, section))
+            x += 0.4
+        ax.set_yscale("log")
+        ax.set_xticks(ticks)
+        ax.set_xticklabels(labels, rotation=25, ha="right")
+        ax.set_ylabel("ns per operation (log)")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, hi * 6)
+        for i, (a, b, title) in enumerate(spans):
+            if i % 2:
+                ax.axvspan(a, b, color="0.5", alpha=0.07, lw=0)
+            ax.text((a + b) / 2, hi * 2.5, title, ha="center", va="center", fontsize=6.5)
+        ax.set_xlim(spans[0][0] - 0.1, spans[-1][1] + 0.1)
+        ax.grid(axis="x", visible=False)
+    legend_above(fig, list(axes), 5)
+    save(fig, out, "fig-ops.pdf", top=0.95)
 
 
 def plot_c_series(ax, benchmarks, prefix, ls, label, per_arg=False):
@@ -302,6 +304,63 @@ def fig_arrays(plt, results, out):
     save(fig, out, "fig-arrays.pdf")
 
 
+def fig_sorted_map(plt, results, out):
+    """PersistentSortedDict against OOBTree and SortedDict, per workload."""
+    d = load(results, "sorted_map")
+    med = d["median_ns"]
+    from generate import SM_WORKLOADS
+    systems = [("pmemobj", "pmemobj", "PersistentSortedDict"),
+               ("zodb", "zodb", "ZODB OOBTree"),
+               ("sortedcontainers", "plain", "SortedDict (in memory)")]
+    fig, ax = plt.subplots(figsize=(COLUMN, 2.2))
+    w = 0.27
+    for j, (key, color, label) in enumerate(systems):
+        xs = [i + (j - 1) * w for i in range(len(SM_WORKLOADS))]
+        ax.bar(xs, [med[wl][key] for wl, _, _ in SM_WORKLOADS], w * 0.92,
+               color=C.COLORS[color], label=label,
+               hatch="///" if key == "sortedcontainers" else None, edgecolor="white", lw=0)
+    ax.set_xticks(range(len(SM_WORKLOADS)))
+    ax.set_xticklabels([lab.replace(", ", "\n") for _, _, lab in SM_WORKLOADS])
+    ax.set_yscale("log")
+    C.log_axis(ax, "y")
+    ax.set_ylabel("ns per operation (log)")
+    ax.grid(axis="x", visible=False)
+    legend_above(fig, [ax], 3)
+    save(fig, out, "fig-sortedmap.pdf", top=0.88)
+
+
+def fig_latency(plt, results, out):
+    """The latency distribution: P50 to max, per system and workload."""
+    d = load(results, "latency")
+    from generate import LAT_KEYS, LAT_WORKLOADS
+    res = d["results"]
+    titles = {"dict_set": "d[i] = i", "list_append": "lst.append(i)",
+              "sorted_insert": "sorted d[k] = k"}
+    fig, axes = plt.subplots(1, len(LAT_WORKLOADS), figsize=(COLUMN, 2.1), sharey=True)
+    for ax, (wl, _) in zip(axes, LAT_WORKLOADS):
+        for s in ("pmemobj", "pynvm", "zodb", "plain"):
+            e = res[wl].get(s)
+            if not e:
+                continue
+            label = LABELS[s] if not (s == "plain" and wl == "sorted_insert") else None
+            ax.plot(range(len(LAT_KEYS)), [e[k] for k, _ in LAT_KEYS], "-",
+                    marker=MARKERS[s], color=C.COLORS[s], label=label)
+        ax.set_xticks(range(len(LAT_KEYS)))
+        ax.set_xticklabels(["P50", "P90", "P99", "P99.9", "max"], rotation=60)
+        ax.set_yscale("log")
+        ax.set_title(titles[wl], fontsize=6.5)
+        ax.grid(axis="x", visible=False)
+    C.log_axis(axes[0], "y")
+    axes[0].set_ylabel("ns per operation (log)")
+    legend_above(fig, list(axes), 4)
+    save(fig, out, "fig-latency.pdf", top=0.86)
+
+
+# Figures of optional result groups (generate.OPTIONAL): drawn only when
+# the group's results are there, as the prose includes them only then.
+OPTIONAL_FIGURES = {"SortedMap": [fig_sorted_map], "Latency": [fig_latency]}
+
+
 FIGURES = [fig_ops, fig_tx, fig_alloc, fig_gc, fig_footprint, fig_modes, fig_arrays]
 
 
@@ -314,6 +373,14 @@ def main():
     plt = style()
     for draw in FIGURES:
         draw(plt, args.results, args.out)
+    n = Numbers(args.results)
+    for group, draws in OPTIONAL_FIGURES.items():
+        there = OPTIONAL[group][0](n)
+        if there is not True:
+            print("figures: %s left out: %s" % (group, there))
+            continue
+        for draw in draws:
+            draw(plt, args.results, args.out)
 
 
 if __name__ == "__main__":

@@ -175,7 +175,13 @@ def fmt_secs(s):
     return "%s\\,s" % num, num, 1.0
 
 
-FORMATS = {"time": fmt_time, "time_us": fmt_time_us, "ratio": fmt_ratio,
+def fmt_share(x):
+    """a fraction printed as a percentage (0.67 -> 67\\%)."""
+    num = "%.0f" % (x * 100)
+    return "%s\\%%" % num, num, 100.0
+
+
+FORMATS = {"share": fmt_share, "time": fmt_time, "time_us": fmt_time_us, "ratio": fmt_ratio,
            "ratio2": fmt_ratio2, "int": fmt_int, "real": fmt_real, "plain": fmt_plain,
            "bytes": fmt_bytes, "pct": fmt_pct, "gib": fmt_gib, "mins": fmt_mins,
            "secs": fmt_secs}
@@ -200,6 +206,11 @@ class Numbers:
         self.entries = {}        # id -> record (sources.json)
         self.macros = []         # (name, latex) in order
         self._labels = {}        # (file, target index) -> label, from target()
+        self.group = None        # the optional group being defined (OPTIONAL)
+        self.flags = {}          # optional group -> present (True) or why not (str)
+
+    def exists(self, name):
+        return os.path.exists(os.path.join(self.dir, name + ".json"))
 
     def data(self, name):
         if name not in self._files:
@@ -242,6 +253,8 @@ class Numbers:
         if ident in self.entries:
             raise ValueError("number %s defined twice" % ident)
         rec["latex"] = latex
+        if self.group:
+            rec["group"] = self.group
         rec["sources"] = [{"file": "results/%s.json" % s[0], "key": list(s[1:])}
                           for s in srcs]
         for src, s in zip(rec["sources"], srcs):
@@ -275,6 +288,10 @@ TEXT_TRANSFORMS = {
     "missed": missed_targets,
     "date": lambda s: s[:10],
     "commit": lambda s: s[:7],
+    # latency.py's tags of one sample, in words
+    "tags": lambda t: ", ".join({"g": "a gc", "f": "a page fault", "s": "an fsync",
+                                 "p": "a preemption", "w": "a wait"}[c] for c in t)
+    or "none of the events we tag",
 }
 
 
@@ -368,6 +385,10 @@ def define_ops(n):
     n.macro("EmptyTxOverRaw", "ratio", "ratio", op_src("empty_tx", "pmemobj"),
             (ops, "floor", "pooled", "RawTxEmpty", "median"))
     n.macro("DictSetIntN", "int", "value", OPS_RESULT + ("dict_set_int", "n"))
+    for w, word in (("gc", "Gc"), ("open_clean", "Open")):
+        for s in ("pmemobj", "pynvm", "zodb", "plain"):
+            if n.read(OPS_RESULT + (w, "systems", s)).get("median_ns") is not None:
+                n.macro("Whole" + word + camel(s), "time", "value", op_src(w, s))
 
 
 def define_tx(n):
@@ -644,15 +665,263 @@ def define_failures(n):
         so, "pool counters: instructions with / without (geometric mean)", "measured"))
 
 
+# -- results that a run may lack ------------------------------------------------------------
+# Each optional group's numbers are defined only where its data exists, and
+# the prose puts them inside \ifHave<Group> ... \fi (numbers.tex sets the
+# flag); tests/python/test_paper.py checks that every use is so guarded and
+# that the paper builds its numbers with and without each group.
+
+def present_new_ops(n):
+    res = n.data("ops_vs_peers")["results"]
+    lack = [w for w in NEW_OPS if w not in res]
+    return True if not lack else "ops_vs_peers.json lacks %s" % ", ".join(lack)
+
+
+def define_new_ops(n):
+    for w in NEW_OPS:
+        base = camel(w)
+        n.macro(base + "Pmemobj", "time", "value", op_src(w, "pmemobj"))
+        for s in ("pynvm", "zodb"):
+            n.macro(base + camel(s) + "Over", "ratio", "ratio", op_src(w, s),
+                    op_src(w, "pmemobj"))
+        n.macro(base + "OverPlain", "ratio", "ratio", op_src(w, "pmemobj"),
+                op_src(w, "plain"))
+    over = [s for w in ("list_set_int", "list_set_float", "dict_overwrite_int")
+            for s in (op_src(w, "pmemobj"),)]
+    n.macro("OverwriteMin", "time", "min", *over)
+    n.macro("OverwriteMax", "time", "max", *over)
+    n.macro("ListSetIntOverFloor", "ratio", "ratio", op_src("list_set_int", "pmemobj"),
+            ("ops_vs_peers", "floor", "pooled", "RawTx16", "median"))
+
+
+SM_WORKLOADS = [("insert_autocommit", "InsertAuto", "insert, autocommit"),
+                ("insert_in_tx", "InsertTx", "insert, one tx"),
+                ("lookup", "Lookup", "lookup"),
+                ("range_100", "Range", "range scan, 100 keys")]
+
+
+# the sorted dict's operations whose flushes and fences the prose cites
+SM_FLUSH_OPS = [("New", "sorteddict[int] = int (new key)"),
+                ("Old", "sorteddict[int] = int (existing key)"),
+                ("Del", "del sorteddict[k]"),
+                ("TxHundred", "transaction of 100 sorteddict[int] = int (new keys)")]
+
+
+def present_sorted_map(n):
+    if not n.exists("sorted_map"):
+        return "no results/sorted_map.json"
+    med = n.data("sorted_map")["median_ns"]
+    lack = [s for s in ("pmemobj", "zodb", "sortedcontainers") if s not in med["lookup"]]
+    per_op = n.data("flush_counts")["per_operation"]
+    lack += ["flush count of %r" % op for _, op in SM_FLUSH_OPS if op not in per_op]
+    return True if not lack else "sorted_map.json lacks %s" % ", ".join(lack)
+
+
+def sm_src(w, s):
+    return ("sorted_map", "median_ns", w, s)
+
+
+def define_sorted_map(n):
+    sm = "sorted_map"
+    n.macro("SmN", "int", "value", (sm, "n"))
+    n.macro("SmNAuto", "int", "value", (sm, "n_autocommit"))
+    n.macro("SmRounds", "int", "value", (sm, "rounds"))
+    for w, word, label in SM_WORKLOADS:
+        for s, sw in (("pmemobj", "Pmemobj"), ("zodb", "Zodb"), ("sortedcontainers", "Sorted")):
+            n.macro("Sm" + word + sw, "time", "value", sm_src(w, s))
+        n.macro("Sm" + word + "ZodbOver", "ratio", "ratio", sm_src(w, "zodb"),
+                sm_src(w, "pmemobj"))
+        n.macro("Sm" + word + "OverSorted", "ratio", "ratio", sm_src(w, "pmemobj"),
+                sm_src(w, "sortedcontainers"))
+        n.macro("Sm" + word + "Met", "text",
+                n.target(sm, "%s: OOBTree / PersistentSortedDict" % label, "met"), "meets")
+    n.macro("SmZodbGoal", "plain", "value",
+            n.target(sm, "lookup: OOBTree / PersistentSortedDict", "goal"))
+    lookup = n.target(sm, "lookup: PersistentSortedDict / SortedDict (in memory)")
+    n.macro("SmSortedGoal", "plain", "value", lookup + ("goal",))
+    n.macro("SmSortedMet", "text", lookup + ("met",), "meets")
+    n.macro("SmZodbOverMin", "ratio", "min_ratio",
+            *[x for w, _, _ in SM_WORKLOADS for x in (sm_src(w, "zodb"), sm_src(w, "pmemobj"))])
+    n.macro("SmZodbOverMax", "ratio", "max_ratio",
+            *[x for w, _, _ in SM_WORKLOADS for x in (sm_src(w, "zodb"), sm_src(w, "pmemobj"))])
+    n.macro("SmTxOverAuto", "ratio", "ratio", sm_src("insert_autocommit", "pmemobj"),
+            sm_src("insert_in_tx", "pmemobj"))
+    n.macro("SmOverDictSet", "ratio", "ratio", sm_src("insert_autocommit", "pmemobj"),
+            op_src("dict_set_int", "pmemobj"))
+    p = ("flush_counts", "per_operation")
+    for word, op in SM_FLUSH_OPS:
+        for k in ("flushes", "fences"):
+            n.macro("SmFl" + word + camel(k), "int", "value", p + (op, k))
+
+
+LAT_WORKLOADS = [("dict_set", "Dict"), ("list_append", "List"), ("sorted_insert", "Sorted")]
+LAT_KEYS = [("p50_ns", "Med"), ("p90_ns", "Ninety"), ("p99_ns", "NinetyNine"),
+            ("p999_ns", "ThreeNines"), ("max_ns", "Max")]
+
+
+def present_latency(n):
+    if not n.exists("latency"):
+        return "no results/latency.json"
+    res = n.data("latency")["results"]
+    lack = [w for w, _ in LAT_WORKLOADS if "pmemobj" not in res.get(w, {})]
+    lack += [s for s in ("zodb", "plain") if s not in res.get("dict_set", {})]
+    return True if not lack else "latency.json lacks %s" % ", ".join(lack)
+
+
+def lat_src(w, s, *key):
+    return ("latency", "results", w, s) + key
+
+
+def define_latency(n):
+    la = "latency"
+    res = n.data(la)["results"]
+    n.macro("LatRounds", "int", "value", (la, "rounds"))
+    n.macro("LatSeconds", "secs", "value", (la, "seconds"))
+    n.macro("LatN", "int", "value", lat_src("dict_set", "pmemobj", "n"))
+    n.macro("LatNSlow", "int", "value", lat_src("dict_set", "zodb", "n"))
+    for w, ww in LAT_WORKLOADS:
+        for s in ("pmemobj", "pynvm", "zodb", "plain"):
+            if s not in res[w]:
+                continue
+            for k, kw in LAT_KEYS:
+                n.macro("Lat" + ww + camel(s) + kw, "time", "value", lat_src(w, s, k))
+        n.macro("Lat" + ww + "TailRatio", "ratio", "ratio", lat_src(w, "pmemobj", "p99_ns"),
+                lat_src(w, "pmemobj", "p50_ns"))
+        n.macro("Lat" + ww + "FaultShare", "share", "value",
+                lat_src(w, "pmemobj", "fault", "tail_share"))
+        n.macro("Lat" + ww + "PreemptShare", "share", "value",
+                lat_src(w, "pmemobj", "preempt", "tail_share"))
+        n.macro("Lat" + ww + "NoneShare", "share", "value",
+                lat_src(w, "pmemobj", "tail_untagged_share"))
+        n.macro("Lat" + ww + "UntaggedNinetyNine", "time", "value",
+                lat_src(w, "pmemobj", "untagged", "p99_ns"))
+        n.macro("Lat" + ww + "MaxTags", "text", lat_src(w, "pmemobj", "max_tags"), "tags")
+        if "zodb" in res[w]:
+            n.macro("Lat" + ww + "ZodbOverTail", "ratio", "ratio", lat_src(w, "zodb", "p99_ns"),
+                    lat_src(w, "pmemobj", "p99_ns"))
+            for tag in ("gc", "preempt", "fault"):
+                n.macro("Lat" + ww + "Zodb" + camel(tag) + "Share", "share", "value",
+                        lat_src(w, "zodb", tag, "tail_share"))
+    n.macro("LatZodbGcMedian", "time", "value", lat_src("dict_set", "zodb", "gc", "median_ns"))
+    n.macro("LatZodbGcSamples", "int", "value", lat_src("dict_set", "zodb", "gc", "samples"))
+    n.macro("LatDictFaultMedian", "time", "value",
+            lat_src("dict_set", "pmemobj", "fault", "median_ns"))
+    n.macro("LatDictFaultSamples", "int", "value",
+            lat_src("dict_set", "pmemobj", "fault", "samples"))
+    n.macro("LatPlainFaultShare", "share", "value",
+            lat_src("dict_set", "plain", "fault", "tail_share"))
+    n.macro("LatLoad", "plain", "value", (la, "machine", "loadavg", 0))
+    n.macro("LatFsyncPerCall", "time", "ratio", (la, "fsync", "ns"), (la, "fsync", "calls"))
+    n.macro("LatFsyncCalls", "int", "value", (la, "fsync", "calls"))
+    if "pynvm" in res["dict_set"]:
+        n.macro("LatDictPynvmOverTail", "ratio", "ratio", lat_src("dict_set", "pynvm", "p99_ns"),
+                lat_src("dict_set", "pmemobj", "p99_ns"))
+
+
+def present_crash(n):
+    return True if n.exists("crash") else "no results/crash.json"
+
+
+def define_crash(n):
+    for k in ("runs", "kills", "violations", "mid_transaction"):
+        n.macro("Crash" + camel(k), "int", "value", ("crash", k))
+    n.macro("CrashSeed", "int", "value", ("crash", "seed"))
+    n.macro("CrashTime", "mins", "value", ("crash", "seconds"))
+    n.macro("CrashTimeout", "secs", "value", ("crash", "timeout_s"))
+    n.macro("CrashCommit", "text", ("crash", "commit", "commit"), "commit")
+
+
+def table_sorted_map(n):
+    short = {"insert_autocommit": "insert, autocommit", "insert_in_tx": "insert, one tx",
+             "lookup": "lookup", "range_100": "range scan"}
+    lines = []
+    for w, word, label in SM_WORKLOADS:
+        t = "tab-sortedmap/%s/" % w
+        cells = [short[w]]
+        for s in ("pmemobj", "zodb", "sortedcontainers"):
+            cells.append(n.number(t + s, "time", "value", sm_src(w, s)))
+        cells.append(n.number(t + "ratio", "ratio", "ratio", sm_src(w, "zodb"),
+                              sm_src(w, "pmemobj")))
+        met = n.read(n.target("sorted_map", "%s: OOBTree / PersistentSortedDict" % label,
+                              "met"))
+        cells.append("met" if met else r"\textbf{missed}")
+        lines.append(" & ".join(cells) + r" \\")
+    return tabular("lrrrrl", r"workload & pmemobj & OOBTree & SortedDict & ratio & target",
+                   lines)
+
+
+LAT_TAIL = [("gc", "gc"), ("fault", "fault"), ("preempt", "preempted")]
+
+
+def table_latency(n):
+    """Percentiles per system, and what the samples above P99 carried."""
+    res = n.data("latency")["results"]
+    lines = []
+    names = {"pmemobj": "pmemobj", "pynvm": "pynvm", "zodb": "ZODB", "plain": "Python"}
+    cols = 1 + len(LAT_KEYS) + len(LAT_TAIL) + 1
+    for w, _ in LAT_WORKLOADS:
+        lines.append(r"\multicolumn{%d}{@{}l}{\texttt{%s}} \\" % (cols, tex_escape(
+            {"dict_set": "d[i] = i", "list_append": "lst.append(i)",
+             "sorted_insert": "sorted d[k] = k"}[w])))
+        for s in ("pmemobj", "pynvm", "zodb", "plain"):
+            if s not in res[w]:
+                continue
+            t = "tab-latency/%s/%s/" % (w, s)
+            cells = [names[s] if not (s == "plain" and w == "sorted_insert") else "SortedDict"]
+            for k, _ in LAT_KEYS:
+                cells.append(n.number(t + k, "time", "value", lat_src(w, s, k)))
+            for k, _ in LAT_TAIL:
+                cells.append(n.number(t + "tail-" + k, "share", "value",
+                                      lat_src(w, s, k, "tail_share")))
+            cells.append(n.number(t + "tail-none", "share", "value",
+                                  lat_src(w, s, "tail_untagged_share")))
+            lines.append(" & ".join(cells) + r" \\")
+    head = ("system & P50 & P90 & P99 & P99.9 & max & " +
+            " & ".join(h for _, h in LAT_TAIL) + " & none")
+    return tabular("l" + "r" * (cols - 1), head, lines)
+
+
+OPTIONAL = {
+    # group: (is it there, define its numbers, its tables)
+    "NewOps": (present_new_ops, define_new_ops, {}),
+    "SortedMap": (present_sorted_map, define_sorted_map,
+                  {"tab-sortedmap.tex": table_sorted_map}),
+    "Latency": (present_latency, define_latency, {"tab-latency.tex": table_latency}),
+    "Crash": (present_crash, define_crash, {}),
+}
+
+
 # -- tables ----------------------------------------------------------------------------------
 
 TABLE_WORKLOADS = [
-    ("autocommit writes", ["dict_set_int", "list_append_int", "attr_set_int"]),
-    ("writes in one transaction", ["dict_set_int_in_tx", "list_append_in_tx"]),
-    ("reads", ["dict_get_int", "dict_get_str", "list_index", "list_iterate", "attr_get"]),
+    ("autocommit writes", ["dict_set_int", "list_append_int", "attr_set_int",
+                           "list_set_int", "list_set_float", "list_set_bool", "list_set_none",
+                           "dict_overwrite_int", "attr_set_new", "set_add_int"]),
+    ("writes in one transaction", ["dict_set_int_in_tx", "dict_set_str_in_tx",
+                                   "list_append_in_tx", "list_append_str_in_tx",
+                                   "obj_new_in_tx"]),
+    ("reads", ["dict_get_int", "dict_get_str", "dict_contains_int", "list_index",
+               "list_iterate", "attr_get"]),
     ("transaction", ["empty_tx"]),
     ("shootout, per object", ["shootout_add", "shootout_update", "shootout_read"]),
+    ("whole store", ["gc", "open_clean"]),
 ]
+# The workloads of issue #9 (bench/python/workloads.py), which results
+# from before it lack: the table and figure show those a run has, and the
+# prose about them is inside \ifHaveNewOps.
+NEW_OPS = ["list_set_int", "list_set_float", "list_set_bool", "list_set_none",
+           "dict_overwrite_int", "attr_set_new", "set_add_int", "list_append_str_in_tx",
+           "obj_new_in_tx", "dict_contains_int"]
+
+
+def table_workloads(res):
+    """TABLE_WORKLOADS without the workloads the results lack."""
+    out = []
+    for section, workloads in TABLE_WORKLOADS:
+        have = [w for w in workloads if w in res]
+        if have:
+            out.append((section, have))
+    return out
 
 
 def tabular(spec, header, body):
@@ -667,7 +936,7 @@ def tabular(spec, header, body):
 def table_ops(n):
     res = n.data("ops_vs_peers")["results"]
     lines = []
-    for section, workloads in TABLE_WORKLOADS:
+    for section, workloads in table_workloads(res):
         lines.append(r"\multicolumn{7}{@{}l}{\emph{%s}} \\" % section)
         for w in workloads:
             cells = [r"\texttt{%s}" % tex_escape(w), r"\texttt{%s}" % tex_escape(res[w]["op"])]
@@ -679,7 +948,10 @@ def table_ops(n):
                           op_src(w, "pmemobj"))
             cells.append("%s/+%s" % (lo, hi))
             for s in ("pynvm", "zodb", "plain"):
-                cells.append(n.number(t + s, "time", "value", op_src(w, s)))
+                if res[w]["systems"].get(s, {}).get("median_ns") is None:
+                    cells.append("--")      # a system without the operation
+                else:
+                    cells.append(n.number(t + s, "time", "value", op_src(w, s)))
             lines.append(" & ".join(cells) + r" \\")
     return tabular("llrrrrr",
                    "workload & operation & pmemobj & spread & pynvm & ZODB & Python", lines)
@@ -826,6 +1098,16 @@ def build(results_dir):
                    define_arrays, define_failures):
         define(n)
     tables = {name: "\n".join(make(n)) + "\n" for name, make in TABLES.items()}
+    for group, (present, define, group_tables) in OPTIONAL.items():
+        there = present(n)
+        n.flags[group] = there
+        if there is not True:
+            print("generate: %s left out: %s" % (group, there), file=sys.stderr)
+            continue
+        n.group = group
+        define(n)
+        tables.update({name: "\n".join(make(n)) + "\n" for name, make in group_tables.items()})
+        n.group = None
     return n, tables
 
 
@@ -836,6 +1118,10 @@ def write(n, tables, out):
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "numbers.tex"), "w") as f:
         f.write(HEADER)
+        # One flag per optional group (OPTIONAL): the prose tests it.
+        for group, there in n.flags.items():
+            f.write("\\newif\\ifHave%s%s\n" % (group, "\\Have%strue" % group
+                                                  if there is True else ""))
         for name, latex in n.macros:
             f.write("\\newcommand{\\%s}{%s}\n" % (name, latex))
     for name, text in tables.items():
