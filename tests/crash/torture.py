@@ -233,8 +233,10 @@ def run_verifier(timeout, *args):
         except BaseException as e:                         # noqa: BLE001
             verdict = "bad " + (str(e) if isinstance(e, AssertionError) else
                                 "%s: %s" % (type(e).__name__, e))
-        os.write(w, verdict.encode()[:4000])
-        os._exit(0)
+        try:
+            os.write(w, verdict.encode()[:4000])
+        finally:
+            os._exit(0)       # never a second torture, whatever the write did
     os.close(w)
     deadline = time.monotonic() + timeout
     while True:

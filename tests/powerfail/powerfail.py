@@ -122,8 +122,10 @@ def check_image(image, allowed, timeout):
             pool.close()
         except BaseException as e:                        # noqa: BLE001
             verdict = "%s: %s" % (type(e).__name__, e)
-        os.write(w, verdict.encode()[:4000])
-        os._exit(0)
+        try:
+            os.write(w, verdict.encode()[:4000])
+        finally:
+            os._exit(0)       # never a second simulator, whatever the write did
     os.close(w)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
