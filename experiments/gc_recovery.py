@@ -6,6 +6,10 @@
 C, pmo_bench (bench/c/bench_heap.cc): a list of n distinct 10-character
 str objects under the root, built once per size by a child process.
   Gc/N         pmo_gc over the open pool, all live: ns per object = time / N
+  GcShuffled/N the same with the list in a random order (marking out of
+               address order)
+  Sweep/N, SweepPmdk/N  gc's sweep alone: the heap walk, and libpmemobj's
+               pmemobj_first/next that it replaced (the baseline)
   OpenClean/N  pmo_pool_open of a cleanly closed pool
   Recover/N    the clean flag cleared (as a crash leaves it), then open + gc
 With --quick pmo_bench registers only 10^3 and 10^5.
@@ -41,7 +45,7 @@ import sys
 import common as C
 
 NAME = "gc_recovery"
-C_FILTER = "^(Gc|OpenClean|Recover)/"
+C_FILTER = "^(Gc|GcShuffled|Sweep|SweepPmdk|OpenClean|Recover)/"
 SIZES_FULL = [1000, 10000, 100000, 1000000]
 SIZES_QUICK = [1000, 10000]
 ITEM_MAX = 100000

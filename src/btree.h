@@ -101,12 +101,14 @@ typedef struct pmo_binner {
 	pmo_slot keys[PMO_BT_ORDER];   /* the last one is never used */
 } pmo_binner;
 
+#ifndef __cplusplus   /* pinned where the C sources include this */
 _Static_assert(sizeof(pmo_btree) == 64, "tree header: one cache line");
 _Static_assert(sizeof(pmo_bnode) == 64, "node header: one cache line");
 _Static_assert(sizeof(pmo_bentry) == 32, "a leaf entry: key and value slots");
 _Static_assert(sizeof(pmo_bleaf) == 64 + 32 * PMO_BT_ORDER, "leaf layout");
 _Static_assert(sizeof(pmo_binner) == sizeof(pmo_bleaf), "leaves and inner nodes share a size");
 _Static_assert(sizeof(pmo_bleaf) % 64 == 0, "nodes are whole cache lines");
+#endif
 
 /* --- key order ---------------------------------------------------------- */
 

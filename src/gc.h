@@ -8,8 +8,9 @@
  * and any extra roots the caller names (objects only volatile proxies hold)
  * with an explicit stack; marks go in a volatile bitmap with a bit per
  * 16 bytes of pool, so nothing is written to the pool while marking.  The
- * sweep visits every allocation with pmemobj_first/next, so the whole run
- * is linear in the heap size.  Garbage is freed in transactions of a
+ * sweep visits every allocation with the heap walk (heapwalk.h), which
+ * reads libpmemobj's run bitmaps and allocation headers directly, so the
+ * whole run is linear in the heap size.  Garbage is freed in transactions of a
  * bounded number of objects: a crash mid-sweep leaves only garbage that
  * the next run finds again.
  */
@@ -74,7 +75,7 @@ int pmo_reachable_bytes(pmo_pool *p, const uint64_t *offs, size_t n, uint64_t *b
 
 /* pool.check(): pmo_validate, which also verifies every immutable value
  * against its checksum (pmo_value_verify) and every table's keys against
- * their buckets, then the run headers and a walk of the heap that counts
+ * their buckets, then a walk of the heap (heapwalk.h) that counts
  * what is unreachable and compares each live object's reference count
  * with the references that reach it (too low always a problem; too high
  * only when no garbage is left that could hold the rest).  Changes

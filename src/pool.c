@@ -13,6 +13,7 @@
 #include "error.h"
 #include "preflight.h"
 #include "heap.h"
+#include "pmdk_layout.h"
 #include "tx.h"
 
 /* Where libpmemobj (1.x) keeps what we check before opening a file: the
@@ -117,11 +118,11 @@ static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
 	struct stat st;
 	p->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
 	/* The chunks start after the heap header, the first zone header and
-	 * its chunk headers (PMDK 1.12 heap_layout.h: 1024 + 64 + 8 * 65528
-	 * bytes); the descriptor's heap offset was checked by preflight. */
+	 * its chunk headers; the descriptor's heap offset was checked by
+	 * preflight. */
 	uint64_t heap_offset;
-	memcpy(&heap_offset, (char *)pop + 4096 + 1040, sizeof heap_offset);
-	p->data_start = heap_offset + 1024 + 64 + 8 * (uint64_t)65528;
+	memcpy(&heap_offset, (char *)pop + PMDK_DSC_HEAP_OFFSET, sizeof heap_offset);
+	p->data_start = heap_offset + sizeof(struct pmdk_heap_header) + PMDK_ZONE_META;
 	/* Any address in the pool gives its uuid (the root may not exist yet). */
 	p->uuid_lo = pmemobj_oid(pop).pool_uuid_lo;
 	if (pmo_alloc_classes_init(p) != 0) {

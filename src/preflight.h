@@ -14,16 +14,17 @@
  *     heap, root) inside the file and in order;
  *   - every lane's three logs: their capacities, and each `next` chain
  *     (offsets inside the heap, capacities that fit, no cycles);
- *   - the heap header (signature, version, chunk geometry, checksum), every
- *     zone header, and every zone's chunk headers walked as libpmemobj
- *     walks them (types and flags in range, sizes that tile the zone, the
- *     headers of runs: block size, alignment).
+ *   - the heap header (signature, version, chunk geometry, checksum), then
+ *     every zone header, chunk header and run header as the heap walk
+ *     checks them (heapwalk.h: types and flags in range, sizes that tile
+ *     the zone, runs' unit sizes, alignments and bitmap geometry).
  *
  * Cost: the headers only, never object data; on an 8 MiB pool about the
  * 3 KiB of each of the 1024 lanes' first cache lines and a few pages of
  * heap metadata (see the OpenPreflight benchmark).  The on-media layouts
- * are PMDK 1.12's (src/libpmemobj/{obj.h,lane.h,ulog.h,heap_layout.h}),
- * written here as offsets and pinned by the tests against real pools.
+ * are PMDK 1.12's, written down once in pmdk_layout.h.  The run bitmaps
+ * and allocation headers are checked by the heap walk itself, when gc or
+ * check reads them.
  */
 #ifndef PMO_PREFLIGHT_H
 #define PMO_PREFLIGHT_H
@@ -31,15 +32,6 @@
 /* 0 if the file's libpmemobj metadata is sound; else -1 with errno EIO
  * and a pmo_err_corrupt message naming the offset and what is wrong. */
 int pmo_preflight(const char *path);
-
-/* The runs of the open pool p, as libpmemobj's heap walk (pmemobj_first
- * and pmemobj_next, which gc uses) reads them: every block the bitmap
- * marks used must have an allocation header giving it a size, since a
- * size of 0 makes that walk loop for ever.  O(objects): gc calls it
- * before its sweep, whose walk is O(objects) too.  0, or -1 with errno
- * EIO (pmo_err_corrupt). */
-struct pmo_pool;
-int pmo_heap_runs_check(const struct pmo_pool *p);
 
 /* For benchmarks: skip pmo_preflight in pmo_pool_open (process-wide). */
 void pmo_preflight_disable(int disable);

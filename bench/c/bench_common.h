@@ -126,6 +126,7 @@ benchmark::internal::Benchmark *bench_register(const char *name, Fn &&fn)
 
 /* Registration of each family (one .cc file each). */
 void register_tx_benchmarks();
+void register_btree_benchmarks();
 void register_raw_benchmarks();
 void register_alloc_benchmarks();
 void register_list_benchmarks();
@@ -133,7 +134,7 @@ void register_dict_benchmarks();
 void register_heap_benchmarks();  /* gc, open, recovery */
 
 /* Builders of the fixture pools (child process entries). */
-int bench_build_heap(const char *path, size_t n);
+int bench_build_heap(const char *path, size_t n, bool shuffled);
 int bench_build_lookup(const char *path, size_t n);
 
 #endif

@@ -7,8 +7,16 @@
  * built once per run by a child process (bench_heap_pool).
  *
  *   Gc/N          pmo_gc over the open pool: mark from the root, sweep with
- *                 pmemobj_first/next; everything is live, so nothing is
- *                 written and the run can repeat.  ns per object = time / N.
+ *                 the heap walk (src/heapwalk.h); everything is live, so
+ *                 nothing is written and the run can repeat.  ns per
+ *                 object = time / N.
+ *   GcShuffled/N  the same over a heap whose list holds the strs in a
+ *                 random order, so marking reads them out of address order
+ *                 (what the mark phase's prefetching is for, src/gc.c).
+ *   Sweep/N       the sweep's share: the heap walk alone, reading each
+ *                 block's object header as gc's sweep does for a live one.
+ *   SweepPmdk/N   the same over libpmemobj's walk (pmemobj_first/next), as
+ *                 gc swept before the heap walk: the baseline it replaced.
  *   OpenClean/N   pmo_pool_open of a cleanly closed pool (timed), then
  *                 close (untimed; its time is the close_us counter).
  *   OpenNoPreflight/N  the same without the read-only check of
@@ -28,20 +36,24 @@
 
 #include <cstdlib>
 
+extern "C" {
+#include "heapwalk.h"
+}
+
 namespace {
 
-std::string heap_or_skip(benchmark::State &state)
+std::string heap_or_skip(benchmark::State &state, const char *kind = "heap")
 {
-	std::string path = bench_heap_pool((size_t)state.range(0));
+	std::string path = bench_built_pool(kind, (size_t)state.range(0));
 	if (path.empty())
 		state.SkipWithError(bench_error().c_str());
 	return path;
 }
 
-void BM_Gc(benchmark::State &state)
+void gc(benchmark::State &state, const char *kind)
 {
 	size_t n = (size_t)state.range(0);
-	std::string path = heap_or_skip(state);
+	std::string path = heap_or_skip(state, kind);
 	if (path.empty())
 		return;
 	pmo_pool *p = pmo_pool_open(path.c_str());
@@ -79,6 +91,70 @@ void BM_Gc(benchmark::State &state)
 		benchmark::Counter((double)examined, benchmark::Counter::kAvgIterations);
 	state.SetItemsProcessed((int64_t)(state.iterations() * n));
 	pmo_pool_close(p);
+}
+
+/* Per block, what gc's sweep does for a live object: read its type
+ * (summed, so that the reads are made). */
+struct SweepSum {
+	pmo_pool *pool;
+	uint64_t types;
+};
+
+int sweep_block(void *ctx, const pmo_block *b)
+{
+	auto *s = static_cast<SweepSum *>(ctx);
+	s->types += pmo_head_at(s->pool, b->off)->type;
+	return 0;
+}
+
+void sweep(benchmark::State &state, bool pmdk)
+{
+	size_t n = (size_t)state.range(0);
+	std::string path = heap_or_skip(state);
+	if (path.empty())
+		return;
+	pmo_pool *p = pmo_pool_open(path.c_str());
+	if (!p) {
+		bench_fail(state, "open");
+		return;
+	}
+	SweepSum sum = {p, 0};
+	for (auto _ : state) {
+		if (pmdk) {
+			PMEMoid oid;
+			POBJ_FOREACH(p->pop, oid) {
+				pmo_block b = {oid.off, 0, 0};
+				sweep_block(&sum, &b);
+			}
+		} else if (pmo_heap_walk(p, sweep_block, &sum) != 0) {
+			bench_fail(state, "heap walk");
+			break;
+		}
+		benchmark::DoNotOptimize(sum.types);
+	}
+	state.counters["objects"] = (double)n;
+	state.SetItemsProcessed((int64_t)(state.iterations() * n));
+	pmo_pool_close(p);
+}
+
+void BM_Sweep(benchmark::State &state)
+{
+	sweep(state, false);
+}
+
+void BM_SweepPmdk(benchmark::State &state)
+{
+	sweep(state, true);
+}
+
+void BM_Gc(benchmark::State &state)
+{
+	gc(state, "heap");
+}
+
+void BM_GcShuffled(benchmark::State &state)
+{
+	gc(state, "heap-shuffled");
 }
 
 void open_clean(benchmark::State &state, bool preflight)
@@ -209,6 +285,13 @@ void register_heap_benchmarks()
 	for (int64_t n : sizes)
 		b->Arg(n);
 	b->Unit(benchmark::kMillisecond);
+	for (auto [name, fn] : {std::pair{"GcShuffled", BM_GcShuffled}, std::pair{"Sweep", BM_Sweep},
+				std::pair{"SweepPmdk", BM_SweepPmdk}}) {
+		b = bench_register(name, fn);
+		for (int64_t n : sizes)
+			b->Arg(n);
+		b->Unit(benchmark::kMillisecond);
+	}
 	b = bench_register("OpenClean", BM_OpenClean);
 	for (int64_t n : sizes)
 		b->Arg(n);

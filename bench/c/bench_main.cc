@@ -33,8 +33,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <random>
 #include <vector>
 
 #ifndef TMPFS_MAGIC
@@ -281,7 +283,9 @@ static size_t heap_pool_size(size_t n)
 	return size + n * 192;
 }
 
-int bench_build_heap(const char *path, size_t n)
+/* shuffled: the list's items put in a random (fixed) order, so that
+ * following them visits the strs out of address order. */
+int bench_build_heap(const char *path, size_t n, bool shuffled)
 {
 	pmo_pool *p = pmo_pool_create(path, heap_pool_size(n), 0600);
 	if (!p) {
@@ -309,6 +313,21 @@ int bench_build_heap(const char *path, size_t n)
 				pmo_tx_fail(p);
 				goto fail;
 			}
+		}
+		if (pmo_tx_end(p) != 0)
+			goto fail;
+	}
+	if (shuffled) {
+		std::vector<size_t> order(n);
+		for (size_t i = 0; i < n; i++)
+			order[i] = i;
+		std::mt19937_64 rng(1);
+		std::shuffle(order.begin(), order.end(), rng);
+		if (pmo_tx_begin(p) != 0)
+			goto fail;
+		if (pmo_list_permute(p, l, order.data()) != 0) {
+			pmo_tx_fail(p);
+			goto fail;
 		}
 		if (pmo_tx_end(p) != 0)
 			goto fail;
@@ -397,7 +416,9 @@ int main(int argc, char **argv)
 	if (argc == 5 && std::strcmp(argv[1], "--pmo-build") == 0) {
 		size_t n = std::strtoull(argv[4], nullptr, 10);
 		if (std::strcmp(argv[2], "heap") == 0)
-			return bench_build_heap(argv[3], n);
+			return bench_build_heap(argv[3], n, false);
+		if (std::strcmp(argv[2], "heap-shuffled") == 0)
+			return bench_build_heap(argv[3], n, true);
 		if (std::strcmp(argv[2], "lookup") == 0)
 			return bench_build_lookup(argv[3], n);
 		return 2;
@@ -495,6 +516,7 @@ int main(int argc, char **argv)
 	register_alloc_benchmarks();
 	register_list_benchmarks();
 	register_dict_benchmarks();
+	register_btree_benchmarks();
 	register_heap_benchmarks();
 	if (config.iterations > 0)
 		for (auto *b : registered)

@@ -509,7 +509,6 @@ int pyx_key_store(pmo_dict *d, pyx_key *k, PyObject *value)
 			return -1;
 		if (!value)
 			return 0;
-		pmo_tx_single_store();   /* the operation's only change */
 		return pmo_dict_set_value(p, d, (uint64_t)ix, vs);
 	}
 	if (!have_key && pyx_to_slot(pool, k->obj, &ks) != 0)

@@ -86,7 +86,8 @@ int64_t pyx_key_find(pmo_dict *d, pyx_key *k);
 
 /* Store k -> value (value NULL for sets) in d, inside an op: converts
  * what it needs and inserts or (dicts) replaces the value.  0 or -1 with an
- * exception or core error set (pyx_op_end reports it). */
+ * exception or core error set (pyx_op_end reports it).  A caller whose op
+ * is this one store may call pmo_tx_single_store() first (tx.h). */
 int pyx_key_store(pmo_dict *d, pyx_key *k, PyObject *value);
 
 /* The stable hash of a PersistentFrozenSet's content. */

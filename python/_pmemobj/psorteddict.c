@@ -534,8 +534,11 @@ static int inline_key(const sortkey *sk)
 }
 
 /* Inside an op: key -> value.  Converting the value may run code (a
- * pickled value), so it comes first and the tree is searched after. */
-static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject *value)
+ * pickled value), so it comes first and the tree is searched after.
+ * only: this store is the op's only change (d[k] = v, not update()), so
+ * an existing key's inline value may be replaced without a log. */
+static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject *value,
+		 int only)
 {
 	PoolObject *pool = self->pool;
 	pmo_slot vs, ks;
@@ -551,17 +554,19 @@ static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject 
 		if (found < 0)
 			return -1;
 		if (found) {
-			pmo_tx_single_store();   /* the operation's only change */
+			if (only)
+				pmo_tx_single_store();
 			return pmo_slot_store(pool->core, value_at(self, &pos), vs);
 		}
 	}
 	if (pyx_to_slot(pool, key, &ks) != 0)
 		return -1;
-	/* If the key is there, storing its value is the operation's only
-	 * change, and may go without a log (an inline value over an inline
-	 * value).  An insert never uses the permission: its first change is a
+	/* If the key is there, storing its value is then the only change,
+	 * and may go without a log (an inline value over an inline value).
+	 * An insert never uses the permission: its first change is a
 	 * snapshot, after which no store goes without the log. */
-	pmo_tx_single_store();
+	if (only)
+		pmo_tx_single_store();
 	int added;
 	if (pmo_btree_set(pool->core, t, &sk->k, ks, vs, &added) != 0) {
 		if (errno == EDOM)
@@ -593,7 +598,7 @@ static int set_item(SortedObject *self, PyObject *key, PyObject *value)
 	pmo_btree *t = tree_of(self);
 	int rc = -1;
 	if (t && check_comparable(self, t, &sk) == 0 && pyx_op_begin(pool) == 0)
-		rc = pyx_op_end(pool, store(self, &sk, key, value) != 0);
+		rc = pyx_op_end(pool, store(self, &sk, key, value, 1) != 0);
 	pyx_unlock(pool);
 	sk_clear(&sk);
 	return rc;
@@ -797,7 +802,7 @@ static int store_pairs(SortedObject *self, PyObject *pairs)
 			for (Py_ssize_t i = 0; !failed && i < n; i++) {
 				PyObject *pair = PyList_GET_ITEM(pairs, i);
 				failed = store(self, &sks[i], PyTuple_GET_ITEM(pair, 0),
-					       PyTuple_GET_ITEM(pair, 1)) != 0;
+					       PyTuple_GET_ITEM(pair, 1), 0) != 0;
 			}
 			rc = pyx_op_end(pool, failed);
 		}

@@ -125,6 +125,20 @@ def snapshot(obj, seen=None):
     return (type(obj).__name__, repr(obj))
 
 
+def run_metadata_bytes(data, start, nchunks):
+    """A run's header and flexible bitmap, as PMDK 1.12 lays them out
+    (src/heapwalk.c, run_geometry_of): 16 bytes of header, then one bit
+    per unit in 64-bit words, rounded so that unit 0 starts on a cache
+    line."""
+    unit = struct.unpack_from("<Q", data, start)[0]
+    content = nchunks * (256 << 10) - 16
+    if unit == 0 or unit > content:
+        return 16
+    words = (content // unit + 63) // 64
+    words = (words + 2 + 7) // 8 * 8 - 2
+    return 16 + 8 * words
+
+
 def layout(path):
     """The template's regions: name -> list of (start, end) byte ranges."""
     with open(path, "rb") as f:
@@ -146,9 +160,10 @@ def layout(path):
         if n == 0:
             break
         if type_ == 4:                       # a run: its header and bitmap
-            regions["heapmeta"].append((start, start + 16 + 320))
+            meta = start + run_metadata_bytes(data, start, n)
+            regions["heapmeta"].append((start, meta))
             regions["data"].append((cur, start))
-            cur = start + 16 + 320
+            cur = meta
         i += n
     regions["data"].append((cur, size))
     return regions, size

@@ -99,6 +99,31 @@ def test_closing_a_damaged_pool_leaves_it_unclean(pool_path):
         pmemobj.open(pool_path)              # recovery gc meets the damage again
 
 
+def test_a_used_block_without_a_size_is_reported_by_gc_and_check(pool_path):
+    # libpmemobj's own heap walk loops for ever on a used block whose
+    # allocation header has no size.  pmemobj's walk (src/heapwalk.c)
+    # checks the header first: gc raises, check reports, nothing is freed.
+    pool = pmemobj.create(pool_path)
+    pool.root = pool.new(pmemobj.PersistentList, ["a str long enough for the heap"] * 3)
+    off = pool.root._p_oid[1]
+    pool.close()
+    with open(pool_path, "r+b") as f:            # its 16-byte compact header
+        f.seek(off - 16)
+        f.write(bytes(16))
+    pool = pmemobj.open(pool_path)
+    try:
+        with pytest.raises(pmemobj.CorruptPoolError, match="has no size") as info:
+            pool.gc()
+        assert info.value.offset == off - 16
+        report = pool.check()
+        assert not report["ok"]
+        assert ("heap" in [kind for _, kind, _ in report["problems"]]), report
+        assert pool.stats()["frees"] == 0
+    finally:
+        with contextlib.suppress(pmemobj.CorruptPoolError):
+            pool.close()
+
+
 def test_damaged_dict_counters_are_corrupt_pool_error(pool_path):
     pool = pmemobj.create(pool_path)
     pool.root = pool.new(pmemobj.PersistentDict, {"a": 1})

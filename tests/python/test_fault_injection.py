@@ -62,8 +62,8 @@ def setup_dict(pool):
 
 
 def setup_sorted(pool):
-    # Two levels: 70 keys fill three leaves under a root.
-    return pool.new(PersistentSortedDict, {("k", i): "v%d" % i for i in range(0, 140, 2)})
+    # Two levels: 40 keys in order fill a leaf of 32 and start another.
+    return pool.new(PersistentSortedDict, {("k", i): "v%d" % i for i in range(0, 80, 2)})
 
 
 def delete_range(c, lo, hi):
@@ -130,8 +130,8 @@ OPS = [
     (setup_sorted, "sorted set new key", lambda c: c.__setitem__(("k", 1), "new")),
     (setup_sorted, "sorted set existing", lambda c: c.__setitem__(("k", 2), 2 ** 70)),
     (setup_sorted, "sorted update (splits)",
-     lambda c: c.update({("k", i): i for i in range(1, 40, 2)})),
-    (setup_sorted, "sorted delete (merges)", lambda c: delete_range(c, ("k", 20), ("k", 100))),
+     lambda c: c.update({("k", i): i for i in range(1, 24, 2)})),
+    (setup_sorted, "sorted delete (merges)", lambda c: delete_range(c, ("k", 20), ("k", 70))),
     (setup_sorted, "sorted popitem", lambda c: c.popitem(last=False)),
     (setup_sorted, "sorted clear", lambda c: c.clear()),
     (setup_sorted, "sorted copy", lambda c: store(c, c.copy())),

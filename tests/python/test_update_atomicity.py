@@ -9,9 +9,9 @@ stored without a log (pmo_tx_single_store: "the operation's only
 change"), before the operation's transaction has begun, so the rollback
 of the later pairs cannot undo it.  PersistentDict.update does the same.
 Shown here without a kill: the libpmemobj call of the second pair fails
-(_fault_inject), and the first pair's store stays.  Marked xfail (strict)
-until the runtime's owners fix it: an update of more than one pair must
-not take the log-free path.
+(_fault_inject), and the first pair's store must be rolled back with it.
+Fixed: only d[k] = v, whose store is its operation's only change, may go
+without the log.
 """
 
 import pytest
@@ -25,9 +25,6 @@ CASES = [
 ]
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="the first pair of an autocommitted update overwrites "
-                          "without a log (pmo_tx_single_store)")
 @pytest.mark.parametrize("name, cls, init, update", CASES, ids=[c[0] for c in CASES])
 def test_a_failed_update_leaves_no_pair(pool, name, cls, init, update):
     c = pool.new(cls, init)

@@ -1,0 +1,68 @@
+/*
+ * The heap walk: every allocated block of a pool, read from libpmemobj's
+ * on-media heap (pmdk_layout.h) by pmemobj itself.
+ *
+ * libpmemobj's own walk (pmemobj_first/next) costs ~200 ns a block: each
+ * step turns the offset back into a block, re-reads the chunk and run
+ * headers, re-derives the run's bitmap geometry, and asks for the type
+ * number and size one call at a time.  And it trusts what it reads: a
+ * used block whose header has no size makes it loop for ever, a bad chunk
+ * type aborts the process.  This walk reads each zone's chunk headers
+ * once, each run's header and bitmap once, and each used block's
+ * allocation header once, in address order (so the hardware prefetches
+ * it), and checks every field before it follows it:
+ *
+ *   zone:   magic, a chunk count that fits the file;
+ *   chunk:  type (free, used, run) and flags in range, a size that stays
+ *           in its zone; a run's later chunks marked as its run data;
+ *   run:    unit size, alignment (set exactly when the chunk says the run
+ *           is aligned), the flexible bitmap PMDK 1.12 writes, a bitmap
+ *           that fits;
+ *   block:  an allocation header whose size covers whole units, all of
+ *           them marked used in one word of the bitmap, inside the run; a
+ *           huge block's header agreeing with its chunk header.
+ *
+ * Anything else is damage: the walk stops and reports it (errno EIO,
+ * pmo_err_corrupt naming the offset), never reading past it.  On a sound
+ * heap it yields exactly the blocks pmemobj_first/next yield, with the
+ * same offset, pmemobj_alloc_usable_size and pmemobj_type_num
+ * (tests/c/test_heapwalk.c holds it to that on random heaps); like them
+ * it skips libpmemobj's internal blocks (log extensions).
+ */
+#ifndef PMO_HEAPWALK_H
+#define PMO_HEAPWALK_H
+
+#include <stdint.h>
+
+struct pmo_pool;
+
+/* A file, or part of one, mapped for reading: the walk reads nothing
+ * outside [base, base + size). */
+typedef struct pmo_heap_view {
+	const char *path;                  /* for messages */
+	const unsigned char *base;         /* the pool file's first byte */
+	uint64_t size;
+} pmo_heap_view;
+
+/* One allocated block, as libpmemobj's API would describe it. */
+typedef struct pmo_block {
+	uint64_t off;        /* of the user data: PMEMoid.off */
+	uint64_t size;       /* pmemobj_alloc_usable_size */
+	uint64_t type_num;   /* pmemobj_type_num */
+} pmo_block;
+
+/* Called for each block in address order.  A nonzero return stops the
+ * walk and is what the walk returns (-1: set errno and a message). */
+typedef int (*pmo_block_fn)(void *ctx, const pmo_block *b);
+
+/* Walk the heap of the file in v, calling fn for every allocated block.
+ * fn NULL: check the zone, chunk and run headers only (not the bitmaps or
+ * the blocks), which is what preflight needs before libpmemobj opens the
+ * file.  0 when done; -1 with errno EIO (pmo_err_corrupt) on damage; or
+ * fn's nonzero return. */
+int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx);
+
+/* The same over an open pool. */
+int pmo_heap_walk(const struct pmo_pool *p, pmo_block_fn fn, void *ctx);
+
+#endif
