@@ -16,9 +16,10 @@
  *  - every mutation is one op (pyx_op_begin/end): its own transaction, or
  *    a part of the caller's;
  *  - iterators raise RuntimeError when the dict changed size under them.
- *    An iterator keeps a cursor (leaf, index) only while the pool's epoch
- *    says nothing changed, and otherwise finds its place again by rank,
- *    so it never follows a node that may have been freed.
+ *    An iterator converts up to a leaf's worth of entries at a time and
+ *    hands them out only while the pool's epoch says nothing changed;
+ *    otherwise it finds its place again by rank, so it never follows a
+ *    node that may have been freed.
  *
  * Positions are ranks (0 .. len): peekitem(i), bisect_left/right, index,
  * and the ranges of irange() and of keys/values/items(min, max) are rank
