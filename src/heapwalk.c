@@ -206,6 +206,23 @@ static int walk_run(const pmo_heap_view *v, uint64_t chunk, const run_geometry *
 	return 0;
 }
 
+/* What a run of n chunks holds free: the units its bitmap has clear. */
+static void run_space(const pmo_heap_view *v, uint64_t chunk, const run_geometry *g,
+		      uint32_t n, pmo_heap_space *space)
+{
+	const uint64_t bitmap = chunk + sizeof(struct pmdk_run_header);
+	uint64_t used = 0;
+	for (uint64_t w = 0; w < g->nvalues; w++) {
+		uint64_t word = u64(v, bitmap + w * sizeof(uint64_t));
+		uint64_t first = w * PMDK_RUN_BITS_PER_VALUE;
+		if (g->nbits - first < PMDK_RUN_BITS_PER_VALUE)   /* bits past the units */
+			word &= ((uint64_t)1 << (g->nbits - first)) - 1;
+		used += (uint64_t)__builtin_popcountll(word);
+	}
+	space->run_bytes += (uint64_t)n * PMDK_CHUNKSIZE;
+	space->run_free_bytes += (g->nbits - used) * g->unit;
+}
+
 /* A huge block: n whole chunks, the header at the first one's start. */
 static int walk_huge(const pmo_heap_view *v, uint64_t chunk, uint32_t n, uint16_t flags,
 		     pmo_block_fn fn, void *ctx)
@@ -227,7 +244,7 @@ static int walk_huge(const pmo_heap_view *v, uint64_t chunk, uint32_t n, uint16_
 /* One zone: its header, and its chunk headers walked block by block as
  * libpmemobj walks them; with fn, every used block. */
 static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
-		     pmo_block_fn fn, void *ctx)
+		     pmo_block_fn fn, void *ctx, pmo_heap_space *space)
 {
 	uint32_t magic = u32(v, zone + offsetof(struct pmdk_zone_header, magic));
 	if (magic == 0)
@@ -240,6 +257,9 @@ static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
 			   "a heap zone's size does not fit the heap");
 	const uint64_t hdrs = zone + sizeof(struct pmdk_zone_header);
 	const uint64_t data = zone + PMDK_ZONE_META;
+	uint64_t stretch = 0;              /* free chunks in a row so far */
+	if (space)
+		space->heap_bytes += (uint64_t)nchunks * PMDK_CHUNKSIZE;
 	for (uint32_t i = 0; i < nchunks;) {
 		uint64_t h = hdrs + sizeof(struct pmdk_chunk_header) * (uint64_t)i;
 		struct pmdk_chunk_header ch = chunk_header(v, h);
@@ -250,6 +270,13 @@ static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
 		if (n == 0 || n > nchunks - i)
 			return bad(v, h, "a chunk header's size does not fit its zone");
 		uint64_t chunk = data + (uint64_t)i * PMDK_CHUNKSIZE;
+		if (space) {
+			stretch = ch.type == PMDK_CHUNK_FREE ? stretch + (uint64_t)n * PMDK_CHUNKSIZE : 0;
+			if (stretch > space->largest_free_chunks)
+				space->largest_free_chunks = stretch;
+			if (ch.type == PMDK_CHUNK_FREE)
+				space->free_chunk_bytes += (uint64_t)n * PMDK_CHUNKSIZE;
+		}
 		if (ch.type == PMDK_CHUNK_RUN) {
 			/* libpmemobj finds a run from any of its chunks by the
 			 * distance each later one records. */
@@ -263,6 +290,8 @@ static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
 			run_geometry g = {0};
 			if (run_geometry_of(v, chunk, n, ch.flags, &g) != 0)
 				return -1;
+			if (space)
+				run_space(v, chunk, &g, n, space);
 			if (fn) {
 				int rc = walk_run(v, chunk, &g, fn, ctx);
 				if (rc)
@@ -278,7 +307,8 @@ static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
 	return 0;
 }
 
-int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx)
+static int walk_heap(const pmo_heap_view *v, pmo_block_fn fn, void *ctx,
+		     pmo_heap_space *space)
 {
 	const uint64_t hdr = sizeof(struct pmdk_heap_header);
 	if (!inside(v, PMDK_DSC_HEAP_OFFSET, sizeof(uint64_t)))
@@ -291,7 +321,8 @@ int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx)
 	for (uint64_t zone = heap + hdr; v->size - zone >= PMDK_ZONE_MIN_SIZE;) {
 		uint64_t len = v->size - zone < PMDK_ZONE_MAX_SIZE ? v->size - zone
 								 : PMDK_ZONE_MAX_SIZE;
-		int rc = walk_zone(v, zone, (len - PMDK_ZONE_META) / PMDK_CHUNKSIZE, fn, ctx);
+		int rc = walk_zone(v, zone, (len - PMDK_ZONE_META) / PMDK_CHUNKSIZE, fn, ctx,
+				   space);
 		if (rc)
 			return rc;
 		zone += len;
@@ -299,8 +330,20 @@ int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx)
 	return 0;
 }
 
+int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx)
+{
+	return walk_heap(v, fn, ctx, NULL);
+}
+
 int pmo_heap_walk(const pmo_pool *p, pmo_block_fn fn, void *ctx)
 {
 	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
 	return pmo_heap_walk_view(&v, fn, ctx);
+}
+
+int pmo_heap_space_of(const pmo_pool *p, pmo_heap_space *space)
+{
+	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
+	*space = (pmo_heap_space){0};
+	return walk_heap(&v, NULL, NULL, space);
 }

@@ -65,4 +65,20 @@ int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx);
 /* The same over an open pool. */
 int pmo_heap_walk(const struct pmo_pool *p, pmo_block_fn fn, void *ctx);
 
+/* Where the heap's space is, from its chunk headers and run bitmaps (for
+ * pool.stats()).  A chunk is free, a huge block's, or a run's; a run's
+ * units are free or used. */
+typedef struct pmo_heap_space {
+	uint64_t heap_bytes;           /* the chunks of every zone */
+	uint64_t free_chunk_bytes;     /* chunks nothing uses */
+	uint64_t largest_free_chunks;  /* bytes of the longest row of free chunks:
+					* about the largest block that can still be
+					* had beyond what the runs hold */
+	uint64_t run_bytes;            /* chunks given to runs */
+	uint64_t run_free_bytes;       /* their units no block uses */
+} pmo_heap_space;
+
+/* 0, or -1 with errno EIO on damage (as the walk). */
+int pmo_heap_space_of(const struct pmo_pool *p, pmo_heap_space *space);
+
 #endif

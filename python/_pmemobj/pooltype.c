@@ -11,6 +11,9 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "heapwalk.h"
+#include "types.h"
+
 static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
 	PoolObject *self = (PoolObject *)type->tp_alloc(type, 0);
@@ -356,6 +359,98 @@ static int Pool_set_verify(PoolObject *self, PyObject *v, void *closure)
 	return 0;
 }
 
+/* What a heap walk counts for stats(): the allocations, their bytes, and
+ * the heap objects among them by type code (garbage not yet collected
+ * included). */
+typedef struct space_count {
+	const pmo_pool *p;
+	uint64_t allocations, used_bytes;
+	uint64_t builtin[PMO_T_BUILTIN_MAX + 1];
+	PyObject *user;          /* type code -> count, for user classes */
+} space_count;
+
+static int count_block(void *ctx, const pmo_block *b)
+{
+	space_count *c = ctx;
+	c->allocations++;
+	c->used_bytes += b->size;
+	if (b->type_num != PMO_TYPENUM_OBJ || b->size < sizeof(pmo_head))
+		return 0;
+	uint32_t type = pmo_head_at(c->p, b->off)->type;
+	if (type <= PMO_T_BUILTIN_MAX) {
+		c->builtin[type]++;
+		return 0;
+	}
+	PyObject *k = PyLong_FromUnsignedLong(type);
+	PyObject *n = k ? PyDict_GetItemWithError(c->user, k) : NULL;
+	PyObject *n1 = k && !PyErr_Occurred()
+		? PyLong_FromUnsignedLongLong((n ? PyLong_AsUnsignedLongLong(n) : 0) + 1) : NULL;
+	int rc = n1 ? PyDict_SetItem(c->user, k, n1) : -1;
+	Py_XDECREF(k);
+	Py_XDECREF(n1);
+	return rc ? 1 : 0;   /* 1 stops the walk: a Python error is set */
+}
+
+static int set_u64(PyObject *d, const char *key, uint64_t v)
+{
+	PyObject *o = PyLong_FromUnsignedLongLong(v);
+	int rc = o ? PyDict_SetItemString(d, key, o) : -1;
+	Py_XDECREF(o);
+	return rc;
+}
+
+/* The space figures of stats(), from one walk of the heap's headers and
+ * one of its blocks.  A damaged heap gives "heap_error" instead. */
+static int add_space(PoolObject *self, PyObject *d)
+{
+	pmo_heap_space sp;
+	space_count c = {self->core, 0, 0, {0}, PyDict_New()};
+	if (!c.user)
+		return -1;
+	int rc = pmo_heap_space_of(self->core, &sp);
+	if (rc == 0)
+		rc = pmo_heap_walk(self->core, count_block, &c);
+	if (rc == 1 || (rc != 0 && PyErr_Occurred())) {
+		Py_DECREF(c.user);
+		return -1;
+	}
+	if (rc != 0) {
+		PyObject *msg = PyUnicode_FromString(pmo_errormsg());
+		pmo_err_clear();
+		rc = msg ? PyDict_SetItemString(d, "heap_error", msg) : -1;
+		Py_XDECREF(msg);
+		Py_DECREF(c.user);
+		return rc;
+	}
+	PyObject *types = PyDict_New();
+	rc = types ? 0 : -1;
+	for (uint32_t t = 0; rc == 0 && t <= PMO_T_BUILTIN_MAX; t++)
+		if (c.builtin[t])
+			rc = set_u64(types, pmo_type_name(t), c.builtin[t]);
+	PyObject *k, *v;
+	Py_ssize_t pos = 0;
+	while (rc == 0 && PyDict_Next(c.user, &pos, &k, &v)) {
+		size_t n;
+		const char *path = pmo_type_path(self->core, (uint32_t)PyLong_AsUnsignedLong(k), &n);
+		PyObject *name = path ? PyUnicode_DecodeUTF8(path, (Py_ssize_t)n, "replace")
+				      : PyUnicode_FromFormat("user type %S", k);
+		pmo_err_clear();
+		rc = name ? PyDict_SetItem(types, name, v) : -1;
+		Py_XDECREF(name);
+	}
+	Py_DECREF(c.user);
+	if (rc == 0)
+		rc = PyDict_SetItemString(d, "objects_by_type", types);
+	Py_XDECREF(types);
+	uint64_t free = sp.free_chunk_bytes + sp.run_free_bytes;
+	if (rc == 0)
+		rc = set_u64(d, "pool_bytes", self->core->size) || set_u64(d, "heap_bytes", sp.heap_bytes) ||
+		     set_u64(d, "allocations", c.allocations) || set_u64(d, "used_bytes", c.used_bytes) ||
+		     set_u64(d, "free_bytes", free) ||
+		     set_u64(d, "largest_free_bytes", sp.largest_free_chunks) ? -1 : 0;
+	return rc;
+}
+
 static PyObject *Pool_stats(PoolObject *self, PyObject *unused)
 {
 	if (pyx_check_open(self))
@@ -376,6 +471,10 @@ static PyObject *Pool_stats(PoolObject *self, PyObject *unused)
 	}
 	PMO_STATS_FIELDS(ADD_STAT)
 #undef ADD_STAT
+	if (add_space(self, d) != 0) {
+		Py_DECREF(d);
+		return NULL;
+	}
 	return d;
 }
 

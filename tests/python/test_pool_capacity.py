@@ -10,6 +10,7 @@ items.  The runtime now allocates from two classes of its own (64-byte and
 ints in a list, 5,000 three-attribute objects, 20,000 short str -> str
 dict entries."""
 
+import os
 import re
 import subprocess
 
@@ -94,3 +95,25 @@ def test_runs_are_shared_by_objects_of_many_sizes(pool_path):
         used += int(next(v for k, v in fields.items()
                          if k.strip() == "Used bytes").split()[0])
     assert claimed and used / claimed >= 0.5, out
+
+
+def test_stats_report_the_heap_space_and_the_objects_by_type(pool):
+    s0 = pool.stats()
+    assert s0["pool_bytes"] == os.path.getsize(pool.filename)
+    assert 0 < s0["heap_bytes"] < s0["pool_bytes"]
+    assert 0 < s0["free_bytes"] <= s0["heap_bytes"]
+    assert 0 < s0["largest_free_bytes"] <= s0["free_bytes"]
+    assert s0["used_bytes"] + s0["free_bytes"] <= s0["heap_bytes"]
+    pool.root = pool.new(pmemobj.PersistentList, [b"x" * 1_500_000, "s" * 100, "t" * 100])
+    s1 = pool.stats()
+    assert s1["allocations"] >= s0["allocations"] + 4      # list, items, bytes, 2 strs
+    assert s1["used_bytes"] >= s0["used_bytes"] + 1_500_000
+    assert s1["free_bytes"] <= s0["free_bytes"] - 1_500_000
+    assert s1["largest_free_bytes"] < s0["largest_free_bytes"]
+    types = s1["objects_by_type"]
+    assert types["bytes"] == s0["objects_by_type"].get("bytes", 0) + 1
+    assert types["str"] >= s0["objects_by_type"].get("str", 0) + 2
+    assert types["PersistentList"] >= 1
+    pool.root = None
+    pool.gc()
+    assert pool.stats()["objects_by_type"].get("bytes", 0) == 0
