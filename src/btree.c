@@ -393,7 +393,8 @@ typedef struct step {
 
 /* From the root to the leaf where key is or would go: path[d] for each
  * level d (0 = root), the leaf's position being the lower (upper) bound.
- * *rank: entries before that position. */
+ * *rank (if rank is not NULL: summing the counts costs a pass over each
+ * node on the way): entries before that position. */
 static int descend_key(const pmo_pool *p, const pmo_btree *t, const pmo_key *key, int upper,
 		       step *path, uint64_t *rank, int *found)
 {
@@ -702,9 +703,8 @@ int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot,
 		return 0;
 	}
 	step path[PMO_BT_MAX_HEIGHT];
-	uint64_t rank;
 	int found;
-	if (descend_key(p, t, key, 0, path, &rank, &found) != 0)
+	if (descend_key(p, t, key, 0, path, NULL, &found) != 0)
 		return -1;
 	uint32_t h = (uint32_t)t->height;
 	uint64_t loff = path[h - 1].node;
@@ -972,9 +972,8 @@ int pmo_btree_del(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot *out_k
 	if (!t->root)
 		return 0;
 	step path[PMO_BT_MAX_HEIGHT];
-	uint64_t rank;
 	int found;
-	if (descend_key(p, t, key, 0, path, &rank, &found) != 0)
+	if (descend_key(p, t, key, 0, path, NULL, &found) != 0)
 		return -1;
 	if (!found)
 		return 0;

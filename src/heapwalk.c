@@ -341,9 +341,9 @@ int pmo_heap_walk(const pmo_pool *p, pmo_block_fn fn, void *ctx)
 	return pmo_heap_walk_view(&v, fn, ctx);
 }
 
-int pmo_heap_space_of(const pmo_pool *p, pmo_heap_space *space)
+int pmo_heap_space_of(const pmo_pool *p, pmo_heap_space *space, pmo_block_fn fn, void *ctx)
 {
 	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
 	*space = (pmo_heap_space){0};
-	return walk_heap(&v, NULL, NULL, space);
+	return walk_heap(&v, fn, ctx, space);
 }

@@ -78,7 +78,10 @@ typedef struct pmo_heap_space {
 	uint64_t run_free_bytes;       /* their units no block uses */
 } pmo_heap_space;
 
-/* 0, or -1 with errno EIO on damage (as the walk). */
-int pmo_heap_space_of(const struct pmo_pool *p, pmo_heap_space *space);
+/* Fill *space, calling fn (if not NULL) for every allocated block in the
+ * same walk, as pmo_heap_walk does.  0, or -1 with errno EIO on damage,
+ * or fn's nonzero return. */
+int pmo_heap_space_of(const struct pmo_pool *p, pmo_heap_space *space, pmo_block_fn fn,
+		      void *ctx);
 
 #endif

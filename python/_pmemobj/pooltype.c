@@ -399,17 +399,15 @@ static int set_u64(PyObject *d, const char *key, uint64_t v)
 	return rc;
 }
 
-/* The space figures of stats(), from one walk of the heap's headers and
- * one of its blocks.  A damaged heap gives "heap_error" instead. */
+/* The space figures of stats(), from one walk of the heap (its headers,
+ * bitmaps and blocks).  A damaged heap gives "heap_error" instead. */
 static int add_space(PoolObject *self, PyObject *d)
 {
 	pmo_heap_space sp;
 	space_count c = {self->core, 0, 0, {0}, PyDict_New()};
 	if (!c.user)
 		return -1;
-	int rc = pmo_heap_space_of(self->core, &sp);
-	if (rc == 0)
-		rc = pmo_heap_walk(self->core, count_block, &c);
+	int rc = pmo_heap_space_of(self->core, &sp, count_block, &c);
 	if (rc == 1 || (rc != 0 && PyErr_Occurred())) {
 		Py_DECREF(c.user);
 		return -1;

@@ -220,9 +220,12 @@ static int find(SortedObject *self, pmo_btree *t, const sortkey *sk, pmo_bt_pos 
 	return found;
 }
 
+/* The value slot at a position find() just returned: the search checked
+ * that leaf on its way down, so it is not checked again here. */
 static pmo_slot *value_at(SortedObject *self, const pmo_bt_pos *pos)
 {
-	return &pmo_btree_leaf(self->pool->core, pos->leaf)->e[pos->i].value;
+	pmo_bleaf *lf = pmo_direct(self->pool->core, pos->leaf);
+	return &lf->e[pos->i].value;
 }
 
 /* Before storing key: does it compare with the keys already there?  With
@@ -1122,11 +1125,13 @@ static PyObject *Sorted_richcompare(SortedObject *self, PyObject *other, int op)
 {
 	if ((op != Py_EQ && op != Py_NE))
 		Py_RETURN_NOTIMPLEMENTED;
-	PyObject *abc = PyImport_ImportModule("collections.abc");
-	PyObject *mapping = abc ? PyObject_GetAttrString(abc, "Mapping") : NULL;
-	Py_XDECREF(abc);
+	static PyObject *mapping;   /* collections.abc.Mapping, kept for the process */
+	if (!mapping) {
+		PyObject *abc = PyImport_ImportModule("collections.abc");
+		mapping = abc ? PyObject_GetAttrString(abc, "Mapping") : NULL;
+		Py_XDECREF(abc);
+	}
 	int is_map = mapping ? PyObject_IsInstance(other, mapping) : -1;
-	Py_XDECREF(mapping);
 	if (is_map < 0)
 		return NULL;
 	if (!is_map)
