@@ -44,7 +44,26 @@ def ns_per(fn, n):
     return (time.perf_counter_ns() - t0) / n
 
 
-class Pmemobj:
+class Map:
+    """What the three systems share: lookups and range scans over the map
+    the last insert workload built (self.d), each timed the same way."""
+
+    d = None
+
+    def range_of(self, lo, hi):
+        return self.d.irange(lo, hi)
+
+    def lookup(self, keys):
+        d = self.d
+        return ns_per(lambda: [d[k] for k in keys], len(keys))
+
+    def range_100(self, starts, sorted_keys):
+        r = self.range_of
+        return ns_per(lambda: [list(r(sorted_keys[i], sorted_keys[i + 99])) for i in starts],
+                      len(starts))
+
+
+class Pmemobj(Map):
     def __init__(self, pm, wd, n):
         self.pm = pm
         self.pool = pm.create(os.path.join(wd, "s.pool"), pool_size=max(64 << 20, n * 400))
@@ -68,20 +87,11 @@ class Pmemobj:
                     d[k] = k
         return ns_per(run, len(keys))
 
-    def lookup(self, keys):
-        d = self.d
-        return ns_per(lambda: [d[k] for k in keys], len(keys))
-
-    def range_100(self, starts, sorted_keys):
-        d = self.d
-        return ns_per(lambda: [list(d.irange(sorted_keys[i], sorted_keys[i + 99]))
-                               for i in starts], len(starts))
-
     def close(self):
         self.pool.close()
 
 
-class Zodb:
+class Zodb(Map):
     def __init__(self, wd, n):
         import transaction
         from BTrees.OOBTree import OOBTree
@@ -94,7 +104,7 @@ class Zodb:
     def fresh(self):
         t = self.root["t"] = self.OOBTree()
         self.tx.commit()
-        self.t = t
+        self.d = t
         return t
 
     def insert_autocommit(self, keys):
@@ -116,20 +126,14 @@ class Zodb:
             self.tx.commit()
         return ns_per(run, len(keys))
 
-    def lookup(self, keys):
-        t = self.t
-        return ns_per(lambda: [t[k] for k in keys], len(keys))
-
-    def range_100(self, starts, sorted_keys):
-        t = self.t
-        return ns_per(lambda: [list(t.keys(sorted_keys[i], sorted_keys[i + 99]))
-                               for i in starts], len(starts))
+    def range_of(self, lo, hi):
+        return self.d.keys(lo, hi)
 
     def close(self):
         self.db.close()
 
 
-class Sorted:
+class Sorted(Map):
     def __init__(self):
         from sortedcontainers import SortedDict
         self.SortedDict = SortedDict
@@ -140,15 +144,6 @@ class Sorted:
     def insert_in_tx(self, keys):
         d = self.d = self.SortedDict()
         return ns_per(lambda: [d.__setitem__(k, k) for k in keys], len(keys))
-
-    def lookup(self, keys):
-        d = self.d
-        return ns_per(lambda: [d[k] for k in keys], len(keys))
-
-    def range_100(self, starts, sorted_keys):
-        d = self.d
-        return ns_per(lambda: [list(d.irange(sorted_keys[i], sorted_keys[i + 99]))
-                               for i in starts], len(starts))
 
     def close(self):
         pass

@@ -24,17 +24,14 @@ PLANTED = REPO / "build-planted"
 # The torture found one real bug: an autocommitted update whose first
 # pair overwrote an existing key's inline value stored it without a log,
 # so a kill inside the update kept that pair (fixed; pinned by
-# tests/python/test_update_atomicity.py).  Violations that a known, still
-# open bug explains would be listed here to be set aside; none are.
-KNOWN = ()
+# tests/python/test_update_atomicity.py).
 
 
-def unknown(result):
+def violations_of(result):
+    """Every violation of a run (the JSON keeps at most 50)."""
     details = result["violation_details"]
-    assert len(details) == result["violations"]         # all of them (at most 50)
-    return [v for v in details
-            if not (KNOWN and v["in_flight"] == "autocommit" and
-                    v["problem"].startswith(KNOWN))]
+    assert len(details) == result["violations"]
+    return details
 
 
 def torture(tmp_path, *args, planted=None):
@@ -55,7 +52,7 @@ def torture(tmp_path, *args, planted=None):
 
 def test_quick_torture_has_no_violations(tmp_path):
     r = torture(tmp_path, "--runs", "8", "--kills-per-run", "10", "--seed", "3")
-    assert unknown(r) == []
+    assert violations_of(r) == []
     # A violation ends its run: up to 9 kills of that run are not made.
     assert r["kills"] >= 80 - 9 * r["violations"] and r["not_killed"] == 0
     # The kills landed where they matter: inside transactions, whose
@@ -75,8 +72,8 @@ def test_torture_catches_the_planted_bug(tmp_path):
     run = ("--seed", "11", "--no-aborts", "--build", str(PLANTED))
     r = torture(tmp_path, "--runs", "60", "--kills-per-run", "10", "--stop-after", "2",
                 *run, planted="skip_len_snapshot")
-    assert unknown(r), r["outcomes"]
-    first = unknown(r)[0]
+    assert violations_of(r), r["outcomes"]
+    first = violations_of(r)[0]
     ops, _, problem = first["problem"].partition("] ")
     assert ops.startswith("[operations in flight:") and "list append" in ops, first
     if problem.startswith("state after neither"):
@@ -84,5 +81,5 @@ def test_torture_catches_the_planted_bug(tmp_path):
         assert "from the acknowledged state in 'l';" in problem, first
     # The same build with no bug switched on is clean: the bug is the cause.
     r = torture(tmp_path, "--runs", "8", "--kills-per-run", "10", *run)
-    assert unknown(r) == []
+    assert violations_of(r) == []
     assert r["kills"] >= 80 - 9 * r["violations"] and r["mid_transaction"] >= 10
