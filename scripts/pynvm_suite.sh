@@ -28,4 +28,16 @@ fi
 scripts/setup.sh
 export PMEM_IS_PMEM_FORCE=1
 export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
-.venv/bin/python -m pytest -q -p no:cacheprovider -rs tests/python/test_pynvm_suite.py "$@"
+# -s shows the runner's counts; they are kept in results/ with where the
+# tests came from and which commit of pmemobj they ran against, because CI
+# (no GitHub) skips this test.
+out=results/pynvm_suite.txt
+status=0
+{
+  echo "# pynvm's own pmemobj tests against pmemobj $(git rev-parse --short HEAD), $(date -u +%FT%TZ)"
+  echo "# tests: $(cat "$dest/SOURCE")"
+  echo "# machine: $(uname -srm), $(nproc) cores, Python $(.venv/bin/python -c 'import platform; print(platform.python_version())')"
+  .venv/bin/python -m pytest -q -p no:cacheprovider -rs -s tests/python/test_pynvm_suite.py "$@" 2>&1
+} | tee "$out.tmp" || status=$?
+mv "$out.tmp" "$out"
+exit $status
