@@ -151,10 +151,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=None, help="default 5, quick 3")
     args = ap.parse_args()
     out = C.out_dir(args)
-    if args.replot:
-        d = C.load_json(os.path.join(out, NAME + ".json"))
-        draw(os.path.join(out, NAME + ".png"), d, d["python"], d["c"]["benchmarks"],
-             d["sizes"])
+    if C.replotted(args, NAME,
+                   lambda png, d: draw(png, d, d["python"], d["c"]["benchmarks"], d["sizes"])):
         return 0
     C.set_mode_env("pmem")
     sizes = SIZES_QUICK if args.quick else SIZES_FULL

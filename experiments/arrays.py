@@ -185,9 +185,7 @@ def main():
     ap = C.arg_parser(__doc__)
     args = ap.parse_args()
     out = C.out_dir(args)
-    if args.replot:
-        d = C.load_json(os.path.join(out, NAME + ".json"))
-        draw(os.path.join(out, NAME + ".png"), d, d)
+    if C.replotted(args, NAME, lambda png, d: draw(png, d, d)):
         return 0
     C.set_mode_env("pmem")
     pm, why = C.import_pmemobj()

@@ -514,6 +514,16 @@ def load_json(path):
         return json.load(f)
 
 
+def replotted(args, name, redraw):
+    """With --replot: redraw(png_path, data) from the experiment's saved
+    name.json, and True (the caller returns); without it, False."""
+    if not args.replot:
+        return False
+    out = out_dir(args)
+    redraw(os.path.join(out, name + ".png"), load_json(os.path.join(out, name + ".json")))
+    return True
+
+
 # -- targets ---------------------------------------------------------------------------
 
 def target(label, measured, goal, cmp, unit, how, group=None, missing=None,

@@ -335,9 +335,7 @@ def draw(path, meta, rows):
 def main():
     args = C.arg_parser(__doc__).parse_args()
     out = C.out_dir(args)
-    if args.replot:
-        d = C.load_json(os.path.join(out, NAME + ".json"))
-        draw(os.path.join(out, NAME + ".png"), d, d["rows"])
+    if C.replotted(args, NAME, lambda png, d: draw(png, d, d["rows"])):
         return 0
     C.set_mode_env("pmem")
     wd = C.workdir("pmem")

@@ -166,10 +166,8 @@ def main():
     ap.add_argument("--modes", default="pmem,tmpfs-msync,file,dax")
     args = ap.parse_args()
     out = C.out_dir(args)
-    if args.replot:
-        d = C.load_json(os.path.join(out, NAME + ".json"))
-        draw(os.path.join(out, NAME + ".png"), d, d["modes"], list(d["modes"]),
-             d["flushes_per_op"])
+    if C.replotted(args, NAME,
+                   lambda png, d: draw(png, d, d["modes"], list(d["modes"]), d["flushes_per_op"])):
         return 0
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     settings = QUICK if args.quick else FULL

@@ -336,10 +336,8 @@ def main():
                          "C floor run between each (default: one per round)")
     args = ap.parse_args()
     out = C.out_dir(args)
-    if args.replot:
-        d = C.load_json(os.path.join(out, NAME + ".json"))
-        draw(os.path.join(out, NAME + ".png"), d, d["results"], d["systems"],
-             d["floor"]["pooled"])
+    if C.replotted(args, NAME,
+                   lambda png, d: draw(png, d, d["results"], d["systems"], d["floor"]["pooled"])):
         return 0
     C.set_mode_env("pmem")
     rounds = args.rounds or (3 if args.quick else 7)

@@ -189,10 +189,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=None, help="default 5, quick 3")
     args = ap.parse_args()
     out = C.out_dir(args)
-    if args.replot:
-        d = C.load_json(os.path.join(out, NAME + ".json"))
-        draw(os.path.join(out, NAME + ".png"), d, d["python"], d["c"]["benchmarks"],
-             d["ks"])
+    if C.replotted(args, NAME,
+                   lambda png, d: draw(png, d, d["python"], d["c"]["benchmarks"], d["ks"])):
         return 0
     C.set_mode_env("pmem")
     ks = KS_QUICK if args.quick else KS_FULL
