@@ -10,6 +10,7 @@ apt_packages=(
   libpmemlog-dev libpmemblk-dev        # pynvm (a benchmark peer) binds these too
   libbenchmark-dev
   linux-perf valgrind
+  clang-format                         # scripts/format.sh, checked by scripts/test.sh
 )
 missing=()
 for p in "${apt_packages[@]}"; do
