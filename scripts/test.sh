@@ -30,8 +30,10 @@ cmake --build build-planted -j"$(nproc)" -- --no-print-directory -s
 echo "== Style: ruff (Python)"
 .venv/bin/ruff check --quiet .
 
+# -n auto: one pytest worker per core (pytest-xdist); every test makes its
+# own pools in its own directory, so they run side by side.
 echo "== Python tests (pytest)"
-.venv/bin/python -m pytest -q -p no:cacheprovider "$@" tests/python
+.venv/bin/python -m pytest -q -p no:cacheprovider -n auto "$@" tests/python
 
 echo "== Python tests again, the extension built with AddressSanitizer and UBSan"
 if [ ! -f build-asan-py/CMakeCache.txt ]; then
@@ -49,5 +51,5 @@ PMEMOBJ_EXT_DIR="$PWD/build-asan-py" \
 LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)" \
 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:handle_segv=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-  .venv/bin/python -m pytest -q -p no:cacheprovider "$@" --ignore=tests/python/test_scripts.py \
+  .venv/bin/python -m pytest -q -p no:cacheprovider -n auto "$@" --ignore=tests/python/test_scripts.py \
   tests/python
