@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "iofail.h"
 #include "preflight.h"
 #include "heap.h"
 #include "pmdk_layout.h"
@@ -99,6 +100,7 @@ static int precheck_file(const char *path)
 
 static void pool_free(pmo_pool *p)
 {
+	pmo_iofail_unwatch(p);
 	free(p->dying);
 	free(p->path);
 	free(p);
@@ -129,6 +131,7 @@ static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
 		pool_free(p);
 		return NULL;
 	}
+	pmo_iofail_watch(p);
 	return p;
 }
 
@@ -290,6 +293,11 @@ int pmo_pool_close(pmo_pool *p)
 {
 	if (pmo_tx_depth() > 0)
 		return pmo_err(EBUSY, "cannot close pool %s: a transaction is open", p->path);
+	if (pmo_pool_failed(p)) {
+		/* What is durable is not known: leave it to recovery. */
+		pmo_pool_abandon(p);
+		return 0;
+	}
 	p->root->clean = 1;
 	pmemobj_persist(p->pop, &p->root->clean, sizeof p->root->clean);
 	pmemobj_close(p->pop);

@@ -96,6 +96,8 @@ typedef struct pmo_pool {
 	 * by whoever reports it. */
 	int deferred_failed;
 	uint64_t freeing;        /* object whose hook_dealloc is running, or 0 */
+	int io_failed;           /* an I/O error under the mapping (errno), 0 if none:
+				  * written by iofail.c, also from a signal handler */
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "heap.h"
+#include "iofail.h"
 #include "planted.h"
 
 /* libpmemobj keeps its transaction state per thread; so do we.  The
@@ -121,6 +122,8 @@ int pmo_tx_begin(pmo_pool *p)
 		PMO_STAT_ADD(p, tx_nested, 1);
 		return 0;
 	}
+	if (pmo_pool_failed(p))
+		return pmo_err_pool_failed(p);
 	tx_depth = 1;
 	tx_number++;
 	tx_pool = p;
@@ -176,8 +179,13 @@ int pmo_tx_end(pmo_pool *p)
 		return -1;
 	}
 	int err = tx_err;
+	/* An I/O error under the pool before the commit: what this
+	 * transaction read or wrote may be lost, so it is rolled back. */
+	int io_abort = tx_started && pmo_pool_failed(p) && pmemobj_tx_stage() == TX_STAGE_WORK;
 	if (tx_started) {
-		if (pmemobj_tx_stage() == TX_STAGE_WORK)
+		if (io_abort)
+			pmemobj_tx_abort(EIO);
+		else if (pmemobj_tx_stage() == TX_STAGE_WORK)
 			pmemobj_tx_commit();
 		err = pmemobj_tx_end();
 	}
@@ -197,7 +205,7 @@ int pmo_tx_end(pmo_pool *p)
 		 * not be taken for this one's. */
 		if (p->hook_tx_end)
 			p->hook_tx_end(p->hook_ctx, err != 0);
-		if (!err && p->ndying) {
+		if (!err && p->ndying && !pmo_pool_failed(p)) {
 			/* Freeing what this transaction left dying.  A failure
 			 * leaves those objects unreachable, for gc; it does not
 			 * change this transaction's outcome (the binding reports
@@ -209,10 +217,20 @@ int pmo_tx_end(pmo_pool *p)
 	}
 	if (err) {
 		errno = err;
-		if (err == ECANCELED && pmo_errormsg()[0] == '\0')
+		if (io_abort)
+			pmo_err_pool_failed(p);
+		else if (err == ECANCELED && pmo_errormsg()[0] == '\0')
 			pmo_err(ECANCELED, "transaction aborted");
 		return -1;
 	}
+	if (pmo_pool_failed(p))
+		/* During the commit (or a log-free store): the change stands
+		 * in memory, but whether it reached the file is not known. */
+		return pmo_err(EIO,
+			       "pool %s had an I/O error while this transaction committed (%s): "
+			       "the change was made but may not be durable; the pool accepts no "
+			       "more changes (close it and open it again)",
+			       p->path, strerror(pmo_pool_failed(p)));
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 /* The _pmemobj extension module: types and constants. */
 #include "proxy.h"
 
+#include "iofail.h"
 #include "preflight.h"
 
 /* For the fuzzer's planted-bug check and the open benchmark only: opening
@@ -29,6 +30,14 @@ static PyObject *fault_calls(PyObject *m, PyObject *unused)
 	return PyLong_FromLong(pmo_fault_calls());
 }
 
+static PyObject *inject_msync_failure(PyObject *m, PyObject *arg)
+{
+	long n = PyLong_AsLong(arg);
+	if (n == -1 && PyErr_Occurred())
+		return NULL;
+	return PyLong_FromLong(pmo_iofail_inject_msync(n));
+}
+
 static PyMethodDef module_methods[] = {
 	{"_fault_inject", fault_inject, METH_VARARGS,
 	 "Testing only: _fault_inject(n, kinds=31) makes the n-th call into "
@@ -36,6 +45,11 @@ static PyMethodDef module_methods[] = {
 	 "fail as libpmemobj's own failure would; n = 0 disarms."},
 	{"_fault_calls", fault_calls, METH_NOARGS,
 	 "Testing only: armed calls made since _fault_inject."},
+	{"_inject_msync_failure", inject_msync_failure, METH_O,
+	 "Testing only: _inject_msync_failure(n) makes the n-th msync of an open "
+	 "pool's memory from now on report EIO (pools not on persistent memory "
+	 "persist by msync); n = 0 disarms.  Returns the msyncs made since the "
+	 "last call."},
 	{"_set_preflight", set_preflight, METH_O,
 	 "Testing only: _set_preflight(False) opens pools without checking "
 	 "libpmemobj's metadata first (a damaged file can then crash the process)."},

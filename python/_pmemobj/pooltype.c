@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "heapwalk.h"
+#include "iofail.h"
 #include "types.h"
 
 static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -167,7 +168,9 @@ static int pool_close(PoolObject *self, int run_gc)
 		return -1;
 	}
 	int rc = 0;
-	if (run_gc && !self->readonly) {   /* a read-only pool is a private copy */
+	/* No gc on a read-only pool (a private copy) or on one that had an
+	 * I/O error (it takes no more transactions; the next open collects). */
+	if (run_gc && !self->readonly && !pmo_pool_failed(self->core)) {
 		PyObject *r = pyx_pool_gc(self, self->debug, 1);
 		if (r)
 			Py_DECREF(r);
