@@ -28,16 +28,28 @@ fi
 scripts/setup.sh
 export PMEM_IS_PMEM_FORCE=1
 export PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}"
-# -s shows the runner's counts; they are kept in results/ with where the
-# tests came from and which commit of pmemobj they ran against, because CI
-# (no GitHub) skips this test.
-out=results/pynvm_suite.txt
+# -s shows the runner's counts.  They are kept in results/pynvm_suite.json
+# with where the tests came from and which commit of pmemobj they ran
+# against, because CI (no GitHub) skips this test.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 status=0
-{
-  echo "# pynvm's own pmemobj tests against pmemobj $(git rev-parse --short HEAD), $(date -u +%FT%TZ)"
-  echo "# tests: $(cat "$dest/SOURCE")"
-  echo "# machine: $(uname -srm), $(nproc) cores, Python $(.venv/bin/python -c 'import platform; print(platform.python_version())')"
-  .venv/bin/python -m pytest -q -p no:cacheprovider -rs -s tests/python/test_pynvm_suite.py "$@" 2>&1
-} | tee "$out.tmp" || status=$?
-mv "$out.tmp" "$out"
+.venv/bin/python -m pytest -q -p no:cacheprovider -rs -s tests/python/test_pynvm_suite.py "$@" \
+  2>&1 | tee "$log" || status=$?
+SOURCE="$(cat "$dest/SOURCE")" STATUS=$status LOG="$log" .venv/bin/python - <<'PY'
+import ast, datetime, json, os, platform, re, subprocess
+log = open(os.environ["LOG"]).read()
+m = re.search(r"^pynvm suite: (\{.*\})$", log, re.M)
+commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+out = {"meta": {"name": "pynvm_suite", "commit": commit,
+                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "machine": "%s, %d cores" % (" ".join(platform.uname()[::2][:2]), os.cpu_count()),
+                "python": platform.python_version(), "tests_from": os.environ["SOURCE"]},
+       "passed": os.environ["STATUS"] == "0",
+       "outcomes": ast.literal_eval(m.group(1)) if m else None}
+with open("results/pynvm_suite.json", "w") as f:
+    json.dump(out, f, indent=1)
+    f.write("\n")
+print("pynvm_suite: wrote results/pynvm_suite.json:", out["outcomes"], "passed" if out["passed"] else "FAILED")
+PY
 exit $status
