@@ -308,6 +308,11 @@ while True:
 
 # --- refcount freeing and gc, killed midway ----------------------------------------------
 
+# Longer than a short str (14 UTF-8 bytes, kept in its slot): a heap object,
+# which the count of live objects below includes.
+BOTTOM = "the bottom of the chain"
+
+
 @pytest.mark.parametrize("when", ["early", "midway", "after"])
 def test_kill_while_refcounting_frees_a_deep_chain(pool_dir, spawn_py, when):
     """Dropping a 10,000-level chain commits the store at once and then frees
@@ -319,7 +324,7 @@ def test_kill_while_refcounting_frees_a_deep_chain(pool_dir, spawn_py, when):
     depth = 10_000
     child = spawn_py(HEADER + f"""
 pool = pmemobj.create(sys.argv[1], pool_size=POOL_SIZE)
-head = pool.new(PL, ["bottom"])
+head = pool.new(PL, [{BOTTOM!r}])
 for i in range({depth} - 1):
     head = pool.new(PL, [head])
 pool.root = head
@@ -341,7 +346,7 @@ time.sleep(60)
         if root is not None:
             assert freed == 0
             n = 1
-            while root[0] != "bottom":
+            while root[0] != BOTTOM:
                 root = root[0]
                 n += 1
             assert n == depth
@@ -352,7 +357,7 @@ time.sleep(60)
         del root
         _, counts = pool.gc()
         assert counts["collected"] == 0 and counts["substructures_freed"] == 0
-        expected_live = depth + 1 if pool.root is not None else 0  # + the str "bottom"
+        expected_live = depth + 1 if pool.root is not None else 0  # + the str BOTTOM
         assert counts["live"] == expected_live
     finally:
         pool.close()
