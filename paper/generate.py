@@ -54,6 +54,11 @@ OPS = {
     "count_goals": lambda xs: sum(1 for t in xs[0] if t.get("goal") is not None),
     "count_met": lambda xs: sum(1 for t in xs[0] if t.get("met") is True),
     "count_missed": lambda xs: sum(1 for t in xs[0] if t.get("met") is False),
+    # the reasons of the summary's missed targets, by the kind each starts with
+    "count_why_floor": lambda xs: sum(1 for m in xs[0] if m["why"].startswith("floor")),
+    "count_why_noise": lambda xs: sum(1 for m in xs[0] if m["why"].startswith("noise")),
+    "count_why_other": lambda xs: sum(1 for m in xs[0]
+                                      if not m["why"].startswith(("floor", "noise"))),
 }
 
 
@@ -886,42 +891,46 @@ def define_growth(n):
     n.macro("GrowFixedDisk", "mib", "value", g + ("fixed_bytes",))
 
 
-# Why each missed target is missed (issue #9): a "reason" beside each
-# target of the summary that is not met.  Results from before reasons
-# were given lack it; the group is there only when every miss has one.
+# Why each missed target is missed (issue #9): experiments/misses.py puts a
+# "why" beside every entry of the summary's "missed" list, formed from the
+# run's own numbers.  Results from before it lack them; the group is there
+# only when every miss has one and the list is the summary's misses.
 def present_miss_reasons(n):
-    missed = [t for t in n.data("summary")["targets"] if t.get("met") is False]
-    if not missed:
+    d = n.data("summary")
+    missed = d.get("missed") or []
+    labels = [t["label"] for t in d["targets"] if t.get("met") is False]
+    if not labels:
         return "no missed targets"
-    lack = [t["label"] for t in missed if not isinstance(t.get("reason"), str)]
+    if [m.get("label") for m in missed] != labels:
+        return "summary.json: its missed list is not its missed targets"
+    lack = sum(1 for m in missed if not isinstance(m.get("why"), str))
     return True if not lack else "%d of %d missed targets have no reason" % (
-        len(lack), len(missed))
+        lack, len(missed))
 
 
 def define_miss_reasons(n):
-    pass                          # its numbers are in tab-missed.tex
+    # misses.py starts each reason with its kind: "floor...", "noise at the
+    # edge...", or "not a floor..." / "no reason recorded..." (the rest)
+    n.macro("MissWhyFloor", "int", "count_why_floor", ("summary", "missed"))
+    n.macro("MissWhyNoise", "int", "count_why_noise", ("summary", "missed"))
+    n.macro("MissWhyOther", "int", "count_why_other", ("summary", "missed"))
 
 
 def table_missed(n):
-    """Every missed target: how far off (measured over goal for a <= goal,
-    goal over measured for a >=) and why."""
+    """Every missed target, how far off and why, as the summary has them."""
     lines = []
-    for i, t in enumerate(n.data("summary")["targets"]):
-        if t.get("met") is not False:
-            continue
-        src = ("summary", "targets", i)
+    for i, m in enumerate(n.data("summary")["missed"]):
+        src = ("summary", "missed", i)
         ident = "tab-missed/%d/" % i
         label = n.text(ident + "label", src + ("label",))
-        if t.get("issue"):
+        if m.get("issue"):
             label = n.text(ident + "issue", src + ("issue",)) + ": " + label
-        over = ((src + ("measured",), src + ("goal",)) if t["cmp"] == "<="
-                else (src + ("goal",), src + ("measured",)))
         # \raggedright redefines \\ inside the cell: end the row with
         # \tabularnewline
         lines.append(r"\raggedright %s & %s & \raggedright %s \tabularnewline" % (
-            label, n.number(ident + "off", "ratio2", "ratio", *over),
-            n.text(ident + "reason", src + ("reason",))))
-    return tabular(r"p{0.34\textwidth}rp{0.52\textwidth}", "missed target & off by & why",
+            label, n.number(ident + "off", "ratio2", "value", src + ("off_by",)),
+            n.text(ident + "why", src + ("why",))))
+    return tabular(r"p{0.27\textwidth}rp{0.63\textwidth}", "missed target & off by & why",
                    lines)
 
 
@@ -1138,14 +1147,14 @@ TARGET_UNITS = {"x": "ratio", "ns": "time", "bytes": "bytes", "calls": "int", "c
 
 
 def table_targets(n):
-    lines = []
-    group = None
+    """Every target with a goal, grouped.  Over eighty rows are taller than
+    a page, so the table is two tabulars side by side in a table*, split
+    where half the estimated height is reached (a group cut in two repeats
+    its heading)."""
+    rows = []                       # (group, cells)
     for i, t in enumerate(n.data("summary")["targets"]):
         if t.get("goal") is None:
             continue
-        if t["group"] != group:
-            group = t["group"]
-            lines.append(r"\multicolumn{4}{@{}l}{\emph{%s}} \\" % tex_escape(group))
         src = ("summary", "targets", i)
         ident = "tab-targets/%d/" % i
         fmt = TARGET_UNITS[t["unit"]]
@@ -1161,8 +1170,30 @@ def table_targets(n):
                  n.number(ident + "goal", "plain" if t["unit"] == "x" else fmt, "value",
                           src + ("goal",)) + ("$\\times$" if t["unit"] == "x" else ""),
                  "met" if t["met"] else "--" if t["met"] is None else r"\textbf{missed}"]
-        lines.append(" & ".join(cells) + r" \\")
-    return tabular(r"p{0.60\columnwidth}rrl", "target & measured & goal &", lines)
+        rows.append((t["group"], " & ".join(cells) + r" \\", len(t["label"])))
+    # a label of about LINE characters fills one line of its column; a
+    # group heading is one line
+    LINE = 56
+    height = lambda r: 1 + r[2] // LINE  # noqa: E731
+    groups = len({g for g, _, _ in rows})
+    half = (sum(height(r) for r in rows) + groups) / 2
+    halves, used, group = [[]], 0, None
+    for g, line, chars in rows:
+        if len(halves) == 1 and used >= half:
+            halves.append([])
+            if g == group:
+                halves[1].append(r"\multicolumn{4}{@{}l}{\emph{%s} (continued)} \\"
+                                 % tex_escape(g))
+        if g != group:
+            group = g
+            halves[-1].append(r"\multicolumn{4}{@{}l}{\emph{%s}} \\" % tex_escape(g))
+            used += 1
+        halves[-1].append(line)
+        used += height((g, line, chars))
+    parts = [tabular(r"p{0.30\textwidth}rrl", "target & measured & goal &", h)
+             for h in halves]
+    return [line for i, part in enumerate(parts)
+            for line in ([r"\hfill"] if i else []) + part]
 
 
 def table_environment(n):
