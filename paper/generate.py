@@ -54,11 +54,6 @@ OPS = {
     "count_goals": lambda xs: sum(1 for t in xs[0] if t.get("goal") is not None),
     "count_met": lambda xs: sum(1 for t in xs[0] if t.get("met") is True),
     "count_missed": lambda xs: sum(1 for t in xs[0] if t.get("met") is False),
-    # the reasons of the summary's missed targets, by the kind each starts with
-    "count_why_floor": lambda xs: sum(1 for m in xs[0] if m["why"].startswith("floor")),
-    "count_why_noise": lambda xs: sum(1 for m in xs[0] if m["why"].startswith("noise")),
-    "count_why_other": lambda xs: sum(1 for m in xs[0]
-                                      if not m["why"].startswith(("floor", "noise"))),
 }
 
 
@@ -909,11 +904,10 @@ def present_miss_reasons(n):
 
 
 def define_miss_reasons(n):
-    # misses.py starts each reason with its kind: "floor...", "noise at the
-    # edge...", or "not a floor..." / "no reason recorded..." (the rest)
-    n.macro("MissWhyFloor", "int", "count_why_floor", ("summary", "missed"))
-    n.macro("MissWhyNoise", "int", "count_why_noise", ("summary", "missed"))
-    n.macro("MissWhyOther", "int", "count_why_other", ("summary", "missed"))
+    # Its numbers are in tab-missed.tex.  No counts by kind: a reason's
+    # opening words do not say its conclusion (a "floor: ..." may end "not a
+    # floor; not done", a modes row's starts with its workload).
+    pass
 
 
 def table_missed(n):
