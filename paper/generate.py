@@ -165,6 +165,18 @@ def fmt_gib(x):
     return "%s\\,GiB" % num, num, 1 / 2 ** 30
 
 
+def fmt_time_s(s):
+    """a time recorded in seconds."""
+    latex, num, scale = fmt_time(s * 1e9)
+    return latex, num, scale * 1e9
+
+
+def fmt_mib(x):
+    v = x / 2 ** 20
+    num = "%.0f" % v if v >= 10 else "%.1f" % v
+    return "%s\\,MiB" % _group(num), num, 1 / 2 ** 20
+
+
 def fmt_mins(s):
     num = "%.0f" % (s / 60)
     return "%s\\,min" % num, num, 1 / 60
@@ -184,7 +196,7 @@ def fmt_share(x):
 FORMATS = {"share": fmt_share, "time": fmt_time, "time_us": fmt_time_us, "ratio": fmt_ratio,
            "ratio2": fmt_ratio2, "int": fmt_int, "real": fmt_real, "plain": fmt_plain,
            "bytes": fmt_bytes, "pct": fmt_pct, "gib": fmt_gib, "mins": fmt_mins,
-           "secs": fmt_secs}
+           "secs": fmt_secs, "time_s": fmt_time_s, "mib": fmt_mib}
 
 
 def tex_escape(s):
@@ -287,6 +299,8 @@ TEXT_TRANSFORMS = {
     "meets": lambda met: "meets" if met else "misses",
     "missed": missed_targets,
     "date": lambda s: s[:10],
+    # pynvm_suite.json's "pynvm v0.3.1 <commit> from <where>": the version
+    "tests_version": lambda s: s.split()[1].lstrip("v"),
     "commit": lambda s: s[:7],
     # latency.py's tags of one sample, in words
     "tags": lambda t: ", ".join({"g": "a gc", "f": "a page fault", "s": "an fsync",
@@ -831,6 +845,89 @@ def define_crash(n):
     n.macro("CrashCommit", "text", ("crash", "commit", "commit"), "commit")
 
 
+def present_pynvm_suite(n):
+    if not n.exists("pynvm_suite"):
+        return "no results/pynvm_suite.json (scripts/pynvm_suite.sh)"
+    d = n.data("pynvm_suite")
+    if d.get("passed") is not True or set(d.get("outcomes", {})) - {"pass", "skip"}:
+        # the prose says the suite passes: a run with failures or errors
+        # is left out rather than described as a pass
+        return "pynvm_suite.json: not passed (%s)" % d.get("outcomes")
+    return True
+
+
+def define_pynvm_suite(n):
+    s = "pynvm_suite"
+    n.macro("PynvmSuitePass", "int", "value", (s, "outcomes", "pass"))
+    n.macro("PynvmSuiteSkip", "int", "value", (s, "outcomes", "skip"))
+    n.macro("PynvmSuiteVersion", "text", (s, "meta", "tests_from"), "tests_version")
+    n.macro("PynvmSuiteCommit", "text", (s, "meta", "commit"), "commit")
+    n.macro("PynvmSuiteDate", "text", (s, "meta", "date"), "date")
+
+
+def present_growth(n):
+    # footprint.py's growth run (growable pools): {"n", "grow_s", "fixed_s",
+    # "grow_bytes", "fixed_bytes", "ratio"}, or {"error": ...}, or absent
+    # in results from before growable pools
+    g = n.data("footprint").get("growth")
+    if not isinstance(g, dict) or "ratio" not in g:
+        return "footprint.json has no growth run%s" % (
+            ": %s" % g["error"] if isinstance(g, dict) and "error" in g else "")
+    return True
+
+
+def define_growth(n):
+    g = ("footprint", "growth")
+    n.macro("GrowN", "int", "value", g + ("n",))
+    n.macro("GrowOverFixed", "ratio2", "value", g + ("ratio",))
+    n.macro("GrowTime", "time_s", "value", g + ("grow_s",))
+    n.macro("GrowFixedTime", "time_s", "value", g + ("fixed_s",))
+    n.macro("GrowDisk", "mib", "value", g + ("grow_bytes",))
+    n.macro("GrowFixedDisk", "mib", "value", g + ("fixed_bytes",))
+
+
+# Why each missed target is missed (issue #9): experiments/misses.py puts a
+# "why" beside every entry of the summary's "missed" list, formed from the
+# run's own numbers.  Results from before it lack them; the group is there
+# only when every miss has one and the list is the summary's misses.
+def present_miss_reasons(n):
+    d = n.data("summary")
+    missed = d.get("missed") or []
+    labels = [t["label"] for t in d["targets"] if t.get("met") is False]
+    if not labels:
+        return "no missed targets"
+    if [m.get("label") for m in missed] != labels:
+        return "summary.json: its missed list is not its missed targets"
+    lack = sum(1 for m in missed if not isinstance(m.get("why"), str))
+    return True if not lack else "%d of %d missed targets have no reason" % (
+        lack, len(missed))
+
+
+def define_miss_reasons(n):
+    # Its numbers are in tab-missed.tex.  No counts by kind: a reason's
+    # opening words do not say its conclusion (a "floor: ..." may end "not a
+    # floor; not done", a modes row's starts with its workload).
+    pass
+
+
+def table_missed(n):
+    """Every missed target, how far off and why, as the summary has them."""
+    lines = []
+    for i, m in enumerate(n.data("summary")["missed"]):
+        src = ("summary", "missed", i)
+        ident = "tab-missed/%d/" % i
+        label = n.text(ident + "label", src + ("label",))
+        if m.get("issue"):
+            label = n.text(ident + "issue", src + ("issue",)) + ": " + label
+        # \raggedright redefines \\ inside the cell: end the row with
+        # \tabularnewline
+        lines.append(r"\raggedright %s & %s & \raggedright %s \tabularnewline" % (
+            label, n.number(ident + "off", "ratio2", "value", src + ("off_by",)),
+            n.text(ident + "why", src + ("why",))))
+    return tabular(r"p{0.27\textwidth}rp{0.63\textwidth}", "missed target & off by & why",
+                   lines)
+
+
 def table_sorted_map(n):
     short = {"insert_autocommit": "insert, autocommit", "insert_in_tx": "insert, one tx",
              "lookup": "lookup", "range_100": "range scan"}
@@ -888,6 +985,10 @@ OPTIONAL = {
                   {"tab-sortedmap.tex": table_sorted_map}),
     "Latency": (present_latency, define_latency, {"tab-latency.tex": table_latency}),
     "Crash": (present_crash, define_crash, {}),
+    "PynvmSuite": (present_pynvm_suite, define_pynvm_suite, {}),
+    "Growth": (present_growth, define_growth, {}),
+    "MissReasons": (present_miss_reasons, define_miss_reasons,
+                    {"tab-missed.tex": table_missed}),
 }
 
 
@@ -1040,14 +1141,14 @@ TARGET_UNITS = {"x": "ratio", "ns": "time", "bytes": "bytes", "calls": "int", "c
 
 
 def table_targets(n):
-    lines = []
-    group = None
+    """Every target with a goal, grouped.  Over eighty rows are taller than
+    a page, so the table is two tabulars side by side in a table*, split
+    where half the estimated height is reached (a group cut in two repeats
+    its heading)."""
+    rows = []                       # (group, cells)
     for i, t in enumerate(n.data("summary")["targets"]):
         if t.get("goal") is None:
             continue
-        if t["group"] != group:
-            group = t["group"]
-            lines.append(r"\multicolumn{4}{@{}l}{\emph{%s}} \\" % tex_escape(group))
         src = ("summary", "targets", i)
         ident = "tab-targets/%d/" % i
         fmt = TARGET_UNITS[t["unit"]]
@@ -1063,8 +1164,30 @@ def table_targets(n):
                  n.number(ident + "goal", "plain" if t["unit"] == "x" else fmt, "value",
                           src + ("goal",)) + ("$\\times$" if t["unit"] == "x" else ""),
                  "met" if t["met"] else "--" if t["met"] is None else r"\textbf{missed}"]
-        lines.append(" & ".join(cells) + r" \\")
-    return tabular(r"p{0.60\columnwidth}rrl", "target & measured & goal &", lines)
+        rows.append((t["group"], " & ".join(cells) + r" \\", len(t["label"])))
+    # a label of about LINE characters fills one line of its column; a
+    # group heading is one line
+    LINE = 56
+    height = lambda r: 1 + r[2] // LINE  # noqa: E731
+    groups = len({g for g, _, _ in rows})
+    half = (sum(height(r) for r in rows) + groups) / 2
+    halves, used, group = [[]], 0, None
+    for g, line, chars in rows:
+        if len(halves) == 1 and used >= half:
+            halves.append([])
+            if g == group:
+                halves[1].append(r"\multicolumn{4}{@{}l}{\emph{%s} (continued)} \\"
+                                 % tex_escape(g))
+        if g != group:
+            group = g
+            halves[-1].append(r"\multicolumn{4}{@{}l}{\emph{%s}} \\" % tex_escape(g))
+            used += 1
+        halves[-1].append(line)
+        used += height((g, line, chars))
+    parts = [tabular(r"p{0.30\textwidth}rrl", "target & measured & goal &", h)
+             for h in halves]
+    return [line for i, part in enumerate(parts)
+            for line in ([r"\hfill"] if i else []) + part]
 
 
 def table_environment(n):

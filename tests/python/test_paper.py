@@ -17,11 +17,12 @@ tampered value and a mis-rounded print are each caught.
 
 Some results may be missing from a run (generate.OPTIONAL: the sorted
 map, the latency study, the crash torture's long run, the workloads of
-issue #9): the generator then defines no numbers for them and sets
+issue #9, pynvm's own test suite, the growable pool's run, the reasons
+for missed targets): the generator then defines no numbers for them and sets
 \\ifHave<Group> false.  The prose uses a group's numbers only inside
 \\ifHave<Group> ... \\fi (checked), and the generator and these checks
-are run with each group left out and, for the crash run, with a
-results/crash.json of the agreed fields.
+are run with each group left out and, for the crash run, the growth run
+and the reasons, with stand-ins of the agreed fields.
 """
 
 import copy
@@ -49,6 +50,8 @@ ALLOWED = [
                                      # write, 4 KiB blocks)
     r"64\\,MiB",                     # the pool size below which the 32 KiB class exists
     r"8-byte",                       # the width of a failure-atomic store (x86)
+    r"64~pools",                     # pools the SIGBUS handler watches (PMO_IOFAIL_MAX,
+                                     # src/iofail.h; test_design_constants_match_the_source)
     r"14~bytes",                     # the longest str stored in a slot (src/slot.h)
     r"SipHash-1-3",                  # a hash function's name
     r"x86",                          # an architecture's name
@@ -233,6 +236,14 @@ def check_entry(gen, ident, entry, results=RESULTS):
 
 # -- the paper as committed ----------------------------------------------------------------
 
+def test_design_constants_match_the_source():
+    # a constant the prose states in digits is the one the code has
+    iofail = (REPO / "src" / "iofail.h").read_text()
+    assert re.search(r"#define PMO_IOFAIL_MAX 64\b", iofail)
+    text = "".join(p.read_text() for p in prose_files())
+    assert "64~pools" in text
+
+
 def test_prose_has_no_hand_typed_numbers():
     bad = []
     for path in prose_files():
@@ -269,15 +280,20 @@ def test_checks_of_an_optional_group_can_fail(generated):
         assert [(m, frozenset())] == guarded_uses("\\%s{}" % m)
 
 
-def results_copy(tmp_path, drop=(), add=None, ops_without=()):
+def results_copy(tmp_path, drop=(), add=None, ops_without=(), patch=None):
     """A copy of results/ without the files in drop, with the files of add
-    ({name: data}), and with ops_vs_peers.json's workloads ops_without
-    removed: a run that lacks some results."""
+    ({name: data}), with ops_vs_peers.json's workloads ops_without
+    removed, and with patch ({name: function changing its data in place})
+    applied: a run that lacks some results, or has newer ones."""
     out = tmp_path / "results"
     shutil.copytree(RESULTS, out, ignore=shutil.ignore_patterns("*.png", "quick"))
     for name in drop:
         (out / (name + ".json")).unlink(missing_ok=True)
     for name, data in (add or {}).items():
+        (out / (name + ".json")).write_text(json.dumps(data))
+    for name, change in (patch or {}).items():
+        data = json.loads((out / (name + ".json")).read_text())
+        change(data)
         (out / (name + ".json")).write_text(json.dumps(data))
     if ops_without:
         ops = json.loads((out / "ops_vs_peers.json").read_text())
@@ -297,13 +313,49 @@ CRASH_FIELDS = {"runs": 200, "kills": 180, "violations": 0, "mid_transaction": 1
                            "dirty": False}}
 
 
-@pytest.mark.parametrize("case", ["without_any", "with_crash"])
+# footprint.py's growth run (growable pools) and a reason beside every
+# missed target of the summary (issue #9), as their branches write them:
+# stand-ins to check the generator and the prose with them present.
+GROWTH_FIELDS = {"n": 1000000, "grow_s": 0.2264, "fixed_s": 0.2161,
+                 "grow_bytes": 46137344, "fixed_bytes": 67108864, "ratio": 0.2264 / 0.2161}
+
+
+def without_growth_or_reasons(name):
+    def change(data):
+        if name == "footprint":
+            data.pop("growth", None)
+        else:
+            for m in data.get("missed") or []:
+                m.pop("why", None)
+    return change
+
+
+# experiments/misses.py's reasons start with their kind
+WHY_KINDS = ["floor: %d: the raw libpmemobj tx with the op's ranges costs 1.21 us of 1.43 us",
+             "noise at the edge: %d: off by 1.02x, within 1.05x; per-round ratios 0.9x-1.1x",
+             "not a floor: %d: the binding's conversion costs 200 ns of 1.43 us; not done"]
+
+
+def with_reasons(data):
+    data["missed"] = [{"label": t["label"], "issue": t.get("issue"), "group": t.get("group"),
+                       "off_by": 1 / t["margin"]}
+                      for t in data["targets"] if t.get("met") is False]
+    for i, m in enumerate(data["missed"]):
+        m["why"] = WHY_KINDS[i % 3] % i
+
+
+@pytest.mark.parametrize("case", ["without_any", "with_crash", "with_growth_and_reasons"])
 def test_the_paper_builds_with_and_without_optional_results(gen, tmp_path, case):
     if case == "without_any":
-        res = results_copy(tmp_path, drop=("sorted_map", "latency", "crash"),
-                           ops_without=gen.NEW_OPS)
-    else:
+        res = results_copy(tmp_path, drop=("sorted_map", "latency", "crash", "pynvm_suite"),
+                           ops_without=gen.NEW_OPS,
+                           patch={f: without_growth_or_reasons(f)
+                                  for f in ("footprint", "summary")})
+    elif case == "with_crash":
         res = results_copy(tmp_path, add={"crash": CRASH_FIELDS})
+    else:
+        res = results_copy(tmp_path, patch={
+            "footprint": lambda d: d.update(growth=GROWTH_FIELDS), "summary": with_reasons})
     out = tmp_path / "generated"
     numbers, tables = gen.build(str(res))
     gen.write(numbers, tables, str(out))
@@ -314,10 +366,20 @@ def test_the_paper_builds_with_and_without_optional_results(gen, tmp_path, case)
         assert not any(e.get("group") for e in numbers.entries.values())
         table = (out / "tab-ops.tex").read_text()
         assert not any("{%s}" % gen.tex_escape(w) in table for w in gen.NEW_OPS)
-    else:
+    elif case == "with_crash":
         assert have["Crash"]
         assert numbers.entries["CrashRuns"]["value"] == CRASH_FIELDS["runs"]
         assert numbers.entries["CrashCommit"]["latex"] == "0123456"
+    else:
+        assert have["Growth"] and have["MissReasons"]
+        assert numbers.entries["GrowN"]["latex"] == "1{,}000{,}000"
+        assert numbers.entries["GrowOverFixed"]["latex"] == "1.05$\\times$"
+        assert numbers.entries["GrowDisk"]["latex"] == "44\\,MiB"
+        assert numbers.entries["GrowTime"]["latex"] == "226\\,ms"
+        missed = json.loads((res / "summary.json").read_text())["missed"]
+        table = (out / "tab-missed.tex").read_text()
+        assert table.count(r"\tabularnewline") == len(missed) > 0
+        assert all(gen.tex_escape(m["why"]) in table for m in missed)
     assert not undefined_uses(out)
     assert not unguarded_uses(out)
     for ident, entry in json.loads((out / "sources.json").read_text()).items():
@@ -325,6 +387,38 @@ def test_the_paper_builds_with_and_without_optional_results(gen, tmp_path, case)
     tabs = json.loads((out / "sources.json").read_text())
     for table in sorted(out.glob("tab-*.tex")):
         assert not unsourced_cells(table.read_text(), table_records(tabs, table)), table.name
+
+
+def test_incomplete_optional_results_are_left_out(gen, tmp_path):
+    # a pynvm suite run that failed is not described as a pass, and
+    # reasons are cited only when every miss has one
+    def some_reasons(data):
+        with_reasons(data)
+        data["missed"][0].pop("why")
+    res = results_copy(tmp_path, patch={
+        "summary": some_reasons,
+        "pynvm_suite": lambda d: d.update(passed=False, outcomes={"pass": 100, "fail": 8}),
+        "footprint": lambda d: d.update(growth={"error": "OSError: no space"})})
+    numbers, _ = gen.build(str(res))
+    assert not any(numbers.flags[g] is True for g in ("MissReasons", "PynvmSuite", "Growth"))
+    res2 = results_copy(tmp_path / "stale", patch={
+        "summary": lambda d: (with_reasons(d), d["missed"].pop())})
+    assert gen.build(str(res2))[0].flags["MissReasons"] is not True
+    assert not any(e.get("group") in ("MissReasons", "PynvmSuite", "Growth")
+                   for e in numbers.entries.values())
+
+
+def test_targets_table_is_two_halves_with_every_target_once(generated):
+    # Over eighty targets do not fit one column of a page (LaTeX put the
+    # rest off the page): two tabulars side by side, every target in one
+    text = (generated / "tab-targets.tex").read_text()
+    assert text.count(r"\begin{tabular}") == 2 and r"\hfill" in text
+    summary = json.loads((RESULTS / "summary.json").read_text())
+    judged = [t for t in summary["targets"] if t.get("goal") is not None]
+    rows = re.findall(r"& (?:met|--|\\textbf\{missed\}) \\\\$", text, re.M)
+    assert len(rows) == len(judged)
+    left, right = text.split(r"\hfill")
+    assert abs(left.count("\n") - right.count("\n")) < len(judged) / 3
 
 
 def test_every_number_traces_to_results(gen, generated):
@@ -376,7 +470,7 @@ def test_paper_uses_every_table_and_figure():
     text = "".join(p.read_text() for p in prose_files())
     for name in ("tab-ops", "tab-flushes", "tab-perop", "tab-footprint", "tab-modes",
                  "tab-fuzz", "tab-targets", "tab-environment", "tab-sortedmap",
-                 "tab-latency"):
+                 "tab-latency", "tab-missed"):
         assert "generated/%s.tex" % name in text, name
     figures = importlib.util.spec_from_file_location("paper_figures", PAPER / "figures.py")
     assert figures is not None
