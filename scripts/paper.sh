@@ -50,5 +50,11 @@ latexmk -pdf -interaction=nonstopmode -halt-on-error pmemobj.tex >latexmk.log 2>
   tail -40 latexmk.log >&2
   exit 1
 }
+# A float too large for its page is not an error to LaTeX, but what does
+# not fit is never printed: fail the build on it.
+if grep -n "Float too large" pmemobj.log >&2; then
+  echo "paper: a float does not fit its page (paper/pmemobj.log), so part of it is missing" >&2
+  exit 1
+fi
 pages=$(sed -n 's/.*Output written on pmemobj.pdf (\([0-9]*\) pages.*/\1/p' pmemobj.log)
 echo "paper: wrote paper/pmemobj.pdf (${pages:-?} pages) in $(( $(date +%s) - t0 )) s"
