@@ -35,16 +35,21 @@
 /* Each open's heap.size.granularity: the size of every part after the
  * first (which is PMO_MIN_POOL_SIZE, libpmemobj's minimum pool).  2 MiB
  * is libpmemobj's smallest part (PMEMOBJ_MIN_PART), so a pool is never
- * more than 2 MiB larger than it needs; bench/grow_step measured filling
- * 10^6 ints with steps of 2, 8 and 32 MiB within 3% of each other (each
- * extension maps one file; a pool of 1 GiB has 500 of them, well within
- * the default limits on open files and mappings). */
+ * more than 2 MiB larger than its heap needs, and small steps cost no
+ * time: appending 10^6 ints (1000 per transaction, emulated pmem on
+ * tmpfs, 2 cores, best of 3) took 0.226 s with steps of 2 MiB, 0.216 s
+ * with 8 MiB and 0.221 s with 32 MiB, ending at 44, 48 and 72 MiB of
+ * parts.  (Each step is one file and one mapping: a 1 GiB pool has about
+ * 500, well within the default limits on open files and mappings.) */
 #define PMO_GROW_STEP ((size_t)2 << 20)
-/* max_size when create() is not given one: one zone (16 GiB, less the
- * heap's own header), so every zone and chunk header lies in the first
- * part or a part the heap has taken.  The address space is reserved at
- * open, the disk is used only as the pool grows. */
-#define PMO_GROW_DEFAULT_MAX ((uint64_t)16 << 30)
+/* max_size when create() is not given one.  Bounded so that a program
+ * that fills a pool without end stops at a MemoryError rather than at a
+ * full disk -- on tmpfs (/dev/shm, emulated pmem) parts are memory, and a
+ * test suite run with growable defaults filled 16 GiB there before it was
+ * stopped.  Within one zone (16 GiB): every zone header lies in the first
+ * part.  The address space is reserved at open; the disk is used only as
+ * the pool grows. */
+#define PMO_GROW_DEFAULT_MAX ((uint64_t)4 << 30)
 #define PMO_GROW_MAX_PARTS 100000u
 
 typedef struct pmo_set {

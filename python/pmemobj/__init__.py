@@ -170,7 +170,7 @@ def create(filename, pool_size=None, mode=0o666, debug=False, verify=False, *,
     A pool file of *pool_size* bytes (default MIN_POOL_SIZE); or with
     *grow*, a growable pool: the set file *filename* and its parts in the
     directory *filename*.parts, starting at MIN_POOL_SIZE and growing by
-    itself up to *max_size* bytes (default GROW_DEFAULT_MAX, 16 GiB).
+    itself up to *max_size* bytes (default GROW_DEFAULT_MAX, 4 GiB).
     Raise FileExistsError if *filename* exists.  *verify*: see open().
     """
     return PersistentObjectPool(filename, "x", pool_size, mode, debug, verify,

@@ -321,7 +321,7 @@ def parser():
                    help="a growable pool: POOL is a set file, its parts go in POOL.parts/ "
                    "and are added as it fills")
     s.add_argument("--max-size", type=size_arg, default=None,
-                   help="with --grow: the most it grows to (default 16G)")
+                   help="with --grow: the most it grows to (default 4G)")
     s = add("resize", cmd_resize,
             "make a closed pool SIZE bytes, keeping everything in it (the new pool is "
             "built beside the old one and renamed over it); exit status 1 if the pool "
