@@ -54,6 +54,20 @@ static int precheck_file(const char *path, pmo_set *set)
 	if (set && pmo_is_pool_set(path)) {
 		if (pmo_set_read(path, set) != 0)
 			return -1;
+		if (set->unfinished) {
+			/* Writable opens only (read-only ones open a copy
+			 * without it): libpmemobj would refuse the pool. */
+			char *pp = pmo_set_part_path(set, set->nparts);
+			int gone = pp && unlink(pp) == 0;
+			free(pp);
+			if (!gone) {
+				int e = errno ? errno : ENOMEM;
+				pmo_set_free(set);
+				return pmo_err(e, "cannot open pool %s: cannot remove the unfinished "
+					       "last part an interrupted extension left: %s", path,
+					       strerror(e));
+			}
+		}
 		/* libpmemobj creates the parts it adds; a directory it cannot
 		 * write gives an error at the allocation that needs a part,
 		 * so say it now.  (access() asks as this process would.) */

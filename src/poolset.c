@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "pmdk_layout.h"
 #include "pool.h"
 
 #define SET_SIG "PMEMPOOLSET"
@@ -134,6 +135,23 @@ static int part_number(const char *name, unsigned *i)
 	return 1;
 }
 
+/* Does the heap end within the parts listed so far (s->total)?  Its
+ * offset and size are in the first part, which is at least a minimal
+ * pool. */
+static int past_heap(const pmo_set *s)
+{
+	char *first = pmo_set_part_path(s, 0);
+	int fd = first ? open(first, O_RDONLY | O_CLOEXEC) : -1;
+	free(first);
+	if (fd < 0)
+		return 0;
+	uint64_t off = 0, size = 0;
+	int ok = pread(fd, &off, sizeof off, PMDK_DSC_HEAP_OFFSET) == (ssize_t)sizeof off &&
+		 pread(fd, &size, sizeof size, PMDK_DSC_HEAP_SIZE) == (ssize_t)sizeof size;
+	close(fd);
+	return ok && size != 0 && off <= s->total && size <= s->total - off;
+}
+
 /* List and size the parts: NNNNNN.pmem from 0 without gaps, nothing else,
  * each a regular file of whole pages, the first at least a minimal pool,
  * the rest at least libpmemobj's smallest part, together within max. */
@@ -181,6 +199,16 @@ static int list_parts(const char *path, pmo_set *s)
 		int ok = lstat(pp, &st) == 0;
 		uint64_t sz = ok ? (uint64_t)st.st_size : 0;
 		uint64_t min = i ? PMEMOBJ_MIN_PART : PMO_MIN_POOL_SIZE;
+		if (ok && S_ISREG(st.st_mode) && (sz < min || sz % 4096) && i > 0 && i == n - 1 &&
+		    past_heap(s)) {
+			/* libpmemobj creates a part, then sizes it: a kill in
+			 * between leaves a last part of the wrong size that the
+			 * heap never took, which libpmemobj would refuse. */
+			s->nparts = n - 1;
+			s->unfinished = 1;
+			free(pp);
+			break;
+		}
 		if (!ok || !S_ISREG(st.st_mode))
 			rc = pmo_err_corrupt(path, s->total, "part %s is not a regular file", pp);
 		else if (sz < min || sz % 4096)

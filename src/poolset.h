@@ -58,6 +58,10 @@ typedef struct pmo_set {
 	unsigned nparts;
 	uint64_t *part_size;    /* nparts sizes */
 	uint64_t total;         /* their sum */
+	/* Part nparts exists but is the remains of an extension a kill
+	 * interrupted (created, not yet sized, never taken by the heap):
+	 * left out of the parts, removed at the next writable open. */
+	int unfinished;
 } pmo_set;
 
 /* Does path start with the pool set signature? */
