@@ -34,6 +34,10 @@ each type; a pool made by pmemobj.create(path), at its default size, holds
 100,000 ints in a list, 20,000 short str -> short str dict entries and
 5,000 three-attribute objects (capacity(): filled until MemoryError).
 
+Growth (issue #12): n = 10^6 ints appended to a list in a growable pool
+created with the defaults, against a fixed pool presized to hold them:
+the ratio of times (the cost of growing) and the bytes on disk at the end.
+
 Writes results/footprint.json and results/footprint.png.
 """
 
@@ -280,6 +284,50 @@ def capacity(path, fill, count, root_type):
             "heap": C.pool_heap_usage(path)}
 
 
+GROWTH_N = 1_000_000      # ints appended in the growth rows (quick: 100,000)
+GROWTH_REPEATS = 3
+
+
+def growth(wd, n):
+    """Ints appended to a list (CAPACITY_BATCH per transaction) until n, in
+    a growable pool created with the defaults (create(path, grow=True))
+    and in a fixed pool presized to hold them, alternating, best of
+    GROWTH_REPEATS each; the seconds and the bytes on disk at the end."""
+    def run(kind, size):
+        path = os.path.join(wd, "growth-%s.pool" % kind)
+        pool = (pmemobj.create(path, grow=True) if kind == "grow"
+                else pmemobj.create(path, pool_size=size))
+        try:
+            with C.Timer() as t:
+                pool.root = pool.new(pmemobj.PersistentList)
+                lst = pool.root
+                for start in range(0, n, CAPACITY_BATCH):
+                    with pool.transaction():
+                        for i in range(start, start + CAPACITY_BATCH):
+                            lst.append(i)
+            disk = pool.stats()["pool_bytes"]
+            if len(lst) != n or not pool.check()["ok"]:
+                raise AssertionError("growth run: %d ints, check %s" % (len(lst), pool.check()))
+        finally:
+            pool.close()
+            shutil.rmtree(path + ".parts", ignore_errors=True)
+            os.unlink(path)
+        return t.ns / 1e9, disk
+    _, grown = run("grow", None)
+    # Presized: what the growable pool ended at, with room to spare, and
+    # at least 64 MiB, where the two pools have the same allocation classes.
+    fixed_size = max(64 << 20, (grown * 5 // 4 + (1 << 20) - 1) & ~((1 << 20) - 1))
+    best = {"grow": None, "fixed": None}
+    disk = {}
+    for _ in range(GROWTH_REPEATS):
+        for kind in ("grow", "fixed"):
+            secs, disk[kind] = run(kind, fixed_size)
+            best[kind] = secs if best[kind] is None else min(best[kind], secs)
+    return {"n": n, "grow_s": best["grow"], "fixed_s": best["fixed"],
+            "grow_bytes": disk["grow"], "fixed_bytes": disk["fixed"],
+            "ratio": best["grow"] / best["fixed"]}
+
+
 def pickle_sizes(plain, n):
     vals = [plain(i) for i in range(n)]
     each = sum(len(pickle.dumps(v, pickle.DEFAULT_PROTOCOL)) for v in vals) / n
@@ -340,7 +388,7 @@ def main():
     C.set_mode_env("pmem")
     wd = C.workdir("pmem")
     rows, errors = [], []
-    base, caps = {}, {}
+    base, caps, grow = {}, {}, None
     try:
         for system in ("pmemobj", "pynvm"):
             if MODS[system] is None:
@@ -413,6 +461,16 @@ def main():
                 finally:
                     if os.path.exists(path):
                         os.unlink(path)
+            try:
+                grow = growth(wd, GROWTH_N // 10 if args.quick else GROWTH_N)
+                C.progress("growable pool: %d ints in %.3f s (fixed, presized: %.3f s, "
+                           "x%.2f), %d bytes on disk (fixed %d)" % (
+                               grow["n"], grow["grow_s"], grow["fixed_s"], grow["ratio"],
+                               grow["grow_bytes"], grow["fixed_bytes"]))
+            except Exception as e:
+                grow = {"error": "%s: %s" % (type(e).__name__, e)}
+                errors.append({"type": "growth", "system": "pmemobj", "error": grow["error"]})
+                C.progress("ERROR growth: %s" % grow["error"])
     finally:
         shutil.rmtree(wd, ignore_errors=True)
 
@@ -434,13 +492,30 @@ def main():
     for what, c in caps.items():
         T.append(C.target(
             "default-size pool holds: %s" % what, c.get("held"), c["goal"], ">=", "count",
-            "a pool made by pmemobj.create(path) (%s bytes), filled %d items per "
+            "a pool made by pmemobj.create(path) (the default: one file of %s bytes; "
+            "growable pools are opt-in), filled %d items per "
             "transaction, then one by one, until MemoryError; the items it holds "
             "after" % (c.get("pool_size"), CAPACITY_BATCH), group="footprint",
             issue="#9", missing=c.get("error"),
             detail="heap fill %.0f%% of %s claimed" % (
                 100 * c["heap"]["fill"], C.fmt_value(c["heap"]["claimed"], "count") + " B")
             if c.get("heap") and c["heap"]["fill"] is not None else None))
+    if grow is not None:
+        T.append(C.info(
+            "growable pool: time to append ints / fixed pool's", grow.get("ratio"), "x",
+            "%s ints appended to a list, %d per transaction, in a pool made by "
+            "create(path, grow=True) (starts at 8 MiB, grows by 2 MiB parts) and in one "
+            "file presized to hold them; best of %d each, alternating" % (
+                C.fmt_value(grow.get("n", 0), "count"), CAPACITY_BATCH, GROWTH_REPEATS),
+            group="footprint",
+            detail="%.3f s vs %.3f s; on disk at the end %s B growable, %s B fixed" % (
+                grow["grow_s"], grow["fixed_s"], C.fmt_value(grow["grow_bytes"], "count"),
+                C.fmt_value(grow["fixed_bytes"], "count")) if "ratio" in grow else
+            grow.get("error")))
+        if "grow_bytes" in grow:
+            T.append(C.info("growable pool: bytes on disk after %s ints" % C.fmt_value(
+                grow["n"], "count"), grow["grow_bytes"], "bytes",
+                "sum of its parts (pool.stats()['pool_bytes'])", group="footprint"))
     for row in rows:
         p = bpo(row, "pmemobj")
         z = bpo(row, "zodb")
@@ -474,6 +549,7 @@ def main():
         "units": "bytes per object",
         "rows": rows,
         "capacity": caps,
+        "growth": grow,
         "errors": errors,
         "targets": T,
     })

@@ -234,6 +234,7 @@ static int drain(marker *m)
 static int marker_init(marker *m, pmo_pool *p, pmo_gc_result *res)
 {
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
+	pmo_pool_grew(p);       /* the bitmaps cover all the heap has taken */
 	marker init = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
 		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0};
 	*m = init;

@@ -337,12 +337,14 @@ int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx)
 
 int pmo_heap_walk(const pmo_pool *p, pmo_block_fn fn, void *ctx)
 {
+	pmo_pool_grew(p);       /* walk all the heap has taken */
 	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
 	return pmo_heap_walk_view(&v, fn, ctx);
 }
 
 int pmo_heap_space_of(const pmo_pool *p, pmo_heap_space *space, pmo_block_fn fn, void *ctx)
 {
+	pmo_pool_grew(p);
 	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
 	*space = (pmo_heap_space){0};
 	return walk_heap(&v, fn, ctx, space);

@@ -112,7 +112,10 @@ void pmo_iofail_watch(pmo_pool *p)
 		if (__atomic_load_n(&watches[i].flag, __ATOMIC_ACQUIRE))
 			continue;
 		__atomic_store_n(&watches[i].lo, (uintptr_t)p->base, __ATOMIC_RELAXED);
-		__atomic_store_n(&watches[i].hi, (uintptr_t)p->base + p->size, __ATOMIC_RELAXED);
+		/* A growable pool maps its new parts inside the range that
+		 * libpmemobj reserved for max_size. */
+		uint64_t len = p->max_size ? p->max_size : p->size;
+		__atomic_store_n(&watches[i].hi, (uintptr_t)p->base + len, __ATOMIC_RELAXED);
 		if (__atomic_compare_exchange_n(&watches[i].flag, &none, &p->io_failed, 0,
 						__ATOMIC_RELEASE, __ATOMIC_RELAXED))
 			return;

@@ -29,6 +29,10 @@
 #define PMDK_DSC_ROOT_OFFSET (PMDK_DSC_OFF + PMDK_DSC_SIZE)
 #define PMDK_DSC_RUN_ID (PMDK_DSC_OFF + PMDK_DSC_SIZE + 8)
 #define PMDK_DSC_ROOT_SIZE (PMDK_DSC_OFF + PMDK_DSC_SIZE + 16)
+/* The heap's size in bytes (from the heap offset), kept by libpmemobj and
+ * raised, then persisted, by heap_extend before it formats the new chunks:
+ * the bound of a growing pool (poolset.h). */
+#define PMDK_DSC_HEAP_SIZE (PMDK_DSC_OFF + PMDK_DSC_SIZE + 32)
 #define PMDK_MAX_LANES 1024
 
 /* --- lanes: three logs of a 64-byte header each, capacities fixed --------- */

@@ -15,6 +15,7 @@
 #include "preflight.h"
 #include "heap.h"
 #include "pmdk_layout.h"
+#include "poolset.h"
 #include "tx.h"
 
 /* Where libpmemobj (1.x) keeps what we check before opening a file: the
@@ -38,23 +39,10 @@ int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len)
 	return 0;
 }
 
-/* A pool set (poolset(5)) is a text file that starts with this line;
- * libpmemobj would open the files it names. */
-static int is_pool_set(const char *path)
-{
-	static const char sig[] = "PMEMPOOLSET";
-	char head[sizeof sig - 1];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;   /* precheck_file reports why it cannot be read */
-	int set = pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
-		  memcmp(head, sig, sizeof head) == 0;
-	close(fd);
-	return set;
-}
-
-/* Identify what kind of file path is, before handing it to libpmemobj. */
-static int precheck_file(const char *path)
+/* Identify what kind of file path is, before handing it to libpmemobj:
+ * a pool file, or (set != NULL) a growable pool's set, whose first part
+ * gets the checks of a pool file. */
+static int precheck_file(const char *path, pmo_set *set)
 {
 	struct stat st;
 	if (stat(path, &st) != 0)
@@ -63,17 +51,53 @@ static int precheck_file(const char *path)
 		return pmo_err(EISDIR, "cannot open pool %s: is a directory", path);
 	if (!S_ISREG(st.st_mode))
 		return pmo_err(EINVAL, "cannot open pool %s: not a regular file", path);
-	if (is_pool_set(path))
-		return pmo_err(EINVAL,
-			"%s is a libpmemobj pool set file; pmemobj opens pools of one file "
-			"(the checks before open, the bounds of references and the read-only "
-			"copy all assume one), and pmemobj.resize makes one larger", path);
-	if ((size_t)st.st_size < PMO_MIN_POOL_SIZE)
-		return pmo_err(EINVAL,
+	char *first = NULL;
+	if (set && pmo_is_pool_set(path)) {
+		if (pmo_set_read(path, set) != 0)
+			return -1;
+		if (set->unfinished) {
+			/* Writable opens only (read-only ones open a copy
+			 * without it): libpmemobj would refuse the pool. */
+			char *pp = pmo_set_part_path(set, set->nparts);
+			int gone = pp && unlink(pp) == 0;
+			free(pp);
+			if (!gone) {
+				int e = errno ? errno : ENOMEM;
+				pmo_set_free(set);
+				return pmo_err(e, "cannot open pool %s: cannot remove the unfinished "
+					       "last part an interrupted extension left: %s", path,
+					       strerror(e));
+			}
+		}
+		/* libpmemobj creates the parts it adds; a directory it cannot
+		 * write gives an error at the allocation that needs a part,
+		 * so say it now.  (access() asks as this process would.) */
+		if (access(set->dir, W_OK | X_OK) != 0) {
+			int e = errno;
+			pmo_set_free(set);
+			return pmo_err(e, "cannot open growable pool %s: its parts directory %s "
+				       "is not writable (%s), so the pool could not grow", path,
+				       set->dir, strerror(e));
+		}
+		if (!(first = pmo_set_part_path(set, 0))) {
+			pmo_set_free(set);
+			return -1;
+		}
+	}
+	int rc = 0;
+	if (!first && (size_t)st.st_size < PMO_MIN_POOL_SIZE)
+		rc = pmo_err(EINVAL,
 			"%s is not a pmemobj pool (%lld bytes, smaller than any pool)",
 			path, (long long)st.st_size);
-
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = rc ? -1 : open(first ? first : path, O_RDONLY | O_CLOEXEC);
+	free(first);
+	if (rc == 0 && fd < 0)
+		rc = pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
+	if (rc != 0) {
+		if (set)
+			pmo_set_free(set);
+		return rc;
+	}
 	if (fd < 0)
 		return pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
 	char sig[8] = {0}, layout[PMEMOBJ_MAX_LAYOUT + 1] = {0};
@@ -81,6 +105,9 @@ static int precheck_file(const char *path)
 		 pread(fd, layout, PMEMOBJ_MAX_LAYOUT, PMDK_LAYOUT_OFFSET) ==
 			 PMEMOBJ_MAX_LAYOUT;
 	close(fd);
+	if ((!ok || memcmp(sig, PMDK_SIGNATURE, sizeof PMDK_SIGNATURE) != 0 ||
+	     strcmp(layout, PMO_LAYOUT) != 0) && set)
+		pmo_set_free(set);
 	if (!ok || memcmp(sig, PMDK_SIGNATURE, sizeof PMDK_SIGNATURE) != 0)
 		return pmo_err(EINVAL, "%s is not a pmemobj pool (no libpmemobj header)",
 			       path);
@@ -101,12 +128,59 @@ static int precheck_file(const char *path)
 static void pool_free(pmo_pool *p)
 {
 	pmo_iofail_unwatch(p);
+	free(p->parts_dir);
 	free(p->dying);
 	free(p->path);
 	free(p);
 }
 
-static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
+/* The heap's end as libpmemobj keeps it (poolset.h).  libpmemobj checked
+ * at open that it lies within what it mapped, and only raises it after
+ * mapping a new part. */
+static uint64_t heap_end(const pmo_pool *p)
+{
+	uint64_t heap_offset, heap_size;
+	memcpy(&heap_offset, p->base + PMDK_DSC_HEAP_OFFSET, sizeof heap_offset);
+	memcpy(&heap_size, p->base + PMDK_DSC_HEAP_SIZE, sizeof heap_size);
+	return heap_offset + heap_size;
+}
+
+int pmo_pool_grew(const pmo_pool *cp)
+{
+	pmo_pool *p = (pmo_pool *)cp;
+	if (!p->max_size)
+		return 0;
+	uint64_t end = heap_end(p);
+	if (end == p->size)
+		return 0;
+	p->size = end;
+	pmo_set s = {.dir = p->parts_dir};
+	p->nparts = pmo_set_fix_modes(&s, p->nparts);
+	return 1;
+}
+
+uint64_t pmo_pool_file_bytes(const pmo_pool *p)
+{
+	if (!p->max_size) {
+		struct stat st;
+		return stat(p->path, &st) == 0 ? (uint64_t)st.st_size : p->size;
+	}
+	uint64_t total = 0;
+	pmo_set s = {.dir = p->parts_dir};
+	for (unsigned i = 0;; i++) {
+		char *pp = pmo_set_part_path(&s, i);
+		struct stat st;
+		int ok = pp && stat(pp, &st) == 0;
+		free(pp);
+		if (!ok)
+			break;
+		total += (uint64_t)st.st_size;
+	}
+	pmo_err_clear();
+	return total;
+}
+
+static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path, const pmo_set *set)
 {
 	pmo_types_init();
 	pmo_pool *p = calloc(1, sizeof *p);
@@ -117,8 +191,27 @@ static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path)
 	}
 	p->pop = pop;
 	p->base = (char *)pop;
-	struct stat st;
-	p->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	if (set) {
+		/* Every open sets the step (libpmemobj keeps it per open). */
+		ssize_t step = (ssize_t)PMO_GROW_STEP;
+		if (!(p->parts_dir = strdup(set->dir))) {
+			pool_free(p);
+			pmo_err(ENOMEM, "out of memory");
+			return NULL;
+		}
+		if (pmemobj_ctl_set(pop, "heap.size.granularity", &step) != 0) {
+			pmo_err_pmdk(errno ? errno : EINVAL, "cannot set the growth step of %s",
+				     path);
+			pool_free(p);
+			return NULL;
+		}
+		p->max_size = set->max_size;
+		p->nparts = pmo_set_fix_modes(set, 1);
+		p->size = heap_end(p);
+	} else {
+		struct stat st;
+		p->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+	}
 	/* The chunks start after the heap header, the first zone header and
 	 * its chunk headers; the descriptor's heap offset was checked by
 	 * preflight. */
@@ -173,12 +266,14 @@ static int check_root(pmo_pool *p)
 	return 0;
 }
 
-pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode)
+/* Create a pool file of size bytes, or with max_size a growable pool. */
+static pmo_pool *pool_create(const char *path, size_t size, uint64_t max_size, mode_t mode)
 {
 	uint64_t t0 = pmo_now_ns();
-	if (size < PMO_MIN_POOL_SIZE) {
-		pmo_err(EINVAL, "pool_size %zu is smaller than the minimum pool size %zu",
-			size, PMO_MIN_POOL_SIZE);
+	if (size < PMO_MIN_POOL_SIZE || (max_size && max_size < PMO_MIN_POOL_SIZE)) {
+		pmo_err(EINVAL, "%s %llu is smaller than the minimum pool size %zu",
+			max_size ? "max_size" : "pool_size",
+			(unsigned long long)(max_size ? max_size : size), PMO_MIN_POOL_SIZE);
 		return NULL;
 	}
 	if (access(path, F_OK) == 0) {
@@ -190,13 +285,44 @@ pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode)
 	 * setting it: put it straight back.) */
 	mode_t um = umask(0);
 	umask(um);
+	pmo_set set = {0};
+	if (max_size) {
+		/* The set names the parts directory the open will expect. */
+		char *dir = pmo_set_parts_dir(path);
+		int rc = dir ? 0 : -1;
+		if (rc == 0 && access(dir, F_OK) == 0)
+			rc = pmo_err(EEXIST, "cannot create pool %s: %s exists", path, dir);
+		if (rc == 0)
+			rc = pmo_set_write(path, dir, max_size, mode & ~um & 07777);
+		free(dir);
+		if (rc != 0)
+			return NULL;
+		size = 0;       /* libpmemobj sizes the first part itself */
+	}
 	PMEMobjpool *pop = pmemobj_create(path, PMO_LAYOUT, size, mode & ~um & 07777);
 	if (!pop) {
 		int e = errno ? errno : EINVAL;
 		pmo_err_pmdk(e, "cannot create pool %s", path);
+		if (max_size) {
+			pmo_set_remove(path);
+			pmo_set_free(&set);
+		}
+		errno = e;
 		return NULL;
 	}
-	pmo_pool *p = pool_wrap(pop, path);
+	if (max_size) {
+		/* Now the first part exists: list it. */
+		pmo_set_free(&set);
+		if (pmo_set_read(path, &set) != 0) {
+			int e = errno;
+			pmemobj_close(pop);
+			pmo_set_remove(path);
+			errno = e;
+			return NULL;
+		}
+	}
+	pmo_pool *p = pool_wrap(pop, path, max_size ? &set : NULL);
+	pmo_set_free(&set);
 	if (!p)
 		goto fail_close;
 
@@ -237,7 +363,10 @@ fail_close: {
 		/* Leave no half-made pool behind. */
 		int e = errno;
 		pmemobj_close(pop);
-		unlink(path);
+		if (max_size)
+			pmo_set_remove(path);
+		else
+			unlink(path);
 		if (p)
 			pool_free(p);
 		errno = e;
@@ -245,14 +374,35 @@ fail_close: {
 	}
 }
 
+pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode)
+{
+	return pool_create(path, size, 0, mode);
+}
+
+pmo_pool *pmo_pool_create_grow(const char *path, uint64_t max_size, mode_t mode)
+{
+	if (max_size == 0) {
+		pmo_err(EINVAL, "max_size 0 is smaller than the minimum pool size %zu",
+			PMO_MIN_POOL_SIZE);
+		return NULL;
+	}
+	return pool_create(path, PMO_MIN_POOL_SIZE, max_size, mode);
+}
+
 pmo_pool *pmo_pool_open(const char *path)
 {
 	uint64_t t0 = pmo_now_ns();
-	if (precheck_file(path) != 0 || pmo_preflight(path) != 0)
+	pmo_set set = {0};
+	if (precheck_file(path, &set) != 0)
 		return NULL;
+	if (pmo_preflight(path) != 0) {
+		pmo_set_free(&set);
+		return NULL;
+	}
 	PMEMobjpool *pop = pmemobj_open(path, PMO_LAYOUT);
 	if (!pop) {
 		int e = errno ? errno : EINVAL;
+		pmo_set_free(&set);
 		if (e == EWOULDBLOCK || e == EAGAIN)
 			pmo_err(EBUSY, "cannot open pool %s: it is already open (in this or another process)",
 				path);
@@ -260,7 +410,8 @@ pmo_pool *pmo_pool_open(const char *path)
 			pmo_err_pmdk(e, "cannot open pool %s", path);
 		return NULL;
 	}
-	pmo_pool *p = pool_wrap(pop, path);
+	pmo_pool *p = pool_wrap(pop, path, set.dir ? &set : NULL);
+	pmo_set_free(&set);
 	if (!p || check_root(p) != 0) {
 		int e = errno;
 		pmemobj_close(pop);

@@ -57,7 +57,14 @@ typedef struct pmo_pool {
 	char *base;              /* == pop: offsets are relative to it */
 	struct pmo_root *root;
 	uint64_t uuid_lo;
-	uint64_t size;           /* bytes mapped, to validate offsets */
+	uint64_t size;           /* end of the heap, to validate offsets: the
+				  * file's size, or in a growable pool the
+				  * heap's persistent size, followed as the heap
+				  * grows (pmo_pool_grew) */
+	/* A growable pool (poolset.h): its set's max_size, 0 for one file. */
+	uint64_t max_size;
+	char *parts_dir;         /* growable: the parts directory */
+	unsigned nparts;         /* growable: parts whose mode was fixed */
 	uint64_t data_start;     /* first byte of the heap's chunks: every
 				  * object lies at or after it */
 	/* libpmemobj allocation classes of this pool (registered at every
@@ -101,6 +108,8 @@ typedef struct pmo_pool {
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);
+/* Create a growable pool (poolset.h) of at most max_size bytes. */
+pmo_pool *pmo_pool_create_grow(const char *path, uint64_t max_size, mode_t mode);
 pmo_pool *pmo_pool_open(const char *path);
 
 /* Mark the pool clean and unmap it; frees p.  The caller runs gc first if
@@ -128,17 +137,34 @@ static inline PMEMoid pmo_oid(const pmo_pool *p, uint64_t off)
 	return oid;
 }
 
+/* Growable pools: read the heap's size again (p->size), and give new
+ * parts the first one's mode.  1 if the bound moved.  (It takes a const
+ * pool because the bound is a cache of what is in the pool, updated
+ * from the checks that read it.) */
+int pmo_pool_grew(const pmo_pool *p);
+
 /* Is off a plausible object offset in this pool?  Guards every reference
  * read from the pool, so a damaged file gives an error, not a wild read:
  * an object lies in the heap's chunks (never in the pool header, the
  * lanes or the heap's metadata, which a damaged reference must not reach
  * and a write through it must not change), 16-aligned, with len bytes
- * inside the file. */
-static inline int pmo_off_valid(const pmo_pool *p, uint64_t off, size_t len)
+ * before the end of the heap (p->size). */
+static inline int pmo_off_valid_now(const pmo_pool *p, uint64_t off, size_t len)
 {
 	return off >= p->data_start && (off & 15) == 0 && off < p->size &&
 	       len <= p->size - off;
 }
+
+/* In a growable pool a reference past the bound may be to a part the heap
+ * took since the bound was read: read it again before calling it damage. */
+static inline int pmo_off_valid(const pmo_pool *p, uint64_t off, size_t len)
+{
+	return pmo_off_valid_now(p, off, len) ||
+	       (p->max_size && pmo_pool_grew(p) && pmo_off_valid_now(p, off, len));
+}
+
+/* Bytes of the pool's files: the file, or the parts of a growable pool. */
+uint64_t pmo_pool_file_bytes(const pmo_pool *p);
 
 int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len);
 

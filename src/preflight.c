@@ -12,6 +12,7 @@
 #include "error.h"
 #include "heapwalk.h"
 #include "pmdk_layout.h"
+#include "poolset.h"
 
 /* Each lane's logs: internal, external, undo. */
 static const struct {
@@ -182,10 +183,51 @@ static int check_heap(const file_view *f, uint64_t heap)
 	return pmo_heap_walk_view(f, NULL, NULL);
 }
 
+/* The checks over a mapping of the whole pool.  In a growable pool the
+ * heap ends where its persistent size says (poolset.h), which must lie
+ * within the parts; after a kill in an extension the size may be ahead
+ * of the last zone's header, which libpmemobj then completes at open and
+ * the walk accepts (a zone's chunks may fall short of its room). */
+static int preflight_view(const file_view *f, int growable)
+{
+	uint64_t lanes = 0, nlanes = 0, heap = 0;
+	int rc = check_descriptor(f, &lanes, &nlanes, &heap);
+	if (rc == 0)
+		rc = check_lanes(f, lanes, nlanes, heap);
+	if (rc != 0)
+		return rc;
+	file_view hv = *f;
+	if (growable) {
+		uint64_t hs = u64(f, PMDK_DSC_HEAP_SIZE);
+		/* 0: libpmemobj sets it to all that is mapped at open. */
+		if (hs != 0 && (hs < sizeof(struct pmdk_heap_header) + PMDK_ZONE_MIN_SIZE ||
+				hs > f->size - heap))
+			return bad(f, PMDK_DSC_HEAP_SIZE, "the heap's size does not fit the pool's "
+				   "parts");
+		if (hs != 0)
+			hv.size = heap + hs;
+	}
+	return check_heap(&hv, heap);
+}
+
 int pmo_preflight(const char *path)
 {
 	if (disabled)
 		return 0;
+	if (pmo_is_pool_set(path)) {
+		pmo_set s;
+		if (pmo_set_read(path, &s) != 0)
+			return -1;
+		void *m;
+		int rc = pmo_set_map(&s, path, &m);
+		if (rc == 0) {
+			file_view f = {path, m, s.total};
+			rc = preflight_view(&f, 1);
+			munmap(m, s.total);
+		}
+		pmo_set_free(&s);
+		return rc;
+	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
@@ -202,12 +244,7 @@ int pmo_preflight(const char *path)
 		return pmo_err(errno ? errno : EINVAL, "cannot map pool %s: %s", path,
 			       strerror(errno ? errno : EINVAL));
 	f.base = m;
-	uint64_t lanes = 0, nlanes = 0, heap = 0;
-	int rc = check_descriptor(&f, &lanes, &nlanes, &heap);
-	if (rc == 0)
-		rc = check_lanes(&f, lanes, nlanes, heap);
-	if (rc == 0)
-		rc = check_heap(&f, heap);
+	int rc = preflight_view(&f, 0);
 	munmap(m, f.size);
 	return rc;
 }

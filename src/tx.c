@@ -9,6 +9,7 @@
 #include "heap.h"
 #include "iofail.h"
 #include "planted.h"
+#include "poolset.h"
 
 /* libpmemobj keeps its transaction state per thread; so do we.  The
  * libpmemobj transaction starts lazily, at the first call that needs it
@@ -194,6 +195,14 @@ int pmo_tx_end(pmo_pool *p)
 	tx_single = 0;
 	if (--tx_depth == 0) {
 		tx_pool = NULL;
+		/* A growable pool's heap may have taken new parts: follow the
+		 * bound and give them the pool's mode now, not at the first
+		 * reference that needs it. */
+		if (p->max_size) {
+			int e = errno;
+			pmo_pool_grew(p);
+			errno = e;
+		}
 		if (err) {
 			PMO_STAT_ADD(p, tx_aborted, 1);
 			pmo_forget_pending(p);
@@ -313,6 +322,15 @@ static int alloc_failed(const pmo_pool *p, size_t size)
 	uint64_t used = 0;
 	for (PMEMoid o = pmemobj_first(p->pop); !OID_IS_NULL(o); o = pmemobj_next(o))
 		used += pmemobj_alloc_usable_size(o);
+	if (p->max_size)
+		return pmo_err(ENOMEM,
+			"growable pool is full: cannot allocate %zu bytes in %s, whose heap "
+			"ends at %.1f MiB of its max_size %.1f MiB, with committed "
+			"allocations taking %.1f MiB; it could not take another part of "
+			"%.0f MiB in %s (max_size reached, or the disk is full or not "
+			"writable)", size, p->path, (double)p->size / (1 << 20),
+			(double)p->max_size / (1 << 20), (double)used / (1 << 20),
+			(double)PMO_GROW_STEP / (1 << 20), p->parts_dir);
 	return pmo_err(ENOMEM,
 		"pool is full: cannot allocate %zu bytes in %s, a pool of %.1f MiB in which "
 		"committed allocations take %.1f MiB (%.0f%%; not counted: what the failed "
@@ -336,6 +354,15 @@ static int alloc_failed(const pmo_pool *p, size_t size)
 
 /* Below this pool size, libpmemobj's big-run classes do not fit. */
 #define SMALL_POOL ((uint64_t)64 << 20)
+
+/* The size that picks the classes: a growable pool's max_size, which
+ * does not change as it grows, so it has the same classes at every open
+ * (objects already in runs of a class that is not registered again stay
+ * readable, but pmo_alloc_room would round differently). */
+static uint64_t class_size(const pmo_pool *p)
+{
+	return p->max_size ? p->max_size : p->size;
+}
 
 /* Registers a class of runs of at least run_bytes; *units receives how
  * many units libpmemobj made each run hold. */
@@ -368,7 +395,7 @@ int pmo_alloc_classes_init(pmo_pool *p)
 		return -1;
 	p->cls_large = 0;
 	p->large_max = 0;
-	if (p->size >= SMALL_POOL)
+	if (class_size(p) >= SMALL_POOL)
 		return 0;
 	/* libpmemobj rounds a run up to whole chunks: asking for 3 chunks'
 	 * worth of units and the run header gives 4 chunks, 31 units. */
@@ -385,7 +412,7 @@ int pmo_alloc_classes_init(pmo_pool *p)
 
 size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 {
-	if (p->size < SMALL_POOL && size + ALLOC_HEADER > p->large_max &&
+	if (class_size(p) < SMALL_POOL && size + ALLOC_HEADER > p->large_max &&
 	    size < HUGE_MIN)
 		return HUGE_MIN;
 	return size;

@@ -2,7 +2,52 @@
 #include "proxy.h"
 
 #include "iofail.h"
+#include "poolset.h"
 #include "preflight.h"
+
+/* The growable pool's set at path, checked as an open checks it (shape,
+ * parts): (max_size, [part paths]).  For the private copies of
+ * flag='r' (pmemobj/__init__.py). */
+static PyObject *pool_set_parts(PyObject *m, PyObject *arg)
+{
+	PyObject *b = NULL;
+	if (!PyUnicode_FSConverter(arg, &b))
+		return NULL;
+	pmo_set s;
+	int rc = pmo_set_read(PyBytes_AS_STRING(b), &s);
+	Py_DECREF(b);
+	if (rc != 0)
+		return pyx_raise();
+	PyObject *parts = PyList_New(0);
+	for (unsigned i = 0; parts && i < s.nparts; i++) {
+		char *pp = pmo_set_part_path(&s, i);
+		PyObject *o = pp ? PyUnicode_DecodeFSDefault(pp) : PyErr_NoMemory();
+		free(pp);
+		if (!o || PyList_Append(parts, o) != 0)
+			Py_CLEAR(parts);
+		Py_XDECREF(o);
+	}
+	PyObject *r = parts ? Py_BuildValue("KN", (unsigned long long)s.max_size, parts) : NULL;
+	pmo_set_free(&s);
+	return r;
+}
+
+/* Write a growable pool's set at path (and make its empty parts
+ * directory), for a private copy whose parts are copied in next. */
+static PyObject *write_pool_set(PyObject *m, PyObject *args)
+{
+	PyObject *b = NULL;
+	unsigned long long max;
+	if (!PyArg_ParseTuple(args, "O&K:_write_pool_set", PyUnicode_FSConverter, &b, &max))
+		return NULL;
+	char *dir = pmo_set_parts_dir(PyBytes_AS_STRING(b));
+	int rc = dir ? pmo_set_write(PyBytes_AS_STRING(b), dir, max, 0600) : -1;
+	free(dir);
+	Py_DECREF(b);
+	if (rc != 0)
+		return pyx_raise();
+	Py_RETURN_NONE;
+}
 
 /* For the fuzzer's planted-bug check and the open benchmark only: opening
  * without the preflight check of libpmemobj's metadata. */
@@ -39,6 +84,12 @@ static PyObject *inject_msync_failure(PyObject *m, PyObject *arg)
 }
 
 static PyMethodDef module_methods[] = {
+	{"_pool_set_parts", pool_set_parts, METH_O,
+	 "_pool_set_parts(path) -> (max_size, [part paths]) of a growable pool's "
+	 "set, checked as an open checks it."},
+	{"_write_pool_set", write_pool_set, METH_VARARGS,
+	 "_write_pool_set(path, max_size): a growable pool's set naming path.parts/ "
+	 "(made here, empty), for a private copy."},
 	{"_fault_inject", fault_inject, METH_VARARGS,
 	 "Testing only: _fault_inject(n, kinds=31) makes the n-th call into "
 	 "libpmemobj of those kinds (1 begin, 2 snapshot, 4 add, 8 alloc, 16 free) "
@@ -76,6 +127,8 @@ PyMODINIT_FUNC PyInit__pmemobj(void)
 	    PyModule_AddObjectRef(m, "Transaction", (PyObject *)&Transaction_Type) < 0 ||
 	    PyModule_AddObjectRef(m, "_PersistentBase", (PyObject *)&Proxy_Type) < 0 ||
 	    PyModule_AddIntConstant(m, "MIN_POOL_SIZE", (long)PMO_MIN_POOL_SIZE) < 0 ||
+	    PyModule_AddIntConstant(m, "GROW_DEFAULT_MAX", (long)PMO_GROW_DEFAULT_MAX) < 0 ||
+	    PyModule_AddIntConstant(m, "GROW_STEP", (long)PMO_GROW_STEP) < 0 ||
 	    PyModule_AddIntConstant(m, "FORMAT_VERSION", PMO_FORMAT_VERSION) < 0 ||
 	    PyModule_AddStringConstant(m, "LAYOUT", PMO_LAYOUT) < 0 ||
 	    PyModule_AddIntConstant(m, "POBJECT_TYPE_NUM", PMO_TYPENUM_OBJ) < 0 ||

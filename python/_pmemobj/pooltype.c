@@ -13,6 +13,7 @@
 
 #include "heapwalk.h"
 #include "iofail.h"
+#include "poolset.h"
 #include "types.h"
 
 static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -50,15 +51,18 @@ static int parse_int_arg(PyObject *o, const char *name, long long *out,
 	return 0;
 }
 
-/* Open or create (flag 'w', 'x' or 'c'), with the GIL released. */
-static pmo_pool *open_core(const char *path, char flag, size_t size, mode_t mode)
+/* Open or create (flag 'w', 'x' or 'c'; a growable pool if max_size),
+ * with the GIL released. */
+static pmo_pool *open_core(const char *path, char flag, size_t size, uint64_t max_size,
+			   mode_t mode)
 {
 	pmo_pool *core = NULL;
 	Py_BEGIN_ALLOW_THREADS
 	if (flag == 'w') {
 		core = pmo_pool_open(path);
 	} else {
-		core = pmo_pool_create(path, size, mode);
+		core = max_size ? pmo_pool_create_grow(path, max_size, mode)
+				: pmo_pool_create(path, size, mode);
 		if (!core && errno == EEXIST && flag == 'c')
 			core = pmo_pool_open(path);
 	}
@@ -79,12 +83,13 @@ static void tx_ended(void *ctx, int aborted)
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug", "verify",
-				 NULL};
-	PyObject *fname, *size_o = NULL, *mode_o = NULL;
+				 "grow", "max_size", NULL};
+	PyObject *fname, *size_o = NULL, *mode_o = NULL, *max_o = NULL;
 	const char *flag = "w";
-	int debug = 0, verify = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOpp:PersistentObjectPool", kwlist,
-					 &fname, &flag, &size_o, &mode_o, &debug, &verify))
+	int debug = 0, verify = 0, grow = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOpp$pO:PersistentObjectPool", kwlist,
+					 &fname, &flag, &size_o, &mode_o, &debug, &verify,
+					 &grow, &max_o))
 		return -1;
 	if (self->core) {
 		PyErr_SetString(PyExc_RuntimeError, "pool is already open");
@@ -96,7 +101,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	}
 	long long size = (long long)PMO_MIN_POOL_SIZE, mode = 0666;
 	/* A negative size gets the same message as a too small one. */
-	if (size_o && parse_int_arg(size_o, "pool_size", &size, 1))
+	if (size_o && size_o != Py_None && parse_int_arg(size_o, "pool_size", &size, 1))
 		return -1;
 	if (mode_o && parse_int_arg(mode_o, "mode", &mode, 0))
 		return -1;
@@ -105,6 +110,36 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 			     "pool_size %lld smaller than %zu, the minimum pool size (MIN_POOL_SIZE)",
 			     size, PMO_MIN_POOL_SIZE);
 		return -1;
+	}
+	/* A growable pool starts at the minimum and grows to max_size; a
+	 * pool_size with grow would be a second, conflicting size. */
+	long long max_size = 0;
+	if (max_o && max_o != Py_None && !grow) {
+		PyErr_SetString(PyExc_ValueError, "max_size is for growable pools: pass grow=True");
+		return -1;
+	}
+	if (grow) {
+		if (flag[0] == 'w') {
+			PyErr_SetString(PyExc_ValueError,
+					"grow=True is for creating a pool (flag 'x' or 'c'); "
+					"an open finds out whether a pool grows from its file");
+			return -1;
+		}
+		if (size_o && size_o != Py_None) {
+			PyErr_SetString(PyExc_ValueError,
+					"pool_size and grow=True do not go together: a growable "
+					"pool starts at MIN_POOL_SIZE and grows up to max_size");
+			return -1;
+		}
+		max_size = (long long)PMO_GROW_DEFAULT_MAX;
+		if (max_o && max_o != Py_None && parse_int_arg(max_o, "max_size", &max_size, 1))
+			return -1;
+		if (max_size < (long long)PMO_MIN_POOL_SIZE) {
+			PyErr_Format(PyExc_ValueError,
+				     "max_size %lld smaller than %zu, the minimum pool size "
+				     "(MIN_POOL_SIZE)", max_size, PMO_MIN_POOL_SIZE);
+			return -1;
+		}
 	}
 	PyObject *path_b = NULL;
 	if (!PyUnicode_FSConverter(fname, &path_b))   /* NUL bytes: ValueError */
@@ -115,7 +150,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	pmo_pool *core = open_core(PyBytes_AS_STRING(path_b), flag[0], (size_t)size,
-				   (mode_t)mode);
+				   (uint64_t)max_size, (mode_t)mode);
 	Py_DECREF(path_b);
 	if (!core) {
 		Py_DECREF(path_s);
@@ -445,7 +480,10 @@ static int add_space(PoolObject *self, PyObject *d)
 	Py_XDECREF(types);
 	uint64_t free = sp.free_chunk_bytes + sp.run_free_bytes;
 	if (rc == 0)
-		rc = set_u64(d, "pool_bytes", self->core->size) || set_u64(d, "heap_bytes", sp.heap_bytes) ||
+		rc = set_u64(d, "pool_bytes", pmo_pool_file_bytes(self->core)) ||
+		     set_u64(d, "max_size", self->core->max_size ? self->core->max_size
+								 : pmo_pool_file_bytes(self->core)) ||
+		     set_u64(d, "heap_bytes", sp.heap_bytes) ||
 		     set_u64(d, "allocations", c.allocations) || set_u64(d, "used_bytes", c.used_bytes) ||
 		     set_u64(d, "free_bytes", free) ||
 		     set_u64(d, "largest_free_bytes", sp.largest_free_chunks) ? -1 : 0;

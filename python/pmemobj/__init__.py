@@ -8,6 +8,7 @@ package adds the Python-level conveniences.  The API is described in
 """
 
 import atexit as _atexit
+import builtins as _builtins
 import errno as _errno
 import os as _os
 import shutil as _shutil
@@ -39,11 +40,14 @@ from ._pmemobj import (
     Transaction,
     _PersistentBase,
 )
+from . import _pmemobj
+from ._pmemobj import GROW_DEFAULT_MAX, GROW_STEP
 from ._opaque import OpaqueObject
 from ._persistent import Persistent
 
 __all__ = [
-    "ClassNotFoundError", "CorruptPoolError", "FORMAT_VERSION", "LAYOUT",
+    "ClassNotFoundError", "CorruptPoolError", "FORMAT_VERSION", "GROW_DEFAULT_MAX",
+    "GROW_STEP", "LAYOUT",
     "MIN_POOL_SIZE", "MemoryManager", "OID_NULL", "OpaqueObject",
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
@@ -54,15 +58,18 @@ __all__ = [
 __version__ = "0.2.0.dev0"     # as in pyproject.toml
 
 _open_pools = _weakref.WeakSet()
+_builtin_open = _builtins.open
 
 
 class PersistentObjectPool(_Pool):
     __doc__ = _Pool.__doc__
 
-    def __init__(self, filename, flag="w", pool_size=MIN_POOL_SIZE,
-                 mode=0o666, debug=False, verify=False, *, workdir=None):
+    def __init__(self, filename, flag="w", pool_size=None,
+                 mode=0o666, debug=False, verify=False, *, workdir=None,
+                 grow=False, max_size=None):
         if flag != "r":
-            super().__init__(filename, flag, pool_size, mode, debug, verify)
+            super().__init__(filename, flag, pool_size, mode, debug, verify,
+                             grow=grow, max_size=max_size)
         else:
             # Read-only: opening runs recovery and gc, which write, so a
             # private copy (in workdir, or the temporary directory) is
@@ -77,10 +84,16 @@ class PersistentObjectPool(_Pool):
                 raise OSError(_errno.EBUSY, "cannot open pool %s read-only: it is already "
                               "open in this process (read it through that pool)"
                               % filename, filename)
+            if grow or max_size is not None:
+                raise ValueError("grow and max_size are for creating a pool, not flag='r'")
             tmp = _tempfile.mkdtemp(prefix="pmemobj-readonly-", dir=workdir)
             _weakref.finalize(self, _shutil.rmtree, tmp, True)
             copy = _os.path.join(tmp, _os.path.basename(filename))
-            _shutil.copyfile(filename, copy)
+            try:
+                _private_copy(filename, copy)
+            except BaseException:
+                _shutil.rmtree(tmp, True)
+                raise
             try:
                 super().__init__(copy, "w", pool_size, mode, debug, verify)
             except (OSError, ValueError) as e:
@@ -94,6 +107,11 @@ class PersistentObjectPool(_Pool):
                 raise
             self._make_readonly(filename)
         _open_pools.add(self)
+
+    @property
+    def growable(self):
+        """True if the pool grows by itself (created with grow=True)."""
+        return _is_pool_set(self.filename)
 
     def check(self):
         report = super().check()
@@ -122,12 +140,41 @@ class PersistentObjectPool(_Pool):
                         f"the Persistent API")
 
 
-def create(filename, pool_size=MIN_POOL_SIZE, mode=0o666, debug=False, verify=False):
-    """Create a pool file of *pool_size* bytes and return it, open.
+def _is_pool_set(path):
+    """Is *path* a pool set file (a growable pool), by its signature?"""
+    try:
+        with _builtin_open(path, "rb") as f:
+            return f.read(11) == b"PMEMPOOLSET"
+    except OSError:
+        return False
 
+
+def _private_copy(src, dst):
+    """Copy the pool *src* to *dst*: the file, or for a growable pool a set
+    naming dst's own parts directory with src's parts copied in (a copied
+    set would still name src's parts, which libpmemobj would then open
+    and recover, that is write)."""
+    if not _is_pool_set(src):
+        _shutil.copyfile(src, dst)
+        return
+    max_size, parts = _pmemobj._pool_set_parts(src)
+    _pmemobj._write_pool_set(dst, max_size)
+    for part in parts:
+        _shutil.copyfile(part, _os.path.join(dst + ".parts", _os.path.basename(part)))
+
+
+def create(filename, pool_size=None, mode=0o666, debug=False, verify=False, *,
+           grow=False, max_size=None):
+    """Create a pool and return it, open.
+
+    A pool file of *pool_size* bytes (default MIN_POOL_SIZE); or with
+    *grow*, a growable pool: the set file *filename* and its parts in the
+    directory *filename*.parts, starting at MIN_POOL_SIZE and growing by
+    itself up to *max_size* bytes (default GROW_DEFAULT_MAX, 4 GiB).
     Raise FileExistsError if *filename* exists.  *verify*: see open().
     """
-    return PersistentObjectPool(filename, "x", pool_size, mode, debug, verify)
+    return PersistentObjectPool(filename, "x", pool_size, mode, debug, verify,
+                                grow=grow, max_size=max_size)
 
 
 def open(filename, debug=False, verify=False, flag="w"):

@@ -126,8 +126,11 @@ def cmd_info(args):
     with _read_only(args.pool) as pool:
         stats = pool.stats()
         report = pool.check()
+    growable = pmemobj._is_pool_set(args.pool)
     info = {
-        "file": args.pool, "file_bytes": os.path.getsize(args.pool),
+        "file": args.pool,
+        # A growable pool's bytes are its parts' (the set file is text).
+        "file_bytes": stats["pool_bytes"] if growable else os.path.getsize(args.pool),
         "layout": pmemobj.LAYOUT, "format_version": pmemobj.FORMAT_VERSION,
         "closed_cleanly": stats["recovery_ns"] == 0,
         "used_bytes": report["used_bytes"],
@@ -135,6 +138,9 @@ def cmd_info(args):
         "objects_by_type": dict(sorted(report["types"].items(), key=lambda kv: -kv[1])),
         "check": "ok" if report["ok"] else "%d problems" % len(report["problems"]),
     }
+    if growable:
+        info["growable"] = True
+        info["max_size"] = stats["max_size"]
     if args.json:
         print(json.dumps(info, indent=1))
     else:
@@ -229,11 +235,18 @@ def cmd_stats(args):
 
 def cmd_create(args):
     try:
-        pmemobj.create(args.pool, pool_size=args.size).close()
+        if args.grow:
+            pmemobj.create(args.pool, grow=True, max_size=args.max_size).close()
+        else:
+            pmemobj.create(args.pool, pool_size=args.size or pmemobj.MIN_POOL_SIZE).close()
     except (OSError, ValueError) as e:
         print("pmemobj: %s" % e, file=sys.stderr)
         return 2
-    print("created %s (%d bytes)" % (args.pool, args.size))
+    if args.grow:
+        print("created %s (growable up to %d bytes, parts in %s.parts)" % (
+            args.pool, args.max_size or pmemobj.GROW_DEFAULT_MAX, args.pool))
+    else:
+        print("created %s (%d bytes)" % (args.pool, args.size or pmemobj.MIN_POOL_SIZE))
     return 0
 
 
@@ -301,8 +314,14 @@ def parser():
     add("gc", cmd_gc, "collect garbage now (writes the pool)")
     add("stats", cmd_stats, "the runtime's counters after opening a copy")
     s = add("create", cmd_create, "create an empty pool")
-    s.add_argument("--size", type=size_arg, default=pmemobj.MIN_POOL_SIZE,
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--size", type=size_arg, default=None,
                    help="bytes, or 64M, 1G... (default MIN_POOL_SIZE, 8M)")
+    g.add_argument("--grow", action="store_true",
+                   help="a growable pool: POOL is a set file, its parts go in POOL.parts/ "
+                   "and are added as it fills")
+    s.add_argument("--max-size", type=size_arg, default=None,
+                   help="with --grow: the most it grows to (default 4G)")
     s = add("resize", cmd_resize,
             "make a closed pool SIZE bytes, keeping everything in it (the new pool is "
             "built beside the old one and renamed over it); exit status 1 if the pool "

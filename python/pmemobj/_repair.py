@@ -32,7 +32,11 @@ def _opened_copy(path, workdir, pickle_types=(), raise_errors=False):
     try:
         pool = PersistentObjectPool(path, "r", verify=True, workdir=workdir)
     except FileNotFoundError:
-        raise
+        if not os.path.exists(path) or raise_errors:
+            raise
+        # A growable pool whose parts are missing: that is damage.
+        yield None, f"{path}: its parts are missing"
+        return
     except (OSError, ValueError, MemoryError, _pmemobj.ClassNotFoundError) as e:
         if raise_errors:
             raise
@@ -208,14 +212,17 @@ class _Incomplete(Exception):
     """A strict copy met a value it cannot copy: (path, the exception)."""
 
 
-def salvage(src, dst, pool_size=None, pickle_types=(), workdir=None):
+def salvage(src, dst, pool_size=None, pickle_types=(), workdir=None, *, grow=None,
+            max_size=None):
     """Copy everything reachable and intact from the pool file *src* into
     a new pool file *dst*, skipping what is damaged; return the list of
     what was skipped, as (path, reason) pairs such as
     ``("root['users'][3]", "CorruptPoolError: ...")``.
 
     *src* is never written to (a copy of it is opened).  *dst* must not
-    exist; it is created with *pool_size* (default: the size of *src*).
+    exist; it is created with *pool_size* (default: the size of *src*),
+    or growable with *grow* (default: as *src* is) up to *max_size*
+    (default: *src*'s, or GROW_DEFAULT_MAX).
     Classes stored with ``persist_via_pickle`` must be named again in
     *pickle_types*.  Raises CorruptPoolError if *src* cannot be opened at
     all, since then nothing in it can be read.
@@ -224,8 +231,17 @@ def salvage(src, dst, pool_size=None, pickle_types=(), workdir=None):
     with _opened_copy(src, workdir, pickle_types) as (spool, error):
         if spool is None:
             raise _pmemobj.CorruptPoolError(errno.EIO, f"cannot salvage: {error}", src)
-        size = pool_size or max(os.path.getsize(src), _pmemobj.MIN_POOL_SIZE)
-        with create(dst, pool_size=size) as dpool:
+        from . import _is_pool_set
+        if grow is None:
+            grow = pool_size is None and _is_pool_set(src)
+        if grow:
+            if max_size is None and _is_pool_set(src):
+                max_size = _pmemobj._pool_set_parts(src)[0]
+            dpool = create(dst, grow=True, max_size=max_size)
+        else:
+            size = pool_size or max(os.path.getsize(src), _pmemobj.MIN_POOL_SIZE)
+            dpool = create(dst, pool_size=size)
+        with dpool:
             if pickle_types:
                 dpool.persist_via_pickle(*pickle_types)
             s = _Salvager(spool, dpool)
@@ -264,6 +280,11 @@ def _check_resizable(path, new_size):
                          f"the minimum pool size (MIN_POOL_SIZE)")
     real = os.path.realpath(path)
     st = os.stat(real)                                  # FileNotFoundError
+    from . import _is_pool_set
+    if _is_pool_set(real):
+        raise ValueError(f"{path} is a growable pool: it grows by itself up to the "
+                         f"max_size it was created with; to change max_size, salvage it "
+                         f"into a new pool (pmemobj.salvage(path, new, max_size=...))")
     if stat.S_ISDIR(st.st_mode):
         raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
     if not stat.S_ISREG(st.st_mode):
