@@ -207,6 +207,17 @@ static int preflight_view(const file_view *f, int growable)
 		if (hs != 0)
 			hv.size = heap + hs;
 	}
+	/* A zone header of zeros reads as a zone never used, which libpmemobj
+	 * formats afresh at the next allocation -- over the objects in it.
+	 * The root object always lies in a zone in use. */
+	uint64_t root = u64(f, PMDK_DSC_ROOT_OFFSET);
+	uint64_t zones = heap + sizeof(struct pmdk_heap_header);
+	if (root >= zones && root < hv.size) {
+		uint64_t zone = zones + (root - zones) / PMDK_ZONE_MAX_SIZE * PMDK_ZONE_MAX_SIZE;
+		if (u32(f, zone + offsetof(struct pmdk_zone_header, magic)) == 0)
+			return bad(f, zone, "the heap zone that holds the root object has a zeroed "
+				   "header (libpmemobj would reformat it over the objects in it)");
+	}
 	return check_heap(&hv, heap);
 }
 

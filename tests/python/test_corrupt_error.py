@@ -186,3 +186,20 @@ def test_a_damaged_key_is_found_by_check(pool, key):
     assert any("hashes to" in p for _, _, p in report["problems"]), report
     w.value ^= 1
     assert key in d and pool.check()["ok"]
+
+
+def test_a_zeroed_header_of_the_zone_holding_the_root_is_damage(pool_path):
+    # A zone header of zeros is how libpmemobj marks a zone never used: it
+    # opened such a pool, read the objects in the zone, and would have
+    # formatted the zone afresh at the next allocation, over them.
+    with pmemobj.create(pool_path) as pool:
+        pool.root = pool.new(pmemobj.PersistentList, ["keep me %d" % i for i in range(50)])
+    with open(pool_path, "r+b") as f:
+        heap = struct.unpack("<Q", f.read(4096 + 1048)[-8:])[0]   # descriptor's heap offset
+        f.seek(heap + 1024)                                        # after the heap header
+        assert struct.unpack("<I", f.read(4))[0] == 0xC3F0A2D2      # the zone's magic
+        f.seek(heap + 1024)
+        f.write(bytes(64))
+    with pytest.raises(pmemobj.CorruptPoolError, match="zeroed header"):
+        pmemobj.open(pool_path)
+    assert not pmemobj.check(pool_path)["ok"]
