@@ -69,6 +69,11 @@ def _write(t, rows, data, w):
     fr = f / r
     head = ("floor: raw libpmemobj logging %s (pmo_bench %s) takes %s = %.3fx the 1-slot "
             "tx (%s) in this run" % (what, bench, _ns(f), fr, _ns(r)))
+    fc = _get(d, "floor", "flush_counts", bench)
+    ops = [c for c in (t.get("flushes") or {}).values() if c]
+    if fc and ops:
+        head += " with %g flushes / %g fences (pmemobj's op: %s/%s)" % (
+            fc["flushes"], fc["drains"], ops[0]["flushes"], ops[0]["fences"])
     if fr > t["goal"]:
         return head + "; the floor alone misses %.3gx" % t["goal"]
     if p <= f:
@@ -141,6 +146,10 @@ def _read(t, rows, data, w):
         return edge
     if not (p and b and arr and lst):
         return None
+    if arr / lst > t["goal"]:
+        return ("floor: a C type's read that must box its result (array.array('q')[i], "
+                "%s) costs %.2fx a list's (%s) in this run, over the %.3gx goal by itself"
+                % (_ns(arr), arr / lst, _ns(lst), t["goal"]))
     return ("floor measured in this run: a C type's read that must box its result "
             "(array.array('q')[i], %s) costs %.2fx a list's (%s), under the %.3gx goal; "
             "pmemobj's %s vs plain %s leaves %s per read in pmemobj's own path (proxy "
@@ -239,7 +248,7 @@ def _sorted(t, rows, data, op, a, b):
 # -- the table ---------------------------------------------------------------------
 
 REASONS = [
-    (r"^(dict_set_int|set_add_int|attr_set_new) autocommit \(other write\)",
+    (r"^(dict_set_int|set_add_int|attr_set_new|list_append_int) autocommit \(other write\)",
      lambda t, r, d, m: _write(t, r, d, m.group(1))),
     (r"^empty transaction: pmemobj \(Python with-block\)", lambda t, r, d, m: _empty_tx(t, r, d)),
     (r"^(scalar overwrite|other write) autocommit in mode |^empty transaction in mode ",

@@ -11,7 +11,11 @@ with RawTx8, RawTxEmpty and our own C core's TxSlots/1 and TxEmpty beside
 it.  To keep the floor and the Python numbers "the same run", the harness
 rounds are split into K chunks and pmo_bench runs before, between and
 after them; the floor is the median of every repetition of all those
-pmo_bench runs (each run is kept in the JSON, so drift shows).
+pmo_bench runs (each run is kept in the JSON, so drift shows).  Beside
+them, the floors experiments/misses.py cites for a miss: RawTxDictAdd and
+RawTxAttrAdd (raw libpmemobj logging the ranges a new key or attribute
+must) with their flush counts, and python_floors (the interpreter's own
+cost of a read that boxes an int and of a with-block).
 
 The targets are issue #9's (each autocommitted scalar overwrite at most
 0.5x the raw one-slot transaction, every other autocommitted write 1.5x,
@@ -37,7 +41,10 @@ FLOOR_FILTER = "^(RawTxEmpty|RawTx8|RawTx16|RawTxDictAdd|RawTxAttrAdd|TxEmpty|Tx
 # the same ranges as the op (bench_raw.cc), by workload.
 WRITE_FLOORS = {"dict_set_int": ("RawTxDictAdd", "a dict insert's ranges"),
                 "set_add_int": ("RawTxDictAdd", "a dict insert's ranges"),
-                "attr_set_new": ("RawTxAttrAdd", "a new attribute's ranges")}
+                "attr_set_new": ("RawTxAttrAdd", "a new attribute's ranges"),
+                # an append logs the same shape: a fresh slot past len, len
+                "list_append_int": ("RawTxAttrAdd",
+                                    "an append's ranges (a new attribute's shape)")}
 FLOOR = "RawTx16"           # the raw 1-slot transaction
 
 # Issue #9's targets, by workload (bench/python/workloads.py):
@@ -427,6 +434,9 @@ def main():
     fl = pooled_floor(floor_runs)
     paired = paired_ratios(reports, floor_runs)
     pyfl = python_floors(args.quick)
+    # The floors' flushes and fences, beside the ops' (flush_counts.py).
+    floor_fc = C.flush_counts("^(%s)$" % "|".join(sorted({FLOOR} | {
+        b for b, _ in WRITE_FLOORS.values()})), "C floor flush count")
     T = targets(m["results"], m["systems"], fl, paired) + floor_rows(fl, pyfl)
     meta = C.metadata(NAME, args.quick)
     data = dict(meta)
@@ -452,7 +462,8 @@ def main():
         "errors": m["errors"],
         "harness_runs": m["chunks"],
         "floor": {"benchmark": FLOOR, "pooled": fl, "runs": floor_runs,
-                  "missing": floor_error, "paired_ratios": paired},
+                  "missing": floor_error, "paired_ratios": paired,
+                  "flush_counts": floor_fc},
         "python_floors": pyfl,
         "targets": T,
     })
