@@ -187,6 +187,16 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     assert "not a floor" in misses.why(w, [w], ovp)
     ovp["ops_vs_peers"]["floor"]["pooled"]["RawTxDictAdd"]["median"] = 1100.0
     assert "the floor alone misses" in misses.why(w, [w], ovp)
+    # the open's growth: located in the core's open as the package calls it
+    c_open = C.target("clean open, C core: time at 1000000 / at 1000 objects", 1.05, 2.0,
+                      "<=", "x", "")
+    py_open = C.target("clean open, Python: time at 1000000 / at 1000 objects", 2.9, 2.0,
+                       "<=", "x", "")
+    gcr = {"gc_recovery": {"python": {"str": {
+        n: {"open_clean_own_ns": {"median": v}} for n, v in
+        (("1000", 1.5e6), ("1000000", 4.2e6))}}}}
+    text = misses.why(py_open, [c_open, py_open], gcr)
+    assert text.startswith("not a floor") and "(2.80x)" in text and text.endswith("not done")
     # the numbers missing from a run, or no reason for the label: said plainly
     assert misses.why(w, [w], {}).startswith(misses.NONE)
     other = C.target("something new", 2.0, 1.0, "<=", "x", "")
