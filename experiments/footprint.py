@@ -51,6 +51,12 @@ import common as C
 NAME = "footprint"
 BATCH = 500
 POOL_SIZE = 256 << 20
+# The pool format's fixed costs per value (docs/internals.md, src/slot.h,
+# src/heap.h): a 16-byte slot where it is referenced; per heap block
+# libpmemobj's 16-byte allocation header and pmemobj's 16-byte pmo_head,
+# in 64-byte units at the least.
+FORMAT = {"slot": 16, "pmdk_header": 16, "pmo_head": 16, "unit": 64}
+PMDK_HEADER = FORMAT["pmdk_header"]
 
 # Emulated pmem only; libpmem reads the flag once, as pmemobj loads it.
 C.set_mode_env("pmem")
@@ -165,13 +171,28 @@ def used_with(system, path, n, make):
     return C.pool_heap_usage(path)
 
 
+def heap_blocks(path):
+    """pool.stats() of a closed pmemobj pool: its heap blocks and their bytes,
+    each block counted with libpmemobj's 16-byte allocation header (stats'
+    used_bytes counts what follows the header)."""
+    pool = MODS["pmemobj"].open(path)
+    try:
+        st = pool.stats()
+    finally:
+        pool.close()
+    return {"allocations": st["allocations"],
+            "block_bytes": st["used_bytes"] + PMDK_HEADER * st["allocations"]}
+
+
 def empty_used(system, path):
     mod = MODS[system]
     pool = mod.create(path, POOL_SIZE)
     with pool.transaction():
         pool.root = pool.new(mod.PersistentList)
     pool.close()
-    return C.pool_used_bytes(path)
+    if system == "pmemobj":
+        return C.pool_used_bytes(path), heap_blocks(path)
+    return C.pool_used_bytes(path), None
 
 
 # -- ZODB: the FileStorage bytes per object ---------------------------------------
@@ -394,7 +415,9 @@ def main():
             if MODS[system] is None:
                 C.progress("MISSING %s: %s" % (system, WHY[system]))
                 continue
-            base[system] = empty_used(system, os.path.join(wd, system + "-empty.pool"))
+            base[system], blocks0 = empty_used(system, os.path.join(wd, system + "-empty.pool"))
+            if blocks0:
+                base["blocks"] = blocks0
         for name, n_full, n_quick, make, plain, note in TYPES:
             n = n_quick if args.quick else n_full
             row = {"type": name, "n": n, "note": note}
@@ -412,6 +435,12 @@ def main():
                                    "used_bytes": used, "empty_used_bytes": base[system],
                                    "claimed_bytes": heap["claimed"],
                                    "heap_fill": heap["fill"]}
+                    if system == "pmemobj":
+                        b = heap_blocks(path)
+                        row[system]["blocks_per_object"] = \
+                            (b["allocations"] - base["blocks"]["allocations"]) / n
+                        row[system]["block_bytes_per_object"] = \
+                            (b["block_bytes"] - base["blocks"]["block_bytes"]) / n
                     line.append("%s %.1f B" % (system, row[system]["bytes_per_object"]))
                 except LookupError as e:
                     row[system] = {"missing": str(e)} if system == "pmemobj" \
@@ -535,6 +564,7 @@ def main():
     meta = C.metadata(NAME, args.quick)
     data = dict(meta)
     data.update({
+        "format": FORMAT,
         "what": "pool bytes per object stored in a persistent list, by type; "
                 "pmemobj vs pynvm vs the object's pickle",
         "method": {

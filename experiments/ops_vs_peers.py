@@ -11,7 +11,11 @@ with RawTx8, RawTxEmpty and our own C core's TxSlots/1 and TxEmpty beside
 it.  To keep the floor and the Python numbers "the same run", the harness
 rounds are split into K chunks and pmo_bench runs before, between and
 after them; the floor is the median of every repetition of all those
-pmo_bench runs (each run is kept in the JSON, so drift shows).
+pmo_bench runs (each run is kept in the JSON, so drift shows).  Beside
+them, the floors experiments/misses.py cites for a miss: RawTxDictAdd and
+RawTxAttrAdd (raw libpmemobj logging the ranges a new key or attribute
+must) with their flush counts, and python_floors (the interpreter's own
+cost of a read that boxes an int and of a with-block).
 
 The targets are issue #9's (each autocommitted scalar overwrite at most
 0.5x the raw one-slot transaction, every other autocommitted write 1.5x,
@@ -32,7 +36,15 @@ import common as C
 
 NAME = "ops_vs_peers"
 SYSTEMS = ["pmemobj", "pynvm", "zodb", "plain"]
-FLOOR_FILTER = "^(RawTxEmpty|RawTx8|RawTx16|TxEmpty|TxSlots/1)$"
+FLOOR_FILTER = "^(RawTxEmpty|RawTx8|RawTx16|RawTxDictAdd|RawTxAttrAdd|TxEmpty|TxSlots/1)$"
+# The floors of the new-key writes: raw libpmemobj transactions logging
+# the same ranges as the op (bench_raw.cc), by workload.
+WRITE_FLOORS = {"dict_set_int": ("RawTxDictAdd", "a dict insert's ranges"),
+                "set_add_int": ("RawTxDictAdd", "a dict insert's ranges"),
+                "attr_set_new": ("RawTxAttrAdd", "a new attribute's ranges"),
+                # an append logs the same shape: a fresh slot past len, len
+                "list_append_int": ("RawTxAttrAdd",
+                                    "an append's ranges (a new attribute's shape)")}
 FLOOR = "RawTx16"           # the raw 1-slot transaction
 
 # Issue #9's targets, by workload (bench/python/workloads.py):
@@ -133,6 +145,31 @@ def run_floor(quick, i, n):
                            repetitions=2 if quick else 3,
                            label="C floor %d/%d" % (i, n))
     return {"context": C.bench_context(data), "benchmarks": C.bench_table(data)}
+
+
+def python_floors(quick):
+    """What the interpreter itself costs for the shape of a read or a
+    with-block, measured here beside the harness: a list's lst[i] against
+    a C sequence type's (array.array('q'), which boxes its int as pmemobj
+    must), and a with-block over threading.Lock, the cheapest C context
+    manager in the standard library.  ns per op: medians of alternated
+    rounds."""
+    import array
+    import threading
+    import timeit
+    n = 5000
+    lst, arr, lock = list(range(n)), array.array("q", range(n)), threading.Lock()
+    stmts = {"list_index": ("for i in idx: lst[i]", n),
+             "array_index": ("for i in idx: arr[i]", n),
+             "with_lock": ("for _ in idx:\n    with lock: pass", n),
+             "lock_calls": ("for _ in idx:\n    lock.acquire(); lock.release()", n)}
+    env = {"lst": lst, "arr": arr, "lock": lock, "idx": list(range(n))}
+    timers = {k: timeit.Timer(s, globals=env) for k, (s, _) in stmts.items()}
+    samples = {k: [] for k in stmts}
+    for _ in range(5 if quick else 15):
+        for k, t in timers.items():
+            samples[k].append(min(t.repeat(3, 20)) / (20 * stmts[k][1]) * 1e9)
+    return {k: C.summary(v) for k, v in samples.items()}
 
 
 def pooled_floor(floor_runs):
@@ -262,6 +299,33 @@ def targets(res, systems, floor, paired):
     return T
 
 
+def floor_rows(floor, pyfl):
+    """Info rows for the floors the summary's reasons cite (experiments/misses.py)."""
+    T = []
+    fmed = (floor.get(FLOOR) or {}).get("median")
+    done = set()
+    for w, (bench, what) in WRITE_FLOORS.items():
+        f = (floor.get(bench) or {}).get("median")
+        if bench not in done:
+            done.add(bench)
+            T.append(C.info("floor: raw libpmemobj tx with %s (%s) / raw 1-slot tx"
+                            % (what, bench), ratio(f, fmed), "x",
+                            "median pmo_bench %s / median RawTx16, same C runs" % bench,
+                            group="autocommit write", detail=vs(f, fmed)))
+    lst, arr, lk, calls = (pyfl.get(k, {}).get("median") for k in
+                           ("list_index", "array_index", "with_lock", "lock_calls"))
+    T.append(C.info("floor: array.array('q')[i] / list[i] (a C type's read that boxes an int)",
+                    ratio(arr, lst), "x", "timeit medians of alternated rounds "
+                    "(python_floors)", group="reads", detail=vs(arr, lst)))
+    T.append(C.info("floor: Python with-block over threading.Lock", lk, "ns",
+                    "timeit medians of alternated rounds (python_floors); the "
+                    "with-statement's own share is this less lock.acquire() + "
+                    "lock.release() called plainly", group="autocommit write",
+                    detail="with-statement alone %s" % C.fmt_ns(lk - calls)
+                    if lk and calls else None))
+    return T
+
+
 def draw(path, meta, res, systems, floor):
     plt = C.pyplot()
     present = [s for s in SYSTEMS if "missing" not in systems.get(s, {})]
@@ -369,7 +433,11 @@ def main():
     m = merge_harness(reports)
     fl = pooled_floor(floor_runs)
     paired = paired_ratios(reports, floor_runs)
-    T = targets(m["results"], m["systems"], fl, paired)
+    pyfl = python_floors(args.quick)
+    # The floors' flushes and fences, beside the ops' (flush_counts.py).
+    floor_fc = C.flush_counts("^(%s)$" % "|".join(sorted({FLOOR} | {
+        b for b, _ in WRITE_FLOORS.values()})), "C floor flush count")
+    T = targets(m["results"], m["systems"], fl, paired) + floor_rows(fl, pyfl)
     meta = C.metadata(NAME, args.quick)
     data = dict(meta)
     data.update({
@@ -394,7 +462,9 @@ def main():
         "errors": m["errors"],
         "harness_runs": m["chunks"],
         "floor": {"benchmark": FLOOR, "pooled": fl, "runs": floor_runs,
-                  "missing": floor_error, "paired_ratios": paired},
+                  "missing": floor_error, "paired_ratios": paired,
+                  "flush_counts": floor_fc},
+        "python_floors": pyfl,
         "targets": T,
     })
     C.write_json(os.path.join(out, NAME + ".json"), data)

@@ -26,6 +26,7 @@ import time
 os.environ.setdefault("PMO_EXP_T0", repr(time.time()))
 
 import common as C  # noqa: E402  (reads PMO_EXP_T0)
+import misses  # noqa: E402
 
 EXPERIMENTS = ["ops_vs_peers", "tx_write_set", "alloc_size", "gc_recovery",
                "footprint", "modes", "c_bench", "arrays", "sorted_map", "flush_counts",
@@ -100,13 +101,17 @@ def tally(rows):
     return {k: {"met": v[0], "judged": v[1]} for k, v in out.items()}
 
 
-def missed(rows):
-    """Every target not met: label, issue, by how much."""
+def missed(rows, data=None):
+    """Every target not met: label, issue, by how much, and why (misses.py,
+    from this run's numbers; data: the experiments' JSON by name)."""
     return [{"label": t["label"], "issue": t.get("issue"), "group": t.get("group"),
-             "off_by": 1 / t["margin"]} for t in rows if t["met"] is False]
+             "off_by": 1 / t["margin"], "why": misses.why(t, rows, data or {})}
+            for t in rows if t["met"] is False]
 
 
-def collect(out_dir, names):
+def collect(out_dir, names, data=None):
+    """The rows of every experiment's JSON (data, if given, gets each JSON
+    by name)."""
     rows, sources = [], {}
     for name in names:
         path = os.path.join(out_dir, name + ".json")
@@ -119,6 +124,8 @@ def collect(out_dir, names):
                          "cmp": None, "met": None, "margin": None,
                          "status": "no data: %s" % e, "how": ""})
             continue
+        if data is not None:
+            data[name] = d
         sources[name] = {"date": d.get("date"), "quick": d.get("quick"),
                          "loadavg": d.get("machine", {}).get("loadavg")}
         for t in d.get("targets", []):
@@ -162,7 +169,7 @@ def tally_text(tl):
             for k, v in sorted(tl.items()) if k != "all") or "none from an issue")
 
 
-def markdown(rows, head, per_op):
+def markdown(rows, head, per_op, data=None):
     out = ["%s  " % h for h in head]
     out.append("")
     out.append("Column \"issue\": the open issue whose target a row judges (#9: the "
@@ -184,14 +191,16 @@ def markdown(rows, head, per_op):
                "the same run; the JSON files in the same directory hold the raw "
                "samples and how each number was formed." % (
                    tally_text(tally(rows)), ", %d without data" % nodata if nodata else ""))
-    miss = missed(rows)
+    miss = missed(rows, data)
     if miss:
         out.append("")
-        out.append("Not met in this run:")
+        out.append("Not met in this run, each with why (experiments/misses.py, from this "
+                   "run's numbers):")
         out.append("")
         for m in miss:
-            out.append("- %s%s: off by %.2fx" % ("(%s) " % m["issue"] if m["issue"] else "",
-                                                 m["label"], m["off_by"]))
+            out.append("- %s%s: off by %.2fx.  Why: %s" % (
+                "(%s) " % m["issue"] if m["issue"] else "", m["label"], m["off_by"],
+                m["why"]))
     return "\n".join(out) + "\n"
 
 
@@ -238,7 +247,8 @@ def main():
                 failed.append(name)
     total = time.monotonic() - t0
 
-    rows, sources = collect(out_dir, EXPERIMENTS if args.summary_only else names)
+    data = {}
+    rows, sources = collect(out_dir, EXPERIMENTS if args.summary_only else names, data)
     try:
         per_op = C.load_json(os.path.join(out_dir, "flush_counts.json"))["per_operation"]
     except (OSError, ValueError, KeyError):
@@ -247,7 +257,7 @@ def main():
         t["flushes"] = {op: per_op.get(op) for op in t.get("ops") or []}
     meta = C.metadata("summary", args.quick)
     head = header(meta, args.quick, durations, total, sources)
-    md = markdown(rows, head, per_op)
+    md = markdown(rows, head, per_op, data)
     summary = dict(meta)
     summary.update({
         "what": "headline ratios of every experiment against the project's targets",
@@ -256,7 +266,7 @@ def main():
         "failed": failed,
         "sources": sources,
         "tally": tally(rows),
-        "missed": missed(rows),
+        "missed": missed(rows, data),
         "targets": rows,
     })
     C.write_json(os.path.join(out_dir, "summary.json"), summary)

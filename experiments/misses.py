@@ -1,0 +1,288 @@
+"""Why a target was missed: the one home of the reasons run_all.py prints
+beside each miss (summary.md, "Not met in this run") and keeps in
+summary.json ("missed": [{..., "why": ...}]).
+
+Each reason is formed from numbers measured in the same run -- the rows of
+the summary and the experiments' JSON files -- never typed in: a floor
+(what libpmemobj, the interpreter or the pool format costs by itself,
+measured beside the target), noise at the edge (the spread of the rounds),
+or, where neither, a plain "not a floor ...; not done".  A target missed
+with no reason here says so.
+
+    why(t, rows, data) -> str
+
+t is the missed target's row, rows all rows of the summary, data the
+experiments' JSON by name (e.g. data["ops_vs_peers"]).
+"""
+
+import re
+import statistics
+
+import common as C
+
+EDGE = 1.05      # a miss by at most this factor may be noise: the rounds say
+
+
+def _ns(v):
+    return C.fmt_ns(v) if v is not None else "?"
+
+
+def _get(d, *keys):
+    for k in keys:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(k)
+    return d
+
+
+def _spread(num, den, goal, cmp):
+    """Per-round ratios of two alternated sample lists: 'rounds 1.1x-1.4x,
+    k of n meet the goal', or None without samples."""
+    if not num or not den or len(num) != len(den):
+        return None
+    rs = [a / b for a, b in zip(num, den) if b]
+    if not rs:
+        return None
+    ok = sum(1 for r in rs if (r <= goal if cmp == "<=" else r >= goal))
+    return "per-round ratios %.2fx-%.2fx (median %.2fx), %d of %d rounds meet %s %.3gx" % (
+        min(rs), max(rs), statistics.median(rs), ok, len(rs), cmp, goal)
+
+
+def _edge(t, spread):
+    off = 1 / t["margin"]
+    if spread and off <= EDGE:
+        return "noise at the edge: off by %.2fx, within %.2fx; %s" % (off, EDGE, spread)
+    return None
+
+
+# -- autocommitted writes and the empty transaction (ops_vs_peers) --------------
+
+def _write(t, rows, data, w):
+    d = data.get("ops_vs_peers") or {}
+    fl = _get(d, "floor", "pooled") or {}
+    import ops_vs_peers as O
+    bench, what = O.WRITE_FLOORS[w]
+    f, r = _get(fl, bench, "median"), _get(fl, O.FLOOR, "median")
+    p = _get(d, "results", w, "systems", "pmemobj", "median_ns")
+    if not (f and r and p):
+        return None
+    fr = f / r
+    head = ("floor: raw libpmemobj logging %s (pmo_bench %s) takes %s = %.3fx the 1-slot "
+            "tx (%s) in this run" % (what, bench, _ns(f), fr, _ns(r)))
+    fc = _get(d, "floor", "flush_counts", bench)
+    ops = [c for c in (t.get("flushes") or {}).values() if c]
+    if fc and ops:
+        head += " with %g flushes / %g fences (pmemobj's op: %s/%s)" % (
+            fc["flushes"], fc["drains"], ops[0]["flushes"], ops[0]["fences"])
+    if fr > t["goal"]:
+        return head + "; the floor alone misses %.3gx" % t["goal"]
+    if p <= f:
+        return head + "; pmemobj's %s is not above it: the C and Python runs disagree " \
+            "(noise), not a floor" % _ns(p)
+    return head + (", under the %.3gx goal (%s); pmemobj's %s is %s above that floor "
+                   "(the Python call, %s, slot encoding, pmemobj's own tx bookkeeping): "
+                   "not a floor; not done" % (
+                       t["goal"], _ns(t["goal"] * r), _ns(p), _ns(p - f),
+                       "the attribute's name lookup" if w.startswith("attr")
+                       else "the key's hash and probe"))
+
+
+def _empty_tx(t, rows, data):
+    d = data.get("ops_vs_peers") or {}
+    fl, py = _get(d, "floor", "pooled") or {}, d.get("python_floors") or {}
+    p = _get(d, "results", "empty_tx", "systems", "pmemobj", "median_ns")
+    r, e = _get(fl, "RawTxEmpty", "median"), _get(fl, "TxEmpty", "median")
+    w, a = _get(py, "with_lock", "median"), _get(py, "lock_calls", "median")
+    if not (p and r and e and w and a):
+        return None
+    floor = (w - a) + e
+    return ("floor: the interpreter's with-statement (a with-block over threading.Lock, %s, "
+            "less the same lock calls made plainly, %s) is %s, and pmemobj's C begin + "
+            "commit (TxEmpty) %s; together %s = %.2fx the raw empty tx (%s); a with-block "
+            "over threading.Lock costs %s in all, %s pmemobj's whole block (%s); %s" % (
+                _ns(w), _ns(a), _ns(w - a), _ns(e), _ns(floor), floor / r, _ns(r), _ns(w),
+                "more than" if w > p else "less than", _ns(p),
+                "the floor alone misses %.3gx" % t["goal"] if floor / r > t["goal"] else
+                "the remaining %s is the calls of tx(), __enter__ and __exit__: not a "
+                "floor; not done" % _ns(p - floor)))
+
+
+def _modes(t, rows, data):
+    """A modes row times, with fewer rounds, an operation ops_vs_peers also
+    times in this run: the workload its detail names ('dict_set_int: ...')."""
+    m = re.match(r"(\w+):", t.get("detail") or "")
+    if not m:
+        return None
+    w = m.group(1)
+    start = ("empty transaction: pmemobj (Python with-block)" if w == "empty_tx"
+             else w + " autocommit (")
+    base = next((x for x in rows if x["label"].startswith(start)), None)
+    if base is None or base.get("met") is None:
+        return None
+    mode = re.search(r" in mode ([^ ,:]+)", t["label"]).group(1)
+    head = ("%s, timed here in mode %s by the modes harness (fewer rounds, pmemobj "
+            "alone, against the raw tx in the same mode); ops_vs_peers times the same "
+            "operation in mode pmem in this run: %s, %s" % (
+                w, mode, C.fmt_value(base["measured"], base["unit"]), base["status"]))
+    if base["met"] and mode == "pmem":
+        return head + "; the two disagree: noise of this shorter measurement, not a floor"
+    if base["met"]:
+        return head + "; what mode %s adds is not measured apart: not shown to be a " \
+            "floor; not done" % mode
+    return head + "; the reason is that row's: " + why(base, rows, data)
+
+
+# -- reads -------------------------------------------------------------------------
+
+def _read(t, rows, data, w):
+    d = data.get("ops_vs_peers") or {}
+    s = _get(d, "results", w, "systems") or {}
+    p, b = _get(s, "pmemobj", "median_ns"), _get(s, "plain", "median_ns")
+    py = d.get("python_floors") or {}
+    arr, lst = _get(py, "array_index", "median"), _get(py, "list_index", "median")
+    edge = _edge(t, _spread(_get(s, "pmemobj", "samples_ns"), _get(s, "plain", "samples_ns"),
+                            t["goal"], "<="))
+    if edge:
+        return edge
+    if not (p and b and arr and lst):
+        return None
+    if arr / lst > t["goal"]:
+        return ("floor: a C type's read that must box its result (array.array('q')[i], "
+                "%s) costs %.2fx a list's (%s) in this run, over the %.3gx goal by itself"
+                % (_ns(arr), arr / lst, _ns(lst), t["goal"]))
+    return ("floor measured in this run: a C type's read that must box its result "
+            "(array.array('q')[i], %s) costs %.2fx a list's (%s), under the %.3gx goal; "
+            "pmemobj's %s vs plain %s leaves %s per read in pmemobj's own path (proxy "
+            "check, slot decode%s): not a floor; not done" % (
+                _ns(arr), arr / lst, _ns(lst), t["goal"], _ns(p), _ns(b),
+                _ns(p - b * arr / lst),
+                ", hashing the probe str and comparing and materialising the stored str"
+                if "str" in w else ""))
+
+
+# -- open, footprint ---------------------------------------------------------------
+
+def _open(t, rows, data):
+    c = next((x for x in rows if x["label"].startswith("clean open, C core: time at")), None)
+    if c is None or c["measured"] is None:
+        return None
+    text = ("not a floor: pmo_bench's clean open (OpenClean) grows %.2fx over the same 3 "
+            "decades in this run, the Python open %.2fx" % (c["measured"], t["measured"]))
+    sizes = _get(data.get("gc_recovery"), "python", "str") or {}
+    ns = sorted(sizes, key=int)
+    own = [_get(sizes, n, "open_clean_own_ns", "median") for n in (ns[:1] + ns[-1:])]
+    if len(ns) > 1 and all(own):
+        text += ("; of it, the core's open as the package calls it (pool.stats()['open_ns']) "
+                 "takes %s at %s objects and %s at %s (%.2fx): the growth is in that call, "
+                 "which OpenClean's pools of the same counts do not show (how the two "
+                 "pools or opens differ is not found)" % (
+                     _ns(own[0]), ns[0], _ns(own[1]), ns[-1], own[1] / own[0]))
+    return text + "; not done"
+
+
+def _footprint(t, rows, data, kind):
+    d = data.get("footprint") or {}
+    row = next((r for r in d.get("rows", []) if r.get("type") == kind), None)
+    fmt = d.get("format")
+    pm = (row or {}).get("pmemobj") or {}
+    if not (row and fmt and pm.get("blocks_per_object") is not None):
+        return None
+    k = round(pm["blocks_per_object"])
+    pk = row["pickle"]
+    heads = fmt["pmdk_header"] + fmt["pmo_head"]
+    least = fmt["slot"] + k * fmt["unit"]
+    acct = ("pool.stats() here: %s B per value = a %d B slot and %d heap block(s), %.0f B "
+            "with the list's growth slack (each block with libpmemobj's %d B header and "
+            "pmemobj's %d B header, in %d B units); "
+            "pickle's %.1f B carry no per-object header, no allocation unit and no random "
+            "access" % (_fmt(pm["block_bytes_per_object"]), fmt["slot"], k,
+                        (pm["block_bytes_per_object"] - fmt["slot"]) / k if k else 0,
+                        fmt["pmdk_header"], fmt["pmo_head"], fmt["unit"], pk))
+    if least / pk > t["goal"]:
+        return ("floor: %s; the least this format can take for it, the slot and %d "
+                "unit(s), is %d B = %.2fx pickle, over the %.3gx goal" % (
+                    acct, k, least, least / pk, t["goal"]))
+    return ("not a floor of the allocation minimum: %s; the slot and %d unit(s) would be "
+            "%d B = %.2fx pickle, so the %d B of headers per block and rounding the "
+            "payload up to whole %d B units make up the rest; a smaller unit or header "
+            "would change the pool format; not done" % (
+                acct, k, least, least / pk, heads, fmt["unit"]))
+
+
+def _fmt(v):
+    return "%.1f" % v
+
+
+# -- arrays, sorted map (#12) ------------------------------------------------------
+
+def _reduction(t, rows, data, name):
+    e = _get(data.get("arrays"), "reductions", name) or {}
+    spread = _spread(e.get("persistent_samples_ns"), e.get("memory_samples_ns"),
+                     t["goal"], "<=")
+    edge = _edge(t, spread)
+    if edge:
+        return edge
+    return ("not a floor: numpy reads the mapped pool as it reads memory; off by %.2fx "
+            "with %s; not done" % (1 / t["margin"], spread or "no per-round samples"))
+
+
+def _write_1mib(t, rows, data):
+    e = _get(data.get("arrays"), "write_1mib") or {}
+    p, f = e.get("pmemobj_ns"), e.get("floor_ns")
+    if not (p and f):
+        return None
+    return ("not a floor as measured: the floor row is one memcpy+persist (%s); an "
+            "undo-logged write must also copy the old MiB into libpmemobj's log and "
+            "persist it first, so about 2x that is the least it can cost (not measured "
+            "separately in this run); pmemobj's %s = %.2fx leaves %.2fx beyond those two "
+            "copies in the tx's logging and commit; not done" % (
+                _ns(f), _ns(p), p / f, p / f / 2))
+
+
+SORTED_OPS = {"insert, autocommit": "insert_autocommit", "insert, one tx": "insert_in_tx",
+              "lookup": "lookup", "range scan, 100 keys": "range_100"}
+SORTED_SYSTEMS = {"OOBTree": "zodb", "PersistentSortedDict": "pmemobj",
+                  "SortedDict (in memory)": "sortedcontainers"}
+
+
+def _sorted(t, rows, data, op, a, b):
+    s = _get(data.get("sorted_map"), "samples_ns", SORTED_OPS.get(op)) or {}
+    spread = _spread(s.get(SORTED_SYSTEMS.get(a)), s.get(SORTED_SYSTEMS.get(b)),
+                     t["goal"], t["cmp"])
+    return _edge(t, spread) or ("not noise alone: off by %.2fx, %s; not a floor; not done"
+                                % (1 / t["margin"], spread or "no per-round samples"))
+
+
+# -- the table ---------------------------------------------------------------------
+
+REASONS = [
+    (r"^(dict_set_int|set_add_int|attr_set_new|list_append_int) autocommit \(other write\)",
+     lambda t, r, d, m: _write(t, r, d, m.group(1))),
+    (r"^empty transaction: pmemobj \(Python with-block\)", lambda t, r, d, m: _empty_tx(t, r, d)),
+    (r"^(scalar overwrite|other write) autocommit in mode |^empty transaction in mode ",
+     lambda t, r, d, m: _modes(t, r, d)),
+    (r"^(dict_get_str|list_index|attr_get|dict_get_int|dict_contains_int|list_iterate): "
+     r"pmemobj / plain Python", lambda t, r, d, m: _read(t, r, d, m.group(1))),
+    (r"^clean open, Python: time at", lambda t, r, d, m: _open(t, r, d)),
+    (r"^pool bytes / pickle bytes: (.+)$", lambda t, r, d, m: _footprint(t, r, d, m.group(1))),
+    (r"^numpy\.(\w+) over ", lambda t, r, d, m: _reduction(t, r, d, m.group(1))),
+    (r"^1 MiB transactional range write", lambda t, r, d, m: _write_1mib(t, r, d)),
+    (r"^(insert, autocommit|insert, one tx|lookup|range scan, 100 keys): (.+) / (.+)$",
+     lambda t, r, d, m: _sorted(t, r, d, *m.groups())),
+]
+
+NONE = "no reason recorded for this target (experiments/misses.py)"
+
+
+def why(t, rows, data):
+    """The reason for the missed target t, from this run's numbers."""
+    for pattern, fn in REASONS:
+        m = re.match(pattern, t["label"])
+        if not m:
+            continue
+        try:
+            text = fn(t, rows, data, m)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as e:
+            return "%s (the reason could not be formed: %s: %s)" % (NONE, type(e).__name__, e)
+        return text or "%s (its measurements are missing from this run)" % NONE
+    return NONE
