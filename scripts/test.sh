@@ -27,8 +27,9 @@ if [ ! -f build-planted/CMakeCache.txt ]; then
 fi
 cmake --build build-planted -j"$(nproc)" -- --no-print-directory -s
 
-echo "== Style: ruff (Python)"
+echo "== Style: ruff (Python), clang-format (C and C++)"
 .venv/bin/ruff check --quiet .
+scripts/format.sh --check
 
 # -n auto: one pytest worker per core (pytest-xdist); every test makes its
 # own pools in its own directory, so they run side by side.

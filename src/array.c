@@ -10,12 +10,26 @@
 size_t pmo_array_itemsize(int typecode)
 {
 	switch (typecode) {
-	case 'b': case 'B': return 1;
-	case 'h': case 'H': return 2;
-	case 'i': case 'I': case 'f': return 4;
-	case 'u': return 4;              /* wchar_t on the platforms we build on */
-	case 'l': case 'L': case 'q': case 'Q': case 'd': return 8;
-	default: return 0;
+	case 'b':
+	case 'B':
+		return 1;
+	case 'h':
+	case 'H':
+		return 2;
+	case 'i':
+	case 'I':
+	case 'f':
+		return 4;
+	case 'u':
+		return 4; /* wchar_t on the platforms we build on */
+	case 'l':
+	case 'L':
+	case 'q':
+	case 'Q':
+	case 'd':
+		return 8;
+	default:
+		return 0;
 	}
 }
 
@@ -34,18 +48,22 @@ static size_t check_new(int typecode, size_t n, uint32_t ndim)
 	size_t isz = pmo_array_itemsize(typecode);
 	if (!isz)
 		return pmo_err(EINVAL, "bad typecode (must be b, B, u, h, H, i, I, l, L, "
-			       "q, Q, f or d)"), 0;
+				       "q, Q, f or d)"),
+		       0;
 	if (ndim == 0 || ndim > PMO_ARRAY_MAXDIM)
-		return pmo_err(EINVAL, "an array has 1 to %d dimensions, not %u",
-			       PMO_ARRAY_MAXDIM, ndim), 0;
+		return pmo_err(EINVAL, "an array has 1 to %d dimensions, not %u", PMO_ARRAY_MAXDIM,
+			       ndim),
+		       0;
 	if (n > max_items(isz))
-		return pmo_err(ENOMEM, "an array of %zu items of %zu bytes is too large "
-			       "for one pool allocation", n, isz), 0;
+		return pmo_err(ENOMEM,
+			       "an array of %zu items of %zu bytes is too large "
+			       "for one pool allocation",
+			       n, isz),
+		       0;
 	return isz;
 }
 
-uint64_t pmo_array_new(pmo_pool *p, int typecode, size_t n, uint32_t ndim,
-		       const uint64_t *shape)
+uint64_t pmo_array_new(pmo_pool *p, int typecode, size_t n, uint32_t ndim, const uint64_t *shape)
 {
 	if (!check_new(typecode, n, ndim))
 		return 0;
@@ -79,7 +97,7 @@ int pmo_array_init(pmo_pool *p, pmo_array *a, int typecode, size_t n, uint32_t n
 		if (!a->data)
 			return -1;
 		if (src)
-			memcpy(pmo_direct(p, a->data), src, n * isz);   /* fresh block */
+			memcpy(pmo_direct(p, a->data), src, n * isz); /* fresh block */
 	}
 	a->head.flags = (uint32_t)typecode;
 	a->itemsize = (uint32_t)isz;
@@ -98,9 +116,8 @@ pmo_array *pmo_array_get(const pmo_pool *p, uint64_t off)
 		return NULL;
 	pmo_array *a = (pmo_array *)h;
 	size_t isz = pmo_array_itemsize((int)h->flags);
-	int bad = h->type != PMO_T_ARRAY || !isz || a->itemsize != isz ||
-		  a->len > a->cap || a->cap > max_items(isz) ||
-		  a->ndim == 0 || a->ndim > PMO_ARRAY_MAXDIM ||
+	int bad = h->type != PMO_T_ARRAY || !isz || a->itemsize != isz || a->len > a->cap ||
+		  a->cap > max_items(isz) || a->ndim == 0 || a->ndim > PMO_ARRAY_MAXDIM ||
 		  (a->cap && pmo_check_off(p, a->data, a->cap * isz));
 	if (!bad && a->ndim > 1) {
 		uint64_t prod = 1;
@@ -125,8 +142,7 @@ int pmo_array_snapshot(pmo_pool *p, pmo_array *a, size_t lo, size_t hi)
 			       (unsigned long long)a->len);
 	if (lo == hi)
 		return 0;
-	return pmo_tx_snapshot(p, pmo_array_data(p, a) + lo * a->itemsize,
-			       (hi - lo) * a->itemsize);
+	return pmo_tx_snapshot(p, pmo_array_data(p, a) + lo * a->itemsize, (hi - lo) * a->itemsize);
 }
 
 /* Room for n items (flat arrays); new room is zeroed. */
@@ -137,16 +153,15 @@ static int reserve(pmo_pool *p, pmo_array *a, size_t n)
 	size_t limit = max_items(a->itemsize);
 	if (n > limit)
 		return pmo_err(ENOMEM, "an array of %zu items is too large", n);
-	size_t cap = a->cap + (a->cap >> 3) + 8;   /* growth in steps of 1/8 */
+	size_t cap = a->cap + (a->cap >> 3) + 8; /* growth in steps of 1/8 */
 	if (cap < n)
 		cap = n;
 	if (cap > limit)
 		cap = limit;
-	if (pmo_tx_snapshot(p, &a->cap, 2 * sizeof(uint64_t)) != 0)  /* cap, data */
+	if (pmo_tx_snapshot(p, &a->cap, 2 * sizeof(uint64_t)) != 0) /* cap, data */
 		return -1;
-	uint64_t data = a->data
-		? pmo_tx_realloc(p, a->data, cap * a->itemsize, PMO_TYPENUM_RAW, 1)
-		: pmo_raw_new(p, cap * a->itemsize, 1);
+	uint64_t data = a->data ? pmo_tx_realloc(p, a->data, cap * a->itemsize, PMO_TYPENUM_RAW, 1)
+				: pmo_raw_new(p, cap * a->itemsize, 1);
 	if (!data)
 		return -1;
 	/* The allocator zeroes what lies past the old block's usable size,
@@ -161,8 +176,7 @@ static int reserve(pmo_pool *p, pmo_array *a, size_t n)
 	return 0;
 }
 
-int pmo_array_replace(pmo_pool *p, pmo_array *a, size_t lo, size_t hi,
-		      const void *src, size_t n)
+int pmo_array_replace(pmo_pool *p, pmo_array *a, size_t lo, size_t hi, const void *src, size_t n)
 {
 	if (a->ndim != 1)
 		return pmo_err(EINVAL, "cannot change the length of a %u-dimensional array",

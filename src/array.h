@@ -24,18 +24,18 @@
 #define PMO_ARRAY_MAXDIM 8
 
 typedef struct pmo_array {
-	pmo_head head;       /* type PMO_T_ARRAY; flags: the typecode character */
-	uint64_t len;        /* items */
-	uint64_t cap;        /* items the data block holds */
-	uint64_t data;       /* raw block of cap * itemsize bytes; 0 when cap == 0 */
+	pmo_head head; /* type PMO_T_ARRAY; flags: the typecode character */
+	uint64_t len;  /* items */
+	uint64_t cap;  /* items the data block holds */
+	uint64_t data; /* raw block of cap * itemsize bytes; 0 when cap == 0 */
 	uint32_t itemsize;
-	uint32_t ndim;       /* 1 for a flat array */
-	uint64_t shape[PMO_ARRAY_MAXDIM];  /* ndim > 1 only; product == len */
+	uint32_t ndim;                    /* 1 for a flat array */
+	uint64_t shape[PMO_ARRAY_MAXDIM]; /* ndim > 1 only; product == len */
 } pmo_array;
 
 _Static_assert(sizeof(pmo_array) == 112, "pmo_array layout is persistent");
 _Static_assert(offsetof(pmo_array, len) == 16 && offsetof(pmo_array, data) == 32 &&
-	       offsetof(pmo_array, itemsize) == 40 && offsetof(pmo_array, shape) == 48,
+		       offsetof(pmo_array, itemsize) == 40 && offsetof(pmo_array, shape) == 48,
 	       "pmo_array layout is persistent");
 
 /* Item size of an `array` typecode, 0 if it is not one. */
@@ -43,8 +43,7 @@ size_t pmo_array_itemsize(int typecode);
 
 /* A new array of n zero items (ndim 1, shape NULL) or of the given shape
  * (whose product must be n).  Offset holding one reference, 0 on failure. */
-uint64_t pmo_array_new(pmo_pool *p, int typecode, size_t n, uint32_t ndim,
-		       const uint64_t *shape);
+uint64_t pmo_array_new(pmo_pool *p, int typecode, size_t n, uint32_t ndim, const uint64_t *shape);
 
 /* Give the array a new typecode, shape and items (the n items at src, or
  * zeros if src is NULL), dropping the items it had: construction, in the
@@ -67,8 +66,7 @@ int pmo_array_snapshot(pmo_pool *p, pmo_array *a, size_t lo, size_t hi);
 /* Replace items [lo, hi) by the n items at src (n * itemsize bytes; src may
  * not point into the array), moving the tail; flat arrays only.  New room
  * is zeroed, so the bytes past len stay zero. */
-int pmo_array_replace(pmo_pool *p, pmo_array *a, size_t lo, size_t hi,
-		      const void *src, size_t n);
+int pmo_array_replace(pmo_pool *p, pmo_array *a, size_t lo, size_t hi, const void *src, size_t n);
 
 /* Set the length to n: truncate, or grow with zero items (flat only). */
 int pmo_array_resize(pmo_pool *p, pmo_array *a, size_t n);

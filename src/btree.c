@@ -36,8 +36,10 @@ static int tuple_item(const pmo_key *k, size_t i, pmo_key *out)
 
 static int unorderable(const char *what)
 {
-	return pmo_err(EDOM, "%s cannot be a key of a PersistentSortedDict "
-		       "(keys are numbers, str, bytes or tuples of those)", what);
+	return pmo_err(EDOM,
+		       "%s cannot be a key of a PersistentSortedDict "
+		       "(keys are numbers, str, bytes or tuples of those)",
+		       what);
 }
 
 int pmo_key_of_slot(const pmo_pool *p, const pmo_slot *s, pmo_key *out)
@@ -81,8 +83,9 @@ int pmo_key_of_slot(const pmo_pool *p, const pmo_slot *s, pmo_key *out)
 		const pmo_varobj *o = pmo_varobj_get(p, s->val, h->type);
 		if (!o)
 			return -1;
-		out->kind = h->type == PMO_T_STR ? PMO_K_STR
-			  : h->type == PMO_T_BYTES ? PMO_K_BYTES : PMO_K_BIGINT;
+		out->kind = h->type == PMO_T_STR     ? PMO_K_STR
+			    : h->type == PMO_T_BYTES ? PMO_K_BYTES
+						     : PMO_K_BIGINT;
 		out->data = (const uint8_t *)o->data;
 		out->len = o->size;
 		out->neg = (h->flags & PMO_LONG_NEGATIVE) != 0;
@@ -149,11 +152,11 @@ static int cmp_mag_double(const uint8_t *m, size_t len, double d)
 	if (d < 9223372036854775808.0)
 		return 1;
 	int ex;
-	double fr = frexp(d, &ex);           /* d = fr * 2^ex, bit length ex */
+	double fr = frexp(d, &ex); /* d = fr * 2^ex, bit length ex */
 	uint64_t bl = mag_bitlen(m, len);
 	if (bl != (uint64_t)ex)
 		return bl < (uint64_t)ex ? -1 : 1;
-	uint64_t want = (uint64_t)ldexp(fr, 53);   /* d = want * 2^(ex-53) */
+	uint64_t want = (uint64_t)ldexp(fr, 53); /* d = want * 2^(ex-53) */
 	uint64_t lo = (uint64_t)ex - 53, have = 0;
 	for (int b = 52; b >= 0; b--)
 		have = have << 1 | (uint64_t)mag_bit(m, len, lo + (uint64_t)b);
@@ -316,7 +319,7 @@ static uint64_t node_new(pmo_pool *p, uint32_t level)
 {
 	uint64_t off = pmo_raw_new(p, sizeof(pmo_bleaf), 1);
 	if (off)
-		LEAF(p, off)->h.level = level;   /* fresh: no snapshot */
+		LEAF(p, off)->h.level = level; /* fresh: no snapshot */
 	return off;
 }
 
@@ -378,8 +381,8 @@ pmo_btree *pmo_btree_get(const pmo_pool *p, uint64_t off)
 	pmo_btree *t = (pmo_btree *)h;
 	int empty = t->root == 0;
 	if (h->type != PMO_T_SORTEDDICT || t->height > PMO_BT_MAX_HEIGHT ||
-	    empty != (t->height == 0) || empty != (t->len == 0) ||
-	    empty != (t->first == 0) || empty != (t->last == 0)) {
+	    empty != (t->height == 0) || empty != (t->len == 0) || empty != (t->first == 0) ||
+	    empty != (t->last == 0)) {
 		corrupt(p, off, "header");
 		return NULL;
 	}
@@ -388,7 +391,7 @@ pmo_btree *pmo_btree_get(const pmo_pool *p, uint64_t off)
 
 typedef struct step {
 	uint64_t node;
-	uint32_t idx;     /* child taken (inner), or position (leaf) */
+	uint32_t idx; /* child taken (inner), or position (leaf) */
 } step;
 
 /* From the root to the leaf where key is or would go: path[d] for each
@@ -595,8 +598,8 @@ static int link_back(pmo_pool *p, pmo_btree *t, uint64_t next, uint64_t leaf)
  * right half and *sep (holding a reference) the separator for the
  * parent.  at_end: appending after the tree's last key, where the leaf
  * keeps everything and the new one starts a node of its own. */
-static int leaf_split(pmo_pool *p, pmo_btree *t, uint64_t off, uint32_t pos, pmo_slot k,
-		      pmo_slot v, int at_end, uint64_t *right, pmo_slot *sep)
+static int leaf_split(pmo_pool *p, pmo_btree *t, uint64_t off, uint32_t pos, pmo_slot k, pmo_slot v,
+		      int at_end, uint64_t *right, pmo_slot *sep)
 {
 	uint64_t roff = node_new(p, 0);
 	if (!roff || snap_node(p, off) != 0)
@@ -684,8 +687,8 @@ static int inner_add(pmo_pool *p, uint64_t off, uint32_t ci, pmo_slot sep, uint6
 	return 0;
 }
 
-int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot,
-		  pmo_slot value, int *added)
+int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot, pmo_slot value,
+		  int *added)
 {
 	*added = 0;
 	if (!t->root) {
@@ -787,10 +790,10 @@ static int merge(pmo_pool *p, pmo_btree *t, uint64_t poff, uint32_t li)
 		la->h.next = lb->h.next;
 		if (link_back(p, t, lb->h.next, aoff) != 0)
 			return -1;
-		drop_sep = 1;   /* separators of leaves are copies */
+		drop_sep = 1; /* separators of leaves are copies */
 	} else {
 		pmo_binner *ia = (pmo_binner *)a, *ib = (pmo_binner *)b;
-		ia->keys[a->n - 1] = sep;   /* moves down */
+		ia->keys[a->n - 1] = sep; /* moves down */
 		memcpy(&ia->keys[a->n], ib->keys, (b->n - 1) * sizeof(pmo_slot));
 		memcpy(&ia->child[a->n], ib->child, b->n * sizeof(uint64_t));
 		memcpy(&ia->count[a->n], ib->count, b->n * sizeof(uint64_t));
@@ -848,16 +851,16 @@ static int borrow(pmo_pool *p, uint64_t poff, uint32_t li, int from_left)
 			memmove(&ib->keys[1], ib->keys, (b->n - 1) * sizeof(pmo_slot));
 			ib->child[0] = ia->child[k];
 			ib->count[0] = moved = ia->count[k];
-			ib->keys[0] = par->keys[li];          /* down */
-			par->keys[li] = ia->keys[k - 1];      /* up */
+			ib->keys[0] = par->keys[li];     /* down */
+			par->keys[li] = ia->keys[k - 1]; /* up */
 			memset(&ia->keys[k - 1], 0, sizeof(pmo_slot));
 			a->n--;
 			b->n++;
 		} else {
 			ia->child[a->n] = ib->child[0];
 			ia->count[a->n] = moved = ib->count[0];
-			ia->keys[a->n - 1] = par->keys[li];   /* down */
-			par->keys[li] = ib->keys[0];          /* up */
+			ia->keys[a->n - 1] = par->keys[li]; /* down */
+			par->keys[li] = ib->keys[0];        /* up */
 			memmove(ib->child, &ib->child[1], (b->n - 1) * sizeof(uint64_t));
 			memmove(ib->count, &ib->count[1], (b->n - 1) * sizeof(uint64_t));
 			memmove(ib->keys, &ib->keys[1], (b->n - 2) * sizeof(pmo_slot));
@@ -980,8 +983,7 @@ int pmo_btree_del(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot *out_k
 	return del_path(p, t, path, out_key, out_value) != 0 ? -1 : 1;
 }
 
-int pmo_btree_del_at(pmo_pool *p, pmo_btree *t, uint64_t r, pmo_slot *out_key,
-		     pmo_slot *out_value)
+int pmo_btree_del_at(pmo_pool *p, pmo_btree *t, uint64_t r, pmo_slot *out_key, pmo_slot *out_value)
 {
 	if (r >= t->len)
 		return pmo_err(EINVAL, "sorted dict index out of range");
@@ -1115,12 +1117,14 @@ static int validate_node(const pmo_pool *p, vstate *vs, uint64_t off, uint32_t l
 			pmo_key kk;
 			if (pmo_key_of_slot(p, k, &kk) != 0)
 				return bad(vs, "key %llu cannot be ordered", i);
-			if (lf->e[i].value.tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(lf->e[i].value))
+			if (lf->e[i].value.tag == PMO_TAG_EMPTY ||
+			    !pmo_slot_well_formed(lf->e[i].value))
 				return bad(vs, "value %llu is not a valid slot", i);
 			if (vs->last_key && cmp_slots(p, vs->last_key, k) != -1)
 				return bad(vs, "keys out of order in leaf %llu", off);
 			if ((lo && cmp_slots(p, k, lo) < 0) || (hi && cmp_slots(p, k, hi) != -1))
-				return bad(vs, "a key of leaf %llu lies outside its separators", off);
+				return bad(vs, "a key of leaf %llu lies outside its separators",
+					   off);
 			vs->last_key = k;
 		}
 		vs->last_leaf = off;

@@ -69,17 +69,17 @@
 typedef struct pmo_btree {
 	pmo_head head;
 	uint64_t len;
-	uint64_t root;     /* node offset; 0 when empty */
-	uint64_t height;   /* 0 when empty; 1 when the root is a leaf */
-	uint64_t first;    /* leftmost leaf */
-	uint64_t last;     /* rightmost leaf */
+	uint64_t root;   /* node offset; 0 when empty */
+	uint64_t height; /* 0 when empty; 1 when the root is a leaf */
+	uint64_t first;  /* leftmost leaf */
+	uint64_t last;   /* rightmost leaf */
 	uint64_t reserved;
 } pmo_btree;
 
 typedef struct pmo_bnode {
-	uint32_t n;        /* entries (leaf) or children (inner) */
-	uint32_t level;    /* 0: leaf */
-	uint64_t prev;     /* leaves: neighbours in key order, 0 at the ends */
+	uint32_t n;     /* entries (leaf) or children (inner) */
+	uint32_t level; /* 0: leaf */
+	uint64_t prev;  /* leaves: neighbours in key order, 0 at the ends */
 	uint64_t next;
 	uint64_t reserved[5];
 } pmo_bnode;
@@ -98,10 +98,10 @@ typedef struct pmo_binner {
 	pmo_bnode h;
 	uint64_t child[PMO_BT_ORDER];
 	uint64_t count[PMO_BT_ORDER];
-	pmo_slot keys[PMO_BT_ORDER];   /* the last one is never used */
+	pmo_slot keys[PMO_BT_ORDER]; /* the last one is never used */
 } pmo_binner;
 
-#ifndef __cplusplus   /* pinned where the C sources include this */
+#ifndef __cplusplus /* pinned where the C sources include this */
 _Static_assert(sizeof(pmo_btree) == 64, "tree header: one cache line");
 _Static_assert(sizeof(pmo_bnode) == 64, "node header: one cache line");
 _Static_assert(sizeof(pmo_bentry) == 32, "a leaf entry: key and value slots");
@@ -113,12 +113,12 @@ _Static_assert(sizeof(pmo_bleaf) % 64 == 0, "nodes are whole cache lines");
 /* --- key order ---------------------------------------------------------- */
 
 enum pmo_key_kind {
-	PMO_K_INT,      /* i (bool and int64) */
-	PMO_K_FLOAT,    /* f (never NaN) */
-	PMO_K_BIGINT,   /* data, len: little-endian magnitude; neg: sign */
-	PMO_K_STR,      /* data, len: UTF-8 */
-	PMO_K_BYTES,    /* data, len */
-	PMO_K_TUPLE     /* n items, each got through item() */
+	PMO_K_INT,    /* i (bool and int64) */
+	PMO_K_FLOAT,  /* f (never NaN) */
+	PMO_K_BIGINT, /* data, len: little-endian magnitude; neg: sign */
+	PMO_K_STR,    /* data, len: UTF-8 */
+	PMO_K_BYTES,  /* data, len */
+	PMO_K_TUPLE   /* n items, each got through item() */
 };
 
 /* A key to compare: either one read from a slot (pmo_key_of_slot) or one
@@ -133,8 +133,8 @@ typedef struct pmo_key {
 	size_t n;
 	/* Item i (< n) of a tuple key: 0, or -1 with errno. */
 	int (*item)(const struct pmo_key *k, size_t i, struct pmo_key *out);
-	const void *ctx;          /* item()'s: the tuple's slots, or the caller's */
-	const pmo_pool *pool;     /* keys read from slots */
+	const void *ctx;      /* item()'s: the tuple's slots, or the caller's */
+	const pmo_pool *pool; /* keys read from slots */
 } pmo_key;
 
 /* The key stored in a slot: 0, or -1 with errno EIO (damaged) or EDOM
@@ -189,8 +189,8 @@ int pmo_btree_step(const pmo_pool *p, pmo_bt_pos *pos);
  * already there keeps its stored copy (the new one is dropped) and gets
  * the new value.  *added says which happened.  key describes the same key
  * as the slot, for comparing. */
-int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot,
-		  pmo_slot value, int *added);
+int pmo_btree_set(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot kslot, pmo_slot value,
+		  int *added);
 
 /* In a transaction.  Remove the entry of key (1), or find none (0); -1 on
  * error.  Its key and value are handed back with their references when
@@ -199,8 +199,7 @@ int pmo_btree_del(pmo_pool *p, pmo_btree *t, const pmo_key *key, pmo_slot *out_k
 		  pmo_slot *out_value);
 
 /* In a transaction.  Remove the entry of rank r (< len); as pmo_btree_del. */
-int pmo_btree_del_at(pmo_pool *p, pmo_btree *t, uint64_t r, pmo_slot *out_key,
-		     pmo_slot *out_value);
+int pmo_btree_del_at(pmo_pool *p, pmo_btree *t, uint64_t r, pmo_slot *out_key, pmo_slot *out_value);
 
 /* In a transaction.  Remove everything. */
 int pmo_btree_clear(pmo_pool *p, pmo_btree *t);

@@ -169,8 +169,8 @@ pmo_dict *pmo_dict_get(const pmo_pool *p, uint64_t off)
 		ok = d->used == 0 && d->nentries == 0 && d->fill == 0 && d->table == 0;
 	else if (ok)
 		ok = d->size >= PMO_DICT_MINSIZE && d->size <= MAX_SIZE &&
-		     (d->size & (d->size - 1)) == 0 &&
-		     d->nentries <= pmo_dict_usable(d->size) && d->fill < d->size &&
+		     (d->size & (d->size - 1)) == 0 && d->nentries <= pmo_dict_usable(d->size) &&
+		     d->fill < d->size &&
 		     pmo_off_valid(p, d->table, table_bytes(d->size, pmo_dict_stride(d)));
 	if (!ok) {
 		pmo_err_corrupt(p->path, off, "bad hash table");
@@ -179,8 +179,7 @@ pmo_dict *pmo_dict_get(const pmo_pool *p, uint64_t off)
 	return d;
 }
 
-int64_t pmo_dict_find(const pmo_pool *p, const pmo_dict *d, int64_t hash,
-		      pmo_dict_eq eq, void *ctx)
+int64_t pmo_dict_find(const pmo_pool *p, const pmo_dict *d, int64_t hash, pmo_dict_eq eq, void *ctx)
 {
 restart:;
 	uint64_t size = d->size;
@@ -249,8 +248,7 @@ int pmo_dict_add(pmo_pool *p, pmo_dict *d, int64_t hash, pmo_slot key, pmo_slot 
 	size_t stride = pmo_dict_stride(d);
 	/* The entry is past nentries: nothing committed lives there. */
 	if (pmo_tx_snapshot(p, &cells[i], sizeof cells[i]) != 0 ||
-	    pmo_tx_add_fresh(p, e, stride) != 0 ||
-	    pmo_tx_snapshot(p, &d->used, COUNTERS_LEN) != 0)
+	    pmo_tx_add_fresh(p, e, stride) != 0 || pmo_tx_snapshot(p, &d->used, COUNTERS_LEN) != 0)
 		return -1;
 	e->hash = hash;
 	e->key = key;
@@ -391,7 +389,7 @@ uint64_t pmo_dict_copy(pmo_pool *p, const pmo_dict *src, uint32_t type)
 	}
 	/* Fresh header and table: written without snapshots. */
 	uint64_t n = table_fill(p, d->table, d->size, pmo_dict_stride(d), src);
-	if (n != src->used) {   /* damaged src (see table_fill) */
+	if (n != src->used) { /* damaged src (see table_fill) */
 		corrupt(p, src);
 		return 0;
 	}
@@ -472,13 +470,15 @@ static int dict_validate(const pmo_pool *p, uint64_t off)
 	unsigned long long o = (unsigned long long)off;
 	if (d->size == 0)
 		return d->used || d->fill || d->nentries
-			? pmo_err(EIO, "table at %llu: counters set without a table", o) : 0;
-	if (d->used > d->nentries || d->nentries > pmo_dict_usable(d->size) ||
-	    d->used > d->fill || d->fill >= d->size)
-		return pmo_err(EIO, "table at %llu: inconsistent counters (used %llu, fill %llu, "
-			       "entries %llu, size %llu)", o, (unsigned long long)d->used,
-			       (unsigned long long)d->fill, (unsigned long long)d->nentries,
-			       (unsigned long long)d->size);
+			       ? pmo_err(EIO, "table at %llu: counters set without a table", o)
+			       : 0;
+	if (d->used > d->nentries || d->nentries > pmo_dict_usable(d->size) || d->used > d->fill ||
+	    d->fill >= d->size)
+		return pmo_err(EIO,
+			       "table at %llu: inconsistent counters (used %llu, fill %llu, "
+			       "entries %llu, size %llu)",
+			       o, (unsigned long long)d->used, (unsigned long long)d->fill,
+			       (unsigned long long)d->nentries, (unsigned long long)d->size);
 	uint64_t live = 0, named = 0, nonempty = 0;
 	for (uint64_t i = 0; i < d->nentries; i++) {
 		const pmo_dict_entry *e = pmo_dict_entry_at(p, d, i);
@@ -503,9 +503,10 @@ static int dict_validate(const pmo_pool *p, uint64_t off)
 		named++;
 	}
 	if (live != d->used || named != d->used || nonempty != d->fill)
-		return pmo_err(EIO, "table at %llu: %llu live entries, %llu named by cells, "
-			       "%llu cells in use; header says used %llu, fill %llu", o,
-			       (unsigned long long)live, (unsigned long long)named,
+		return pmo_err(EIO,
+			       "table at %llu: %llu live entries, %llu named by cells, "
+			       "%llu cells in use; header says used %llu, fill %llu",
+			       o, (unsigned long long)live, (unsigned long long)named,
 			       (unsigned long long)nonempty, (unsigned long long)d->used,
 			       (unsigned long long)d->fill);
 	/* Every key where its hash says: the stored hash is the key's (where
@@ -517,12 +518,16 @@ static int dict_validate(const pmo_pool *p, uint64_t off)
 			continue;
 		int64_t h = pmo_slot_hash(p, e->key);
 		if (h != PMO_HASH_UNKNOWN && h != e->hash)
-			return pmo_err(EIO, "table at %llu: entry %llu's key hashes to %llx, "
-				       "stored under %llx", o, (unsigned long long)i,
-				       (unsigned long long)h, (unsigned long long)e->hash);
-		if (cell_of_entry(p, d, i) < 0)   /* a lookup of its key would miss */
-			return pmo_err(EIO, "table at %llu: entry %llu is not in the bucket its "
-				       "hash says: lookups of its key miss", o, (unsigned long long)i);
+			return pmo_err(EIO,
+				       "table at %llu: entry %llu's key hashes to %llx, "
+				       "stored under %llx",
+				       o, (unsigned long long)i, (unsigned long long)h,
+				       (unsigned long long)e->hash);
+		if (cell_of_entry(p, d, i) < 0) /* a lookup of its key would miss */
+			return pmo_err(EIO,
+				       "table at %llu: entry %llu is not in the bucket its "
+				       "hash says: lookups of its key miss",
+				       o, (unsigned long long)i);
 	}
 	return 0;
 }

@@ -81,7 +81,7 @@ typedef struct pmo_dict {
 typedef struct pmo_dict_entry {
 	int64_t hash;
 	pmo_slot key;
-	pmo_slot value;   /* absent in the entries of a set (stride 24) */
+	pmo_slot value; /* absent in the entries of a set (stride 24) */
 } pmo_dict_entry;
 
 #define PMO_DICT_MINSIZE 8
@@ -116,8 +116,7 @@ static inline uint32_t *pmo_dict_cells(const pmo_pool *p, const pmo_dict *d)
 }
 
 /* Entry i (< nentries) of a table that exists. */
-static inline pmo_dict_entry *pmo_dict_entry_at(const pmo_pool *p, const pmo_dict *d,
-						uint64_t i)
+static inline pmo_dict_entry *pmo_dict_entry_at(const pmo_pool *p, const pmo_dict *d, uint64_t i)
 {
 	return (pmo_dict_entry *)((char *)pmo_direct(p, d->table) + d->size * sizeof(uint32_t) +
 				  i * pmo_dict_stride(d));
@@ -140,8 +139,8 @@ pmo_dict *pmo_dict_get(const pmo_pool *p, uint64_t off);
 /* Find the live entry whose key equals the caller's (same hash and eq says
  * 1).  Returns its index, PMO_DICT_MISSING, or PMO_DICT_ERROR (eq failed, or
  * errno EIO for a damaged table).  Reads only; no transaction needed. */
-int64_t pmo_dict_find(const pmo_pool *p, const pmo_dict *d, int64_t hash,
-		      pmo_dict_eq eq, void *ctx);
+int64_t pmo_dict_find(const pmo_pool *p, const pmo_dict *d, int64_t hash, pmo_dict_eq eq,
+		      void *ctx);
 
 /* Index of the last live entry, or -1 if there is none. */
 int64_t pmo_dict_last(const pmo_pool *p, const pmo_dict *d);

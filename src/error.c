@@ -8,7 +8,7 @@
 #include <string.h>
 
 static __thread char last_msg[512];
-static __thread int last_corrupt;          /* set by pmo_err_corrupt */
+static __thread int last_corrupt; /* set by pmo_err_corrupt */
 static __thread unsigned long long last_corrupt_off;
 static __thread char last_corrupt_path[256];
 

@@ -11,13 +11,11 @@
 #define PMO_ERROR_H
 
 /* Record errnum and a printf-style message; always returns -1. */
-int pmo_err(int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int pmo_err(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Like pmo_err, but appends libpmemobj's own last message; an errnum of 0
  * or less (libpmemobj's errno is not always set) becomes EIO. */
-int pmo_err_pmdk(int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int pmo_err_pmdk(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Record damage found in the pool file at `path`: errno EIO, a message
  * naming the file and the offset, and a flag that tells the binding to

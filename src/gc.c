@@ -44,15 +44,15 @@ enum { KIND_UNKNOWN = 0, KIND_LEAF, KIND_CONTAINER };
 
 typedef struct marker {
 	pmo_pool *pool;
-	uint8_t *bits;       /* marked heap objects */
-	uint8_t *subbits;    /* marked substructures */
+	uint8_t *bits;    /* marked heap objects */
+	uint8_t *subbits; /* marked substructures */
 	offvec stack;
 	pmo_gc_result *res;
-	uint64_t n_user_types;   /* entries of the type table */
+	uint64_t n_user_types; /* entries of the type table */
 	/* the built-in codes' kinds, so that marking an object costs no
 	 * call to look its type up */
 	uint8_t kinds[PMO_T_BUILTIN_MAX + 1];
-	uint64_t ahead[MARK_AHEAD];   /* 0: an empty place */
+	uint64_t ahead[MARK_AHEAD]; /* 0: an empty place */
 	unsigned ahead_pos;
 	/* pmo_validate only: check each object before following it. */
 	pmo_invalid_report check;
@@ -234,9 +234,9 @@ static int drain(marker *m)
 static int marker_init(marker *m, pmo_pool *p, pmo_gc_result *res)
 {
 	int64_t n_types = pmo_strtab_len(p, p->root->type_table);
-	pmo_pool_grew(p);       /* the bitmaps cover all the heap has taken */
-	marker init = {p, calloc(p->size / 128 + 1, 1), calloc(p->size / 128 + 1, 1),
-		       {0}, res, n_types > 0 ? (uint64_t)n_types : 0};
+	pmo_pool_grew(p); /* the bitmaps cover all the heap has taken */
+	marker init = {p,   calloc(p->size / 128 + 1, 1),       calloc(p->size / 128 + 1, 1), {0},
+		       res, n_types > 0 ? (uint64_t)n_types : 0};
 	*m = init;
 	for (uint32_t code = 0; code <= PMO_T_BUILTIN_MAX; code++) {
 		const pmo_typeops *ops = pmo_typeops_of(code);
@@ -256,9 +256,9 @@ static void marker_free(marker *m)
 
 /* Mark with every object checked (and, if edges, every reference
  * recorded); marker_free afterwards whatever the outcome. */
-static int validating_mark(marker *m, pmo_pool *p, pmo_gc_result *res,
-			   const uint64_t *extra_roots, size_t n_extra,
-			   pmo_invalid_report report, void *report_ctx, offvec *edges)
+static int validating_mark(marker *m, pmo_pool *p, pmo_gc_result *res, const uint64_t *extra_roots,
+			   size_t n_extra, pmo_invalid_report report, void *report_ctx,
+			   offvec *edges)
 {
 	if (marker_init(m, p, res) != 0)
 		return -1;
@@ -396,7 +396,7 @@ static void report_count(marker *m, uint64_t off, uint64_t refs)
 static uint64_t count_of(const offvec *edges, uint64_t off)
 {
 	size_t lo = 0, hi = edges->len;
-	while (lo < hi) {                     /* first index with v >= off */
+	while (lo < hi) { /* first index with v >= off */
 		size_t mid = lo + (hi - lo) / 2;
 		if (edges->v[mid] < off)
 			lo = mid + 1;
@@ -414,9 +414,9 @@ typedef struct checker {
 	marker *m;
 	pmo_check_result *out;
 	const offvec *edges;
-	offvec too_high;        /* live objects whose count may be too high */
-	uint64_t root_off;      /* libpmemobj's root object: ours, not a heap object */
-	int failed;             /* out of memory (errno and message set) */
+	offvec too_high;   /* live objects whose count may be too high */
+	uint64_t root_off; /* libpmemobj's root object: ours, not a heap object */
+	int failed;        /* out of memory (errno and message set) */
 } checker;
 
 static int check_block(void *ctx, const pmo_block *b)
@@ -451,8 +451,8 @@ failed:
 	return 1;
 }
 
-int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
-	      pmo_invalid_report report, void *report_ctx, pmo_check_result *out)
+int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra, pmo_invalid_report report,
+	      void *report_ctx, pmo_check_result *out)
 {
 	memset(out, 0, sizeof *out);
 	pmo_gc_result res = {0};
@@ -475,7 +475,8 @@ int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 			pmo_err_clear();
 		} else if (out->unreachable == 0) {
 			for (size_t i = 0; i < c.too_high.len; i++)
-				report_count(&m, c.too_high.v[i], count_of(&edges, c.too_high.v[i]));
+				report_count(&m, c.too_high.v[i],
+					     count_of(&edges, c.too_high.v[i]));
 		}
 	}
 	out->invalid = m.invalid + res.bad_refs;
@@ -514,11 +515,10 @@ static int unref_live(pmo_visit *v, const pmo_slot *s)
 
 static int ignore_sub(pmo_visit *v, uint64_t off)
 {
-	return 0;  /* unmarked substructures are freed on their own */
+	return 0; /* unmarked substructures are freed on their own */
 }
 
-static int free_batch(pmo_pool *p, const uint8_t *bits, const uint64_t *offs,
-		      size_t n, int objects)
+static int free_batch(pmo_pool *p, const uint8_t *bits, const uint64_t *offs, size_t n, int objects)
 {
 	sweeper sw = {p, bits};
 	pmo_visit v = {unref_live, ignore_sub, &sw};
@@ -538,11 +538,11 @@ typedef struct reaper {
 	pmo_pool *pool;
 	const marker *m;
 	pmo_gc_result *res;
-	uint64_t root_off;      /* libpmemobj's root object: ours, not a heap object */
-	pmo_gc_report report;   /* may be NULL */
+	uint64_t root_off;    /* libpmemobj's root object: ours, not a heap object */
+	pmo_gc_report report; /* may be NULL */
 	void *report_ctx;
 	offvec garbage, garbage_subs;
-	int failed;             /* out of memory (errno and message set) */
+	int failed; /* out of memory (errno and message set) */
 } reaper;
 
 static int reap_block(void *ctx, const pmo_block *b)
@@ -589,8 +589,8 @@ failed:
 	return 1;
 }
 
-int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
-	   pmo_gc_result *res, pmo_gc_report report, void *report_ctx)
+int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra, pmo_gc_result *res,
+	   pmo_gc_report report, void *report_ctx)
 {
 	uint64_t t0 = pmo_now_ns();
 	memset(res, 0, sizeof *res);
@@ -598,8 +598,7 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 		return pmo_err(EBUSY, "gc cannot run inside a transaction");
 
 	marker m;
-	reaper r = {p, &m, res, pmemobj_root(p->pop, 0).off, report, report_ctx,
-		    {0}, {0}, 0};
+	reaper r = {p, &m, res, pmemobj_root(p->pop, 0).off, report, report_ctx, {0}, {0}, 0};
 	const offvec *garbage = &r.garbage, *garbage_subs = &r.garbage_subs;
 	int rc = -1;
 	if (marker_init(&m, p, res) != 0)
@@ -620,7 +619,7 @@ int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 	}
 	for (size_t i = 0; i < garbage_subs->len; i += GC_FREE_BATCH) {
 		size_t n = garbage_subs->len - i < GC_FREE_BATCH ? garbage_subs->len - i
-							      : GC_FREE_BATCH;
+								 : GC_FREE_BATCH;
 		if (free_batch(p, m.bits, garbage_subs->v + i, n, 0) != 0)
 			goto out;
 	}

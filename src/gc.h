@@ -23,14 +23,14 @@
 #include "pool.h"
 
 typedef struct pmo_gc_result {
-	uint64_t examined;     /* allocations visited by the sweep */
-	uint64_t live;         /* heap objects reachable */
-	uint64_t orphans;      /* unreachable objects with refcount 0 */
-	uint64_t cycles;       /* unreachable objects with refcount > 0 */
-	uint64_t subs_live;    /* raw substructures reachable */
-	uint64_t subs_freed;   /* raw substructures freed */
-	uint64_t bad_refs;     /* references to invalid offsets (damage) */
-	uint64_t ns;           /* time taken */
+	uint64_t examined;   /* allocations visited by the sweep */
+	uint64_t live;       /* heap objects reachable */
+	uint64_t orphans;    /* unreachable objects with refcount 0 */
+	uint64_t cycles;     /* unreachable objects with refcount > 0 */
+	uint64_t subs_live;  /* raw substructures reachable */
+	uint64_t subs_freed; /* raw substructures freed */
+	uint64_t bad_refs;   /* references to invalid offsets (damage) */
+	uint64_t ns;         /* time taken */
 	/* live objects per type code: counts[code] for code < n_counts;
 	 * malloc'd, the caller frees it. */
 	uint64_t *type_counts;
@@ -38,15 +38,13 @@ typedef struct pmo_gc_result {
 } pmo_gc_result;
 
 /* Called for each unreachable object before it is freed (may be NULL). */
-typedef void (*pmo_gc_report)(void *ctx, uint64_t off, uint32_t type,
-			      uint64_t refcnt);
+typedef void (*pmo_gc_report)(void *ctx, uint64_t off, uint32_t type, uint64_t refcnt);
 
-int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
-	   pmo_gc_result *res, pmo_gc_report report, void *report_ctx);
+int pmo_gc(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra, pmo_gc_result *res,
+	   pmo_gc_report report, void *report_ctx);
 
 /* Called for each reachable object that breaks its type's invariants. */
-typedef void (*pmo_invalid_report)(void *ctx, uint64_t off, uint32_t type,
-				   const char *problem);
+typedef void (*pmo_invalid_report)(void *ctx, uint64_t off, uint32_t type, const char *problem);
 
 /* Walk everything reachable, as gc's mark phase does, checking each
  * container's invariants (pmo_typeops.validate) and every reference; a
@@ -56,12 +54,12 @@ int pmo_validate(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
 		 pmo_invalid_report report, void *report_ctx, uint64_t *n_invalid);
 
 typedef struct pmo_check_result {
-	uint64_t examined;     /* allocations visited by the heap walk */
-	uint64_t live;         /* heap objects reachable */
-	uint64_t unreachable;  /* heap objects nothing reachable holds (the
+	uint64_t examined;    /* allocations visited by the heap walk */
+	uint64_t live;        /* heap objects reachable */
+	uint64_t unreachable; /* heap objects nothing reachable holds (the
 				* next gc frees them) */
-	uint64_t invalid;      /* problems found, bad references included */
-	uint64_t used_bytes;   /* usable bytes of every allocation walked */
+	uint64_t invalid;     /* problems found, bad references included */
+	uint64_t used_bytes;  /* usable bytes of every allocation walked */
 	/* live objects per type code, as in pmo_gc_result (the caller
 	 * frees type_counts) */
 	uint64_t *type_counts;
@@ -82,7 +80,7 @@ int pmo_reachable_bytes(pmo_pool *p, const uint64_t *offs, size_t n, uint64_t *b
  * nothing.
  * Problems go to report (type 0 for heap-level ones); -1 only when the
  * check itself could not run (out of memory). */
-int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra,
-	      pmo_invalid_report report, void *report_ctx, pmo_check_result *res);
+int pmo_check(pmo_pool *p, const uint64_t *extra_roots, size_t n_extra, pmo_invalid_report report,
+	      void *report_ctx, pmo_check_result *res);
 
 #endif

@@ -72,8 +72,7 @@ pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size)
 	if (pmo_check_off(p, off, size < sizeof(pmo_head) ? sizeof(pmo_head) : size))
 		return NULL;
 	PMEMoid oid = pmo_oid(p, off);
-	if (pmemobj_type_num(oid) != PMO_TYPENUM_OBJ ||
-	    pmemobj_alloc_usable_size(oid) < size) {
+	if (pmemobj_type_num(oid) != PMO_TYPENUM_OBJ || pmemobj_alloc_usable_size(oid) < size) {
 		pmo_err_corrupt(p->path, off, "no object of %zu bytes", size);
 		return NULL;
 	}
@@ -153,7 +152,7 @@ static int drop_ref(pmo_visit *v, const pmo_slot *s)
 	pmo_head *h = pmo_obj_checked(p, s->val, sizeof(pmo_head));
 	if (!h)
 		return -1;
-	if (h->refcnt == 0)   /* only a proxy holds it: it stays */
+	if (h->refcnt == 0) /* only a proxy holds it: it stays */
 		return 0;
 	return unref(p, h, s->val);
 }
@@ -184,8 +183,7 @@ static int free_dying(pmo_pool *p, size_t limit)
 		 * _p_deallocate): then the core must not drop it again. */
 		const pmo_head *h = pmo_head_at(p, off);
 		int released = 0;
-		if (h->type >= PMO_T_FIRST_USER && !pmo_is_object(h) &&
-		    p->hook_dealloc) {
+		if (h->type >= PMO_T_FIRST_USER && !pmo_is_object(h) && p->hook_dealloc) {
 			/* The hook must not free the object itself: it is freed
 			 * right after (MemoryManager.free checks this). */
 			p->freeing = off;
@@ -217,7 +215,7 @@ int pmo_free_pending(pmo_pool *p)
 		else
 			rc = pmo_tx_end(p);
 	}
-	p->ndying = 0;  /* whatever is left is unreachable: gc's to free */
+	p->ndying = 0; /* whatever is left is unreachable: gc's to free */
 	p->draining = 0;
 	return rc;
 }
@@ -250,7 +248,7 @@ int pmo_obj_free(pmo_pool *p, uint64_t off)
 int pmo_slot_store(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 {
 	if (pmo_tx_store_atomic(p, dst, v))
-		return 0;       /* both inline: no reference to drop */
+		return 0; /* both inline: no reference to drop */
 	pmo_slot old = *dst;
 	if (pmo_tx_snapshot(p, dst, sizeof *dst) != 0)
 		return -1;

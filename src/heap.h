@@ -31,7 +31,7 @@
 typedef struct pmo_head {
 	uint64_t refcnt;
 	uint32_t type;
-	uint32_t flags;   /* type-specific (e.g. the sign of a big int) */
+	uint32_t flags; /* type-specific (e.g. the sign of a big int) */
 } pmo_head;
 
 enum pmo_typecode {
@@ -39,21 +39,21 @@ enum pmo_typecode {
 	/* immutable values */
 	PMO_T_STR = 1,
 	PMO_T_BYTES = 2,
-	PMO_T_LONG = 3,       /* int beyond 64 bits */
+	PMO_T_LONG = 3, /* int beyond 64 bits */
 	PMO_T_COMPLEX = 4,
 	PMO_T_TUPLE = 5,
 	PMO_T_FROZENSET = 6,
-	PMO_T_PICKLE = 7,     /* a persist_via_pickle value */
-	PMO_T_BOX = 8,        /* an inline value boxed for MemoryManager.persist (object.h) */
+	PMO_T_PICKLE = 7, /* a persist_via_pickle value */
+	PMO_T_BOX = 8,    /* an inline value boxed for MemoryManager.persist (object.h) */
 	/* containers */
 	PMO_T_LIST = 16,
 	PMO_T_DICT = 17,
 	PMO_T_SET = 18,
 	PMO_T_PFROZENSET = 19,
 	PMO_T_PTUPLE = 20,
-	PMO_T_OBJECT = 21,    /* ops of every PersistentObject attribute table (object.h);
+	PMO_T_OBJECT = 21,     /* ops of every PersistentObject attribute table (object.h);
 			       * the objects themselves carry their class's user code */
-	PMO_T_ARRAY = 22,     /* PersistentArray (array.h) */
+	PMO_T_ARRAY = 22,      /* PersistentArray (array.h) */
 	PMO_T_SORTEDDICT = 23, /* PersistentSortedDict (btree.h) */
 	PMO_T_BUILTIN_MAX = 63,
 	PMO_T_FIRST_USER = 256
@@ -139,7 +139,7 @@ int pmo_obj_free(pmo_pool *p, uint64_t off);
 
 /* After the outermost transaction: free the dying objects it left (see
  * heap.c), or forget them if it aborted.  Called by pmo_tx_end. */
-int pmo_free_pending(pmo_pool *p);   /* -1 with errno and message if a batch failed */
+int pmo_free_pending(pmo_pool *p); /* -1 with errno and message if a batch failed */
 void pmo_forget_pending(pmo_pool *p);
 
 /* Visit what an object holds (built-in ops, else the pool's hook). */

@@ -87,11 +87,11 @@ static inline void read_header(const pmo_heap_view *v, uint64_t off, enum hdr_ki
  * the bitmap's words, the units it covers, and where unit 0 starts. */
 typedef struct run_geometry {
 	uint64_t unit;
-	int unit_shift;          /* log2(unit) if a power of two, else -1 */
-	uint64_t nbits;          /* units */
-	uint64_t nvalues;        /* bitmap words holding them */
-	uint64_t data;           /* offset of unit 0 (its allocation header) */
-	uint64_t end;            /* offset just past the run */
+	int unit_shift;   /* log2(unit) if a power of two, else -1 */
+	uint64_t nbits;   /* units */
+	uint64_t nvalues; /* bitmap words holding them */
+	uint64_t data;    /* offset of unit 0 (its allocation header) */
+	uint64_t end;     /* offset just past the run */
 	enum hdr_kind kind;
 } run_geometry;
 
@@ -115,7 +115,8 @@ static int run_geometry_of(const pmo_heap_view *v, uint64_t chunk, uint32_t n, u
 	/* PMDK 1.12 writes every run with the flexible bitmap; the older
 	 * fixed one is laid out differently and is not read here. */
 	if (!(flags & PMDK_CHUNK_FLAG_FLEX_BITMAP))
-		return bad(v, chunk, "a run's chunk header lacks the flexible-bitmap flag "
+		return bad(v, chunk,
+			   "a run's chunk header lacks the flexible-bitmap flag "
 			   "PMDK 1.12 always sets");
 	uint64_t nbits = content / unit;
 	uint64_t nvalues = (nbits + PMDK_RUN_BITS_PER_VALUE - 1) / PMDK_RUN_BITS_PER_VALUE;
@@ -154,8 +155,8 @@ static int run_geometry_of(const pmo_heap_view *v, uint64_t chunk, uint32_t n, u
 }
 
 /* Every used block of a run, in address order. */
-static int walk_run(const pmo_heap_view *v, uint64_t chunk, const run_geometry *g,
-		    pmo_block_fn fn, void *ctx)
+static int walk_run(const pmo_heap_view *v, uint64_t chunk, const run_geometry *g, pmo_block_fn fn,
+		    void *ctx)
 {
 	const uint64_t bitmap = chunk + sizeof(struct pmdk_run_header);
 	const uint64_t hs = hdr_size[g->kind];
@@ -171,28 +172,33 @@ static int walk_run(const pmo_heap_view *v, uint64_t chunk, const run_geometry *
 			uint64_t size = g->unit, flags = 0, type_num = 0, units = 1;
 			if (g->kind != HDR_NONE) {
 				if (hs > g->end - at)
-					return bad(v, at, "a used block's header lies past its run");
+					return bad(v, at,
+						   "a used block's header lies past its run");
 				read_header(v, at, g->kind, &size, &flags, &type_num);
 				if (size < hs)
-					return bad(v, at, size ? "a used block of a run is smaller than "
-								 "its allocation header"
-							       : "a used block of a run has no size in "
-								 "its header");
+					return bad(v, at,
+						   size ? "a used block of a run is smaller than "
+							  "its allocation header"
+							: "a used block of a run has no size in "
+							  "its header");
 				/* A division per block was a third of the walk:
 				 * the runtime's units are powers of two. */
-				units = g->unit_shift >= 0
-					? (size >> g->unit_shift) + ((size & (g->unit - 1)) != 0)
-					: div_up(size, g->unit);
+				units = g->unit_shift >= 0 ? (size >> g->unit_shift) +
+								     ((size & (g->unit - 1)) != 0)
+							   : div_up(size, g->unit);
 			}
 			/* A block lies in one word of the bitmap (libpmemobj
 			 * sets and clears a block's bits with one word's OR
 			 * and AND), and every one of its units is used. */
 			if (units > PMDK_RUN_BITS_PER_VALUE - j)
-				return bad(v, at, "a used block's size reaches past its word of the "
+				return bad(v, at,
+					   "a used block's size reaches past its word of the "
 					   "run's bitmap");
-			uint64_t mask = units == 64 ? ~(uint64_t)0 : (((uint64_t)1 << units) - 1) << j;
+			uint64_t mask =
+				units == 64 ? ~(uint64_t)0 : (((uint64_t)1 << units) - 1) << j;
 			if ((word & mask) != mask)
-				return bad(v, at, "a used block's size covers units the run's "
+				return bad(v, at,
+					   "a used block's size covers units the run's "
 					   "bitmap says are free");
 			word &= ~mask;
 			if (flags & PMDK_ALLOC_FLAG_INTERNAL)
@@ -207,15 +213,15 @@ static int walk_run(const pmo_heap_view *v, uint64_t chunk, const run_geometry *
 }
 
 /* What a run of n chunks holds free: the units its bitmap has clear. */
-static void run_space(const pmo_heap_view *v, uint64_t chunk, const run_geometry *g,
-		      uint32_t n, pmo_heap_space *space)
+static void run_space(const pmo_heap_view *v, uint64_t chunk, const run_geometry *g, uint32_t n,
+		      pmo_heap_space *space)
 {
 	const uint64_t bitmap = chunk + sizeof(struct pmdk_run_header);
 	uint64_t used = 0;
 	for (uint64_t w = 0; w < g->nvalues; w++) {
 		uint64_t word = u64(v, bitmap + w * sizeof(uint64_t));
 		uint64_t first = w * PMDK_RUN_BITS_PER_VALUE;
-		if (g->nbits - first < PMDK_RUN_BITS_PER_VALUE)   /* bits past the units */
+		if (g->nbits - first < PMDK_RUN_BITS_PER_VALUE) /* bits past the units */
 			word &= ((uint64_t)1 << (g->nbits - first)) - 1;
 		used += (uint64_t)__builtin_popcountll(word);
 	}
@@ -233,7 +239,8 @@ static int walk_huge(const pmo_heap_view *v, uint64_t chunk, uint32_t n, uint16_
 	uint64_t size, hflags, type_num;
 	read_header(v, chunk, k, &size, &hflags, &type_num);
 	if (size < hdr_size[k] || div_up(size, PMDK_CHUNKSIZE) != n)
-		return bad(v, chunk, "a huge block's header disagrees with its chunk header "
+		return bad(v, chunk,
+			   "a huge block's header disagrees with its chunk header "
 			   "about its size");
 	if (hflags & PMDK_ALLOC_FLAG_INTERNAL)
 		return 0;
@@ -243,12 +250,12 @@ static int walk_huge(const pmo_heap_view *v, uint64_t chunk, uint32_t n, uint16_
 
 /* One zone: its header, and its chunk headers walked block by block as
  * libpmemobj walks them; with fn, every used block. */
-static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
-		     pmo_block_fn fn, void *ctx, pmo_heap_space *space)
+static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks, pmo_block_fn fn,
+		     void *ctx, pmo_heap_space *space)
 {
 	uint32_t magic = u32(v, zone + offsetof(struct pmdk_zone_header, magic));
 	if (magic == 0)
-		return 0;                      /* never used: libpmemobj allows it */
+		return 0; /* never used: libpmemobj allows it */
 	if (magic != PMDK_ZONE_MAGIC)
 		return bad(v, zone, "a heap zone header has a bad magic number");
 	uint32_t nchunks = u32(v, zone + offsetof(struct pmdk_zone_header, size_idx));
@@ -257,21 +264,24 @@ static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
 			   "a heap zone's size does not fit the heap");
 	const uint64_t hdrs = zone + sizeof(struct pmdk_zone_header);
 	const uint64_t data = zone + PMDK_ZONE_META;
-	uint64_t stretch = 0;              /* free chunks in a row so far */
+	uint64_t stretch = 0; /* free chunks in a row so far */
 	if (space)
 		space->heap_bytes += (uint64_t)nchunks * PMDK_CHUNKSIZE;
 	for (uint32_t i = 0; i < nchunks;) {
 		uint64_t h = hdrs + sizeof(struct pmdk_chunk_header) * (uint64_t)i;
 		struct pmdk_chunk_header ch = chunk_header(v, h);
 		if ((ch.type != PMDK_CHUNK_FREE && ch.type != PMDK_CHUNK_USED &&
-		     ch.type != PMDK_CHUNK_RUN) || (ch.flags & ~PMDK_CHUNK_FLAGS_VALID))
+		     ch.type != PMDK_CHUNK_RUN) ||
+		    (ch.flags & ~PMDK_CHUNK_FLAGS_VALID))
 			return bad(v, h, "a chunk header has an invalid type or flags");
 		uint32_t n = ch.size_idx;
 		if (n == 0 || n > nchunks - i)
 			return bad(v, h, "a chunk header's size does not fit its zone");
 		uint64_t chunk = data + (uint64_t)i * PMDK_CHUNKSIZE;
 		if (space) {
-			stretch = ch.type == PMDK_CHUNK_FREE ? stretch + (uint64_t)n * PMDK_CHUNKSIZE : 0;
+			stretch = ch.type == PMDK_CHUNK_FREE
+					  ? stretch + (uint64_t)n * PMDK_CHUNKSIZE
+					  : 0;
 			if (stretch > space->largest_free_chunks)
 				space->largest_free_chunks = stretch;
 			if (ch.type == PMDK_CHUNK_FREE)
@@ -285,7 +295,8 @@ static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
 					chunk_header(v, h + sizeof ch * (uint64_t)k);
 				if (d.type != PMDK_CHUNK_RUN_DATA || d.size_idx != k)
 					return bad(v, h + sizeof ch * (uint64_t)k,
-						   "a chunk inside a run is not marked as its run data");
+						   "a chunk inside a run is not marked as its run "
+						   "data");
 			}
 			run_geometry g = {0};
 			if (run_geometry_of(v, chunk, n, ch.flags, &g) != 0)
@@ -307,8 +318,7 @@ static int walk_zone(const pmo_heap_view *v, uint64_t zone, uint64_t max_chunks,
 	return 0;
 }
 
-static int walk_heap(const pmo_heap_view *v, pmo_block_fn fn, void *ctx,
-		     pmo_heap_space *space)
+static int walk_heap(const pmo_heap_view *v, pmo_block_fn fn, void *ctx, pmo_heap_space *space)
 {
 	const uint64_t hdr = sizeof(struct pmdk_heap_header);
 	if (!inside(v, PMDK_DSC_HEAP_OFFSET, sizeof(uint64_t)))
@@ -319,10 +329,10 @@ static int walk_heap(const pmo_heap_view *v, pmo_block_fn fn, void *ctx,
 	/* Zones as libpmemobj lays them out over what follows the header
 	 * (heap_max_zone): full ones, then a last one of at least a chunk. */
 	for (uint64_t zone = heap + hdr; v->size - zone >= PMDK_ZONE_MIN_SIZE;) {
-		uint64_t len = v->size - zone < PMDK_ZONE_MAX_SIZE ? v->size - zone
-								 : PMDK_ZONE_MAX_SIZE;
-		int rc = walk_zone(v, zone, (len - PMDK_ZONE_META) / PMDK_CHUNKSIZE, fn, ctx,
-				   space);
+		uint64_t len =
+			v->size - zone < PMDK_ZONE_MAX_SIZE ? v->size - zone : PMDK_ZONE_MAX_SIZE;
+		int rc =
+			walk_zone(v, zone, (len - PMDK_ZONE_META) / PMDK_CHUNKSIZE, fn, ctx, space);
 		if (rc)
 			return rc;
 		zone += len;
@@ -337,7 +347,7 @@ int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx)
 
 int pmo_heap_walk(const pmo_pool *p, pmo_block_fn fn, void *ctx)
 {
-	pmo_pool_grew(p);       /* walk all the heap has taken */
+	pmo_pool_grew(p); /* walk all the heap has taken */
 	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
 	return pmo_heap_walk_view(&v, fn, ctx);
 }

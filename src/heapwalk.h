@@ -39,16 +39,16 @@ struct pmo_pool;
 /* A file, or part of one, mapped for reading: the walk reads nothing
  * outside [base, base + size). */
 typedef struct pmo_heap_view {
-	const char *path;                  /* for messages */
-	const unsigned char *base;         /* the pool file's first byte */
+	const char *path;          /* for messages */
+	const unsigned char *base; /* the pool file's first byte */
 	uint64_t size;
 } pmo_heap_view;
 
 /* One allocated block, as libpmemobj's API would describe it. */
 typedef struct pmo_block {
-	uint64_t off;        /* of the user data: PMEMoid.off */
-	uint64_t size;       /* pmemobj_alloc_usable_size */
-	uint64_t type_num;   /* pmemobj_type_num */
+	uint64_t off;      /* of the user data: PMEMoid.off */
+	uint64_t size;     /* pmemobj_alloc_usable_size */
+	uint64_t type_num; /* pmemobj_type_num */
 } pmo_block;
 
 /* Called for each block in address order.  A nonzero return stops the
@@ -69,19 +69,18 @@ int pmo_heap_walk(const struct pmo_pool *p, pmo_block_fn fn, void *ctx);
  * pool.stats()).  A chunk is free, a huge block's, or a run's; a run's
  * units are free or used. */
 typedef struct pmo_heap_space {
-	uint64_t heap_bytes;           /* the chunks of every zone */
-	uint64_t free_chunk_bytes;     /* chunks nothing uses */
-	uint64_t largest_free_chunks;  /* bytes of the longest row of free chunks:
+	uint64_t heap_bytes;          /* the chunks of every zone */
+	uint64_t free_chunk_bytes;    /* chunks nothing uses */
+	uint64_t largest_free_chunks; /* bytes of the longest row of free chunks:
 					* about the largest block that can still be
 					* had beyond what the runs hold */
-	uint64_t run_bytes;            /* chunks given to runs */
-	uint64_t run_free_bytes;       /* their units no block uses */
+	uint64_t run_bytes;           /* chunks given to runs */
+	uint64_t run_free_bytes;      /* their units no block uses */
 } pmo_heap_space;
 
 /* Fill *space, calling fn (if not NULL) for every allocated block in the
  * same walk, as pmo_heap_walk does.  0, or -1 with errno EIO on damage,
  * or fn's nonzero return. */
-int pmo_heap_space_of(const struct pmo_pool *p, pmo_heap_space *space, pmo_block_fn fn,
-		      void *ctx);
+int pmo_heap_space_of(const struct pmo_pool *p, pmo_heap_space *space, pmo_block_fn fn, void *ctx);
 
 #endif

@@ -56,11 +56,11 @@ int pmo_list_reserve(pmo_pool *p, pmo_list *l, size_t n)
 	cap = pmo_alloc_room(p, cap * sizeof(pmo_slot)) / sizeof(pmo_slot);
 	if (cap > MAX_LIST_ITEMS)
 		cap = MAX_LIST_ITEMS;
-	if (pmo_tx_snapshot(p, &l->cap, 2 * sizeof(uint64_t)) != 0)  /* cap, items */
+	if (pmo_tx_snapshot(p, &l->cap, 2 * sizeof(uint64_t)) != 0) /* cap, items */
 		return -1;
-	uint64_t items = l->items
-		? pmo_tx_realloc(p, l->items, cap * sizeof(pmo_slot), PMO_TYPENUM_RAW, 1)
-		: pmo_raw_new(p, cap * sizeof(pmo_slot), 1);
+	uint64_t items =
+		l->items ? pmo_tx_realloc(p, l->items, cap * sizeof(pmo_slot), PMO_TYPENUM_RAW, 1)
+			 : pmo_raw_new(p, cap * sizeof(pmo_slot), 1);
 	if (!items)
 		return -1;
 	l->items = items;
@@ -77,8 +77,7 @@ int pmo_list_append(pmo_pool *p, pmo_list *l, pmo_slot v)
 	 * it written back at commit. */
 	if (pmo_tx_add_fresh(p, dst, sizeof *dst) != 0)
 		return -1;
-	if (!pmo_planted("skip_len_snapshot") &&
-	    pmo_tx_snapshot(p, &l->len, sizeof l->len) != 0)
+	if (!pmo_planted("skip_len_snapshot") && pmo_tx_snapshot(p, &l->len, sizeof l->len) != 0)
 		return -1;
 	*dst = v;
 	l->len++;
@@ -106,8 +105,8 @@ int pmo_list_insert(pmo_pool *p, pmo_list *l, size_t i, pmo_slot v)
 	return pmo_list_replace(p, l, i, i, &v, 1, NULL);
 }
 
-int pmo_list_replace(pmo_pool *p, pmo_list *l, size_t lo, size_t hi,
-		     const pmo_slot *vals, size_t n, pmo_slot *removed)
+int pmo_list_replace(pmo_pool *p, pmo_list *l, size_t lo, size_t hi, const pmo_slot *vals, size_t n,
+		     pmo_slot *removed)
 {
 	if (lo > hi || hi > l->len)
 		return stale_index(l);
@@ -119,11 +118,10 @@ int pmo_list_replace(pmo_pool *p, pmo_list *l, size_t lo, size_t hi,
 	/* Everything from lo to the larger of the two ends changes. */
 	size_t end = newlen > len ? newlen : len;
 	if (end > lo) {
-		size_t keep = len - lo;   /* committed slots in the range */
+		size_t keep = len - lo; /* committed slots in the range */
 		if (keep && pmo_tx_snapshot(p, items + lo, keep * sizeof *items) != 0)
 			return -1;
-		if (end > len &&
-		    pmo_tx_add_fresh(p, items + len, (end - len) * sizeof *items) != 0)
+		if (end > len && pmo_tx_add_fresh(p, items + len, (end - len) * sizeof *items) != 0)
 			return -1;
 	}
 	if (pmo_tx_snapshot(p, &l->len, sizeof l->len) != 0)

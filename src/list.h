@@ -24,7 +24,7 @@ typedef struct pmo_list {
 	pmo_head head;
 	uint64_t len;
 	uint64_t cap;
-	uint64_t items;   /* raw array of cap slots, 0 when cap == 0 */
+	uint64_t items; /* raw array of cap slots, 0 when cap == 0 */
 } pmo_list;
 
 uint64_t pmo_list_new(pmo_pool *p, size_t cap);
@@ -47,8 +47,8 @@ int pmo_list_set(pmo_pool *p, pmo_list *l, size_t i, pmo_slot v);
  * stolen).  The removed slots are copied to removed (with their
  * references, which the caller must drop with pmo_slot_decref) if it is
  * not NULL, else dropped here. */
-int pmo_list_replace(pmo_pool *p, pmo_list *l, size_t lo, size_t hi,
-		     const pmo_slot *vals, size_t n, pmo_slot *removed);
+int pmo_list_replace(pmo_pool *p, pmo_list *l, size_t lo, size_t hi, const pmo_slot *vals, size_t n,
+		     pmo_slot *removed);
 
 /* Rearrange items: new item i is old item order[i] (a permutation of
  * [0, len)); no reference changes. */

@@ -40,7 +40,7 @@ pmo_object *pmo_object_get(const pmo_pool *p, uint64_t off)
 	int ok = pmo_is_object(h) && o->len <= o->cap && o->cap <= MAX_ATTRS;
 	if (ok && o->attrs)
 		ok = pmo_off_valid(p, o->attrs, o->cap * sizeof(pmo_attr));
-	else if (ok)   /* inline table: bounds are what reads need */
+	else if (ok) /* inline table: bounds are what reads need */
 		ok = pmo_off_valid(p, off, sizeof(pmo_object) + o->cap * sizeof(pmo_attr));
 	if (!ok) {
 		pmo_err_corrupt(p->path, off, "bad object attribute table");
@@ -61,7 +61,7 @@ static int object_reserve(pmo_pool *p, pmo_object *o, size_t n)
 		cap = n;
 	if (cap > MAX_ATTRS)
 		cap = MAX_ATTRS;
-	if (pmo_tx_snapshot(p, &o->cap, 2 * sizeof(uint64_t)) != 0)  /* cap, attrs */
+	if (pmo_tx_snapshot(p, &o->cap, 2 * sizeof(uint64_t)) != 0) /* cap, attrs */
 		return -1;
 	uint64_t attrs;
 	if (o->attrs) {

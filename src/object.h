@@ -36,11 +36,11 @@
 
 #include "heap.h"
 
-#define PMO_OBJECT_MAGIC 0x41545452u   /* "ATTR" in head.flags */
+#define PMO_OBJECT_MAGIC 0x41545452u /* "ATTR" in head.flags */
 #define PMO_OBJECT_MAX_INLINE 64
 
 typedef struct pmo_attr {
-	uint64_t name;     /* index in the name table */
+	uint64_t name; /* index in the name table */
 	pmo_slot value;
 } pmo_attr;
 
@@ -48,7 +48,7 @@ typedef struct pmo_object {
 	pmo_head head;
 	uint64_t len;
 	uint64_t cap;
-	uint64_t attrs;    /* raw array of cap pairs; 0: the pairs are inline */
+	uint64_t attrs; /* raw array of cap pairs; 0: the pairs are inline */
 	pmo_attr inline_attrs[];
 } pmo_object;
 
@@ -67,13 +67,11 @@ pmo_object *pmo_object_get(const pmo_pool *p, uint64_t off);
 
 static inline pmo_attr *pmo_object_attrs(const pmo_pool *p, const pmo_object *o)
 {
-	return o->attrs ? (pmo_attr *)pmo_direct(p, o->attrs)
-			: (pmo_attr *)o->inline_attrs;
+	return o->attrs ? (pmo_attr *)pmo_direct(p, o->attrs) : (pmo_attr *)o->inline_attrs;
 }
 
 /* Index of the pair named `name`, or -1.  Allocates nothing. */
-static inline int64_t pmo_object_find(const pmo_pool *p, const pmo_object *o,
-				      uint64_t name)
+static inline int64_t pmo_object_find(const pmo_pool *p, const pmo_object *o, uint64_t name)
 {
 	const pmo_attr *a = pmo_object_attrs(p, o);
 	for (uint64_t i = 0; i < o->len; i++)

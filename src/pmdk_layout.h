@@ -21,7 +21,7 @@
 
 /* --- the pool descriptor (struct pmemobjpool, after the 4 KiB pool header) */
 #define PMDK_DSC_OFF 4096
-#define PMDK_DSC_SIZE 2048                          /* the checksummed part */
+#define PMDK_DSC_SIZE 2048 /* the checksummed part */
 #define PMDK_DSC_LANES_OFFSET (PMDK_DSC_OFF + 1024)
 #define PMDK_DSC_NLANES (PMDK_DSC_OFF + 1032)
 #define PMDK_DSC_HEAP_OFFSET (PMDK_DSC_OFF + 1040)
@@ -51,15 +51,15 @@
 
 /* --- the heap ----------------------------------------------------------- */
 #define PMDK_CHUNKSIZE ((uint64_t)256 << 10)
-#define PMDK_MAX_CHUNK 65528u              /* chunks in a full zone */
+#define PMDK_MAX_CHUNK 65528u /* chunks in a full zone */
 
 struct pmdk_heap_header {
-	char signature[16];                /* "MEMORY_HEAP_HDR\0" */
-	uint64_t major;                    /* 1 */
+	char signature[16]; /* "MEMORY_HEAP_HDR\0" */
+	uint64_t major;     /* 1 */
 	uint64_t minor;
 	uint64_t unused;
-	uint64_t chunksize;                /* PMDK_CHUNKSIZE */
-	uint64_t chunks_per_zone;          /* PMDK_MAX_CHUNK */
+	uint64_t chunksize;       /* PMDK_CHUNKSIZE */
+	uint64_t chunks_per_zone; /* PMDK_MAX_CHUNK */
 	uint8_t reserved[960];
 	uint64_t checksum;
 };
@@ -67,17 +67,17 @@ struct pmdk_heap_header {
 #define PMDK_ZONE_MAGIC 0xC3F0A2D2u
 
 struct pmdk_zone_header {
-	uint32_t magic;                    /* PMDK_ZONE_MAGIC, or 0: never used */
-	uint32_t size_idx;                 /* chunks in the zone */
+	uint32_t magic;    /* PMDK_ZONE_MAGIC, or 0: never used */
+	uint32_t size_idx; /* chunks in the zone */
 	uint8_t reserved[56];
 };
 
 enum pmdk_chunk_type {
-	PMDK_CHUNK_FOOTER = 1,             /* last header of a multi-chunk block */
+	PMDK_CHUNK_FOOTER = 1, /* last header of a multi-chunk block */
 	PMDK_CHUNK_FREE = 2,
-	PMDK_CHUNK_USED = 3,               /* a huge allocation of whole chunks */
-	PMDK_CHUNK_RUN = 4,                /* a run of small blocks */
-	PMDK_CHUNK_RUN_DATA = 5            /* a later chunk of a run */
+	PMDK_CHUNK_USED = 3,    /* a huge allocation of whole chunks */
+	PMDK_CHUNK_RUN = 4,     /* a run of small blocks */
+	PMDK_CHUNK_RUN_DATA = 5 /* a later chunk of a run */
 };
 
 enum pmdk_chunk_flags {
@@ -89,38 +89,39 @@ enum pmdk_chunk_flags {
 };
 
 struct pmdk_chunk_header {
-	uint16_t type;                     /* enum pmdk_chunk_type */
-	uint16_t flags;                    /* enum pmdk_chunk_flags */
-	uint32_t size_idx;                 /* chunks in the block (RUN_DATA: its
+	uint16_t type;     /* enum pmdk_chunk_type */
+	uint16_t flags;    /* enum pmdk_chunk_flags */
+	uint32_t size_idx; /* chunks in the block (RUN_DATA: its
 					    * distance from the run's first chunk) */
 };
 
 /* A zone: its header, the headers of all its chunks, then the chunks. */
-#define PMDK_ZONE_META \
-	(sizeof(struct pmdk_zone_header) + sizeof(struct pmdk_chunk_header) * (uint64_t)PMDK_MAX_CHUNK)
+#define PMDK_ZONE_META                     \
+	(sizeof(struct pmdk_zone_header) + \
+	 sizeof(struct pmdk_chunk_header) * (uint64_t)PMDK_MAX_CHUNK)
 #define PMDK_ZONE_MAX_SIZE (PMDK_ZONE_META + (uint64_t)PMDK_MAX_CHUNK * PMDK_CHUNKSIZE)
 #define PMDK_ZONE_MIN_SIZE (PMDK_ZONE_META + PMDK_CHUNKSIZE)
 
 /* The first chunk of a run starts with this, then the allocation bitmap
  * (a set bit per used unit), then the units. */
 struct pmdk_run_header {
-	uint64_t block_size;               /* the unit */
-	uint64_t alignment;                /* of user data; only with CHUNK_FLAG_ALIGNED */
+	uint64_t block_size; /* the unit */
+	uint64_t alignment;  /* of user data; only with CHUNK_FLAG_ALIGNED */
 };
 
 /* Every allocation (a run's block, or a huge block's first chunk) starts
  * with a header of the kind its chunk's flags name; the user data follows. */
 struct pmdk_alloc_header_compact {
-	uint64_t size;                     /* low 48 bits: the block's bytes, header
+	uint64_t size;  /* low 48 bits: the block's bytes, header
 					    * included; high 16: flags */
-	uint64_t extra;                    /* the type number */
+	uint64_t extra; /* the type number */
 };
 
 struct pmdk_alloc_header_legacy {
 	uint8_t unused[8];
-	uint64_t size;                     /* the block's bytes, header included */
+	uint64_t size; /* the block's bytes, header included */
 	uint8_t unused2[32];
-	uint64_t root_size;                /* high 16 bits: flags */
+	uint64_t root_size; /* high 16 bits: flags */
 	uint64_t type_num;
 };
 
@@ -148,10 +149,11 @@ _Static_assert(offsetof(struct pmdk_alloc_header_legacy, root_size) == 48,
 _Static_assert(offsetof(struct pmdk_alloc_header_legacy, type_num) == 56,
 	       "PMDK 1.12 legacy header");
 _Static_assert(PMDK_LANE_INTERNAL_LOG + PMDK_ULOG_HDR + PMDK_LANE_INTERNAL_CAPACITY ==
-		       PMDK_LANE_EXTERNAL_LOG &&
-	       PMDK_LANE_EXTERNAL_LOG + PMDK_ULOG_HDR + PMDK_LANE_EXTERNAL_CAPACITY ==
-		       PMDK_LANE_UNDO_LOG &&
-	       PMDK_LANE_UNDO_LOG + PMDK_ULOG_HDR + PMDK_LANE_UNDO_CAPACITY == PMDK_LANE_SIZE,
+			       PMDK_LANE_EXTERNAL_LOG &&
+		       PMDK_LANE_EXTERNAL_LOG + PMDK_ULOG_HDR + PMDK_LANE_EXTERNAL_CAPACITY ==
+			       PMDK_LANE_UNDO_LOG &&
+		       PMDK_LANE_UNDO_LOG + PMDK_ULOG_HDR + PMDK_LANE_UNDO_CAPACITY ==
+			       PMDK_LANE_SIZE,
 	       "PMDK 1.12 lane: three logs, each a header and its capacity, back to back");
 _Static_assert(PMDK_ZONE_META == 524288, "PMDK 1.12 zone: 64 + 8 * 65528 bytes of headers");
 _Static_assert((PMDK_ZONE_META + sizeof(struct pmdk_heap_header)) % PMDK_CACHELINE == 0,

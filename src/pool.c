@@ -64,9 +64,10 @@ static int precheck_file(const char *path, pmo_set *set)
 			if (!gone) {
 				int e = errno ? errno : ENOMEM;
 				pmo_set_free(set);
-				return pmo_err(e, "cannot open pool %s: cannot remove the unfinished "
-					       "last part an interrupted extension left: %s", path,
-					       strerror(e));
+				return pmo_err(e,
+					       "cannot open pool %s: cannot remove the unfinished "
+					       "last part an interrupted extension left: %s",
+					       path, strerror(e));
 			}
 		}
 		/* libpmemobj creates the parts it adds; a directory it cannot
@@ -75,9 +76,10 @@ static int precheck_file(const char *path, pmo_set *set)
 		if (access(set->dir, W_OK | X_OK) != 0) {
 			int e = errno;
 			pmo_set_free(set);
-			return pmo_err(e, "cannot open growable pool %s: its parts directory %s "
-				       "is not writable (%s), so the pool could not grow", path,
-				       set->dir, strerror(e));
+			return pmo_err(e,
+				       "cannot open growable pool %s: its parts directory %s "
+				       "is not writable (%s), so the pool could not grow",
+				       path, set->dir, strerror(e));
 		}
 		if (!(first = pmo_set_part_path(set, 0))) {
 			pmo_set_free(set);
@@ -86,9 +88,8 @@ static int precheck_file(const char *path, pmo_set *set)
 	}
 	int rc = 0;
 	if (!first && (size_t)st.st_size < PMO_MIN_POOL_SIZE)
-		rc = pmo_err(EINVAL,
-			"%s is not a pmemobj pool (%lld bytes, smaller than any pool)",
-			path, (long long)st.st_size);
+		rc = pmo_err(EINVAL, "%s is not a pmemobj pool (%lld bytes, smaller than any pool)",
+			     path, (long long)st.st_size);
 	int fd = rc ? -1 : open(first ? first : path, O_RDONLY | O_CLOEXEC);
 	free(first);
 	if (rc == 0 && fd < 0)
@@ -102,15 +103,14 @@ static int precheck_file(const char *path, pmo_set *set)
 		return pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
 	char sig[8] = {0}, layout[PMEMOBJ_MAX_LAYOUT + 1] = {0};
 	int ok = pread(fd, sig, sizeof sig, 0) == (ssize_t)sizeof sig &&
-		 pread(fd, layout, PMEMOBJ_MAX_LAYOUT, PMDK_LAYOUT_OFFSET) ==
-			 PMEMOBJ_MAX_LAYOUT;
+		 pread(fd, layout, PMEMOBJ_MAX_LAYOUT, PMDK_LAYOUT_OFFSET) == PMEMOBJ_MAX_LAYOUT;
 	close(fd);
 	if ((!ok || memcmp(sig, PMDK_SIGNATURE, sizeof PMDK_SIGNATURE) != 0 ||
-	     strcmp(layout, PMO_LAYOUT) != 0) && set)
+	     strcmp(layout, PMO_LAYOUT) != 0) &&
+	    set)
 		pmo_set_free(set);
 	if (!ok || memcmp(sig, PMDK_SIGNATURE, sizeof PMDK_SIGNATURE) != 0)
-		return pmo_err(EINVAL, "%s is not a pmemobj pool (no libpmemobj header)",
-			       path);
+		return pmo_err(EINVAL, "%s is not a pmemobj pool (no libpmemobj header)", path);
 	if (strcmp(layout, PMO_LAYOUT) != 0) {
 		/* Print the foreign layout only if it looks like text. */
 		for (char *c = layout; *c; c++)
@@ -118,7 +118,8 @@ static int precheck_file(const char *path, pmo_set *set)
 				strcpy(layout, "?");
 				break;
 			}
-		return pmo_err(EINVAL,
+		return pmo_err(
+			EINVAL,
 			"%s is a libpmemobj pool of layout '%s', not a pmemobj pool (layout '%s')",
 			path, layout, PMO_LAYOUT);
 	}
@@ -235,10 +236,12 @@ static int check_root(pmo_pool *p)
 	size_t have = pmemobj_root_size(p->pop);
 	if (have == 0)
 		return pmo_err(EINVAL,
-			"%s is an incompletely created pmemobj pool (no root); delete it and create it again",
-			p->path);
+			       "%s is an incompletely created pmemobj pool (no root); delete it "
+			       "and create it again",
+			       p->path);
 	if (have < sizeof(struct pmo_root))
-		return pmo_err(EINVAL, "%s: root object too small (%zu bytes): damaged or foreign pool",
+		return pmo_err(EINVAL,
+			       "%s: root object too small (%zu bytes): damaged or foreign pool",
 			       p->path, have);
 	PMEMoid r = pmemobj_root(p->pop, sizeof(struct pmo_root));
 	p->root = pmemobj_direct(r);
@@ -248,19 +251,22 @@ static int check_root(pmo_pool *p)
 		static const char zeros[sizeof p->root->magic];
 		if (memcmp(p->root->magic, zeros, sizeof zeros) == 0)
 			return pmo_err(EINVAL,
-				"%s is an incompletely created pmemobj pool (the process creating it "
-				"stopped); delete it and create it again", p->path);
-		return pmo_err(EINVAL, "%s: bad magic in root: damaged or foreign pool",
-			       p->path);
+				       "%s is an incompletely created pmemobj pool (the process "
+				       "creating it "
+				       "stopped); delete it and create it again",
+				       p->path);
+		return pmo_err(EINVAL, "%s: bad magic in root: damaged or foreign pool", p->path);
 	}
 	if (p->root->format_version < PMO_FORMAT_VERSION_MIN ||
 	    p->root->format_version > PMO_FORMAT_VERSION)
 		return pmo_err(EINVAL,
-			"%s has pool format version %u; this build of pmemobj reads versions %u to %u%s",
-			p->path, p->root->format_version, PMO_FORMAT_VERSION_MIN,
-			PMO_FORMAT_VERSION,
-			p->root->format_version > PMO_FORMAT_VERSION ?
-				" (the pool was written by a newer pmemobj)" : "");
+			       "%s has pool format version %u; this build of pmemobj reads "
+			       "versions %u to %u%s",
+			       p->path, p->root->format_version, PMO_FORMAT_VERSION_MIN,
+			       PMO_FORMAT_VERSION,
+			       p->root->format_version > PMO_FORMAT_VERSION
+				       ? " (the pool was written by a newer pmemobj)"
+				       : "");
 	p->hash_k0 = p->root->hash_key[0];
 	p->hash_k1 = p->root->hash_key[1];
 	return 0;
@@ -297,7 +303,7 @@ static pmo_pool *pool_create(const char *path, size_t size, uint64_t max_size, m
 		free(dir);
 		if (rc != 0)
 			return NULL;
-		size = 0;       /* libpmemobj sizes the first part itself */
+		size = 0; /* libpmemobj sizes the first part itself */
 	}
 	PMEMobjpool *pop = pmemobj_create(path, PMO_LAYOUT, size, mode & ~um & 07777);
 	if (!pop) {
@@ -359,19 +365,19 @@ static pmo_pool *pool_create(const char *path, size_t size, uint64_t max_size, m
 	p->stats.open_ns = pmo_now_ns() - t0;
 	return p;
 
-fail_close: {
-		/* Leave no half-made pool behind. */
-		int e = errno;
-		pmemobj_close(pop);
-		if (max_size)
-			pmo_set_remove(path);
-		else
-			unlink(path);
-		if (p)
-			pool_free(p);
-		errno = e;
-		return NULL;
-	}
+fail_close : {
+	/* Leave no half-made pool behind. */
+	int e = errno;
+	pmemobj_close(pop);
+	if (max_size)
+		pmo_set_remove(path);
+	else
+		unlink(path);
+	if (p)
+		pool_free(p);
+	errno = e;
+	return NULL;
+}
 }
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode)
@@ -404,7 +410,9 @@ pmo_pool *pmo_pool_open(const char *path)
 		int e = errno ? errno : EINVAL;
 		pmo_set_free(&set);
 		if (e == EWOULDBLOCK || e == EAGAIN)
-			pmo_err(EBUSY, "cannot open pool %s: it is already open (in this or another process)",
+			pmo_err(EBUSY,
+				"cannot open pool %s: it is already open (in this or another "
+				"process)",
 				path);
 		else
 			pmo_err_pmdk(e, "cannot open pool %s", path);

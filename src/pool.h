@@ -29,7 +29,7 @@
  * build refuses them once they may hold short strs. */
 #define PMO_FORMAT_VERSION 2
 #define PMO_FORMAT_VERSION_MIN 1
-#define PMO_MAGIC "PMOPYRT"  /* 7 chars + NUL = 8 bytes */
+#define PMO_MAGIC "PMOPYRT" /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)
 
 /* pmemobj type numbers: objects that start with a pmo_head, and raw
@@ -41,38 +41,38 @@ struct pmo_root {
 	char magic[8];
 	uint32_t format_version;
 	uint32_t reserved0;
-	uint64_t clean;          /* 1 after a clean close, 0 while open */
-	uint64_t hash_key[2];    /* SipHash key for str/bytes, random per pool */
-	pmo_slot root;           /* the user's root value */
-	pmo_slot type_table;     /* class paths of user types (see types.h) */
-	pmo_slot attr_names;     /* PersistentObject attribute names (types.h);
+	uint64_t clean;       /* 1 after a clean close, 0 while open */
+	uint64_t hash_key[2]; /* SipHash key for str/bytes, random per pool */
+	pmo_slot root;        /* the user's root value */
+	pmo_slot type_table;  /* class paths of user types (see types.h) */
+	pmo_slot attr_names;  /* PersistentObject attribute names (types.h);
 				  * EMPTY (zero) in a pool that never had one */
-	uint64_t reserved[6];    /* room for later fields without a format bump */
+	uint64_t reserved[6]; /* room for later fields without a format bump */
 };
 
 struct pmo_typeops;
 
 typedef struct pmo_pool {
 	PMEMobjpool *pop;
-	char *base;              /* == pop: offsets are relative to it */
+	char *base; /* == pop: offsets are relative to it */
 	struct pmo_root *root;
 	uint64_t uuid_lo;
-	uint64_t size;           /* end of the heap, to validate offsets: the
+	uint64_t size; /* end of the heap, to validate offsets: the
 				  * file's size, or in a growable pool the
 				  * heap's persistent size, followed as the heap
 				  * grows (pmo_pool_grew) */
 	/* A growable pool (poolset.h): its set's max_size, 0 for one file. */
 	uint64_t max_size;
-	char *parts_dir;         /* growable: the parts directory */
-	unsigned nparts;         /* growable: parts whose mode was fixed */
-	uint64_t data_start;     /* first byte of the heap's chunks: every
+	char *parts_dir;     /* growable: the parts directory */
+	unsigned nparts;     /* growable: parts whose mode was fixed */
+	uint64_t data_start; /* first byte of the heap's chunks: every
 				  * object lies at or after it */
 	/* libpmemobj allocation classes of this pool (registered at every
 	 * open: they are runtime state), see pmo_alloc_flags in tx.c. */
 	unsigned cls_small, cls_mid, cls_large;
-	size_t large_max;        /* largest object of cls_large; 0: no such class */
+	size_t large_max; /* largest object of cls_large; 0: no such class */
 	uint64_t hash_k0, hash_k1;
-	int was_unclean;         /* last user did not close it */
+	int was_unclean; /* last user did not close it */
 	char *path;
 	pmo_stats stats;
 	/* Hooks for object types the core does not know (user types written
@@ -102,8 +102,8 @@ typedef struct pmo_pool {
 	 * reported the commit); the message is in pmo_errormsg().  Cleared
 	 * by whoever reports it. */
 	int deferred_failed;
-	uint64_t freeing;        /* object whose hook_dealloc is running, or 0 */
-	int io_failed;           /* an I/O error under the mapping (errno), 0 if none:
+	uint64_t freeing; /* object whose hook_dealloc is running, or 0 */
+	int io_failed;    /* an I/O error under the mapping (errno), 0 if none:
 				  * written by iofail.c, also from a signal handler */
 } pmo_pool;
 
@@ -151,8 +151,7 @@ int pmo_pool_grew(const pmo_pool *p);
  * before the end of the heap (p->size). */
 static inline int pmo_off_valid_now(const pmo_pool *p, uint64_t off, size_t len)
 {
-	return off >= p->data_start && (off & 15) == 0 && off < p->size &&
-	       len <= p->size - off;
+	return off >= p->data_start && (off & 15) == 0 && off < p->size && len <= p->size - off;
 }
 
 /* In a growable pool a reference past the bound may be to a part the heap

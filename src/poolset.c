@@ -27,7 +27,7 @@ int pmo_is_pool_set(const char *path)
 	char head[sizeof SET_SIG - 1];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;   /* the caller reports why it cannot be read */
+		return 0; /* the caller reports why it cannot be read */
 	int set = pread(fd, head, sizeof head, 0) == (ssize_t)sizeof head &&
 		  memcmp(head, SET_SIG, sizeof head) == 0;
 	close(fd);
@@ -79,10 +79,10 @@ char *pmo_set_parts_dir(const char *path)
 static int shape_error(const char *path, const char *why)
 {
 	return pmo_err(EINVAL,
-		"%s is a libpmemobj pool set that pmemobj does not open (%s); pmemobj opens "
-		"the sets it writes itself (pmemobj.create(path, grow=True)): the lines "
-		"'" SET_SIG "', '" SET_OPTION "' and '<max size in bytes> <path>.parts/'",
-		path, why);
+		       "%s is a libpmemobj pool set that pmemobj does not open (%s); pmemobj opens "
+		       "the sets it writes itself (pmemobj.create(path, grow=True)): the lines "
+		       "'" SET_SIG "', '" SET_OPTION "' and '<max size in bytes> <path>.parts/'",
+		       path, why);
 }
 
 /* Parse the text; s->dir and s->max_size on success. */
@@ -169,8 +169,10 @@ static int list_parts(const char *path, pmo_set *s)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (!part_number(e->d_name, &i)) {
-			rc = pmo_err_corrupt(path, 0, "its parts directory %s holds '%s', which is "
-					     "not a part (NNNNNN" PART_SUFFIX ")", s->dir, e->d_name);
+			rc = pmo_err_corrupt(path, 0,
+					     "its parts directory %s holds '%s', which is "
+					     "not a part (NNNNNN" PART_SUFFIX ")",
+					     s->dir, e->d_name);
 			break;
 		}
 		n++;
@@ -186,8 +188,10 @@ static int list_parts(const char *path, pmo_set *s)
 		return pmo_err_corrupt(path, 0, "its parts directory %s has more than %u parts",
 				       s->dir, PMO_GROW_MAX_PARTS);
 	if (n != top)
-		return pmo_err_corrupt(path, 0, "parts are missing from %s (%u parts, numbered up "
-				       "to %06u)", s->dir, n, top - 1);
+		return pmo_err_corrupt(path, 0,
+				       "parts are missing from %s (%u parts, numbered up "
+				       "to %06u)",
+				       s->dir, n, top - 1);
 	s->nparts = n;
 	if (!(s->part_size = calloc(n, sizeof *s->part_size)))
 		return pmo_err(ENOMEM, "out of memory");
@@ -212,12 +216,15 @@ static int list_parts(const char *path, pmo_set *s)
 		if (!ok || !S_ISREG(st.st_mode))
 			rc = pmo_err_corrupt(path, s->total, "part %s is not a regular file", pp);
 		else if (sz < min || sz % 4096)
-			rc = pmo_err_corrupt(path, s->total, "part %s has %llu bytes (a part has "
+			rc = pmo_err_corrupt(path, s->total,
+					     "part %s has %llu bytes (a part has "
 					     "whole pages, at least %llu): truncated or replaced",
 					     pp, (unsigned long long)sz, (unsigned long long)min);
 		else if (sz > s->max_size - s->total)
-			rc = pmo_err_corrupt(path, s->total, "the parts reach past the set's "
-					     "size %llu at %s", (unsigned long long)s->max_size, pp);
+			rc = pmo_err_corrupt(path, s->total,
+					     "the parts reach past the set's "
+					     "size %llu at %s",
+					     (unsigned long long)s->max_size, pp);
 		free(pp);
 		if (rc)
 			return rc;
@@ -250,15 +257,19 @@ int pmo_set_read(const char *path, pmo_set *s)
 			rc = -1;
 		else if (strcmp(want, s->dir) != 0)
 			rc = pmo_err(EINVAL,
-				"pool set %s names the parts directory %s, but its parts belong in %s: "
-				"the pool was moved or copied without rewriting the set's last line "
-				"(move it back, or change that line to '%llu %s')",
-				path, s->dir, want, (unsigned long long)s->max_size, want);
+				     "pool set %s names the parts directory %s, but its parts "
+				     "belong in %s: "
+				     "the pool was moved or copied without rewriting the set's "
+				     "last line "
+				     "(move it back, or change that line to '%llu %s')",
+				     path, s->dir, want, (unsigned long long)s->max_size, want);
 		free(want);
 	}
 	if (rc == 0 && s->max_size < PMO_MIN_POOL_SIZE)
-		rc = pmo_err_corrupt(path, 0, "the set's size %llu is below the minimum pool "
-				     "size %zu", (unsigned long long)s->max_size, PMO_MIN_POOL_SIZE);
+		rc = pmo_err_corrupt(path, 0,
+				     "the set's size %llu is below the minimum pool "
+				     "size %zu",
+				     (unsigned long long)s->max_size, PMO_MIN_POOL_SIZE);
 	if (rc == 0)
 		rc = list_parts(path, s);
 	if (rc) {
@@ -344,8 +355,8 @@ void pmo_set_remove(const char *path)
 
 int pmo_set_map(const pmo_set *s, const char *path, void **base)
 {
-	char *m = mmap(NULL, s->total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	char *m =
+		mmap(NULL, s->total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (m == MAP_FAILED)
 		return pmo_err(errno, "cannot map pool %s: %s", path, strerror(errno));
 	uint64_t at = 0;
@@ -354,7 +365,8 @@ int pmo_set_map(const pmo_set *s, const char *path, void **base)
 		int fd = pp ? open(pp, O_RDONLY | O_CLOEXEC) : -1;
 		int e = errno;
 		void *r = fd >= 0 ? mmap(m + at, s->part_size[i], PROT_READ,
-					 MAP_PRIVATE | MAP_FIXED, fd, 0) : MAP_FAILED;
+					 MAP_PRIVATE | MAP_FIXED, fd, 0)
+				  : MAP_FAILED;
 		if (r == MAP_FAILED && fd >= 0)
 			e = errno;
 		if (fd >= 0)

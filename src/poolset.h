@@ -53,11 +53,11 @@
 #define PMO_GROW_MAX_PARTS 100000u
 
 typedef struct pmo_set {
-	char *dir;              /* the parts directory, with its final '/' */
+	char *dir; /* the parts directory, with its final '/' */
 	uint64_t max_size;
 	unsigned nparts;
-	uint64_t *part_size;    /* nparts sizes */
-	uint64_t total;         /* their sum */
+	uint64_t *part_size; /* nparts sizes */
+	uint64_t total;      /* their sum */
 	/* Part nparts exists but is the remains of an extension a kill
 	 * interrupted (created, not yet sized, never taken by the heap):
 	 * left out of the parts, removed at the next writable open. */

@@ -76,8 +76,7 @@ static int bad(const file_view *f, uint64_t off, const char *what)
 	return pmo_err_corrupt(f->path, off, "%s", what);
 }
 
-static int check_descriptor(const file_view *f, uint64_t *lanes, uint64_t *nlanes,
-			    uint64_t *heap)
+static int check_descriptor(const file_view *f, uint64_t *lanes, uint64_t *nlanes, uint64_t *heap)
 {
 	if (!inside(f, PMDK_DSC_OFF, PMDK_DSC_SIZE + 64))
 		return bad(f, PMDK_DSC_OFF, "the pool descriptor is cut off");
@@ -89,7 +88,8 @@ static int check_descriptor(const file_view *f, uint64_t *lanes, uint64_t *nlane
 	if (*lanes < PMDK_DSC_OFF + PMDK_DSC_SIZE || *nlanes == 0 || *nlanes > PMDK_MAX_LANES ||
 	    *heap < *lanes + *nlanes * PMDK_LANE_SIZE ||
 	    !inside(f, *heap, sizeof(struct pmdk_heap_header) + PMDK_ZONE_MIN_SIZE))
-		return bad(f, PMDK_DSC_LANES_OFFSET, "the pool descriptor's lane or heap offsets are "
+		return bad(f, PMDK_DSC_LANES_OFFSET,
+			   "the pool descriptor's lane or heap offsets are "
 			   "out of place");
 	uint64_t root = u64(f, PMDK_DSC_ROOT_OFFSET), root_size = u64(f, PMDK_DSC_ROOT_SIZE);
 	if (root && (root < *heap || (root & 15) || !inside(f, root, root_size)))
@@ -107,8 +107,7 @@ static int check_descriptor(const file_view *f, uint64_t *lanes, uint64_t *nlane
  * stand in the heap.  Only that first hop is checked: after a crash an
  * extension can legitimately hold anything, and libpmemobj copes with
  * that once it stands on an address in the heap. */
-static int check_log(const file_view *f, uint64_t off, uint64_t capacity, int undo,
-		     uint64_t heap)
+static int check_log(const file_view *f, uint64_t off, uint64_t capacity, int undo, uint64_t heap)
 {
 	uint64_t cap = u64(f, off + PMDK_ULOG_CAPACITY);
 	if (undo ? cap != capacity : cap > capacity)
@@ -130,10 +129,13 @@ static int check_log(const file_view *f, uint64_t off, uint64_t capacity, int un
 		 * a valid log's entries without further checks). */
 		uint64_t target = word & (((uint64_t)1 << 61) - 1), tlen = 8;
 		switch (word >> 61) {
-		case 0: case 1: case 2:        /* set, and, or: offset + value */
+		case 0:
+		case 1:
+		case 2: /* set, and, or: offset + value */
 			size = 16;
 			break;
-		case 5: case 6: {              /* buffer set, buffer copy */
+		case 5:
+		case 6: { /* buffer set, buffer copy */
 			uint64_t n = u64(f, e + 16);
 			if (n > f->size || !inside(f, e, (24 + n + 63) & ~(uint64_t)63))
 				return bad(f, e + 16, "a log entry's size reaches past the pool");
@@ -141,7 +143,7 @@ static int check_log(const file_view *f, uint64_t off, uint64_t capacity, int un
 			uint64_t sum = fletcher(f, e, size, e + 8, 0);
 			sum = fletcher(f, off + PMDK_ULOG_GEN_NUM, 8, UINT64_MAX, sum);
 			if (u64(f, e + 8) != sum)
-				return 0;      /* libpmemobj stops here: the rest is stale */
+				return 0; /* libpmemobj stops here: the rest is stale */
 			tlen = n;
 			break;
 		}
@@ -202,7 +204,8 @@ static int preflight_view(const file_view *f, int growable)
 		/* 0: libpmemobj sets it to all that is mapped at open. */
 		if (hs != 0 && (hs < sizeof(struct pmdk_heap_header) + PMDK_ZONE_MIN_SIZE ||
 				hs > f->size - heap))
-			return bad(f, PMDK_DSC_HEAP_SIZE, "the heap's size does not fit the pool's "
+			return bad(f, PMDK_DSC_HEAP_SIZE,
+				   "the heap's size does not fit the pool's "
 				   "parts");
 		if (hs != 0)
 			hv.size = heap + hs;
@@ -215,7 +218,8 @@ static int preflight_view(const file_view *f, int growable)
 	if (root >= zones && root < hv.size) {
 		uint64_t zone = zones + (root - zones) / PMDK_ZONE_MAX_SIZE * PMDK_ZONE_MAX_SIZE;
 		if (u32(f, zone + offsetof(struct pmdk_zone_header, magic)) == 0)
-			return bad(f, zone, "the heap zone that holds the root object has a zeroed "
+			return bad(f, zone,
+				   "the heap zone that holds the root object has a zeroed "
 				   "header (libpmemobj would reformat it over the objects in it)");
 	}
 	return check_heap(&hv, heap);

@@ -14,22 +14,22 @@ extern "C" {
 #endif
 
 typedef struct pmo_stats {
-	uint64_t tx_begun;        /* outermost transactions begun */
+	uint64_t tx_begun; /* outermost transactions begun */
 	uint64_t tx_committed;
 	uint64_t tx_aborted;
-	uint64_t tx_nested;       /* inner (flattened) transactions begun */
-	uint64_t atomic_stores;   /* one-word stores made without a log */
-	uint64_t snapshots;       /* pmemobj_tx_add_range calls */
+	uint64_t tx_nested;     /* inner (flattened) transactions begun */
+	uint64_t atomic_stores; /* one-word stores made without a log */
+	uint64_t snapshots;     /* pmemobj_tx_add_range calls */
 	uint64_t snapshot_bytes;
 	uint64_t allocs;
-	uint64_t alloc_bytes;     /* bytes requested */
+	uint64_t alloc_bytes; /* bytes requested */
 	uint64_t frees;
 	uint64_t gc_runs;
-	uint64_t gc_examined;     /* heap objects visited by the sweep */
+	uint64_t gc_examined; /* heap objects visited by the sweep */
 	uint64_t gc_freed;
 	uint64_t gc_ns;
-	uint64_t open_ns;         /* last open (or create) */
-	uint64_t recovery_ns;     /* gc after an unclean shutdown, at open */
+	uint64_t open_ns;     /* last open (or create) */
+	uint64_t recovery_ns; /* gc after an unclean shutdown, at open */
 } pmo_stats;
 
 /* Field names in declaration order, for the bindings and benchmarks.

@@ -21,9 +21,9 @@ static __thread pmo_pool *tx_pool;
 static __thread int tx_depth;
 static __thread int tx_started;
 static __thread int tx_err;
-static __thread int tx_single;   /* pmo_tx_single_store was called */
+static __thread int tx_single; /* pmo_tx_single_store was called */
 
-static unsigned fault_kinds;   /* armed kinds; 0: disarmed */
+static unsigned fault_kinds; /* armed kinds; 0: disarmed */
 static long fault_left, fault_count;
 
 void pmo_fault_arm(unsigned kinds, long n)
@@ -46,7 +46,7 @@ static inline int fault(unsigned kind)
 	fault_count++;
 	if (--fault_left)
 		return 0;
-	fault_kinds = 0;         /* once */
+	fault_kinds = 0; /* once */
 	return 1;
 }
 
@@ -86,7 +86,7 @@ static int tx_start(void)
 	if (pmemobj_tx_begin(p->pop, NULL, TX_PARAM_NONE) != 0) {
 		int e = errno ? errno : ENOMEM;
 		pmo_err_pmdk(e, "cannot begin a transaction");
-		pmemobj_tx_end();   /* a failed begin leaves a level to end */
+		pmemobj_tx_end(); /* a failed begin leaves a level to end */
 		tx_err = e;
 		errno = e;
 		return -1;
@@ -111,11 +111,11 @@ int pmo_tx_begin(pmo_pool *p)
 	if (tx_depth > 0) {
 		if (tx_pool != p)
 			return pmo_err(EINVAL,
-				"a transaction on another pool (%s) is open in this thread",
-				tx_pool->path);
+				       "a transaction on another pool (%s) is open in this thread",
+				       tx_pool->path);
 		if (!pmo_tx_active())
-			return pmo_err(ECANCELED,
-				"the enclosing transaction was aborted; end it before making more changes");
+			return pmo_err(ECANCELED, "the enclosing transaction was aborted; end it "
+						  "before making more changes");
 		/* Inner levels are ours alone: libpmemobj would flatten them
 		 * into the outermost anyway, and a level of its own costs a
 		 * begin, a commit and an end (~100 ns) per operation. */
@@ -271,8 +271,8 @@ static int not_working(void)
 {
 	if (pmo_tx_active())
 		return tx_start();
-	return pmo_err(ECANCELED, tx_depth > 0 ? "the transaction was aborted"
-					      : "no transaction is open");
+	return pmo_err(ECANCELED,
+		       tx_depth > 0 ? "the transaction was aborted" : "no transaction is open");
 }
 
 int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
@@ -280,9 +280,8 @@ int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len)
 	if (not_working())
 		return -1;
 	if (fault(PMO_FAULT_SNAPSHOT) ? injected_tx_failure()
-				     : pmemobj_tx_add_range_direct(ptr, len) != 0)
-		return pmo_err_pmdk(errno ? errno : ENOMEM,
-				    "cannot snapshot %zu bytes", len);
+				      : pmemobj_tx_add_range_direct(ptr, len) != 0)
+		return pmo_err_pmdk(errno ? errno : ENOMEM, "cannot snapshot %zu bytes", len);
 	PMO_STAT_ADD(p, snapshots, 1);
 	PMO_STAT_ADD(p, snapshot_bytes, len);
 	return 0;
@@ -304,8 +303,9 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len)
 {
 	if (not_working())
 		return -1;
-	if (fault(PMO_FAULT_ADD) ? injected_tx_failure()
-				: pmemobj_tx_xadd_range_direct(ptr, len, POBJ_XADD_NO_SNAPSHOT) != 0)
+	if (fault(PMO_FAULT_ADD)
+		    ? injected_tx_failure()
+		    : pmemobj_tx_xadd_range_direct(ptr, len, POBJ_XADD_NO_SNAPSHOT) != 0)
 		return pmo_err_pmdk(errno ? errno : ENOMEM,
 				    "cannot add %zu bytes to the transaction", len);
 	return 0;
@@ -324,21 +324,22 @@ static int alloc_failed(const pmo_pool *p, size_t size)
 		used += pmemobj_alloc_usable_size(o);
 	if (p->max_size)
 		return pmo_err(ENOMEM,
-			"growable pool is full: cannot allocate %zu bytes in %s, whose heap "
-			"ends at %.1f MiB of its max_size %.1f MiB, with committed "
-			"allocations taking %.1f MiB; it could not take another part of "
-			"%.0f MiB in %s (max_size reached, or the disk is full or not "
-			"writable)", size, p->path, (double)p->size / (1 << 20),
-			(double)p->max_size / (1 << 20), (double)used / (1 << 20),
-			(double)PMO_GROW_STEP / (1 << 20), p->parts_dir);
+			       "growable pool is full: cannot allocate %zu bytes in %s, whose heap "
+			       "ends at %.1f MiB of its max_size %.1f MiB, with committed "
+			       "allocations taking %.1f MiB; it could not take another part of "
+			       "%.0f MiB in %s (max_size reached, or the disk is full or not "
+			       "writable)",
+			       size, p->path, (double)p->size / (1 << 20),
+			       (double)p->max_size / (1 << 20), (double)used / (1 << 20),
+			       (double)PMO_GROW_STEP / (1 << 20), p->parts_dir);
 	return pmo_err(ENOMEM,
-		"pool is full: cannot allocate %zu bytes in %s, a pool of %.1f MiB in which "
-		"committed allocations take %.1f MiB (%.0f%%; not counted: what the failed "
-		"transaction allocated, libpmemobj's metadata, free space in runs of other "
-		"sizes); close it and make it larger with "
-		"pmemobj.resize(path, new_size) or the command `pmemobj resize POOL SIZE`",
-		size, p->path, (double)p->size / (1 << 20), (double)used / (1 << 20),
-		p->size ? 100.0 * (double)used / (double)p->size : 0.0);
+		       "pool is full: cannot allocate %zu bytes in %s, a pool of %.1f MiB in which "
+		       "committed allocations take %.1f MiB (%.0f%%; not counted: what the failed "
+		       "transaction allocated, libpmemobj's metadata, free space in runs of other "
+		       "sizes); close it and make it larger with "
+		       "pmemobj.resize(path, new_size) or the command `pmemobj resize POOL SIZE`",
+		       size, p->path, (double)p->size / (1 << 20), (double)used / (1 << 20),
+		       p->size ? 100.0 * (double)used / (double)p->size : 0.0);
 }
 
 /* The classes (see tx.h).  An object of a class spans at most 64 units
@@ -366,8 +367,7 @@ static uint64_t class_size(const pmo_pool *p)
 
 /* Registers a class of runs of at least run_bytes; *units receives how
  * many units libpmemobj made each run hold. */
-static int new_class(pmo_pool *p, size_t unit, size_t run_bytes, unsigned *id,
-		     unsigned *units)
+static int new_class(pmo_pool *p, size_t unit, size_t run_bytes, unsigned *id, unsigned *units)
 {
 	struct pobj_alloc_class_desc d = {
 		.unit_size = unit,
@@ -412,8 +412,7 @@ int pmo_alloc_classes_init(pmo_pool *p)
 
 size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 {
-	if (class_size(p) < SMALL_POOL && size + ALLOC_HEADER > p->large_max &&
-	    size < HUGE_MIN)
+	if (class_size(p) < SMALL_POOL && size + ALLOC_HEADER > p->large_max && size < HUGE_MIN)
 		return HUGE_MIN;
 	return size;
 }
@@ -427,7 +426,7 @@ static uint64_t alloc_flags(const pmo_pool *p, size_t size, int zero)
 		return f | POBJ_CLASS_ID(p->cls_mid);
 	if (size + ALLOC_HEADER <= p->large_max)
 		return f | POBJ_CLASS_ID(p->cls_large);
-	return f;   /* libpmemobj's own classes, or whole chunks */
+	return f; /* libpmemobj's own classes, or whole chunks */
 }
 
 static int size_ok(pmo_pool *p, size_t size)
@@ -451,8 +450,9 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 	 * have.  A larger pool has room for those runs, which pack several
 	 * such objects each. */
 	size = pmo_alloc_room(p, size);
-	PMEMoid oid = fault(PMO_FAULT_ALLOC) ? (injected_tx_failure(), OID_NULL)
-		: pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
+	PMEMoid oid = fault(PMO_FAULT_ALLOC)
+			      ? (injected_tx_failure(), OID_NULL)
+			      : pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
 	if (OID_IS_NULL(oid)) {
 		alloc_failed(p, size);
 		return 0;
@@ -462,8 +462,7 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 	return oid.off;
 }
 
-uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
-			uint64_t type_num, int zero)
+uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size, uint64_t type_num, int zero)
 {
 	/* libpmemobj's transactional realloc takes no class: a new block of
 	 * ours, the contents copied into it (fresh memory of this

@@ -49,11 +49,11 @@
  * transaction).  pmo_fault_arm(0, 0) disarms.  Disarmed it costs one
  * predictable branch per call. */
 enum {
-	PMO_FAULT_BEGIN = 1,     /* pmemobj_tx_begin */
-	PMO_FAULT_SNAPSHOT = 2,  /* pmemobj_tx_add_range_direct */
-	PMO_FAULT_ADD = 4,       /* pmemobj_tx_xadd_range_direct (no snapshot) */
-	PMO_FAULT_ALLOC = 8,     /* pmemobj_tx_xalloc */
-	PMO_FAULT_FREE = 16,     /* pmemobj_tx_free */
+	PMO_FAULT_BEGIN = 1,    /* pmemobj_tx_begin */
+	PMO_FAULT_SNAPSHOT = 2, /* pmemobj_tx_add_range_direct */
+	PMO_FAULT_ADD = 4,      /* pmemobj_tx_xadd_range_direct (no snapshot) */
+	PMO_FAULT_ALLOC = 8,    /* pmemobj_tx_xalloc */
+	PMO_FAULT_FREE = 16,    /* pmemobj_tx_free */
 	PMO_FAULT_ALL = 31
 };
 void pmo_fault_arm(unsigned kinds, long n);
@@ -134,8 +134,7 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);
 /* Reallocate (contents copied, truncated or zero-filled) as a new block of
  * the right class: the old one is freed, so callers snapshot the field
  * that holds the offset, never the data.  0 on failure. */
-uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size,
-			uint64_t type_num, int zero);
+uint64_t pmo_tx_realloc(pmo_pool *p, uint64_t off, size_t size, uint64_t type_num, int zero);
 
 int pmo_tx_free(pmo_pool *p, uint64_t off);
 

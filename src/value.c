@@ -9,8 +9,7 @@
 #include "hash.h"
 #include "tx.h"
 
-static uint64_t varobj_new(pmo_pool *p, uint32_t type, const void *data,
-			   size_t n, int64_t hash)
+static uint64_t varobj_new(pmo_pool *p, uint32_t type, const void *data, size_t n, int64_t hash)
 {
 	if (n > SIZE_MAX / 2) {
 		pmo_err(ENOMEM, "value of %zu bytes is too large", n);
@@ -50,8 +49,7 @@ uint64_t pmo_pickle_new(pmo_pool *p, const void *data, size_t n)
 uint64_t pmo_long_new(pmo_pool *p, int negative, const uint8_t *mag_le, size_t n)
 {
 	int sign = n == 0 ? 0 : (negative ? -1 : 1);
-	uint64_t off = varobj_new(p, PMO_T_LONG, mag_le, n,
-				  pmo_hash_bigint(sign, mag_le, n));
+	uint64_t off = varobj_new(p, PMO_T_LONG, mag_le, n, pmo_hash_bigint(sign, mag_le, n));
 	if (off && negative)
 		pmo_head_at(p, off)->flags = PMO_LONG_NEGATIVE;
 	return off;
@@ -196,7 +194,7 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 	}
 	case PMO_T_TUPLE:
 	case PMO_T_FROZENSET:
-	case PMO_T_PTUPLE:    /* a PersistentTuple equals the tuple of its items */
+	case PMO_T_PTUPLE: /* a PersistentTuple equals the tuple of its items */
 		return ((const pmo_tuple *)h)->hash;
 	default:
 		return PMO_HASH_UNKNOWN;
@@ -215,7 +213,7 @@ int pmo_value_verify(const pmo_pool *p, uint64_t off)
 		want = t->hash;
 		have = items_hash(p, t, &oom);
 		if (oom)
-			return 0;   /* could not check: not a finding */
+			return 0; /* could not check: not a finding */
 	} else if (type == PMO_T_STR || type == PMO_T_BYTES || type == PMO_T_PICKLE ||
 		   type == PMO_T_LONG) {
 		const pmo_varobj *o = pmo_varobj_get(p, off, type);
@@ -223,8 +221,9 @@ int pmo_value_verify(const pmo_pool *p, uint64_t off)
 			return -1;
 		want = o->hash;
 		if (type == PMO_T_LONG)
-			have = pmo_hash_bigint(o->size == 0 ? 0 :
-					       o->head.flags & PMO_LONG_NEGATIVE ? -1 : 1,
+			have = pmo_hash_bigint(o->size == 0                        ? 0
+					       : o->head.flags & PMO_LONG_NEGATIVE ? -1
+										   : 1,
 					       (const uint8_t *)o->data, o->size);
 		else
 			have = pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, o->data, o->size);
@@ -232,12 +231,14 @@ int pmo_value_verify(const pmo_pool *p, uint64_t off)
 		if (type == PMO_T_PICKLE && want == PMO_HASH_UNKNOWN)
 			return 0;
 	} else {
-		return 0;   /* complex, and mutable objects: no checksum */
+		return 0; /* complex, and mutable objects: no checksum */
 	}
 	if (have != want)
-		return pmo_err_corrupt(p->path, off, "%s object fails its checksum (stored %llx, "
-				       "computed %llx)", pmo_type_name(type),
-				       (unsigned long long)want, (unsigned long long)have);
+		return pmo_err_corrupt(p->path, off,
+				       "%s object fails its checksum (stored %llx, "
+				       "computed %llx)",
+				       pmo_type_name(type), (unsigned long long)want,
+				       (unsigned long long)have);
 	return 0;
 }
 

@@ -45,7 +45,7 @@ typedef struct pmo_tuple {
 	pmo_slot items[];
 } pmo_tuple;
 
-#define PMO_LONG_NEGATIVE 1u  /* head.flags of a PMO_T_LONG */
+#define PMO_LONG_NEGATIVE 1u /* head.flags of a PMO_T_LONG */
 
 /* Constructors: run inside a transaction; return the new object's offset
  * (holding one reference), or 0 on failure. */
@@ -60,7 +60,7 @@ uint64_t pmo_complex_new(pmo_pool *p, double real, double imag);
 uint64_t pmo_tuple_new(pmo_pool *p, uint32_t type, size_t n);
 static inline void pmo_tuple_init_item(pmo_tuple *t, size_t i, pmo_slot v)
 {
-	t->items[i] = v;  /* fresh object of this transaction: no snapshot */
+	t->items[i] = v; /* fresh object of this transaction: no snapshot */
 }
 void pmo_tuple_seal(pmo_pool *p, pmo_tuple *t);
 

@@ -76,12 +76,12 @@ int free_batch(pmo_pool *p, std::vector<uint64_t> &offs)
 	return pmo_tx_end(p);
 }
 
-#define ALLOC_SETUP                                                 \
-	size_t size = (size_t)state.range(0);                       \
-	pmo_pool *p = bench_family_pool("alloc", kAllocPoolSize);   \
-	if (!p) {                                                   \
-		state.SkipWithError(bench_error().c_str());         \
-		return;                                             \
+#define ALLOC_SETUP                                               \
+	size_t size = (size_t)state.range(0);                     \
+	pmo_pool *p = bench_family_pool("alloc", kAllocPoolSize); \
+	if (!p) {                                                 \
+		state.SkipWithError(bench_error().c_str());       \
+		return;                                           \
 	}
 
 void BM_AllocFree(benchmark::State &state)
@@ -159,7 +159,7 @@ void BM_Free(benchmark::State &state)
 	state.SetBytesProcessed((int64_t)(state.iterations() * size));
 }
 
-}  // namespace
+} // namespace
 
 void register_alloc_benchmarks()
 {
@@ -169,8 +169,7 @@ void register_alloc_benchmarks()
 		sizes = {16, 32, 1024, 64 << 10, 1 << 20};
 		pair_sizes = {32};
 	} else {
-		sizes = {16, 32, 64, 256, 1024, 4 << 10, 16 << 10, 64 << 10, 256 << 10,
-			 1 << 20};
+		sizes = {16, 32, 64, 256, 1024, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20};
 		pair_sizes = {32, 1024, 1 << 20};
 	}
 	auto *b = bench_register("AllocFree", BM_AllocFree);

@@ -26,7 +26,7 @@ namespace {
 
 constexpr size_t kTreePoolSize = (size_t)64 << 20;
 constexpr uint64_t kTreeReset = 16384;
-constexpr uint64_t kTreeN = 16384;   /* a power of two */
+constexpr uint64_t kTreeN = 16384; /* a power of two */
 constexpr uint64_t kPerTx = 1024;
 
 pmo_key int_key(int64_t v)
@@ -160,7 +160,7 @@ void BM_BTreeLookupInt(benchmark::State &state)
 	c.finish();
 }
 
-}  // namespace
+} // namespace
 
 void register_btree_benchmarks()
 {

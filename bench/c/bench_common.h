@@ -42,9 +42,9 @@ extern "C" {
 }
 
 struct BenchConfig {
-	std::string mode;   /* pmem | file | tmpfs-msync | dax */
-	std::string dir;    /* where pool files go */
-	bool quick = false; /* fewer sizes (an experiment's --quick) */
+	std::string mode;       /* pmem | file | tmpfs-msync | dax */
+	std::string dir;        /* where pool files go */
+	bool quick = false;     /* fewer sizes (an experiment's --quick) */
 	int64_t iterations = 0; /* fixed iteration count, 0: Google Benchmark decides */
 };
 
@@ -57,8 +57,7 @@ std::string bench_pool_path(const std::string &family);
  * removed when the run ends.  NULL on failure, with the message in
  * bench_error(). */
 pmo_pool *bench_family_pool(const std::string &family, size_t size);
-PMEMobjpool *bench_raw_pool(const std::string &family, size_t size,
-			    const char *layout);
+PMEMobjpool *bench_raw_pool(const std::string &family, size_t size, const char *layout);
 std::string bench_error();
 
 /* Fixture pools, built once per run by a child process (see
@@ -98,9 +97,9 @@ bool bench_flush_counting();
 class RunCounters {
 public:
 	RunCounters(benchmark::State &state, pmo_pool *p);
-	void pause();   /* state.PauseTiming() and stop counting */
-	void resume();  /* count again and state.ResumeTiming() */
-	void finish();  /* write the counters into state.counters */
+	void pause();  /* state.PauseTiming() and stop counting */
+	void resume(); /* count again and state.ResumeTiming() */
+	void finish(); /* write the counters into state.counters */
 
 private:
 	benchmark::State &state_;
@@ -131,7 +130,7 @@ void register_raw_benchmarks();
 void register_alloc_benchmarks();
 void register_list_benchmarks();
 void register_dict_benchmarks();
-void register_heap_benchmarks();  /* gc, open, recovery */
+void register_heap_benchmarks(); /* gc, open, recovery */
 
 /* Builders of the fixture pools (child process entries). */
 int bench_build_heap(const char *path, size_t n, bool shuffled);

@@ -39,8 +39,7 @@ struct IntKey {
 
 int eq_int(void *ctx, const pmo_slot *stored)
 {
-	return stored->tag == PMO_TAG_INT &&
-	       (int64_t)stored->val == static_cast<IntKey *>(ctx)->v;
+	return stored->tag == PMO_TAG_INT && (int64_t)stored->val == static_cast<IntKey *>(ctx)->v;
 }
 
 struct StrKey {
@@ -101,8 +100,7 @@ int insert_key(pmo_pool *p, pmo_dict *d, uint64_t i)
 		return -1;
 	StrKey k{p, buf, (size_t)n};
 	int64_t h = pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, buf, (size_t)n);
-	return pmo_dict_set(p, d, h, pmo_slot_ref(off), pmo_slot_int((int64_t)i), eq_str,
-			    &k);
+	return pmo_dict_set(p, d, h, pmo_slot_ref(off), pmo_slot_int((int64_t)i), eq_str, &k);
 }
 
 template <bool Str>
@@ -147,7 +145,7 @@ pmo_dict *lookup_dict(benchmark::State &state, pmo_pool **pp)
 	return pmo_dict_get(*pp, dict_off);
 }
 
-}  // namespace
+} // namespace
 
 int bench_build_lookup(const char *path, size_t n)
 {
@@ -264,7 +262,7 @@ void BM_DictLookupStr(benchmark::State &state)
 	c.finish();
 }
 
-}  // namespace
+} // namespace
 
 void register_dict_benchmarks()
 {

@@ -122,7 +122,8 @@ void sweep(benchmark::State &state, bool pmdk)
 	for (auto _ : state) {
 		if (pmdk) {
 			PMEMoid oid;
-			POBJ_FOREACH(p->pop, oid) {
+			POBJ_FOREACH(p->pop, oid)
+			{
 				pmo_block b = {oid.off, 0, 0};
 				sweep_block(&sum, &b);
 			}
@@ -193,8 +194,8 @@ void open_clean(benchmark::State &state, bool preflight)
 		close_ns += pmo_now_ns() - t1;
 	}
 	state.counters["objects"] = (double)n;
-	state.counters["close_us"] = benchmark::Counter(
-		close_ns / 1e3, benchmark::Counter::kAvgIterations);
+	state.counters["close_us"] =
+		benchmark::Counter(close_ns / 1e3, benchmark::Counter::kAvgIterations);
 	pmo_preflight_disable(0);
 }
 
@@ -272,7 +273,7 @@ void BM_Recover(benchmark::State &state)
 		benchmark::Counter((double)freed, benchmark::Counter::kAvgIterations);
 }
 
-}  // namespace
+} // namespace
 
 void register_heap_benchmarks()
 {
@@ -285,8 +286,9 @@ void register_heap_benchmarks()
 	for (int64_t n : sizes)
 		b->Arg(n);
 	b->Unit(benchmark::kMillisecond);
-	for (auto [name, fn] : {std::pair{"GcShuffled", BM_GcShuffled}, std::pair{"Sweep", BM_Sweep},
-				std::pair{"SweepPmdk", BM_SweepPmdk}}) {
+	for (auto [name, fn] :
+	     {std::pair{"GcShuffled", BM_GcShuffled}, std::pair{"Sweep", BM_Sweep},
+	      std::pair{"SweepPmdk", BM_SweepPmdk}}) {
 		b = bench_register(name, fn);
 		for (int64_t n : sizes)
 			b->Arg(n);

@@ -107,7 +107,7 @@ void BM_ListGet(benchmark::State &state)
 	c.finish();
 }
 
-}  // namespace
+} // namespace
 
 void register_list_benchmarks()
 {

@@ -54,7 +54,7 @@ struct Family {
 	PMEMobjpool *raw = nullptr;
 };
 std::map<std::string, Family> families;
-std::map<std::string, std::string> built;  /* kind+n -> path */
+std::map<std::string, std::string> built; /* kind+n -> path */
 std::vector<benchmark::internal::Benchmark *> registered;
 
 /* Paths to unlink from a signal handler: fixed storage, no allocation. */
@@ -117,8 +117,7 @@ int probe_is_pmem(const std::string &dir)
 	std::string path = dir + "/pmo_bench-" + std::to_string(getpid()) + "-probe";
 	size_t len = 0;
 	int is_pmem = -1;
-	void *addr = map(path.c_str(), 1 << 16, 1 /* PMEM_FILE_CREATE */, 0600,
-			 &len, &is_pmem);
+	void *addr = map(path.c_str(), 1 << 16, 1 /* PMEM_FILE_CREATE */, 0600, &len, &is_pmem);
 	if (addr)
 		unmap(addr, len);
 	unlink(path.c_str());
@@ -145,7 +144,7 @@ bool starts_with(const char *s, const char *prefix)
 	return std::strncmp(s, prefix, std::strlen(prefix)) == 0;
 }
 
-}  // namespace
+} // namespace
 
 void bench_remember(benchmark::internal::Benchmark *b)
 {
@@ -164,8 +163,7 @@ std::string bench_error()
 
 std::string bench_pool_path(const std::string &family)
 {
-	return config.dir + "/pmo_bench-" + std::to_string(getpid()) + "-" + family +
-	       ".pool";
+	return config.dir + "/pmo_bench-" + std::to_string(getpid()) + "-" + family + ".pool";
 }
 
 pmo_pool *bench_family_pool(const std::string &family, size_t size)
@@ -184,8 +182,7 @@ pmo_pool *bench_family_pool(const std::string &family, size_t size)
 	return f.pool;
 }
 
-PMEMobjpool *bench_raw_pool(const std::string &family, size_t size,
-			    const char *layout)
+PMEMobjpool *bench_raw_pool(const std::string &family, size_t size, const char *layout)
 {
 	Family &f = families[family];
 	if (f.raw)
@@ -195,8 +192,7 @@ PMEMobjpool *bench_raw_pool(const std::string &family, size_t size,
 	remember_path(f.path);
 	f.raw = pmemobj_create(f.path.c_str(), layout, size, 0600);
 	if (!f.raw)
-		last_error = std::string("pmemobj_create ") + f.path + ": " +
-			     pmemobj_errormsg();
+		last_error = std::string("pmemobj_create ") + f.path + ": " + pmemobj_errormsg();
 	else
 		settle(f.path);
 	return f.raw;
@@ -249,8 +245,8 @@ std::string bench_built_pool(const std::string &kind, size_t n)
 		return "";
 	}
 	settle(path);
-	std::fprintf(stderr, "pmo_bench: built the %s pool of %zu in %.2f s\n", kind.c_str(),
-		     n, (pmo_now_ns() - t0) / 1e9);
+	std::fprintf(stderr, "pmo_bench: built the %s pool of %zu in %.2f s\n", kind.c_str(), n,
+		     (pmo_now_ns() - t0) / 1e9);
 	built[key] = path;
 	return path;
 }
@@ -390,14 +386,13 @@ void RunCounters::finish()
 	pmo_stats s = stats_of(p_);
 	FlushCounts f = bench_flush_counts();
 	auto avg = [&](const char *name, uint64_t v) {
-		state_.counters[name] = benchmark::Counter((double)v,
-							   benchmark::Counter::kAvgIterations);
+		state_.counters[name] =
+			benchmark::Counter((double)v, benchmark::Counter::kAvgIterations);
 	};
 	if (p_) {
 		avg("tx", s.tx_begun - s0_.tx_begun - excl_.tx_begun);
 		avg("snapshots", s.snapshots - s0_.snapshots - excl_.snapshots);
-		avg("snapshot_bytes",
-		    s.snapshot_bytes - s0_.snapshot_bytes - excl_.snapshot_bytes);
+		avg("snapshot_bytes", s.snapshot_bytes - s0_.snapshot_bytes - excl_.snapshot_bytes);
 		avg("allocs", s.allocs - s0_.allocs - excl_.allocs);
 		avg("alloc_bytes", s.alloc_bytes - s0_.alloc_bytes - excl_.alloc_bytes);
 		avg("frees", s.frees - s0_.frees - excl_.frees);
@@ -465,7 +460,8 @@ int main(int argc, char **argv)
 	}
 	if (config.dir.empty()) {
 		if (mode == "dax") {
-			std::fprintf(stderr, "pmo_bench: dax mode needs PMO_BENCH_DIR or --pmo_dir\n");
+			std::fprintf(stderr,
+				     "pmo_bench: dax mode needs PMO_BENCH_DIR or --pmo_dir\n");
 			return 2;
 		}
 		config.dir = default_dir(mode);

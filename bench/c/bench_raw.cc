@@ -20,7 +20,7 @@ namespace {
 
 constexpr size_t kRawPoolSize = (size_t)16 << 20;
 constexpr uint64_t kRawType = 1;
-constexpr size_t kRawEntries = 4096;   /* about the Python workloads' n */
+constexpr size_t kRawEntries = 4096; /* about the Python workloads' n */
 
 struct raw_root {
 	uint64_t field;
@@ -56,13 +56,13 @@ PMEMobjpool *raw_pool(raw_root **root)
 	return pop;
 }
 
-#define RAW_SETUP                                                   \
-	raw_root *root;                                             \
-	PMEMobjpool *pop = raw_pool(&root);                         \
-	if (!pop) {                                                 \
-		state.SkipWithError(bench_error().c_str());         \
-		return;                                             \
-	}                                                           \
+#define RAW_SETUP                                           \
+	raw_root *root;                                     \
+	PMEMobjpool *pop = raw_pool(&root);                 \
+	if (!pop) {                                         \
+		state.SkipWithError(bench_error().c_str()); \
+		return;                                     \
+	}                                                   \
 	RunCounters c(state, nullptr)
 
 void raw_fail(benchmark::State &state, const char *what)
@@ -172,7 +172,7 @@ void BM_RawTxDictAdd(benchmark::State &state)
 void BM_RawTxAttrAdd(benchmark::State &state)
 {
 	RAW_SETUP;
-	uint64_t next = 0;   /* the object to add to: in DRAM, not logged */
+	uint64_t next = 0; /* the object to add to: in DRAM, not logged */
 	for (auto _ : state) {
 		auto update = [root, &next]() -> const char * {
 			auto *o = &root->objects[next++ % kRawEntries];
@@ -209,7 +209,7 @@ void BM_RawAllocFree32(benchmark::State &state)
 	c.finish();
 }
 
-}  // namespace
+} // namespace
 
 void register_raw_benchmarks()
 {

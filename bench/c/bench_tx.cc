@@ -120,7 +120,7 @@ void BM_TxSlotsRange(benchmark::State &state)
 	state.SetItemsProcessed((int64_t)(state.iterations() * n));
 }
 
-}  // namespace
+} // namespace
 
 void register_tx_benchmarks()
 {

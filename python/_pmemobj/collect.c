@@ -5,7 +5,7 @@
 #include <errno.h>
 
 typedef struct orphan_log {
-	PyObject *list;  /* (offset, type name, refcount) of each unreachable object */
+	PyObject *list; /* (offset, type name, refcount) of each unreachable object */
 } orphan_log;
 
 static void note_unreachable(void *ctx, uint64_t off, uint32_t type, uint64_t refcnt)
@@ -14,10 +14,11 @@ static void note_unreachable(void *ctx, uint64_t off, uint32_t type, uint64_t re
 	if (!log->list)
 		return;
 	const char *name = pmo_type_name(type);
-	PyObject *t = name ? Py_BuildValue("Ksk", (unsigned long long)off, name, (unsigned long)refcnt)
-			   : Py_BuildValue("KIk", (unsigned long long)off, type, (unsigned long)refcnt);
+	PyObject *t =
+		name ? Py_BuildValue("Ksk", (unsigned long long)off, name, (unsigned long)refcnt)
+		     : Py_BuildValue("KIk", (unsigned long long)off, type, (unsigned long)refcnt);
 	if (!t || PyList_Append(log->list, t) != 0)
-		Py_CLEAR(log->list);  /* logging is best effort; gc goes on */
+		Py_CLEAR(log->list); /* logging is best effort; gc goes on */
 	Py_XDECREF(t);
 }
 
@@ -28,7 +29,10 @@ static void note_invalid(void *ctx, uint64_t off, uint32_t type, const char *pro
 		return;
 	const char *name = pmo_type_name(type);
 	PyObject *t = Py_BuildValue("Kss", (unsigned long long)off,
-				    name ? name : type == 0 ? "heap" : "?", problem);
+				    name        ? name
+				    : type == 0 ? "heap"
+						: "?",
+				    problem);
 	if (!t || PyList_Append(log->list, t) != 0)
 		Py_CLEAR(log->list);
 	Py_XDECREF(t);
@@ -116,20 +120,19 @@ PyObject *pyx_pool_check(PoolObject *pool)
 		free(res.type_counts);
 	}
 	pyx_unlock(pool);
-	if (rc == 0 && !bad.list)      /* a report could not be recorded */
+	if (rc == 0 && !bad.list) /* a report could not be recorded */
 		PyErr_NoMemory();
 	if (rc != 0 || !types || PyErr_Occurred()) {
 		Py_XDECREF(bad.list);
 		Py_XDECREF(types);
 		return NULL;
 	}
-	PyObject *d = Py_BuildValue("{s:O,s:N,s:N,s:K,s:K,s:K,s:K,s:K}", "ok",
-				    res.invalid == 0 ? Py_True : Py_False, "problems", bad.list,
-				    "types", types, "live", (unsigned long long)res.live,
-				    "unreachable", (unsigned long long)res.unreachable,
-				    "examined", (unsigned long long)res.examined,
-				    "used_bytes", (unsigned long long)res.used_bytes,
-				    "pool_bytes", (unsigned long long)pool_bytes);
+	PyObject *d = Py_BuildValue(
+		"{s:O,s:N,s:N,s:K,s:K,s:K,s:K,s:K}", "ok", res.invalid == 0 ? Py_True : Py_False,
+		"problems", bad.list, "types", types, "live", (unsigned long long)res.live,
+		"unreachable", (unsigned long long)res.unreachable, "examined",
+		(unsigned long long)res.examined, "used_bytes", (unsigned long long)res.used_bytes,
+		"pool_bytes", (unsigned long long)pool_bytes);
 	return d;
 }
 
@@ -168,7 +171,8 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 		Py_XDECREF(log.list);
 		if (PyErr_Occurred())
 			return NULL;
-		pmo_err_corrupt(pool->core->path, 0, "gc found %llu invalid objects (logged "
+		pmo_err_corrupt(pool->core->path, 0,
+				"gc found %llu invalid objects (logged "
 				"on the 'pmemobj' logger); nothing was collected",
 				(unsigned long long)invalid);
 		return pyx_raise();
@@ -187,10 +191,8 @@ PyObject *pyx_pool_gc(PoolObject *pool, int debug, int closing)
 	pyx_unlock(pool);
 	free(res.type_counts);
 	PyObject *counts = PyDict_New();
-	if (!types || !counts ||
-	    set_count(counts, "examined", res.examined) ||
-	    set_count(counts, "live", res.live) ||
-	    set_count(counts, "orphans", res.orphans) ||
+	if (!types || !counts || set_count(counts, "examined", res.examined) ||
+	    set_count(counts, "live", res.live) || set_count(counts, "orphans", res.orphans) ||
 	    set_count(counts, "cycles", res.cycles) ||
 	    set_count(counts, "collected", res.orphans + res.cycles) ||
 	    set_count(counts, "substructures", res.subs_live) ||

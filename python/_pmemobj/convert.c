@@ -51,8 +51,7 @@ static int core_failed(void)
 
 static int cannot_persist(PyObject *v)
 {
-	PyErr_Format(PyExc_TypeError, "Don't know how to persist %s",
-		     _PyType_Name(Py_TYPE(v)));
+	PyErr_Format(PyExc_TypeError, "Don't know how to persist %s", _PyType_Name(Py_TYPE(v)));
 	return -1;
 }
 
@@ -63,8 +62,8 @@ static int check_proxy(PoolObject *pool, ProxyObject *v)
 	if (v->pool != pool) {
 		PyErr_Format(PyExc_ValueError,
 			     "cannot store a %s of pool %R in pool %R: persistent objects "
-			     "belong to one pool", Py_TYPE(v)->tp_name, v->pool->filename,
-			     pool->filename);
+			     "belong to one pool",
+			     Py_TYPE(v)->tp_name, v->pool->filename, pool->filename);
 		return -1;
 	}
 	return 0;
@@ -79,9 +78,8 @@ static inline int is_plain_container(PyObject *v)
  * checked (they may be shared or cyclic). */
 static int check_value(PoolObject *pool, PyObject *v, PyObject **seen)
 {
-	if (v == Py_None || PyBool_Check(v) || PyLong_CheckExact(v) ||
-	    PyFloat_CheckExact(v) || PyComplex_CheckExact(v) ||
-	    PyUnicode_CheckExact(v) || PyBytes_CheckExact(v))
+	if (v == Py_None || PyBool_Check(v) || PyLong_CheckExact(v) || PyFloat_CheckExact(v) ||
+	    PyComplex_CheckExact(v) || PyUnicode_CheckExact(v) || PyBytes_CheckExact(v))
 		return 0;
 	int plain = is_plain_container(v);
 	if (plain) {
@@ -123,7 +121,7 @@ static int check_value(PoolObject *pool, PyObject *v, PyObject **seen)
 		return check_proxy(pool, (ProxyObject *)v);
 	if (pyx_is_pickled_type(pool, v))
 		return 0;
-	uint64_t off;   /* an object of a persistent type written in Python? */
+	uint64_t off; /* an object of a persistent type written in Python? */
 	int r = pyx_foreign_check(pool, v, &off);
 	if (r != 0)
 		return r < 0 ? -1 : 0;
@@ -261,8 +259,8 @@ static int store_pickle(PoolObject *pool, PyObject *v, pmo_slot *out)
 	PyObject *data = pyx_pickle_dumps(v);
 	if (!data)
 		return -1;
-	uint64_t off = pmo_pickle_new(pool->core, PyBytes_AS_STRING(data),
-				      (size_t)PyBytes_GET_SIZE(data));
+	uint64_t off =
+		pmo_pickle_new(pool->core, PyBytes_AS_STRING(data), (size_t)PyBytes_GET_SIZE(data));
 	Py_DECREF(data);
 	if (!off)
 		return core_failed();
@@ -295,8 +293,9 @@ static int store_plain(PoolObject *pool, PyObject *v, pmo_slot *out)
 		goto out;
 	copy = Py_XNewRef(PyDict_GetItemWithError(pool->plain_copies, id));
 	if (!copy && !PyErr_Occurred()) {
-		uint32_t code = PyList_CheckExact(v) ? PMO_T_LIST
-				: PyDict_CheckExact(v) ? PMO_T_DICT : PMO_T_SET;
+		uint32_t code = PyList_CheckExact(v)   ? PMO_T_LIST
+				: PyDict_CheckExact(v) ? PMO_T_DICT
+						       : PMO_T_SET;
 		copy = PyObject_CallMethod((PyObject *)pool, "new", "(O)",
 					   (PyObject *)pyx_proxy_type(code));
 		/* Registered before filling: a cycle back to v finds it. */
@@ -431,7 +430,7 @@ static PyObject *undecodable(PoolObject *pool, uint64_t off, const char *what)
 	PyErr_Fetch(&et, &ev, &tb);
 	PyErr_NormalizeException(&et, &ev, &tb);
 	if (ev && PyObject_HasAttrString(ev, "refused_by_policy")) {
-		PyErr_Restore(et, ev, tb);     /* _pickling.py refused a class */
+		PyErr_Restore(et, ev, tb); /* _pickling.py refused a class */
 		return NULL;
 	}
 	pmo_err_corrupt(pool->core->path, off, "%s", what);
@@ -516,9 +515,8 @@ PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
 		return load_ref(pool, s.val);
 	case PMO_TAG_SSTR:
 		if (pmo_slot_well_formed(s)) {
-			PyObject *str = PyUnicode_DecodeUTF8(pmo_sstr_data(&s),
-							     (Py_ssize_t)pmo_sstr_len(&s),
-							     "surrogatepass");
+			PyObject *str = PyUnicode_DecodeUTF8(
+				pmo_sstr_data(&s), (Py_ssize_t)pmo_sstr_len(&s), "surrogatepass");
 			return str ? str : undecodable(pool, 0, "a short str holds invalid UTF-8");
 		}
 		/* fall through */

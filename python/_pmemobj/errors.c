@@ -9,13 +9,18 @@ int pyx_errors_ready(PyObject *m)
 {
 	/* offset None on the class: one made in Python has the attribute too. */
 	PyObject *dict = Py_BuildValue("{s:O}", "offset", Py_None);
-	pyx_CorruptPoolError = dict ? PyErr_NewExceptionWithDoc(
-		"pmemobj.CorruptPoolError",
-		"The pool file is damaged: a structure in it is not what the runtime\n"
-		"wrote.  An OSError with errno EIO; `filename` is the pool file and\n"
-		"`offset` the byte offset in it where the damage was seen (0 if it\n"
-		"cannot be pinned to one; None if the error was not raised by pmemobj).",
-		PyExc_OSError, dict) : NULL;
+	pyx_CorruptPoolError =
+		dict ? PyErr_NewExceptionWithDoc(
+			       "pmemobj.CorruptPoolError",
+			       "The pool file is damaged: a structure in it is not what the "
+			       "runtime\n"
+			       "wrote.  An OSError with errno EIO; `filename` is the pool file "
+			       "and\n"
+			       "`offset` the byte offset in it where the damage was seen (0 if it\n"
+			       "cannot be pinned to one; None if the error was not raised by "
+			       "pmemobj).",
+			       PyExc_OSError, dict)
+		     : NULL;
 	Py_XDECREF(dict);
 	if (!pyx_CorruptPoolError)
 		return -1;
@@ -48,7 +53,7 @@ static void raise_corrupt(const char *msg, unsigned long long off, const char *p
 
 PyObject *pyx_raise(void)
 {
-	int e = errno > 0 ? errno : EIO;   /* never OSError(-1) or (0) */
+	int e = errno > 0 ? errno : EIO; /* never OSError(-1) or (0) */
 	const char *msg = pmo_errormsg();
 	unsigned long long off;
 	const char *path;

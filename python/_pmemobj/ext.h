@@ -25,14 +25,13 @@ enum { FRAME_CONTEXT = 'C', FRAME_FREE = 'F' };
 #define MAX_TX_FRAMES 1000
 
 typedef struct PoolObject {
-	PyObject_HEAD
-	pmo_pool *core;            /* NULL once closed */
-	PyObject *filename;        /* str */
-	PyObject *pickle_types;    /* set of classes stored via pickle */
+	PyObject_HEAD pmo_pool *core; /* NULL once closed */
+	PyObject *filename;           /* str */
+	PyObject *pickle_types;       /* set of classes stored via pickle */
 	int debug;
-	int verify;                /* check each immutable value's checksum on read */
-	int readonly;              /* flag='r': every change raises (pyx_check_writable) */
-	PyObject *txobj;           /* the Transaction pool.transaction() returns (it
+	int verify;      /* check each immutable value's checksum on read */
+	int readonly;    /* flag='r': every change raises (pyx_check_writable) */
+	PyObject *txobj; /* the Transaction pool.transaction() returns (it
 				    * holds nothing but the pool: one serves all) */
 	/* Bumped by every operation that may change the pool (pyx_op_begin)
 	 * and at the end of every transaction (a rollback changes it too):
@@ -55,12 +54,12 @@ typedef struct PoolObject {
 	char frames[MAX_TX_FRAMES];
 	int nframes;
 	PyObject *weakreflist;
-	struct idmap *idmap;       /* offset -> live proxy (proxy.h) */
+	struct idmap *idmap; /* offset -> live proxy (proxy.h) */
 	/* Objects created in the current outermost transaction: their
 	 * proxies are invalidated if it rolls back. */
 	uint64_t *created;
 	size_t ncreated, capcreated;
-	PyObject *mm;              /* the MemoryManager, made on first use */
+	PyObject *mm; /* the MemoryManager, made on first use */
 	/* Buffers of PersistentArrays of this pool now exported: the pool
 	 * cannot close (unmap) while any is (parray.c). */
 	Py_ssize_t exports;
@@ -70,15 +69,15 @@ extern PyTypeObject Pool_Type;
 extern PyTypeObject Transaction_Type;
 
 /* errors.c */
-extern PyObject *pyx_CorruptPoolError;     /* OSError(EIO) subclass: damage in a pool file */
+extern PyObject *pyx_CorruptPoolError; /* OSError(EIO) subclass: damage in a pool file */
 int pyx_errors_ready(PyObject *m);
-PyObject *pyx_raise(void);                 /* exception from errno + core message */
-PyObject *pyx_closed(void);                /* ValueError('pool is closed') */
+PyObject *pyx_raise(void);  /* exception from errno + core message */
+PyObject *pyx_closed(void); /* ValueError('pool is closed') */
 /* After a commit: if the deferred frees failed (a type's _p_deallocate
  * raised, say), report it as unraisable, like an error in __del__, since
  * the transaction they followed did commit. */
 void pyx_report_deferred_error(PoolObject *pool);
-int pyx_check_open(PoolObject *pool);      /* -1 with ValueError if closed */
+int pyx_check_open(PoolObject *pool); /* -1 with ValueError if closed */
 
 /* lock (pool.c) */
 void pyx_lock(PoolObject *pool);
@@ -95,7 +94,7 @@ int pyx_op_end(PoolObject *pool, int failed);
 
 /* convert.c: Python values <-> slots */
 int pyx_check_storable(PoolObject *pool, PyObject *v);
-int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out);  /* in a tx */
+int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out); /* in a tx */
 PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s);
 /* The UTF-8 a str is stored as (lone surrogates passed through): the one
  * encoding of str for values, keys and their hashes.  *tmp receives the

@@ -22,8 +22,7 @@
 
 /* The weak reference callback of a registered object. */
 typedef struct {
-	PyObject_HEAD
-	MMObject *mm;     /* borrowed: the weakref lives in mm->registry */
+	PyObject_HEAD MMObject *mm; /* borrowed: the weakref lives in mm->registry */
 	uint64_t off;
 } ForgetObject;
 
@@ -45,15 +44,15 @@ int pyx_foreign_register(MMObject *mm, PoolObject *pool, uint64_t off, PyObject 
 	if (!PyType_SUPPORTS_WEAKREFS(Py_TYPE(obj))) {
 		PyErr_Format(PyExc_TypeError,
 			     "persistent type %s must support weak references (give it "
-			     "'__weakref__' in __slots__)", Py_TYPE(obj)->tp_name);
+			     "'__weakref__' in __slots__)",
+			     Py_TYPE(obj)->tp_name);
 		return -1;
 	}
 	PyObject *cur = pyx_idmap_get(pool, off);
 	if (cur) {
 		if (cur == obj)
 			return 0;
-		PyErr_Format(PyExc_ValueError,
-			     "another live object already stands for offset %llu",
+		PyErr_Format(PyExc_ValueError, "another live object already stands for offset %llu",
 			     (unsigned long long)off);
 		return -1;
 	}
@@ -110,8 +109,7 @@ static PyObject *Forget_call(ForgetObject *self, PyObject *args, PyObject *kw)
 }
 
 static PyTypeObject Forget_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj._ForgetPersistent",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj._ForgetPersistent",
 	.tp_basicsize = sizeof(ForgetObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_call = (ternaryfunc)Forget_call,
@@ -134,7 +132,7 @@ int pyx_foreign_check(PoolObject *pool, PyObject *v, uint64_t *off)
 	r = pyx_oid_parts(oid, &u, &o);
 	Py_DECREF(oid);
 	if (r != 0) {
-		PyErr_Clear();   /* some other kind of _p_oid: not ours */
+		PyErr_Clear(); /* some other kind of _p_oid: not ours */
 		return 0;
 	}
 	if (pool->core && o && u == pool->core->uuid_lo && pyx_idmap_get(pool, o) == v) {
@@ -144,7 +142,8 @@ int pyx_foreign_check(PoolObject *pool, PyObject *v, uint64_t *off)
 	PyErr_Format(PyExc_ValueError,
 		     "cannot store this %s in pool %R: it is not a live persistent object "
 		     "of that pool (it belongs to another pool, or was created in a "
-		     "transaction that was rolled back)", Py_TYPE(v)->tp_name, pool->filename);
+		     "transaction that was rolled back)",
+		     Py_TYPE(v)->tp_name, pool->filename);
 	return -1;
 }
 
@@ -208,7 +207,7 @@ void pyx_mm_tx_ended(PoolObject *pool, int aborted)
 static int hook_failed(PoolObject *pool, uint64_t off, const char *what)
 {
 	if (!PyErr_Occurred())
-		return -1;   /* a core error: errno and message are set */
+		return -1; /* a core error: errno and message are set */
 	PyObject *et, *ev, *tb;
 	PyErr_Fetch(&et, &ev, &tb);
 	PyErr_NormalizeException(&et, &ev, &tb);
@@ -238,7 +237,8 @@ static PyObject *instance_for(PoolObject *pool, uint64_t off)
 	if (!e)
 		return NULL;
 	if (PyType_IsSubtype((PyTypeObject *)e->cls, &Proxy_Type)) {
-		PyErr_Format(PyExc_TypeError, "class %R is not implemented in Python, but the "
+		PyErr_Format(PyExc_TypeError,
+			     "class %R is not implemented in Python, but the "
 			     "object at offset %llu is not one of its attribute tables",
 			     e->cls, (unsigned long long)off);
 		return NULL;
@@ -248,8 +248,7 @@ static PyObject *instance_for(PoolObject *pool, uint64_t off)
 
 /* Visit the oids an object's method returns: references, or (subs)
  * substructures.  -1 with a Python exception or a core error. */
-static int visit_oids(PoolObject *pool, PyObject *obj, const char *meth, pmo_visit *v,
-		      int subs)
+static int visit_oids(PoolObject *pool, PyObject *obj, const char *meth, pmo_visit *v, int subs)
 {
 	PyObject *r = PyObject_CallMethod(obj, meth, NULL);
 	PyObject *it = r ? PyObject_GetIter(r) : NULL;
@@ -303,7 +302,7 @@ static int hook_dealloc(void *ctx, uint64_t off)
 		return hook_failed(pool, off, "cannot free");
 	PyObject *d = _PyType_Lookup((PyTypeObject *)e->cls, name);
 	if (!d || d == Py_None)
-		return 0;   /* the core drops what _p_traverse/_p_substructures report */
+		return 0; /* the core drops what _p_traverse/_p_substructures report */
 	PyObject *obj = instance_for(pool, off);
 	PyObject *r = obj ? PyObject_CallMethodNoArgs(obj, name) : NULL;
 	Py_XDECREF(obj);

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 
 struct idmap {
-	uint64_t *keys;   /* 0 = empty (no object lives at offset 0) */
+	uint64_t *keys; /* 0 = empty (no object lives at offset 0) */
 	PyObject **vals;
-	size_t cap;       /* power of two */
+	size_t cap; /* power of two */
 	size_t len;
 };
 
@@ -126,8 +126,7 @@ void pyx_idmap_del(PoolObject *pool, uint64_t off)
 	size_t hole = i;
 	for (size_t j = (hole + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
 		size_t home = slot_of(m->keys[j], m->cap);
-		int movable = hole <= j ? (home <= hole || home > j)
-					: (home <= hole && home > j);
+		int movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
 		if (movable) {
 			m->keys[hole] = m->keys[j];
 			m->vals[hole] = m->vals[j];

@@ -116,7 +116,7 @@ static int hash_value(PoolObject *pool, PyObject *v, int64_t *h, int *flags)
 			*h = pmo_hash_int64(x);
 			return 0;
 		}
-		Py_hash_t ph = PyObject_Hash(v);  /* == pmo_hash_bigint by design */
+		Py_hash_t ph = PyObject_Hash(v); /* == pmo_hash_bigint by design */
 		*h = ph;
 		return ph == -1 ? -1 : 0;
 	}
@@ -162,7 +162,7 @@ static int hash_value(PoolObject *pool, PyObject *v, int64_t *h, int *flags)
 			return rc;
 		}
 		/* Other persistent objects are keys by identity. */
-		if (PyObject_Hash(v) == -1)   /* unhashable containers raise here */
+		if (PyObject_Hash(v) == -1) /* unhashable containers raise here */
 			return -1;
 		if (o->pool != pool)
 			*flags |= KEYF_NOMATCH;
@@ -189,7 +189,7 @@ static int hash_value(PoolObject *pool, PyObject *v, int64_t *h, int *flags)
 		*h = identity_hash(foff);
 		return 0;
 	}
-	if (r < 0) {            /* one of another pool: never stored here */
+	if (r < 0) { /* one of another pool: never stored here */
 		PyErr_Clear();
 		*flags |= KEYF_UNSTORABLE | KEYF_NOMATCH;
 		*h = 0;
@@ -384,8 +384,7 @@ static int generic_eq(pyx_key *k, pmo_slot s)
 static inline int bytes_eq(const pmo_pool *p, uint64_t off, const char *data, Py_ssize_t len)
 {
 	const pmo_varobj *o = pmo_direct(p, off);
-	return o->size == (uint64_t)len &&
-	       (uint64_t)len <= p->size - off - sizeof(pmo_varobj) &&
+	return o->size == (uint64_t)len && (uint64_t)len <= p->size - off - sizeof(pmo_varobj) &&
 	       memcmp(o->data, data, (size_t)len) == 0;
 }
 
@@ -547,9 +546,7 @@ PyObject *pyx_table_corrupted(PoolObject *pool, uint64_t off)
 }
 
 
-
-int pyx_load_entry(ProxyObject *owner, uint32_t type, uint64_t i, PyObject **key,
-		   PyObject **value)
+int pyx_load_entry(ProxyObject *owner, uint32_t type, uint64_t i, PyObject **key, PyObject **value)
 {
 	PoolObject *pool = owner->pool;
 	*key = *value = NULL;
@@ -565,8 +562,8 @@ int pyx_load_entry(ProxyObject *owner, uint32_t type, uint64_t i, PyObject **key
 	 * table: then the value slot may name a freed object. */
 	d = pyx_table_of(owner, type);
 	if (!d || d->table != table || i >= d->nentries ||
-	    (e = pmo_dict_entry_at(pool->core, d, i))->key.tag != ks.tag ||
-	    e->key.val != ks.val || e->value.tag != vs.tag || e->value.val != vs.val) {
+	    (e = pmo_dict_entry_at(pool->core, d, i))->key.tag != ks.tag || e->key.val != ks.val ||
+	    e->value.tag != vs.tag || e->value.val != vs.val) {
 		if (d)
 			PyErr_SetString(PyExc_RuntimeError, "dictionary changed during iteration");
 		Py_CLEAR(*key);

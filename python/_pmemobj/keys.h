@@ -33,24 +33,24 @@
 #include "dict.h"
 
 enum pyx_key_kind {
-	KEY_OTHER = 0,   /* compare through Python */
+	KEY_OTHER = 0, /* compare through Python */
 	KEY_NONE,
-	KEY_INT,         /* bool or int fitting int64: ival */
-	KEY_FLOAT,       /* fval */
-	KEY_STR,         /* data, len: UTF-8 */
-	KEY_BYTES,       /* data, len */
-	KEY_PROXY        /* persistent object of this pool: off */
+	KEY_INT,   /* bool or int fitting int64: ival */
+	KEY_FLOAT, /* fval */
+	KEY_STR,   /* data, len: UTF-8 */
+	KEY_BYTES, /* data, len */
+	KEY_PROXY  /* persistent object of this pool: off */
 };
 
 /* Flags of a prepared key. */
-#define KEYF_UNSTORABLE 1  /* may not be stored (storing raises TypeError) */
-#define KEYF_NOMATCH 2     /* cannot equal any stored key: skip the lookup */
-#define KEYF_PICKLES 4     /* storing it runs Python code (pickling) */
-#define KEYF_CONTENT 8     /* a persistent object that compares by content */
+#define KEYF_UNSTORABLE 1 /* may not be stored (storing raises TypeError) */
+#define KEYF_NOMATCH 2    /* cannot equal any stored key: skip the lookup */
+#define KEYF_PICKLES 4    /* storing it runs Python code (pickling) */
+#define KEYF_CONTENT 8    /* a persistent object that compares by content */
 
 typedef struct pyx_key {
 	PoolObject *pool;
-	PyObject *obj;        /* borrowed */
+	PyObject *obj; /* borrowed */
 	int64_t hash;
 	int kind;
 	int flags;
@@ -59,7 +59,7 @@ typedef struct pyx_key {
 	uint64_t off;
 	const char *data;
 	Py_ssize_t len;
-	PyObject *tmp;        /* owned: bytes data points into, if any */
+	PyObject *tmp; /* owned: bytes data points into, if any */
 } pyx_key;
 
 /* Prepare a key: compute its stable hash and fast-path data.  -1 with
@@ -123,8 +123,7 @@ static inline pmo_dict *pyx_table_of(ProxyObject *self, uint32_t type)
 /* Load the key and value of live entry i of a dict (new refs), with the
  * pool lock held.  RuntimeError if loading the key ran code that changed
  * the table. */
-int pyx_load_entry(ProxyObject *owner, uint32_t type, uint64_t i, PyObject **key,
-		   PyObject **value);
+int pyx_load_entry(ProxyObject *owner, uint32_t type, uint64_t i, PyObject **key, PyObject **value);
 
 /* pdict.c, for the views */
 typedef ProxyObject DictObject;

@@ -29,22 +29,21 @@
 #include "proxy.h"
 
 typedef struct pyx_class_entry {
-	PyObject *cls;        /* strong; NULL until registered or resolved */
-	uint32_t hint;        /* inline attribute capacity for new instances */
+	PyObject *cls; /* strong; NULL until registered or resolved */
+	uint32_t hint; /* inline attribute capacity for new instances */
 } pyx_class_entry;
 
 typedef struct MMObject {
-	PyObject_HEAD
-	PyObject *pool_ref;          /* weakref to the PoolObject */
-	pyx_class_entry *classes;    /* by code - PMO_T_FIRST_USER */
-	size_t nclasses;             /* entries allocated in classes */
-	PyObject *codes;             /* dict: class -> code (int) */
-	int types_dirty;             /* appended to the type table in this tx */
-	PyObject *names;             /* dict: name -> index; NULL until loaded */
-	PyObject *name_list;         /* list: index -> name */
+	PyObject_HEAD PyObject *pool_ref; /* weakref to the PoolObject */
+	pyx_class_entry *classes;         /* by code - PMO_T_FIRST_USER */
+	size_t nclasses;                  /* entries allocated in classes */
+	PyObject *codes;                  /* dict: class -> code (int) */
+	int types_dirty;                  /* appended to the type table in this tx */
+	PyObject *names;                  /* dict: name -> index; NULL until loaded */
+	PyObject *name_list;              /* list: index -> name */
 	int names_dirty;
-	PyObject *creating;          /* list of [cls, obj, off or None, thread] */
-	PyObject *registry;          /* dict: offset -> weakref */
+	PyObject *creating; /* list of [cls, obj, off or None, thread] */
+	PyObject *registry; /* dict: offset -> weakref */
 	PyObject *weakreflist;
 } MMObject;
 

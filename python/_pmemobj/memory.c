@@ -129,8 +129,8 @@ static PyObject *MM_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"pool", "type_table", NULL};
 	PyObject *pool, *table = Py_None;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|O:MemoryManager", kwlist,
-					 &Pool_Type, &pool, &table))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O!|O:MemoryManager", kwlist, &Pool_Type, &pool,
+					 &table))
 		return NULL;
 	/* One manager per pool: asking for another gives the pool's. */
 	return Py_XNewRef((PyObject *)pyx_mm((PoolObject *)pool));
@@ -217,7 +217,8 @@ static int outside_tx(const char *name)
 {
 	PyErr_Format(PyExc_RuntimeError,
 		     "%s() called outside a transaction: use it inside "
-		     "'with pool.transaction():'", name);
+		     "'with pool.transaction():'",
+		     name);
 	return -1;
 }
 
@@ -257,13 +258,14 @@ static PyObject *call_init(PyObject *obj, PyObject *args, PyObject *kw)
 
 /* A Python-implemented type: __new__, _p_new(mm) with the class on the
  * creating stack, registration, __init__. */
-static PyObject *new_foreign(MMObject *self, PoolObject *pool, PyTypeObject *typ,
-			     PyObject *args, PyObject *kw)
+static PyObject *new_foreign(MMObject *self, PoolObject *pool, PyTypeObject *typ, PyObject *args,
+			     PyObject *kw)
 {
 	if (!PyType_SUPPORTS_WEAKREFS(typ)) {
 		PyErr_Format(PyExc_TypeError,
 			     "persistent type %s must support weak references (give it "
-			     "'__weakref__' in __slots__)", typ->tp_name);
+			     "'__weakref__' in __slots__)",
+			     typ->tp_name);
 		return NULL;
 	}
 	PyObject *obj = PyObject_CallMethod((PyObject *)typ, "__new__", "(O)", typ);
@@ -271,8 +273,7 @@ static PyObject *new_foreign(MMObject *self, PoolObject *pool, PyTypeObject *typ
 		return NULL;
 	/* [class, object, offset once allocated, thread]: threads may create
 	 * objects at the same time, each allocating for its own. */
-	PyObject *entry = Py_BuildValue("[OOOk]", typ, obj, Py_None,
-					PyThread_get_thread_ident());
+	PyObject *entry = Py_BuildValue("[OOOk]", typ, obj, Py_None, PyThread_get_thread_ident());
 	if (!entry || PyList_Append(self->creating, entry) != 0) {
 		Py_XDECREF(entry);
 		Py_DECREF(obj);
@@ -300,7 +301,8 @@ static PyObject *new_foreign(MMObject *self, PoolObject *pool, PyTypeObject *typ
 		int rc = oid ? parse_oid(pool, oid, &off) : -1;
 		Py_XDECREF(oid);
 		if (rc == 0 && !off)
-			PyErr_Format(PyExc_TypeError, "%s._p_new() did not set _p_oid", typ->tp_name);
+			PyErr_Format(PyExc_TypeError, "%s._p_new() did not set _p_oid",
+				     typ->tp_name);
 		else if (rc == 0) {
 			const pmo_head *h = pmo_obj_checked(pool->core, off, sizeof(pmo_head));
 			if (!h)
@@ -344,8 +346,10 @@ static PyObject *MM_new_object(MMObject *self, PyObject *args, PyObject *kw)
 		   PyObject_HasAttrString(typ, "_p_resurrect")) {
 		obj = new_foreign(self, pool, (PyTypeObject *)typ, rest, kw);
 	} else {
-		PyErr_Format(PyExc_TypeError, "%R does not support the Persistent API "
-			     "(_p_new, _p_resurrect, ...)", typ);
+		PyErr_Format(PyExc_TypeError,
+			     "%R does not support the Persistent API "
+			     "(_p_new, _p_resurrect, ...)",
+			     typ);
 	}
 out:
 	Py_XDECREF(rest);
@@ -404,8 +408,8 @@ static PyObject *alloc_impl(MMObject *self, PyObject *args, PyObject *kw, int ze
 	Py_ssize_t size;
 	unsigned long long tn = PMO_TYPENUM_OBJ;
 	PyObject *cls = Py_None;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, zero ? "n|K$O:zalloc" : "n|K$O:alloc",
-					 kwlist, &size, &tn, &cls))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, zero ? "n|K$O:zalloc" : "n|K$O:alloc", kwlist,
+					 &size, &tn, &cls))
 		return NULL;
 	PoolObject *pool = mm_pool(self);
 	if (!pool)
@@ -421,14 +425,16 @@ static PyObject *alloc_impl(MMObject *self, PyObject *args, PyObject *kw, int ze
 	}
 	if (tn == PMO_TYPENUM_OBJ) {
 		if ((size_t)size < sizeof(pmo_head)) {
-			PyErr_Format(PyExc_ValueError, "a PObject needs at least %zu bytes "
-				     "for its header, not %zd", sizeof(pmo_head), size);
+			PyErr_Format(PyExc_ValueError,
+				     "a PObject needs at least %zu bytes "
+				     "for its header, not %zd",
+				     sizeof(pmo_head), size);
 			goto out;
 		}
 		if (!(cls = alloc_class(self, cls, &entry)))
 			goto out;
 		if (entry && PyList_GET_ITEM(entry, 2) != Py_None)
-			entry = NULL;   /* its object has its PObject already */
+			entry = NULL; /* its object has its PObject already */
 		Py_XINCREF(entry);
 	}
 	if (pyx_op_begin(pool))
@@ -443,7 +449,8 @@ static PyObject *alloc_impl(MMObject *self, PyObject *args, PyObject *kw, int ze
 		 * stored somewhere. */
 		pmo_obj_stamp(pool->core, off, code);
 		failed = pyx_note_created(pool, off) != 0 ||
-			 (entry && pyx_foreign_register(self, pool, off, PyList_GET_ITEM(entry, 1)) != 0);
+			 (entry &&
+			  pyx_foreign_register(self, pool, off, PyList_GET_ITEM(entry, 1)) != 0);
 		if (!failed && entry) {
 			PyObject *o = PyLong_FromUnsignedLongLong(off);
 			failed = !o || PyList_SetItem(entry, 2, o) != 0;
@@ -485,7 +492,8 @@ static PyObject *MM_free(MMObject *self, PyObject *oid)
 		goto out;
 	}
 	if (off == pool->core->freeing) {
-		PyErr_SetString(PyExc_ValueError, "cannot free an object from its own "
+		PyErr_SetString(PyExc_ValueError,
+				"cannot free an object from its own "
 				"_p_deallocate: the runtime frees it when that returns");
 		goto out;
 	}
@@ -502,8 +510,10 @@ static PyObject *MM_free(MMObject *self, PyObject *oid)
 			goto out;
 		}
 		if (h->refcnt) {
-			PyErr_Format(PyExc_ValueError, "cannot free the object at %R: %llu "
-				     "references to it are stored", oid, (unsigned long long)h->refcnt);
+			PyErr_Format(PyExc_ValueError,
+				     "cannot free the object at %R: %llu "
+				     "references to it are stored",
+				     oid, (unsigned long long)h->refcnt);
 			goto out;
 		}
 	}
@@ -525,8 +535,8 @@ static PyObject *realloc_impl(MMObject *self, PyObject *args, PyObject *kw, int 
 	static char *kwlist[] = {"oid", "size", "type_num", NULL};
 	PyObject *oid, *tn_o = Py_None;
 	Py_ssize_t size;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, zero ? "On|O:zrealloc" : "On|O:realloc",
-					 kwlist, &oid, &size, &tn_o))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, zero ? "On|O:zrealloc" : "On|O:realloc", kwlist,
+					 &oid, &size, &tn_o))
 		return NULL;
 	PoolObject *pool = mm_pool(self);
 	if (!pool)
@@ -552,8 +562,10 @@ static PyObject *realloc_impl(MMObject *self, PyObject *args, PyObject *kw, int 
 	if (off) {
 		uint64_t have = pmemobj_type_num(pmo_oid(pool->core, off));
 		if (tn_o != Py_None && have != tn) {
-			PyErr_Format(PyExc_ValueError, "%s(): the memory at %R has type number "
-				     "%llu, not %llu", fname, oid, (unsigned long long)have, tn);
+			PyErr_Format(PyExc_ValueError,
+				     "%s(): the memory at %R has type number "
+				     "%llu, not %llu",
+				     fname, oid, (unsigned long long)have, tn);
 			goto out;
 		}
 		tn = have;
@@ -561,7 +573,8 @@ static PyObject *realloc_impl(MMObject *self, PyObject *args, PyObject *kw, int 
 	if (tn == PMO_TYPENUM_OBJ) {
 		PyErr_Format(PyExc_ValueError,
 			     "%s() of a PObject: its oid is its identity, which stored references "
-			     "hold; reallocate the substructures it owns instead", fname);
+			     "hold; reallocate the substructures it owns instead",
+			     fname);
 		goto out;
 	}
 	if (pyx_op_begin(pool))
@@ -608,8 +621,10 @@ static PyObject *refcount_impl(MMObject *self, PyObject *oid, int delta, int nul
 		goto out;
 	}
 	if (delta < 0 && h->refcnt == 0) {
-		PyErr_Format(PyExc_ValueError, "decref of the object at %R, whose reference "
-			     "count is already 0", oid);
+		PyErr_Format(PyExc_ValueError,
+			     "decref of the object at %R, whose reference "
+			     "count is already 0",
+			     oid);
 		goto out;
 	}
 	if (pyx_op_begin(pool))
@@ -788,8 +803,10 @@ static PyObject *MM_snapshot_range(MMObject *self, PyObject *args)
 	uint64_t off = (uint64_t)((char *)addr - p->base);
 	if ((char *)addr < p->base || size <= 0 || !pmo_off_valid(p, off & ~(uint64_t)15, 1) ||
 	    (uint64_t)size > p->size - off) {
-		PyErr_Format(PyExc_ValueError, "snapshot_range(): %zd bytes at %R are not "
-			     "inside pool %R", size, addr_o, pool->filename);
+		PyErr_Format(PyExc_ValueError,
+			     "snapshot_range(): %zd bytes at %R are not "
+			     "inside pool %R",
+			     size, addr_o, pool->filename);
 		goto out;
 	}
 	if (pyx_op_begin(pool))
@@ -861,17 +878,13 @@ static PyMethodDef MM_methods[] = {
 	 "before changing them through direct()."},
 	{"type_code", (PyCFunction)MM_type_code, METH_O,
 	 "type_code(cls) -> the type code of cls in this pool (registering it)."},
-	{NULL}
-};
+	{NULL}};
 
 static PyGetSetDef MM_getset[] = {
-	{"pool", (getter)MM_get_pool, NULL, "The pool (None once it is gone).", NULL},
-	{NULL}
-};
+	{"pool", (getter)MM_get_pool, NULL, "The pool (None once it is gone).", NULL}, {NULL}};
 
 PyTypeObject MemoryManager_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.MemoryManager",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.MemoryManager",
 	.tp_basicsize = sizeof(MMObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "MemoryManager(pool, type_table=None): the low-level memory API of a pool.\n\n"
@@ -892,11 +905,15 @@ int pyx_memory_ready(PyObject *m)
 	PyObject *null = Py_BuildValue("(ii)", 0, 0);
 	PyObject *tn = PyLong_FromLong(PMO_TYPENUM_OBJ);
 	int rc = null && tn &&
-		 PyDict_SetItemString(MemoryManager_Type.tp_dict, "OID_NULL", null) == 0 &&
-		 PyDict_SetItemString(MemoryManager_Type.tp_dict, "POBJECT_TYPE_NUM", tn) == 0 &&
-		 PyModule_AddObjectRef(m, "OID_NULL", null) == 0 &&
-		 PyModule_AddObjectRef(m, "MemoryManager", (PyObject *)&MemoryManager_Type) == 0
-		 ? 0 : -1;
+				 PyDict_SetItemString(MemoryManager_Type.tp_dict, "OID_NULL",
+						      null) == 0 &&
+				 PyDict_SetItemString(MemoryManager_Type.tp_dict,
+						      "POBJECT_TYPE_NUM", tn) == 0 &&
+				 PyModule_AddObjectRef(m, "OID_NULL", null) == 0 &&
+				 PyModule_AddObjectRef(m, "MemoryManager",
+						       (PyObject *)&MemoryManager_Type) == 0
+			 ? 0
+			 : -1;
 	PyType_Modified(&MemoryManager_Type);
 	Py_XDECREF(null);
 	Py_XDECREF(tn);

@@ -104,8 +104,7 @@ static PyMethodDef module_methods[] = {
 	{"_set_preflight", set_preflight, METH_O,
 	 "Testing only: _set_preflight(False) opens pools without checking "
 	 "libpmemobj's metadata first (a damaged file can then crash the process)."},
-	{NULL}
-};
+	{NULL}};
 
 static struct PyModuleDef moduledef = {
 	PyModuleDef_HEAD_INIT,
@@ -132,15 +131,9 @@ PyMODINIT_FUNC PyInit__pmemobj(void)
 	    PyModule_AddIntConstant(m, "FORMAT_VERSION", PMO_FORMAT_VERSION) < 0 ||
 	    PyModule_AddStringConstant(m, "LAYOUT", PMO_LAYOUT) < 0 ||
 	    PyModule_AddIntConstant(m, "POBJECT_TYPE_NUM", PMO_TYPENUM_OBJ) < 0 ||
-	    pyx_errors_ready(m) < 0 ||
-	    pyx_list_ready(m) < 0 ||
-	    pyx_dict_ready(m) < 0 ||
-	    pyx_set_ready(m) < 0 ||
-	    pyx_object_ready(m) < 0 ||
-	    pyx_tuple_ready(m) < 0 ||
-	    pyx_memory_ready(m) < 0 ||
-	    pyx_array_ready(m) < 0 ||
-	    pyx_sorteddict_ready(m) < 0) {
+	    pyx_errors_ready(m) < 0 || pyx_list_ready(m) < 0 || pyx_dict_ready(m) < 0 ||
+	    pyx_set_ready(m) < 0 || pyx_object_ready(m) < 0 || pyx_tuple_ready(m) < 0 ||
+	    pyx_memory_ready(m) < 0 || pyx_array_ready(m) < 0 || pyx_sorteddict_ready(m) < 0) {
 		Py_DECREF(m);
 		return NULL;
 	}

@@ -31,13 +31,13 @@
 
 typedef struct {
 	ProxyObject base;
-	Py_ssize_t exports;      /* buffers of this array now exported */
+	Py_ssize_t exports; /* buffers of this array now exported */
 } ArrayObject;
 
 extern PyTypeObject PersistentArray_Type;
 static PyTypeObject ArrayWriter_Type;
 
-static PyObject *array_module;   /* the `array` module */
+static PyObject *array_module; /* the `array` module */
 
 /* --- access --------------------------------------------------------------- */
 
@@ -71,20 +71,65 @@ static char typecode_of(const pmo_array *a)
 static PyObject *item_value(char tc, const char *p)
 {
 	switch (tc) {
-	case 'b': return PyLong_FromLong(*(const signed char *)p);
-	case 'B': return PyLong_FromLong(*(const unsigned char *)p);
-	case 'h': { short v; memcpy(&v, p, sizeof v); return PyLong_FromLong(v); }
-	case 'H': { unsigned short v; memcpy(&v, p, sizeof v); return PyLong_FromLong(v); }
-	case 'i': { int v; memcpy(&v, p, sizeof v); return PyLong_FromLong(v); }
-	case 'I': { unsigned v; memcpy(&v, p, sizeof v); return PyLong_FromUnsignedLong(v); }
-	case 'l': { long v; memcpy(&v, p, sizeof v); return PyLong_FromLong(v); }
-	case 'L': { unsigned long v; memcpy(&v, p, sizeof v); return PyLong_FromUnsignedLong(v); }
-	case 'q': { long long v; memcpy(&v, p, sizeof v); return PyLong_FromLongLong(v); }
-	case 'Q': { unsigned long long v; memcpy(&v, p, sizeof v);
-		    return PyLong_FromUnsignedLongLong(v); }
-	case 'f': { float v; memcpy(&v, p, sizeof v); return PyFloat_FromDouble(v); }
-	case 'd': { double v; memcpy(&v, p, sizeof v); return PyFloat_FromDouble(v); }
-	case 'u': { wchar_t v; memcpy(&v, p, sizeof v); return PyUnicode_FromWideChar(&v, 1); }
+	case 'b':
+		return PyLong_FromLong(*(const signed char *)p);
+	case 'B':
+		return PyLong_FromLong(*(const unsigned char *)p);
+	case 'h': {
+		short v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromLong(v);
+	}
+	case 'H': {
+		unsigned short v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromLong(v);
+	}
+	case 'i': {
+		int v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromLong(v);
+	}
+	case 'I': {
+		unsigned v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromUnsignedLong(v);
+	}
+	case 'l': {
+		long v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromLong(v);
+	}
+	case 'L': {
+		unsigned long v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromUnsignedLong(v);
+	}
+	case 'q': {
+		long long v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromLongLong(v);
+	}
+	case 'Q': {
+		unsigned long long v;
+		memcpy(&v, p, sizeof v);
+		return PyLong_FromUnsignedLongLong(v);
+	}
+	case 'f': {
+		float v;
+		memcpy(&v, p, sizeof v);
+		return PyFloat_FromDouble(v);
+	}
+	case 'd': {
+		double v;
+		memcpy(&v, p, sizeof v);
+		return PyFloat_FromDouble(v);
+	}
+	case 'u': {
+		wchar_t v;
+		memcpy(&v, p, sizeof v);
+		return PyUnicode_FromWideChar(&v, 1);
+	}
 	}
 	PyErr_SetString(PyExc_SystemError, "bad typecode");
 	return NULL;
@@ -117,7 +162,7 @@ static int item_bytes(char tc, PyObject *v, char *out, size_t isz)
 			memcpy(out, &x, sizeof x);
 			return 0;
 		}
-		PyErr_Clear();   /* let the array module say what is wrong */
+		PyErr_Clear(); /* let the array module say what is wrong */
 	}
 	PyObject *one = PyTuple_Pack(1, v);
 	PyObject *arr = one ? make_array(tc, one) : NULL;
@@ -143,8 +188,8 @@ static PyObject *Array_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 		return NULL;
 	/* No items yet: __init__ gives the array its typecode and items. */
 	uint64_t off = pmo_array_new(pool->core, 'b', 0, 1, NULL);
-	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, &PersistentArray_Type, off)
-					 : NULL);
+	return pyx_op_end_made(pool,
+			       off ? pyx_proxy_adopt(pool, &PersistentArray_Type, off) : NULL);
 }
 
 /* PersistentArray(typecode, initializer=0, shape=None): an int
@@ -156,8 +201,8 @@ static int Array_init(ArrayObject *self, PyObject *args, PyObject *kw)
 	static char *kwlist[] = {"typecode", "initializer", "shape", NULL};
 	int tc;
 	PyObject *init = NULL, *shape_o = Py_None;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "C|OO:PersistentArray", kwlist,
-					 &tc, &init, &shape_o))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "C|OO:PersistentArray", kwlist, &tc, &init,
+					 &shape_o))
 		return -1;
 	if (!pmo_array_itemsize(tc)) {
 		PyErr_SetString(PyExc_ValueError,
@@ -166,7 +211,7 @@ static int Array_init(ArrayObject *self, PyObject *args, PyObject *kw)
 	}
 	uint64_t shape[PMO_ARRAY_MAXDIM];
 	uint32_t ndim = 1;
-	size_t want = 0;           /* items the shape asks for */
+	size_t want = 0; /* items the shape asks for */
 	if (shape_o != Py_None) {
 		PyObject *seq = PySequence_Fast(shape_o, "shape must be a sequence of ints");
 		if (!seq)
@@ -220,7 +265,8 @@ static int Array_init(ArrayObject *self, PyObject *args, PyObject *kw)
 			if (src_tc && PyUnicode_GetLength(src_tc) == 1 &&
 			    PyUnicode_READ_CHAR(src_tc, 0) == (Py_UCS4)tc) {
 				arr = empty_array((char)tc);
-				PyObject *r = arr ? PyObject_CallMethod(arr, "frombytes", "(O)", b) : NULL;
+				PyObject *r = arr ? PyObject_CallMethod(arr, "frombytes", "(O)", b)
+						  : NULL;
 				Py_XDECREF(r);
 				if (!r)
 					Py_CLEAR(arr);
@@ -288,15 +334,14 @@ static PyObject *Array_item(ArrayObject *self, Py_ssize_t i)
 	if (i < 0 || (size_t)i >= a->len)
 		PyErr_SetString(PyExc_IndexError, "array index out of range");
 	else
-		r = item_value(typecode_of(a), pmo_array_data(self->base.pool->core, a) +
-						   (size_t)i * a->itemsize);
+		r = item_value(typecode_of(a),
+			       pmo_array_data(self->base.pool->core, a) + (size_t)i * a->itemsize);
 	pyx_unlock(self->base.pool);
 	return r;
 }
 
 /* Items [lo, hi) with step as an array.array (a copy). */
-static PyObject *slice_copy(ArrayObject *self, Py_ssize_t start, Py_ssize_t step,
-			    Py_ssize_t n)
+static PyObject *slice_copy(ArrayObject *self, Py_ssize_t start, Py_ssize_t step, Py_ssize_t n)
 {
 	pmo_array *a = lock_array(self);
 	if (!a)
@@ -371,9 +416,9 @@ static PyObject *Array_tobytes(ArrayObject *self, PyObject *unused)
 	pmo_array *a = lock_array(self);
 	if (!a)
 		return NULL;
-	PyObject *r = PyBytes_FromStringAndSize(
-		a->len ? pmo_array_data(self->base.pool->core, a) : "",
-		(Py_ssize_t)(a->len * a->itemsize));
+	PyObject *r =
+		PyBytes_FromStringAndSize(a->len ? pmo_array_data(self->base.pool->core, a) : "",
+					  (Py_ssize_t)(a->len * a->itemsize));
 	pyx_unlock(self->base.pool);
 	return r;
 }
@@ -625,7 +670,8 @@ static int set_item(ArrayObject *self, Py_ssize_t i, PyObject *v)
 		failed = 1;
 	}
 	if (!failed)
-		failed = pmo_array_snapshot(self->base.pool->core, a, (size_t)i, (size_t)i + 1) != 0;
+		failed =
+			pmo_array_snapshot(self->base.pool->core, a, (size_t)i, (size_t)i + 1) != 0;
 	if (!failed)
 		memcpy(pmo_array_data(self->base.pool->core, a) + (size_t)i * isz, buf, isz);
 	return pyx_op_end(self->base.pool, failed);
@@ -681,8 +727,8 @@ static int Array_ass_subscript(ArrayObject *self, PyObject *key, PyObject *v)
 		size_t k = (size_t)b.len / a->itemsize;
 		pyx_unlock(self->base.pool);
 		PyErr_Format(PyExc_ValueError,
-			     "attempt to assign array of size %zu to extended slice of size %zd",
-			     k, n);
+			     "attempt to assign array of size %zu to extended slice of size %zd", k,
+			     n);
 	} else if (n == 0) {
 		rc = 0;
 	} else if (pyx_op_begin(self->base.pool) == 0) {
@@ -827,9 +873,11 @@ static PyObject *rewrite(ArrayObject *self, const char *method)
 			if (a && failed)
 				PyErr_SetString(PyExc_RuntimeError, "array changed size");
 			if (!failed)
-				failed = pmo_array_snapshot(self->base.pool->core, a, 0, a->len) != 0;
+				failed = pmo_array_snapshot(self->base.pool->core, a, 0, a->len) !=
+					 0;
 			if (!failed && b.len)
-				memcpy(pmo_array_data(self->base.pool->core, a), b.buf, (size_t)b.len);
+				memcpy(pmo_array_data(self->base.pool->core, a), b.buf,
+				       (size_t)b.len);
 			rc = pyx_op_end(self->base.pool, failed);
 		}
 		PyBuffer_Release(&b);
@@ -877,8 +925,8 @@ typedef struct {
 /* Fill view over items [lo, hi) of self's array (the whole shape when
  * lo == 0, hi == len and the array is n-d).  Counts the export on the
  * array and its pool. */
-static int fill_view(ArrayObject *self, PyObject *owner, Py_buffer *view, int flags,
-		     int readonly, size_t lo, size_t hi)
+static int fill_view(ArrayObject *self, PyObject *owner, Py_buffer *view, int flags, int readonly,
+		     size_t lo, size_t hi)
 {
 	pmo_array *a = lock_array(self);
 	if (!a)
@@ -965,12 +1013,11 @@ static void Array_releasebuffer(ArrayObject *self, Py_buffer *view)
 /* --- writable ranges ------------------------------------------------------------------ */
 
 typedef struct {
-	PyObject_HEAD
-	ArrayObject *array;
-	Py_ssize_t lo, hi;      /* items, clamped at enter */
-	PyObject *tx;           /* the transaction context joined at enter */
-	PyObject *view;         /* the memoryview handed out */
-	Py_ssize_t exports;     /* buffers of this range now exported */
+	PyObject_HEAD ArrayObject *array;
+	Py_ssize_t lo, hi;  /* items, clamped at enter */
+	PyObject *tx;       /* the transaction context joined at enter */
+	PyObject *view;     /* the memoryview handed out */
+	Py_ssize_t exports; /* buffers of this range now exported */
 	int entered;
 } WriterObject;
 
@@ -1060,7 +1107,7 @@ static PyObject *Writer_exit(WriterObject *self, PyObject *args)
 	if (self->view) {
 		PyObject *r = PyObject_CallMethod(self->view, "release", NULL);
 		if (!r)
-			PyErr_Clear();     /* still exported: counted below */
+			PyErr_Clear(); /* still exported: counted below */
 		Py_XDECREF(r);
 	}
 	/* NumPy and memoryview slices take views of their own of the range
@@ -1126,11 +1173,9 @@ static void Writer_dealloc(WriterObject *self)
 	PyObject_GC_Del(self);
 }
 
-static PyMethodDef Writer_methods[] = {
-	{"__enter__", (PyCFunction)Writer_enter, METH_NOARGS, NULL},
-	{"__exit__", (PyCFunction)Writer_exit, METH_VARARGS, NULL},
-	{NULL}
-};
+static PyMethodDef Writer_methods[] = {{"__enter__", (PyCFunction)Writer_enter, METH_NOARGS, NULL},
+				       {"__exit__", (PyCFunction)Writer_exit, METH_VARARGS, NULL},
+				       {NULL}};
 
 static PyBufferProcs Writer_as_buffer = {
 	(getbufferproc)Writer_getbuffer,
@@ -1138,8 +1183,7 @@ static PyBufferProcs Writer_as_buffer = {
 };
 
 static PyTypeObject ArrayWriter_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.ArrayWriter",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.ArrayWriter",
 	.tp_doc = "A writable range of a PersistentArray: `with a.writable(lo, hi) as view:`.",
 	.tp_basicsize = sizeof(WriterObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
@@ -1182,16 +1226,14 @@ static PyMethodDef Array_methods[] = {
 	{"__deepcopy__", (PyCFunction)Array_to_python, METH_O, "A plain array.array copy."},
 	{"__reduce__", (PyCFunction)Array_reduce, METH_NOARGS,
 	 "Pickles as the plain array.array of its items."},
-	{NULL}
-};
+	{NULL}};
 
 static PyGetSetDef Array_getset[] = {
 	{"typecode", (getter)get_typecode, NULL, "The array module typecode of the items.", NULL},
 	{"itemsize", (getter)get_itemsize, NULL, "Bytes per item.", NULL},
 	{"shape", (getter)get_shape, NULL, "The shape (a tuple).", NULL},
 	{"ndim", (getter)get_ndim, NULL, "The number of dimensions.", NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PySequenceMethods Array_as_sequence = {
 	.sq_length = (lenfunc)Array_len,
@@ -1211,8 +1253,7 @@ static PyBufferProcs Array_as_buffer = {
 };
 
 PyTypeObject PersistentArray_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentArray",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentArray",
 	.tp_doc = "PersistentArray(typecode, initializer=0, shape=None)\n\n"
 		  "A typed array of numbers in a pool, with the API of array.array; "
 		  "memoryview(a) and numpy.asarray(a) read it in place.  Create it "

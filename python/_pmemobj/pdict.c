@@ -77,8 +77,9 @@ PyObject *pyx_dict_lookup(DictObject *self, PyObject *key, int *found)
 		int64_t ix = pyx_key_find(d, &k);
 		if (ix >= 0) {
 			*found = 1;
-			v = pyx_from_slot(self->pool,
-					  pmo_dict_entry_at(self->pool->core, d, (uint64_t)ix)->value);
+			v = pyx_from_slot(
+				self->pool,
+				pmo_dict_entry_at(self->pool->core, d, (uint64_t)ix)->value);
 		}
 		pyx_unlock(self->pool);
 	}
@@ -235,8 +236,7 @@ static PyObject *Dict_popitem(DictObject *self, PyObject *unused)
 			pmo_slot ks, vs;
 			pmo_pool *p = pool->core;
 			failed = pmo_dict_remove(p, d, (uint64_t)ix, &ks, &vs) != 0 ||
-				 !(k = pyx_from_slot(pool, ks)) ||
-				 !(v = pyx_from_slot(pool, vs)) ||
+				 !(k = pyx_from_slot(pool, ks)) || !(v = pyx_from_slot(pool, vs)) ||
 				 pmo_slot_decref(p, ks) != 0 || pmo_slot_decref(p, vs) != 0;
 		}
 	}
@@ -274,8 +274,9 @@ static PyObject *Dict_setdefault(DictObject *self, PyObject *const *args, Py_ssi
 	if (!failed) {
 		int64_t ix = pyx_key_find(d, &k);
 		if (ix >= 0)
-			failed = !(v = pyx_from_slot(pool, pmo_dict_entry_at(pool->core, d,
-									      (uint64_t)ix)->value));
+			failed = !(v = pyx_from_slot(
+					   pool,
+					   pmo_dict_entry_at(pool->core, d, (uint64_t)ix)->value));
 		else if (ix == PMO_DICT_MISSING)
 			failed = pyx_key_store(d, &k, dflt) != 0 || !(v = Py_NewRef(dflt));
 		else
@@ -410,7 +411,8 @@ static int collect_pairs(PyObject *arg, PyObject *pairs)
 			if (PyErr_ExceptionMatches(PyExc_TypeError)) {
 				PyErr_Clear();
 				PyErr_Format(PyExc_TypeError,
-					     "cannot convert dictionary update sequence element #%zd to a sequence",
+					     "cannot convert dictionary update sequence element "
+					     "#%zd to a sequence",
 					     i);
 			}
 			Py_DECREF(it);
@@ -419,7 +421,8 @@ static int collect_pairs(PyObject *arg, PyObject *pairs)
 		Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
 		if (n != 2) {
 			PyErr_Format(PyExc_ValueError,
-				     "dictionary update sequence element #%zd has length %zd; 2 is required",
+				     "dictionary update sequence element #%zd has length %zd; 2 is "
+				     "required",
 				     i, n);
 			Py_DECREF(seq);
 			Py_DECREF(it);
@@ -476,7 +479,8 @@ static int store_pairs(DictObject *self, PoolObject *pool, PyObject *pairs, PyOb
 	if (!failed && n > 8)
 		failed = pmo_dict_reserve(pool->core, d, (size_t)n) != 0;
 	for (Py_ssize_t i = 0; !failed && i < n; i++)
-		failed = pyx_key_store(d, &ks[i], PyTuple_GET_ITEM(PyList_GET_ITEM(pairs, i), 1)) != 0;
+		failed = pyx_key_store(d, &ks[i], PyTuple_GET_ITEM(PyList_GET_ITEM(pairs, i), 1)) !=
+			 0;
 	pyx_keys_free(ks, n);
 	if (pyx_op_end(pool, failed)) {
 		if (made)
@@ -560,8 +564,8 @@ static PyObject *fromkeys_impl(PyObject *bound, PyObject *args, PyObject *kw)
 	static char *kwlist[] = {"", "", "pool", NULL};
 	PyObject *iterable, *value = Py_None, *pool = NULL;
 	if (!_PyArg_CheckPositional("fromkeys", PyTuple_GET_SIZE(args), 1, 2) ||
-	    !PyArg_ParseTupleAndKeywords(args, kw, "O|O$O:fromkeys", kwlist, &iterable,
-					 &value, &pool))
+	    !PyArg_ParseTupleAndKeywords(args, kw, "O|O$O:fromkeys", kwlist, &iterable, &value,
+					 &pool))
 		return NULL;
 	if (PyType_Check(bound)) {
 		if (!pool || !PyObject_TypeCheck(pool, &Pool_Type)) {
@@ -610,8 +614,7 @@ static PyObject *FromKeys_get(PyObject *descr, PyObject *obj, PyObject *type)
 }
 
 static PyTypeObject FromKeys_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj._FromKeysDescriptor",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj._FromKeysDescriptor",
 	.tp_basicsize = sizeof(PyObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_descr_get = FromKeys_get,
@@ -754,7 +757,8 @@ static PyObject *Dict_contains_meth(DictObject *self, PyObject *key)
 static PyMethodDef Dict_methods[] = {
 	{"_p_new_in", (PyCFunction)Dict_p_new_in, METH_O | METH_CLASS,
 	 "Create an empty instance in the given pool (used by pool.new)."},
-	{"__getitem__", (PyCFunction)Dict_subscript, METH_O | METH_COEXIST, "x.__getitem__(y) <==> x[y]"},
+	{"__getitem__", (PyCFunction)Dict_subscript, METH_O | METH_COEXIST,
+	 "x.__getitem__(y) <==> x[y]"},
 	{"__contains__", (PyCFunction)Dict_contains_meth, METH_O | METH_COEXIST,
 	 "True if the dictionary has the specified key, else False."},
 	{"get", (PyCFunction)(void (*)(void))Dict_get, METH_FASTCALL,
@@ -776,8 +780,7 @@ static PyMethodDef Dict_methods[] = {
 	{"__reversed__", (PyCFunction)Dict_reversed, METH_NOARGS,
 	 "Return a reverse iterator over the dict keys."},
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PySequenceMethods Dict_as_sequence = {
 	.sq_contains = (objobjproc)pyx_dict_contains,
@@ -795,10 +798,9 @@ static PyNumberMethods Dict_as_number = {
 };
 
 PyTypeObject PersistentDict_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentDict",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentDict",
 	.tp_basicsize = sizeof(DictObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_MAPPING,  /* GC inherited */
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_MAPPING, /* GC inherited */
 	.tp_doc = "PersistentDict([mapping_or_iterable], **kwarg): a dict kept in a pool.\n\n"
 		  "Create with pool.new(PersistentDict, ...).  Keys must be hashable\n"
 		  "values a pool can store; they hash stably across processes.",

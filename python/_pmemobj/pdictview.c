@@ -24,13 +24,12 @@ static PyTypeObject DictKeys_Type, DictValues_Type, DictItems_Type;
 /* --- iteration ----------------------------------------------------------- */
 
 typedef struct {
-	PyObject_HEAD
-	ProxyObject *owner;   /* NULL when exhausted */
-	uint32_t type;        /* table type code of owner */
-	int kind;             /* ITER_KEYS, ITER_VALUES, ITER_ITEMS */
+	PyObject_HEAD ProxyObject *owner; /* NULL when exhausted */
+	uint32_t type;                    /* table type code of owner */
+	int kind;                         /* ITER_KEYS, ITER_VALUES, ITER_ITEMS */
 	int reversed;
-	uint64_t pos;         /* forward: next entry; reversed: entries before it */
-	uint64_t used;        /* size at creation; UINT64_MAX once it raised */
+	uint64_t pos;  /* forward: next entry; reversed: entries before it */
+	uint64_t used; /* size at creation; UINT64_MAX once it raised */
 	uint64_t remaining;
 	/* The entry array and its length at creation: every change to a
 	 * table moves one of them or used (entries are appended; a resize
@@ -68,9 +67,9 @@ ProxyObject *pyx_table_iter_owner(PyObject *o)
 static void changed_size(TableIterObject *it)
 {
 	PyErr_SetString(PyExc_RuntimeError, it->type == PMO_T_DICT
-				? "dictionary changed size during iteration"
-				: "Set changed size during iteration");
-	it->used = UINT64_MAX;   /* keep failing, as dict's iterators do */
+						    ? "dictionary changed size during iteration"
+						    : "Set changed size during iteration");
+	it->used = UINT64_MAX; /* keep failing, as dict's iterators do */
 }
 
 static PyObject *TableIter_next(TableIterObject *it)
@@ -120,7 +119,8 @@ static PyObject *TableIter_next(TableIterObject *it)
 		}
 		/* Same size, different keys: deletions and insertions. */
 		if (it->type == PMO_T_DICT) {
-			PyErr_SetString(PyExc_RuntimeError, "dictionary keys changed during iteration");
+			PyErr_SetString(PyExc_RuntimeError,
+					"dictionary keys changed during iteration");
 			it->used = UINT64_MAX;
 		} else {
 			changed_size(it);
@@ -178,7 +178,7 @@ static PyObject *TableIter_length_hint(TableIterObject *it, PyObject *unused)
  * table itself is not pickled (it lives in a pool). */
 static PyObject *TableIter_reduce(TableIterObject *it, PyObject *unused)
 {
-	PyObject *iter = PyDict_GetItemString(PyEval_GetBuiltins(), "iter");   /* borrowed */
+	PyObject *iter = PyDict_GetItemString(PyEval_GetBuiltins(), "iter"); /* borrowed */
 	if (!iter)
 		return PyErr_Format(PyExc_RuntimeError, "no builtin iter");
 	PyObject *rest;
@@ -208,12 +208,10 @@ static PyObject *TableIter_reduce(TableIterObject *it, PyObject *unused)
 static PyMethodDef TableIter_methods[] = {
 	{"__length_hint__", (PyCFunction)TableIter_length_hint, METH_NOARGS, NULL},
 	{"__reduce__", (PyCFunction)TableIter_reduce, METH_NOARGS, NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PyTypeObject TableIter_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj._PersistentTableIterator",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj._PersistentTableIterator",
 	.tp_basicsize = sizeof(TableIterObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_dealloc = (destructor)TableIter_dealloc,
@@ -225,22 +223,23 @@ static PyTypeObject TableIter_Type = {
 /* --- views --------------------------------------------------------------- */
 
 typedef struct {
-	PyObject_HEAD
-	DictObject *dict;
+	PyObject_HEAD DictObject *dict;
 } ViewObject;
 
 static int view_kind(ViewObject *v)
 {
-	return Py_IS_TYPE(v, &DictKeys_Type) ? ITER_KEYS
-	       : Py_IS_TYPE(v, &DictValues_Type) ? ITER_VALUES : ITER_ITEMS;
+	return Py_IS_TYPE(v, &DictKeys_Type)     ? ITER_KEYS
+	       : Py_IS_TYPE(v, &DictValues_Type) ? ITER_VALUES
+						 : ITER_ITEMS;
 }
 
 PyObject *pyx_dict_view(DictObject *self, int kind)
 {
 	if (pyx_proxy_check(self))
 		return NULL;
-	PyTypeObject *type = kind == ITER_KEYS ? &DictKeys_Type
-			     : kind == ITER_VALUES ? &DictValues_Type : &DictItems_Type;
+	PyTypeObject *type = kind == ITER_KEYS     ? &DictKeys_Type
+			     : kind == ITER_VALUES ? &DictValues_Type
+						   : &DictItems_Type;
 	ViewObject *v = PyObject_New(ViewObject, type);
 	if (v)
 		v->dict = (DictObject *)Py_NewRef(self);
@@ -399,31 +398,23 @@ static PyMethodDef SetView_methods[] = {
 	{"isdisjoint", (PyCFunction)View_isdisjoint, METH_O,
 	 "Return True if the view and the given iterable have a null intersection."},
 	{"__reversed__", (PyCFunction)View_reversed, METH_NOARGS, NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PyMethodDef ValuesView_methods[] = {
-	{"__reversed__", (PyCFunction)View_reversed, METH_NOARGS, NULL},
-	{NULL}
-};
+	{"__reversed__", (PyCFunction)View_reversed, METH_NOARGS, NULL}, {NULL}};
 
-static PyGetSetDef View_getset[] = {
-	{"mapping", (getter)View_mapping, NULL, "A read-only proxy of the dict the view refers to.", NULL},
-	{NULL}
-};
+static PyGetSetDef View_getset[] = {{"mapping", (getter)View_mapping, NULL,
+				     "A read-only proxy of the dict the view refers to.", NULL},
+				    {NULL}};
 
-#define VIEW_TYPE_COMMON                                    \
-	.tp_basicsize = sizeof(ViewObject),                 \
-	.tp_flags = Py_TPFLAGS_DEFAULT,                     \
-	.tp_dealloc = (destructor)View_dealloc,             \
-	.tp_repr = (reprfunc)View_repr,                     \
-	.tp_iter = (getiterfunc)View_iter,                  \
-	.tp_as_sequence = &View_as_sequence,                \
+#define VIEW_TYPE_COMMON                                                        \
+	.tp_basicsize = sizeof(ViewObject), .tp_flags = Py_TPFLAGS_DEFAULT,     \
+	.tp_dealloc = (destructor)View_dealloc, .tp_repr = (reprfunc)View_repr, \
+	.tp_iter = (getiterfunc)View_iter, .tp_as_sequence = &View_as_sequence, \
 	.tp_getset = View_getset
 
 static PyTypeObject DictKeys_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentDict_keys",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentDict_keys",
 	VIEW_TYPE_COMMON,
 	.tp_hash = PyObject_HashNotImplemented,
 	.tp_as_number = &View_as_number,
@@ -432,8 +423,7 @@ static PyTypeObject DictKeys_Type = {
 };
 
 static PyTypeObject DictItems_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentDict_items",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentDict_items",
 	VIEW_TYPE_COMMON,
 	.tp_hash = PyObject_HashNotImplemented,
 	.tp_as_number = &View_as_number,
@@ -442,8 +432,7 @@ static PyTypeObject DictItems_Type = {
 };
 
 static PyTypeObject DictValues_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentDict_values",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentDict_values",
 	VIEW_TYPE_COMMON,
 	.tp_methods = ValuesView_methods,
 };

@@ -29,8 +29,7 @@ typedef ProxyObject ListObject;
 extern PyTypeObject PersistentList_Type;
 
 typedef struct {
-	PyObject_HEAD
-	ListObject *list;   /* NULL when exhausted */
+	PyObject_HEAD ListObject *list; /* NULL when exhausted */
 	Py_ssize_t next;
 	int reversed;
 	/* The item array and length as last seen, valid while the pool's
@@ -63,7 +62,7 @@ static pmo_list *lock_list(ListObject *self)
 	if (pyx_proxy_check(self))
 		return NULL;
 	pyx_lock(self->pool);
-	pmo_list *l = list_of(self);   /* the pool may have closed while we waited */
+	pmo_list *l = list_of(self); /* the pool may have closed while we waited */
 	if (!l)
 		pyx_unlock(self->pool);
 	return l;
@@ -276,7 +275,7 @@ static int List_init(ListObject *self, PyObject *args, PyObject *kw)
 	 * list itself, or an iterator over it, then gives nothing. */
 	if (iterable && Py_IS_TYPE(iterable, &ListIter_Type) &&
 	    ((ListIterObject *)iterable)->list == self) {
-		Py_CLEAR(((ListIterObject *)iterable)->list);   /* exhausted, as list's */
+		Py_CLEAR(((ListIterObject *)iterable)->list); /* exhausted, as list's */
 		iterable = NULL;
 	}
 	if (iterable == (PyObject *)self)
@@ -323,7 +322,7 @@ static PyObject *List_subscript(ListObject *self, PyObject *key)
 		if (i == -1 && PyErr_Occurred()) {
 			if (!PyErr_ExceptionMatches(PyExc_OverflowError))
 				return NULL;
-			PyErr_Clear();   /* list's message for an index too big */
+			PyErr_Clear(); /* list's message for an index too big */
 			i = PyNumber_AsSsize_t(key, PyExc_IndexError);
 			return NULL;
 		}
@@ -359,17 +358,19 @@ static int assign_index(ListObject *self, Py_ssize_t i, PyObject *v)
 	if (norm_index(&i, (Py_ssize_t)l->len, "list assignment"))
 		return op_refuse(pool);
 	pmo_slot s;
-	int failed = v ? pyx_to_slot(pool, v, &s) != 0 ||
-			 (pmo_tx_single_store(), pmo_list_set(pool->core, l, (size_t)i, s)) != 0
-		       : pmo_list_replace(pool->core, l, (size_t)i, (size_t)i + 1, NULL, 0, NULL) != 0;
+	int failed =
+		v ? pyx_to_slot(pool, v, &s) != 0 ||
+				(pmo_tx_single_store(),
+				 pmo_list_set(pool->core, l, (size_t)i, s)) != 0
+		  : pmo_list_replace(pool->core, l, (size_t)i, (size_t)i + 1, NULL, 0, NULL) != 0;
 	return pyx_op_end(pool, failed);
 }
 
 /* self[key] = seq (a list or tuple), or del self[key] when seq is NULL,
  * for a slice key whose start, stop and step are already unpacked.  The
  * indices are adjusted to the length inside the operation. */
-static int assign_slice(ListObject *self, Py_ssize_t start, Py_ssize_t stop,
-			Py_ssize_t step, PyObject *seq)
+static int assign_slice(ListObject *self, Py_ssize_t start, Py_ssize_t stop, Py_ssize_t step,
+			PyObject *seq)
 {
 	PoolObject *pool = self->pool;
 	if (seq && pyx_check_all_storable(pool, seq))
@@ -389,8 +390,8 @@ static int assign_slice(ListObject *self, Py_ssize_t start, Py_ssize_t stop,
 		pmo_slot *slots = NULL;
 		if (n && !(slots = to_slots(pool, seq)))
 			return pyx_op_end(pool, 1);
-		failed = pmo_list_replace(core, l, (size_t)start, (size_t)stop, slots,
-					  (size_t)n, NULL) != 0;
+		failed = pmo_list_replace(core, l, (size_t)start, (size_t)stop, slots, (size_t)n,
+					  NULL) != 0;
 		PyMem_Free(slots);
 	} else if (!seq) {
 		/* Delete from the highest index down so that the indices still
@@ -406,7 +407,8 @@ static int assign_slice(ListObject *self, Py_ssize_t start, Py_ssize_t stop,
 	} else {
 		if (n != count) {
 			PyErr_Format(PyExc_ValueError,
-				     "attempt to assign sequence of size %zd to extended slice of size %zd",
+				     "attempt to assign sequence of size %zd to extended slice of "
+				     "size %zd",
 				     n, count);
 			return op_refuse(pool);
 		}
@@ -567,8 +569,8 @@ static PyObject *List_pop(ListObject *self, PyObject *args)
 	 * made now keeps a persistent object alive. */
 	PyObject *v = item_at(self, l, (size_t)i);
 	int failed = !v ||
-		     pmo_list_replace(self->pool->core, l, (size_t)i, (size_t)i + 1,
-				      NULL, 0, &gone) != 0 ||
+		     pmo_list_replace(self->pool->core, l, (size_t)i, (size_t)i + 1, NULL, 0,
+				      &gone) != 0 ||
 		     pmo_slot_decref(self->pool->core, gone) != 0;
 	if (pyx_op_end(self->pool, failed)) {
 		Py_XDECREF(v);
@@ -688,7 +690,8 @@ static PyObject *sort_order(PyObject *vals, PyObject *key, int reverse)
 	PyObject *range = PyObject_CallFunction((PyObject *)&PyRange_Type, "n", n);
 	PyObject *getter = PyObject_GetAttrString(keys, "__getitem__");
 	PyObject *sort_kw = getter ? Py_BuildValue("{sOsO}", "key", getter, "reverse",
-						   reverse ? Py_True : Py_False) : NULL;
+						   reverse ? Py_True : Py_False)
+				   : NULL;
 	order = range && sort_kw ? PySequence_List(range) : NULL;
 	if (order) {
 		PyObject *sort = PyObject_GetAttrString(order, "sort");
@@ -896,8 +899,7 @@ static PyObject *ListIter_next(ListIterObject *it)
 	 * nothing else of the pool.  Anything else takes the locked path. */
 	if (it->items && it->epoch == pool->epoch && pool->core &&
 	    (pool->lock_depth == 0 || pool->owner == PyThread_get_thread_ident()) &&
-	    it->next >= 0 && (size_t)it->next < it->len &&
-	    !pmo_slot_is_ref(it->items[it->next])) {
+	    it->next >= 0 && (size_t)it->next < it->len && !pmo_slot_is_ref(it->items[it->next])) {
 		PyObject *v = pyx_from_slot(pool, it->items[it->next]);
 		if (v)
 			it->next += it->reversed ? -1 : 1;
@@ -942,20 +944,17 @@ static PyObject *ListIter_length_hint(ListIterObject *it, PyObject *unused)
 			return NULL;
 		if (!it->reversed)
 			n = len - it->next;
-		else if (it->next < len)   /* list's reversed iterator: 0 once it shrank below */
+		else if (it->next < len) /* list's reversed iterator: 0 once it shrank below */
 			n = it->next + 1;
 	}
 	return PyLong_FromSsize_t(n < 0 ? 0 : n);
 }
 
 static PyMethodDef ListIter_methods[] = {
-	{"__length_hint__", (PyCFunction)ListIter_length_hint, METH_NOARGS, NULL},
-	{NULL}
-};
+	{"__length_hint__", (PyCFunction)ListIter_length_hint, METH_NOARGS, NULL}, {NULL}};
 
 static PyTypeObject ListIter_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentListIterator",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentListIterator",
 	.tp_basicsize = sizeof(ListIterObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_dealloc = (destructor)ListIter_dealloc,
@@ -970,9 +969,11 @@ static PyMethodDef List_methods[] = {
 	{"_p_new_in", (PyCFunction)List_p_new_in, METH_O | METH_CLASS,
 	 "Create an empty instance in the given pool (used by pool.new)."},
 	{"append", (PyCFunction)List_append, METH_O, "Append object to the end of the list."},
-	{"extend", (PyCFunction)List_extend, METH_O, "Extend list by appending elements from the iterable."},
+	{"extend", (PyCFunction)List_extend, METH_O,
+	 "Extend list by appending elements from the iterable."},
 	{"insert", (PyCFunction)List_insert, METH_VARARGS, "Insert object before index."},
-	{"pop", (PyCFunction)List_pop, METH_VARARGS, "Remove and return item at index (default last)."},
+	{"pop", (PyCFunction)List_pop, METH_VARARGS,
+	 "Remove and return item at index (default last)."},
 	{"remove", (PyCFunction)List_remove, METH_O, "Remove first occurrence of value."},
 	{"index", (PyCFunction)List_index, METH_VARARGS, "Return first index of value."},
 	{"count", (PyCFunction)List_count, METH_O, "Return number of occurrences of value."},
@@ -980,17 +981,18 @@ static PyMethodDef List_methods[] = {
 	 "Sort the list in place, stably (key=None, reverse=False)."},
 	{"reverse", (PyCFunction)List_reverse, METH_NOARGS, "Reverse *IN PLACE*."},
 	{"clear", (PyCFunction)List_clear, METH_NOARGS, "Remove all items from list."},
-	{"copy", (PyCFunction)List_copy, METH_NOARGS, "Return a shallow copy (a new PersistentList in the same pool)."},
+	{"copy", (PyCFunction)List_copy, METH_NOARGS,
+	 "Return a shallow copy (a new PersistentList in the same pool)."},
 	{"__reversed__", (PyCFunction)List_reversed, METH_NOARGS, NULL},
 	/* list's __getitem__ is a method of its own (errors name it). */
-	{"__getitem__", (PyCFunction)List_subscript, METH_O | METH_COEXIST, "x.__getitem__(y) <==> x[y]"},
+	{"__getitem__", (PyCFunction)List_subscript, METH_O | METH_COEXIST,
+	 "x.__getitem__(y) <==> x[y]"},
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
 	/* list's __add__ is its concatenation, which refuses a non-list with
 	 * TypeError; the nb_add slot (for list + PersistentList) answers
 	 * NotImplemented instead, so __add__ is spelled out. */
 	{"__add__", (PyCFunction)List_concat, METH_O | METH_COEXIST, "Return self+value."},
-	{NULL}
-};
+	{NULL}};
 
 static PyNumberMethods List_as_number = {
 	.nb_add = List_add,
@@ -1013,10 +1015,9 @@ static PyMappingMethods List_as_mapping = {
 };
 
 PyTypeObject PersistentList_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentList",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentList",
 	.tp_basicsize = sizeof(ListObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_SEQUENCE,  /* GC inherited */
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_SEQUENCE, /* GC inherited */
 	.tp_doc = "PersistentList([iterable]): a list kept in a pool.\n\n"
 		  "Create with pool.new(PersistentList, iterable).",
 	.tp_base = &Proxy_Type,

@@ -30,8 +30,8 @@
 
 typedef ProxyObject PObject;
 
-static PyObject *str_v_init;      /* "_v__init__" */
-static PyObject *base_v_init;     /* PersistentObject's own _v__init__ */
+static PyObject *str_v_init;  /* "_v__init__" */
+static PyObject *base_v_init; /* PersistentObject's own _v__init__ */
 
 /* The attribute table behind a proxy, or NULL with an exception.  The
  * offset was checked when the proxy was made; this is the cheap check. */
@@ -72,7 +72,7 @@ static PyObject *get_stored(PObject *self, PyObject *name)
 	PoolObject *pool = self->pool;
 	int64_t idx = pyx_name_lookup(pool, name);
 	if (idx < 0)
-		return NULL;   /* never interned: no object has it (or an error) */
+		return NULL; /* never interned: no object has it (or an error) */
 	pyx_lock(pool);
 	PyObject *v = NULL;
 	pmo_object *o = pool->core ? object_of(self) : (pyx_closed(), NULL);
@@ -108,8 +108,8 @@ static void note_growth(PObject *self, const pmo_object *o)
 	MMObject *mm = (MMObject *)self->pool->mm;
 	size_t i = o->head.type - PMO_T_FIRST_USER;
 	if (mm && i < mm->nclasses && o->len > mm->classes[i].hint)
-		mm->classes[i].hint = (uint32_t)(o->len < PMO_OBJECT_MAX_INLINE
-						 ? o->len : PMO_OBJECT_MAX_INLINE);
+		mm->classes[i].hint =
+			(uint32_t)(o->len < PMO_OBJECT_MAX_INLINE ? o->len : PMO_OBJECT_MAX_INLINE);
 }
 
 static int del_stored(PObject *self, PyObject *name)
@@ -142,8 +142,10 @@ static int set_class(PObject *self, PyObject *name, PyObject *cls)
 {
 	PoolObject *pool = self->pool;
 	if (!PyType_Check(cls) || !PyType_IsSubtype((PyTypeObject *)cls, &PersistentObject_Type)) {
-		PyErr_Format(PyExc_TypeError, "__class__ of a persistent object must be a "
-			     "PersistentObject subclass, not %R", cls);
+		PyErr_Format(PyExc_TypeError,
+			     "__class__ of a persistent object must be a "
+			     "PersistentObject subclass, not %R",
+			     cls);
 		return -1;
 	}
 	if (pyx_proxy_check(self) || pyx_op_begin(pool))
@@ -163,9 +165,9 @@ static int PObject_setattro(PObject *self, PyObject *name, PyObject *value)
 	static PyObject *class_name;
 	if (!class_name && !(class_name = PyUnicode_InternFromString("__class__")))
 		return -1;
-	if (value && (name == class_name ||
-		      (PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 9 &&
-		       PyUnicode_Compare(name, class_name) == 0)))
+	if (value &&
+	    (name == class_name || (PyUnicode_Check(name) && PyUnicode_GET_LENGTH(name) == 9 &&
+				    PyUnicode_Compare(name, class_name) == 0)))
 		return set_class(self, name, value);
 	if (!PyUnicode_Check(name) || is_ordinary_name(Py_TYPE(self), name))
 		return PyObject_GenericSetAttr((PyObject *)self, name, value);
@@ -214,9 +216,9 @@ PyObject *pyx_user_object(PoolObject *pool, uint32_t code, uint64_t off)
 			     "the persistent object at offset %llu in pool %R is stored as %s, "
 			     "but its class %R is %s",
 			     (unsigned long long)off, pool->filename,
-			     is_table ? "a PersistentObject" : "a Python-implemented type",
-			     type, is_table ? "not a PersistentObject subclass"
-					    : "not a Python-implemented type");
+			     is_table ? "a PersistentObject" : "a Python-implemented type", type,
+			     is_table ? "not a PersistentObject subclass"
+				      : "not a Python-implemented type");
 		return NULL;
 	}
 	if (!is_table)
@@ -242,7 +244,8 @@ static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	uint32_t code = pyx_type_code(pool, (PyObject *)cls);
 	MMObject *mm = (MMObject *)pool->mm;
 	uint32_t hint = 4;
-	if (code && code - PMO_T_FIRST_USER < mm->nclasses && mm->classes[code - PMO_T_FIRST_USER].hint)
+	if (code && code - PMO_T_FIRST_USER < mm->nclasses &&
+	    mm->classes[code - PMO_T_FIRST_USER].hint)
 		hint = mm->classes[code - PMO_T_FIRST_USER].hint;
 	uint64_t off = code ? pmo_object_new(pool->core, code, hint) : 0;
 	PyObject *o = NULL;
@@ -282,7 +285,7 @@ static PyObject *PObject_dir(PObject *self, PyObject *unused)
 	PyObject *names = base ? PyObject_CallOneArg(base, (PyObject *)self) : NULL;
 	Py_XDECREF(base);
 	if (!names || !self->pool || !self->pool->core || !self->off)
-		return names;   /* closed or rolled back: the class's names only */
+		return names; /* closed or rolled back: the class's names only */
 	if (append_attr_names(self, names) != 0)
 		Py_CLEAR(names);
 	return names;
@@ -309,7 +312,8 @@ static PyObject *PObject_init_subclass(PyTypeObject *cls, PyObject *args, PyObje
 			return PyErr_Format(PyExc_TypeError,
 					    "%s cannot derive from both PersistentObject and %s: "
 					    "PersistentObject may not be mixed with another "
-					    "persistent type", cls->tp_name, t->tp_name);
+					    "persistent type",
+					    cls->tp_name, t->tp_name);
 	}
 	PyObject *sup = PyObject_CallFunctionObjArgs((PyObject *)&PySuper_Type,
 						     (PyObject *)&PersistentObject_Type, cls, NULL);
@@ -335,8 +339,10 @@ static Py_hash_t PObject_hash(PObject *self)
 
 static PyObject *PObject_reduce_ex(PObject *self, PyObject *protocol)
 {
-	PyErr_Format(PyExc_TypeError, "%s objects live in a pool: they cannot be "
-		     "pickled or copied (create another with pool.new)", Py_TYPE(self)->tp_name);
+	PyErr_Format(PyExc_TypeError,
+		     "%s objects live in a pool: they cannot be "
+		     "pickled or copied (create another with pool.new)",
+		     Py_TYPE(self)->tp_name);
 	return NULL;
 }
 
@@ -353,20 +359,17 @@ static PyMethodDef PObject_methods[] = {
 	 "The names of the stored (persistent) attributes, in table order."},
 	{"__init_subclass__", (PyCFunction)(void (*)(void))PObject_init_subclass,
 	 METH_VARARGS | METH_KEYWORDS | METH_CLASS, NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PyGetSetDef PObject_getset[] = {
 	{"__dict__", PyObject_GenericGetDict, PyObject_GenericSetDict,
 	 "The volatile attributes (those whose names start with _v_).", NULL},
-	{NULL}
-};
+	{NULL}};
 
 PyTypeObject PersistentObject_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentObject",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentObject",
 	.tp_basicsize = sizeof(PObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,   /* GC inherited */
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, /* GC inherited */
 	.tp_doc = "Base class of user defined persistent objects.\n\n"
 		  "Attributes persist, except those whose names start with _v_ (volatile).\n"
 		  "Create instances with pool.new(cls, *args, **kw): __init__ runs once, at\n"
@@ -387,7 +390,8 @@ int pyx_object_ready(PyObject *m)
 	str_v_init = PyUnicode_InternFromString("_v__init__");
 	if (!str_v_init)
 		return -1;
-	base_v_init = _PyType_Lookup(&PersistentObject_Type, str_v_init);  /* borrowed, static type */
+	base_v_init =
+		_PyType_Lookup(&PersistentObject_Type, str_v_init); /* borrowed, static type */
 	pyx_ClassNotFoundError = PyErr_NewExceptionWithDoc(
 		"pmemobj.ClassNotFoundError",
 		"The class of a persistent object cannot be found by its stored path\n"

@@ -23,7 +23,7 @@ static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 		return NULL;
 	self->gate = PyThread_allocate_lock();
 	if (self->gate)
-		PyThread_acquire_lock(self->gate, NOWAIT_LOCK);  /* closed until signalled */
+		PyThread_acquire_lock(self->gate, NOWAIT_LOCK); /* closed until signalled */
 	self->pickle_types = PySet_New(NULL);
 	if (!self->gate || !self->pickle_types || pyx_idmap_init(self) != 0) {
 		Py_DECREF(self);
@@ -33,8 +33,7 @@ static PyObject *Pool_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	return (PyObject *)self;
 }
 
-static int parse_int_arg(PyObject *o, const char *name, long long *out,
-			 int allow_negative)
+static int parse_int_arg(PyObject *o, const char *name, long long *out, int allow_negative)
 {
 	if (!PyLong_Check(o) || PyBool_Check(o)) {
 		PyErr_Format(PyExc_TypeError, "%s must be an int, not %s", name,
@@ -53,21 +52,21 @@ static int parse_int_arg(PyObject *o, const char *name, long long *out,
 
 /* Open or create (flag 'w', 'x' or 'c'; a growable pool if max_size),
  * with the GIL released. */
-static pmo_pool *open_core(const char *path, char flag, size_t size, uint64_t max_size,
-			   mode_t mode)
+static pmo_pool *open_core(const char *path, char flag, size_t size, uint64_t max_size, mode_t mode)
 {
 	pmo_pool *core = NULL;
-	Py_BEGIN_ALLOW_THREADS
-	if (flag == 'w') {
+	Py_BEGIN_ALLOW_THREADS if (flag == 'w')
+	{
 		core = pmo_pool_open(path);
-	} else {
+	}
+	else
+	{
 		core = max_size ? pmo_pool_create_grow(path, max_size, mode)
 				: pmo_pool_create(path, size, mode);
 		if (!core && errno == EEXIST && flag == 'c')
 			core = pmo_pool_open(path);
 	}
-	Py_END_ALLOW_THREADS
-	return core;
+	Py_END_ALLOW_THREADS return core;
 }
 
 static int has_proxy(void *ctx, uint64_t off)
@@ -82,14 +81,14 @@ static void tx_ended(void *ctx, int aborted)
 
 static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
-	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug", "verify",
-				 "grow", "max_size", NULL};
+	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug",
+				 "verify",   "grow", "max_size",  NULL};
 	PyObject *fname, *size_o = NULL, *mode_o = NULL, *max_o = NULL;
 	const char *flag = "w";
 	int debug = 0, verify = 0, grow = 0;
 	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOpp$pO:PersistentObjectPool", kwlist,
-					 &fname, &flag, &size_o, &mode_o, &debug, &verify,
-					 &grow, &max_o))
+					 &fname, &flag, &size_o, &mode_o, &debug, &verify, &grow,
+					 &max_o))
 		return -1;
 	if (self->core) {
 		PyErr_SetString(PyExc_RuntimeError, "pool is already open");
@@ -106,9 +105,10 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	if (mode_o && parse_int_arg(mode_o, "mode", &mode, 0))
 		return -1;
 	if (size < (long long)PMO_MIN_POOL_SIZE) {
-		PyErr_Format(PyExc_ValueError,
-			     "pool_size %lld smaller than %zu, the minimum pool size (MIN_POOL_SIZE)",
-			     size, PMO_MIN_POOL_SIZE);
+		PyErr_Format(
+			PyExc_ValueError,
+			"pool_size %lld smaller than %zu, the minimum pool size (MIN_POOL_SIZE)",
+			size, PMO_MIN_POOL_SIZE);
 		return -1;
 	}
 	/* A growable pool starts at the minimum and grows to max_size; a
@@ -137,12 +137,13 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		if (max_size < (long long)PMO_MIN_POOL_SIZE) {
 			PyErr_Format(PyExc_ValueError,
 				     "max_size %lld smaller than %zu, the minimum pool size "
-				     "(MIN_POOL_SIZE)", max_size, PMO_MIN_POOL_SIZE);
+				     "(MIN_POOL_SIZE)",
+				     max_size, PMO_MIN_POOL_SIZE);
 			return -1;
 		}
 	}
 	PyObject *path_b = NULL;
-	if (!PyUnicode_FSConverter(fname, &path_b))   /* NUL bytes: ValueError */
+	if (!PyUnicode_FSConverter(fname, &path_b)) /* NUL bytes: ValueError */
 		return -1;
 	PyObject *path_s = PyUnicode_DecodeFSDefault(PyBytes_AS_STRING(path_b));
 	if (!path_s) {
@@ -161,7 +162,7 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 	core->hook_ctx = self;
 	core->hook_has_proxy = has_proxy;
 	core->hook_tx_end = tx_ended;
-	pyx_mm_install_hooks(core);   /* before gc: user types take part */
+	pyx_mm_install_hooks(core); /* before gc: user types take part */
 	Py_SETREF(self->filename, path_s);
 	self->debug = debug;
 	self->verify = verify;
@@ -199,7 +200,8 @@ static int pool_close(PoolObject *self, int run_gc)
 		PyErr_Format(PyExc_BufferError,
 			     "cannot close the pool: %zd buffer view(s) of its PersistentArrays "
 			     "are still alive (release memoryviews and NumPy arrays made from "
-			     "them first)", self->exports);
+			     "them first)",
+			     self->exports);
 		return -1;
 	}
 	int rc = 0;
@@ -210,7 +212,7 @@ static int pool_close(PoolObject *self, int run_gc)
 		if (r)
 			Py_DECREF(r);
 		else
-			rc = -1;  /* still close: the exception tells why gc failed */
+			rc = -1; /* still close: the exception tells why gc failed */
 	}
 	pmo_pool *core = self->core;
 	self->core = NULL;
@@ -290,10 +292,8 @@ static int Pool_clear(PoolObject *self)
 
 static PyObject *Pool_close(PoolObject *self, PyObject *unused)
 {
-	if (self->core && self->nframes > 0 &&
-	    self->owner == PyThread_get_thread_ident()) {
-		PyErr_SetString(PyExc_RuntimeError,
-				"cannot close the pool inside a transaction");
+	if (self->core && self->nframes > 0 && self->owner == PyThread_get_thread_ident()) {
+		PyErr_SetString(PyExc_RuntimeError, "cannot close the pool inside a transaction");
 		return NULL;
 	}
 	if (pool_close(self, 1) != 0)
@@ -404,7 +404,7 @@ typedef struct space_count {
 	const pmo_pool *p;
 	uint64_t allocations, used_bytes;
 	uint64_t builtin[PMO_T_BUILTIN_MAX + 1];
-	PyObject *user;          /* type code -> count, for user classes */
+	PyObject *user; /* type code -> count, for user classes */
 } space_count;
 
 static int count_block(void *ctx, const pmo_block *b)
@@ -421,12 +421,14 @@ static int count_block(void *ctx, const pmo_block *b)
 	}
 	PyObject *k = PyLong_FromUnsignedLong(type);
 	PyObject *n = k ? PyDict_GetItemWithError(c->user, k) : NULL;
-	PyObject *n1 = k && !PyErr_Occurred()
-		? PyLong_FromUnsignedLongLong((n ? PyLong_AsUnsignedLongLong(n) : 0) + 1) : NULL;
+	PyObject *n1 =
+		k && !PyErr_Occurred()
+			? PyLong_FromUnsignedLongLong((n ? PyLong_AsUnsignedLongLong(n) : 0) + 1)
+			: NULL;
 	int rc = n1 ? PyDict_SetItem(c->user, k, n1) : -1;
 	Py_XDECREF(k);
 	Py_XDECREF(n1);
-	return rc ? 1 : 0;   /* 1 stops the walk: a Python error is set */
+	return rc ? 1 : 0; /* 1 stops the walk: a Python error is set */
 }
 
 static int set_u64(PyObject *d, const char *key, uint64_t v)
@@ -467,7 +469,8 @@ static int add_space(PoolObject *self, PyObject *d)
 	Py_ssize_t pos = 0;
 	while (rc == 0 && PyDict_Next(c.user, &pos, &k, &v)) {
 		size_t n;
-		const char *path = pmo_type_path(self->core, (uint32_t)PyLong_AsUnsignedLong(k), &n);
+		const char *path =
+			pmo_type_path(self->core, (uint32_t)PyLong_AsUnsignedLong(k), &n);
 		PyObject *name = path ? PyUnicode_DecodeUTF8(path, (Py_ssize_t)n, "replace")
 				      : PyUnicode_FromFormat("user type %S", k);
 		pmo_err_clear();
@@ -481,12 +484,17 @@ static int add_space(PoolObject *self, PyObject *d)
 	uint64_t free = sp.free_chunk_bytes + sp.run_free_bytes;
 	if (rc == 0)
 		rc = set_u64(d, "pool_bytes", pmo_pool_file_bytes(self->core)) ||
-		     set_u64(d, "max_size", self->core->max_size ? self->core->max_size
-								 : pmo_pool_file_bytes(self->core)) ||
-		     set_u64(d, "heap_bytes", sp.heap_bytes) ||
-		     set_u64(d, "allocations", c.allocations) || set_u64(d, "used_bytes", c.used_bytes) ||
-		     set_u64(d, "free_bytes", free) ||
-		     set_u64(d, "largest_free_bytes", sp.largest_free_chunks) ? -1 : 0;
+				     set_u64(d, "max_size",
+					     self->core->max_size
+						     ? self->core->max_size
+						     : pmo_pool_file_bytes(self->core)) ||
+				     set_u64(d, "heap_bytes", sp.heap_bytes) ||
+				     set_u64(d, "allocations", c.allocations) ||
+				     set_u64(d, "used_bytes", c.used_bytes) ||
+				     set_u64(d, "free_bytes", free) ||
+				     set_u64(d, "largest_free_bytes", sp.largest_free_chunks)
+			     ? -1
+			     : 0;
 	return rc;
 }
 
@@ -498,15 +506,15 @@ static PyObject *Pool_stats(PoolObject *self, PyObject *unused)
 	PyObject *d = PyDict_New();
 	if (!d)
 		return NULL;
-#define ADD_STAT(f)                                                          \
-	{                                                                    \
-		PyObject *v = PyLong_FromUnsignedLongLong(s->f);              \
-		if (!v || PyDict_SetItemString(d, #f, v) != 0) {             \
-			Py_XDECREF(v);                                       \
-			Py_DECREF(d);                                        \
-			return NULL;                                         \
-		}                                                            \
-		Py_DECREF(v);                                                \
+#define ADD_STAT(f)                                              \
+	{                                                        \
+		PyObject *v = PyLong_FromUnsignedLongLong(s->f); \
+		if (!v || PyDict_SetItemString(d, #f, v) != 0) { \
+			Py_XDECREF(v);                           \
+			Py_DECREF(d);                            \
+			return NULL;                             \
+		}                                                \
+		Py_DECREF(v);                                    \
 	}
 	PMO_STATS_FIELDS(ADD_STAT)
 #undef ADD_STAT
@@ -532,8 +540,7 @@ static PyObject *Pool_get_root(PoolObject *self, void *closure)
 	if (pyx_check_open(self))
 		return NULL;
 	pyx_lock(self);
-	PyObject *v = self->core ? pyx_from_slot(self, self->core->root->root)
-				 : pyx_closed();
+	PyObject *v = self->core ? pyx_from_slot(self, self->core->root->root) : pyx_closed();
 	pyx_unlock(self);
 	return v;
 }
@@ -541,7 +548,8 @@ static PyObject *Pool_get_root(PoolObject *self, void *closure)
 static int Pool_set_root(PoolObject *self, PyObject *v, void *closure)
 {
 	if (!v) {
-		PyErr_SetString(PyExc_AttributeError, "the pool root cannot be deleted; set it to None");
+		PyErr_SetString(PyExc_AttributeError,
+				"the pool root cannot be deleted; set it to None");
 		return -1;
 	}
 	if (pyx_check_open(self) || pyx_check_storable(self, v))
@@ -592,14 +600,12 @@ static PyMethodDef Pool_methods[] = {
 	 "nothing.  Keys: ok (bool), problems (list of (offset, type, problem)),\n"
 	 "types (live objects by type), live, unreachable (objects the next gc\n"
 	 "frees), examined (allocations), used_bytes and pool_bytes."},
-	{"stats", (PyCFunction)Pool_stats, METH_NOARGS,
-	 "Return the pool's counters as a dict."},
+	{"stats", (PyCFunction)Pool_stats, METH_NOARGS, "Return the pool's counters as a dict."},
 	{"reset_stats", (PyCFunction)Pool_reset_stats, METH_NOARGS,
 	 "Set all of the pool's counters to zero."},
 	{"__enter__", (PyCFunction)Pool_enter, METH_NOARGS, NULL},
 	{"__exit__", (PyCFunction)Pool_exit, METH_VARARGS, NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PyGetSetDef Pool_getset[] = {
 	{"root", (getter)Pool_get_root, (setter)Pool_set_root,
@@ -611,13 +617,12 @@ static PyGetSetDef Pool_getset[] = {
 	 "True for a pool opened with flag='r' (every change raises OSError(EROFS)).", NULL},
 	{"verify", (getter)Pool_get_verify, (setter)Pool_set_verify,
 	 "True: every read of a str, bytes, big int, tuple, frozenset or pickle checks "
-	 "its checksum first (CorruptPoolError if it fails).", NULL},
-	{NULL}
-};
+	 "its checksum first (CorruptPoolError if it fails).",
+	 NULL},
+	{NULL}};
 
 PyTypeObject Pool_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentObjectPool",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentObjectPool",
 	.tp_basicsize = sizeof(PoolObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "PersistentObjectPool(filename, flag='w', pool_size=MIN_POOL_SIZE, "

@@ -48,7 +48,7 @@ static PyObject *make_proxy(PoolObject *pool, PyTypeObject *type, uint64_t off)
 	o->pool = (PoolObject *)Py_NewRef(pool);
 	o->off = off;
 	if (pyx_idmap_put(pool, off, (PyObject *)o) != 0) {
-		o->off = 0;  /* never in the map: dealloc must not touch it */
+		o->off = 0; /* never in the map: dealloc must not touch it */
 		Py_DECREF(o);
 		return NULL;
 	}
@@ -103,7 +103,7 @@ void pyx_tx_ended(PoolObject *pool, int aborted)
 {
 	pool->epoch++;
 	if (pool->mm)
-		pyx_mm_tx_ended(pool, aborted);   /* user-type caches, Python objects */
+		pyx_mm_tx_ended(pool, aborted); /* user-type caches, Python objects */
 	if (aborted) {
 		for (size_t i = 0; i < pool->ncreated; i++) {
 			ProxyObject *o = (ProxyObject *)pyx_idmap_get(pool, pool->created[i]);
@@ -173,8 +173,8 @@ static int Proxy_clear(ProxyObject *self)
 static PyObject *Proxy_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
 	PyErr_Format(PyExc_TypeError,
-		     "%s objects live in a pool: create them with pool.new(%s, ...)",
-		     type->tp_name, type->tp_name);
+		     "%s objects live in a pool: create them with pool.new(%s, ...)", type->tp_name,
+		     type->tp_name);
 	return NULL;
 }
 
@@ -202,12 +202,10 @@ static PyGetSetDef Proxy_getset[] = {
 	{"_p_oid", (getter)Proxy_get_oid, NULL, "The oid (pool uuid, offset) of the object.", NULL},
 	{"_p_pool", (getter)Proxy_get_pool, NULL, "The pool the object lives in.", NULL},
 	{"_p_mm", (getter)Proxy_get_mm, NULL, "The MemoryManager of the object's pool.", NULL},
-	{NULL}
-};
+	{NULL}};
 
 PyTypeObject Proxy_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj._PersistentBase",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj._PersistentBase",
 	.tp_basicsize = sizeof(ProxyObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "Base of the persistent types implemented in C.",
@@ -305,5 +303,4 @@ PyMethodDef pyx_proxy_methods[] = {
 	 "Return a list of the oids of the objects this one refers to."},
 	{"_p_substructures", (PyCFunction)Proxy_p_substructures, METH_NOARGS,
 	 "Return a list of the oids of the memory this object owns besides itself."},
-	{NULL}
-};
+	{NULL}};

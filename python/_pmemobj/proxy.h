@@ -18,11 +18,10 @@
 #include "ext.h"
 
 typedef struct ProxyObject {
-	PyObject_HEAD
-	PoolObject *pool;
-	uint64_t off;            /* 0: rolled back */
+	PyObject_HEAD PoolObject *pool;
+	uint64_t off; /* 0: rolled back */
 	PyObject *weakreflist;
-	PyObject *vdict;         /* volatile attributes (PersistentObject _v_*) */
+	PyObject *vdict; /* volatile attributes (PersistentObject _v_*) */
 	/* Immutable types (PersistentTuple, PersistentFrozenSet): set by
 	 * _p_new_in, cleared by the first __init__ (pool.new's), which fills
 	 * the new object.  Any later __init__ call is ignored, as frozenset's
@@ -56,18 +55,18 @@ void pyx_tx_ended(PoolObject *pool, int aborted);
 
 /* Per-type module set-up: ready the type, register it, add it to m. */
 int pyx_list_ready(PyObject *m);
-int pyx_dict_ready(PyObject *m);   /* PersistentDict (pdict.c) */
-int pyx_set_ready(PyObject *m);    /* PersistentSet, PersistentFrozenSet (pset.c) */
-int pyx_object_ready(PyObject *m);  /* PersistentObject, ClassNotFoundError (pobject.c) */
-int pyx_tuple_ready(PyObject *m);   /* PersistentTuple (ptuple.c) */
-int pyx_memory_ready(PyObject *m);  /* MemoryManager, OID_NULL (memory.c) */
-int pyx_array_ready(PyObject *m);   /* PersistentArray (parray.c) */
-int pyx_sorteddict_ready(PyObject *m);  /* PersistentSortedDict (psorteddict.c) */
+int pyx_dict_ready(PyObject *m);       /* PersistentDict (pdict.c) */
+int pyx_set_ready(PyObject *m);        /* PersistentSet, PersistentFrozenSet (pset.c) */
+int pyx_object_ready(PyObject *m);     /* PersistentObject, ClassNotFoundError (pobject.c) */
+int pyx_tuple_ready(PyObject *m);      /* PersistentTuple (ptuple.c) */
+int pyx_memory_ready(PyObject *m);     /* MemoryManager, OID_NULL (memory.c) */
+int pyx_array_ready(PyObject *m);      /* PersistentArray (parray.c) */
+int pyx_sorteddict_ready(PyObject *m); /* PersistentSortedDict (psorteddict.c) */
 
 /* Identity map (idmap.c) */
 int pyx_idmap_init(PoolObject *pool);
 void pyx_idmap_free(PoolObject *pool);
-PyObject *pyx_idmap_get(PoolObject *pool, uint64_t off);     /* borrowed */
+PyObject *pyx_idmap_get(PoolObject *pool, uint64_t off); /* borrowed */
 int pyx_idmap_put(PoolObject *pool, uint64_t off, PyObject *proxy);
 void pyx_idmap_del(PoolObject *pool, uint64_t off);
 /* Offsets of all live proxies, for gc's roots: *out is a PyMem array
@@ -151,7 +150,7 @@ int pyx_add_methods(PyTypeObject *type, const PyMethodDef *methods);
  * they behave exactly as list's and tuple's, and store a result as a new
  * persistent sequence in self's pool. */
 typedef struct {
-	const char *name;   /* "list", "tuple": in error messages */
+	const char *name; /* "list", "tuple": in error messages */
 	/* The values of a builtin one or a persistent one of this type, as the
 	 * builtin (new reference); NULL without an exception if o is neither. */
 	PyObject *(*values_of)(PyObject *o);

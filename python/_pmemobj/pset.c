@@ -285,14 +285,17 @@ static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, 
 	Py_ssize_t nd = drop ? PySequence_Fast_GET_SIZE(drop) : 0;
 	Py_ssize_t nt = toggle ? PySequence_Fast_GET_SIZE(toggle) : 0;
 	pyx_key *ka = pyx_keys_prepare_store(pool, add ? PySequence_Fast_ITEMS(add) : NULL, na);
-	pyx_key *kt = ka ? pyx_keys_prepare_store(pool, toggle ? PySequence_Fast_ITEMS(toggle) : NULL, nt) : NULL;
+	pyx_key *kt =
+		ka ? pyx_keys_prepare_store(pool, toggle ? PySequence_Fast_ITEMS(toggle) : NULL, nt)
+		   : NULL;
 	pyx_key *kd = kt ? PyMem_Malloc((size_t)(nd ? nd : 1) * sizeof *kd) : NULL;
 	Py_ssize_t prepared = 0;
 	int failed = !kd;
 	if (kt && !kd)
 		PyErr_NoMemory();
 	for (; !failed && prepared < nd; prepared++)
-		if (pyx_key_prepare(&kd[prepared], pool, PySequence_Fast_GET_ITEM(drop, prepared)) != 0) {
+		if (pyx_key_prepare(&kd[prepared], pool,
+				    PySequence_Fast_GET_ITEM(drop, prepared)) != 0) {
 			failed = 1;
 			break;
 		}
@@ -312,7 +315,8 @@ static int set_apply(SetObject *self, int clear, PyObject *add, PyObject *drop, 
 				continue;
 			int64_t ix = pyx_key_find(d, &kd[i]);
 			f = ix == PMO_DICT_ERROR ||
-			    (ix >= 0 && pmo_dict_remove(pool->core, d, (uint64_t)ix, NULL, NULL) != 0);
+			    (ix >= 0 &&
+			     pmo_dict_remove(pool->core, d, (uint64_t)ix, NULL, NULL) != 0);
 		}
 		for (Py_ssize_t i = 0; !f && i < nt; i++) {
 			int64_t ix = pyx_key_find(d, &kt[i]);
@@ -393,7 +397,8 @@ static PyObject *Set_intersection_update(SetObject *self, PyObject *args)
 	PyObject *keep = as_pyset(self);
 	for (Py_ssize_t i = 0; keep && i < PyTuple_GET_SIZE(args); i++) {
 		PyObject *items = items_or_self(PyTuple_GET_ITEM(args, i));
-		PyObject *r = items ? PyObject_CallMethod(keep, "intersection_update", "(O)", items) : NULL;
+		PyObject *r = items ? PyObject_CallMethod(keep, "intersection_update", "(O)", items)
+				    : NULL;
 		Py_XDECREF(items);
 		if (!r)
 			Py_CLEAR(keep);
@@ -474,7 +479,7 @@ static PyObject *Set_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	uint32_t code = cls == &PersistentSet_Type ? PMO_T_SET : PMO_T_PFROZENSET;
 	PyObject *o = new_set_from(pool, code, NULL);
 	if (o && code == PMO_T_PFROZENSET)
-		((SetObject *)o)->unfilled = 1;   /* for the __init__ of pool.new */
+		((SetObject *)o)->unfilled = 1; /* for the __init__ of pool.new */
 	return o;
 }
 
@@ -499,9 +504,10 @@ static int Set_init(SetObject *self, PyObject *args, PyObject *kw)
 		/* ... and only while nothing can have seen the content: a
 		 * persistent table may hold it, hashed by that content. */
 		if (d->used != 0 || d->head.refcnt != 0) {
-			PyErr_SetString(PyExc_TypeError,
-					"PersistentFrozenSet is immutable: fill it when creating it, "
-					"with pool.new(PersistentFrozenSet, iterable)");
+			PyErr_SetString(
+				PyExc_TypeError,
+				"PersistentFrozenSet is immutable: fill it when creating it, "
+				"with pool.new(PersistentFrozenSet, iterable)");
 			return -1;
 		}
 	}
@@ -528,7 +534,7 @@ static PyObject *Set_copy(SetObject *self, PyObject *unused)
 	if (code == PMO_T_PFROZENSET) {
 		if (pyx_proxy_check(self))
 			return NULL;
-		return Py_NewRef(self);   /* immutable: as frozenset.copy() */
+		return Py_NewRef(self); /* immutable: as frozenset.copy() */
 	}
 	PoolObject *pool = self->pool;
 	if (pyx_proxy_check(self) || pyx_op_begin(pool))
@@ -628,8 +634,9 @@ static PyObject *binop(PyObject *a, PyObject *b, binaryfunc op)
 		return NULL;
 	/* The kind of the left operand, as set | frozenset is a set and
 	 * frozenset | set a frozenset; in the persistent operand's pool. */
-	uint32_t code = pyx_is_pset(a) ? code_of((SetObject *)a)
-			: PyFrozenSet_Check(a) ? PMO_T_PFROZENSET : PMO_T_SET;
+	uint32_t code = pyx_is_pset(a)         ? code_of((SetObject *)a)
+			: PyFrozenSet_Check(a) ? PMO_T_PFROZENSET
+					       : PMO_T_SET;
 	PyObject *out = new_set_from(owner->pool, code, r);
 	Py_DECREF(r);
 	return out;
@@ -660,8 +667,8 @@ static int is_setlike(PyObject *o)
 	return PyAnySet_Check(o) || pyx_is_pset(o);
 }
 
-static PyObject *inplace(SetObject *self, PyObject *other, PyObject *(*method)(SetObject *, PyObject *),
-			 int wrap)
+static PyObject *inplace(SetObject *self, PyObject *other,
+			 PyObject *(*method)(SetObject *, PyObject *), int wrap)
 {
 	if (!is_setlike(other))
 		Py_RETURN_NOTIMPLEMENTED;
@@ -740,14 +747,16 @@ static PyObject *Set_repr(SetObject *self)
 	int frozen = code_of(self) == PMO_T_PFROZENSET;
 	int rec = Py_ReprEnter((PyObject *)self);
 	if (rec != 0)
-		return rec > 0 ? PyUnicode_FromString(frozen ? "frozenset(...)" : "set(...)") : NULL;
+		return rec > 0 ? PyUnicode_FromString(frozen ? "frozenset(...)" : "set(...)")
+			       : NULL;
 	PyObject *r = NULL, *items = items_of(self);
 	if (items && PyList_GET_SIZE(items) == 0) {
 		r = PyUnicode_FromString(frozen ? "frozenset()" : "set()");
 	} else if (items) {
 		/* "[a, b]" -> "{a, b}" */
 		PyObject *lr = PyObject_Repr(items);
-		PyObject *body = lr ? PyUnicode_Substring(lr, 1, PyUnicode_GET_LENGTH(lr) - 1) : NULL;
+		PyObject *body =
+			lr ? PyUnicode_Substring(lr, 1, PyUnicode_GET_LENGTH(lr) - 1) : NULL;
 		if (body)
 			r = frozen ? PyUnicode_FromFormat("frozenset({%U})", body)
 				   : PyUnicode_FromFormat("{%U}", body);
@@ -773,48 +782,51 @@ static PyObject *Set_contains_meth(SetObject *self, PyObject *key)
 	return rc < 0 ? NULL : PyBool_FromLong(rc);
 }
 
-#define COMMON_METHODS                                                                         \
-	{"_p_new_in", (PyCFunction)Set_p_new_in, METH_O | METH_CLASS,                          \
-	 "Create an empty instance in the given pool (used by pool.new)."},                    \
-	{"__contains__", (PyCFunction)Set_contains_meth, METH_O | METH_COEXIST,                \
-	 "x.__contains__(y) <==> y in x."},                                                    \
-	{"copy", (PyCFunction)Set_copy, METH_NOARGS, "Return a shallow copy (same pool)."},   \
-	{"union", (PyCFunction)Set_union, METH_VARARGS,                                        \
-	 "Return the union of sets as a new set (same persistent type and pool)."},            \
-	{"intersection", (PyCFunction)Set_intersection, METH_VARARGS,                          \
-	 "Return the intersection of sets as a new set."},                                     \
-	{"difference", (PyCFunction)Set_difference, METH_VARARGS,                              \
-	 "Return the difference of two or more sets as a new set."},                           \
-	{"symmetric_difference", (PyCFunction)Set_symmetric_difference, METH_O,                \
-	 "Return the symmetric difference of two sets as a new set."},                         \
-	{"issubset", (PyCFunction)Set_issubset, METH_O, "Report whether another set contains this set."}, \
-	{"issuperset", (PyCFunction)Set_issuperset, METH_O, "Report whether this set contains another set."}, \
-	{"isdisjoint", (PyCFunction)Set_isdisjoint, METH_O,                                    \
-	 "Return True if two sets have a null intersection."},                                 \
-	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL}
+#define COMMON_METHODS                                                                      \
+	{"_p_new_in", (PyCFunction)Set_p_new_in, METH_O | METH_CLASS,                       \
+	 "Create an empty instance in the given pool (used by pool.new)."},                 \
+		{"__contains__", (PyCFunction)Set_contains_meth, METH_O | METH_COEXIST,     \
+		 "x.__contains__(y) <==> y in x."},                                         \
+		{"copy", (PyCFunction)Set_copy, METH_NOARGS,                                \
+		 "Return a shallow copy (same pool)."},                                     \
+		{"union", (PyCFunction)Set_union, METH_VARARGS,                             \
+		 "Return the union of sets as a new set (same persistent type and pool)."}, \
+		{"intersection", (PyCFunction)Set_intersection, METH_VARARGS,               \
+		 "Return the intersection of sets as a new set."},                          \
+		{"difference", (PyCFunction)Set_difference, METH_VARARGS,                   \
+		 "Return the difference of two or more sets as a new set."},                \
+		{"symmetric_difference", (PyCFunction)Set_symmetric_difference, METH_O,     \
+		 "Return the symmetric difference of two sets as a new set."},              \
+		{"issubset", (PyCFunction)Set_issubset, METH_O,                             \
+		 "Report whether another set contains this set."},                          \
+		{"issuperset", (PyCFunction)Set_issuperset, METH_O,                         \
+		 "Report whether this set contains another set."},                          \
+		{"isdisjoint", (PyCFunction)Set_isdisjoint, METH_O,                         \
+		 "Return True if two sets have a null intersection."},                      \
+	{                                                                                   \
+		"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL             \
+	}
 
 static PyMethodDef Set_methods[] = {
 	COMMON_METHODS,
 	{"add", (PyCFunction)Set_add, METH_O, "Add an element to a set."},
 	{"remove", (PyCFunction)Set_remove, METH_O,
 	 "Remove an element from a set; it must be a member (else KeyError)."},
-	{"discard", (PyCFunction)Set_discard, METH_O, "Remove an element from a set if it is a member."},
+	{"discard", (PyCFunction)Set_discard, METH_O,
+	 "Remove an element from a set if it is a member."},
 	{"pop", (PyCFunction)Set_pop, METH_NOARGS, "Remove and return an arbitrary set element."},
 	{"clear", (PyCFunction)Set_clear, METH_NOARGS, "Remove all elements from this set."},
-	{"update", (PyCFunction)Set_update, METH_VARARGS, "Update a set with the union of itself and others."},
+	{"update", (PyCFunction)Set_update, METH_VARARGS,
+	 "Update a set with the union of itself and others."},
 	{"difference_update", (PyCFunction)Set_difference_update, METH_VARARGS,
 	 "Remove all elements of other sets from this set."},
 	{"intersection_update", (PyCFunction)Set_intersection_update, METH_VARARGS,
 	 "Update a set with the intersection of itself and others."},
 	{"symmetric_difference_update", (PyCFunction)Set_symmetric_difference_update, METH_O,
 	 "Update a set with the symmetric difference of itself and another."},
-	{NULL}
-};
+	{NULL}};
 
-static PyMethodDef FrozenSet_methods[] = {
-	COMMON_METHODS,
-	{NULL}
-};
+static PyMethodDef FrozenSet_methods[] = {COMMON_METHODS, {NULL}};
 
 static PySequenceMethods Set_as_sequence = {
 	.sq_length = (lenfunc)Set_len,
@@ -840,10 +852,9 @@ static PyNumberMethods FrozenSet_as_number = {
 };
 
 PyTypeObject PersistentSet_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentSet",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentSet",
 	.tp_basicsize = sizeof(SetObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT,  /* GC inherited */
+	.tp_flags = Py_TPFLAGS_DEFAULT, /* GC inherited */
 	.tp_doc = "PersistentSet([iterable]): a set kept in a pool.\n\n"
 		  "Create with pool.new(PersistentSet, iterable).",
 	.tp_base = &Proxy_Type,
@@ -858,8 +869,7 @@ PyTypeObject PersistentSet_Type = {
 };
 
 PyTypeObject PersistentFrozenSet_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentFrozenSet",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentFrozenSet",
 	.tp_basicsize = sizeof(SetObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_doc = "PersistentFrozenSet([iterable]): an immutable, hashable set kept in a pool.\n\n"

@@ -144,8 +144,9 @@ static int sk_prepare(sortkey *sk, PyObject *key, int depth)
 		sk->k.kind = PMO_K_FLOAT;
 		sk->k.f = PyFloat_AS_DOUBLE(key);
 		if (isnan(sk->k.f)) {
-			PyErr_SetString(PyExc_ValueError,
-					"NaN cannot be a key of a PersistentSortedDict (it has no order)");
+			PyErr_SetString(
+				PyExc_ValueError,
+				"NaN cannot be a key of a PersistentSortedDict (it has no order)");
 			return -1;
 		}
 		return 0;
@@ -188,7 +189,8 @@ static int sk_prepare(sortkey *sk, PyObject *key, int depth)
 	}
 	PyErr_Format(PyExc_TypeError,
 		     "a PersistentSortedDict key must be a number, str, bytes or a tuple of "
-		     "those, not '%.200s'", Py_TYPE(key)->tp_name);
+		     "those, not '%.200s'",
+		     Py_TYPE(key)->tp_name);
 	return -1;
 }
 
@@ -246,7 +248,9 @@ static int check_comparable(SortedObject *self, pmo_btree *t, const sortkey *sk)
 		pmo_key k0;
 		int c;
 		rc = !first || pmo_key_of_slot(p, &first->e[0].key, &k0) != 0 ||
-		     pmo_key_cmp(&sk->k, &k0, &c) != 0 ? -1 : 0;
+				     pmo_key_cmp(&sk->k, &k0, &c) != 0
+			     ? -1
+			     : 0;
 	}
 	if (rc != 0)
 		raise_core();
@@ -541,8 +545,7 @@ static int inline_key(const sortkey *sk)
  * pickled value), so it comes first and the tree is searched after.
  * only: this store is the op's only change (d[k] = v, not update()), so
  * an existing key's inline value may be replaced without a log. */
-static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject *value,
-		 int only)
+static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject *value, int only)
 {
 	PoolObject *pool = self->pool;
 	pmo_slot vs, ks;
@@ -754,9 +757,11 @@ static PyObject *pairs_of(PyObject *arg)
 		for (Py_ssize_t i = 0; items && i < PyList_GET_SIZE(items); i++) {
 			PyObject *pair = PySequence_Tuple(PyList_GET_ITEM(items, i));
 			if (pair && PyTuple_GET_SIZE(pair) != 2) {
-				PyErr_Format(PyExc_ValueError,
-					     "dictionary update sequence element #%zd has length %zd; "
-					     "2 is required", i, PyTuple_GET_SIZE(pair));
+				PyErr_Format(
+					PyExc_ValueError,
+					"dictionary update sequence element #%zd has length %zd; "
+					"2 is required",
+					i, PyTuple_GET_SIZE(pair));
 				Py_CLEAR(pair);
 			}
 			if (!pair)
@@ -783,7 +788,8 @@ static int store_pairs(SortedObject *self, PyObject *pairs)
 	int rc = -1;
 	for (; ready < n; ready++) {
 		PyObject *t = PyList_GET_ITEM(pairs, ready);
-		if (store_prepare(self, &sks[ready], PyTuple_GET_ITEM(t, 0), PyTuple_GET_ITEM(t, 1)))
+		if (store_prepare(self, &sks[ready], PyTuple_GET_ITEM(t, 0),
+				  PyTuple_GET_ITEM(t, 1)))
 			break;
 	}
 	PoolObject *pool = self->pool;
@@ -857,8 +863,8 @@ static PyObject *new_sorted(PoolObject *pool)
 	if (pyx_op_begin(pool))
 		return NULL;
 	uint64_t off = pmo_btree_new(pool->core);
-	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, &PersistentSortedDict_Type, off)
-					 : NULL);
+	return pyx_op_end_made(pool,
+			       off ? pyx_proxy_adopt(pool, &PersistentSortedDict_Type, off) : NULL);
 }
 
 static PyObject *Sorted_p_new_in(PyTypeObject *cls, PyObject *pool_o)
@@ -878,14 +884,13 @@ static PyObject *Sorted_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 #define ITER_BATCH 32
 
 typedef struct {
-	PyObject_HEAD
-	SortedObject *owner;  /* NULL when exhausted */
+	PyObject_HEAD SortedObject *owner; /* NULL when exhausted */
 	int kind;
 	int reversed;
-	uint64_t lo, hi;      /* the rank interval [lo, hi) to visit */
-	uint64_t next;        /* forward: rank of the next entry; reversed: one past it */
-	uint64_t len;         /* the dict's length at creation; UINT64_MAX once it raised */
-	uint64_t epoch;       /* pool epoch when batch was converted */
+	uint64_t lo, hi; /* the rank interval [lo, hi) to visit */
+	uint64_t next;   /* forward: rank of the next entry; reversed: one past it */
+	uint64_t len;    /* the dict's length at creation; UINT64_MAX once it raised */
+	uint64_t epoch;  /* pool epoch when batch was converted */
 	int nbatch, ibatch;
 	PyObject *batch[ITER_BATCH];
 } SortedIterObject;
@@ -897,8 +902,7 @@ static void drop_batch(SortedIterObject *it)
 	it->nbatch = it->ibatch = 0;
 }
 
-static PyObject *make_iter(SortedObject *owner, int kind, int reversed, uint64_t lo,
-			   uint64_t hi)
+static PyObject *make_iter(SortedObject *owner, int kind, int reversed, uint64_t lo, uint64_t hi)
 {
 	pyx_lock(owner->pool);
 	pmo_btree *t = tree_of(owner);
@@ -976,7 +980,7 @@ static PyObject *SortedIter_next(SortedIterObject *it)
 	if (t->len != it->len) {
 		PyErr_SetString(PyExc_RuntimeError,
 				"PersistentSortedDict changed size during iteration");
-		it->len = UINT64_MAX;   /* and keeps raising */
+		it->len = UINT64_MAX; /* and keeps raising */
 		goto out;
 	}
 	if (it->reversed ? it->next <= it->lo : it->next >= it->hi) {
@@ -1009,13 +1013,10 @@ static void SortedIter_dealloc(SortedIterObject *it)
 }
 
 static PyMethodDef SortedIter_methods[] = {
-	{"__length_hint__", (PyCFunction)SortedIter_length_hint, METH_NOARGS, NULL},
-	{NULL}
-};
+	{"__length_hint__", (PyCFunction)SortedIter_length_hint, METH_NOARGS, NULL}, {NULL}};
 
 static PyTypeObject SortedIter_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj._SortedDictIterator",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj._SortedDictIterator",
 	.tp_basicsize = sizeof(SortedIterObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT,
 	.tp_dealloc = (destructor)SortedIter_dealloc,
@@ -1054,8 +1055,8 @@ static PyObject *Sorted_irange(SortedObject *self, PyObject *args, PyObject *kw)
 	PyObject *lo_key = Py_None, *hi_key = Py_None, *incl = NULL;
 	int reversed = 0, lo_incl = 1, hi_incl = 1;
 	uint64_t lo, hi;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOp:irange", kwlist, &lo_key, &hi_key,
-					 &incl, &reversed))
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "|OOOp:irange", kwlist, &lo_key, &hi_key, &incl,
+					 &reversed))
 		return NULL;
 	if (incl) {
 		PyObject *pair = PySequence_Fast(incl, "");
@@ -1077,10 +1078,9 @@ static PyObject *Sorted_irange(SortedObject *self, PyObject *args, PyObject *kw)
 }
 
 /* keys/values/items: the views of pmemobj/_sorted.py. */
-static PyObject *call_sorted_py(const char *name, SortedObject *self, PyObject *args,
-				PyObject *kw)
+static PyObject *call_sorted_py(const char *name, SortedObject *self, PyObject *args, PyObject *kw)
 {
-	static PyObject *mod;     /* imported once, kept for the process */
+	static PyObject *mod; /* imported once, kept for the process */
 	if (!mod)
 		mod = PyImport_ImportModule("pmemobj._sorted");
 	PyObject *f = mod ? PyObject_GetAttrString(mod, name) : NULL;
@@ -1100,10 +1100,10 @@ static PyObject *call_sorted_py(const char *name, SortedObject *self, PyObject *
 	return r;
 }
 
-#define PY_SIDE(fn, name)                                                        \
-	static PyObject *fn(SortedObject *self, PyObject *args, PyObject *kw)    \
-	{                                                                        \
-		return call_sorted_py(name, self, args, kw);                     \
+#define PY_SIDE(fn, name)                                                     \
+	static PyObject *fn(SortedObject *self, PyObject *args, PyObject *kw) \
+	{                                                                     \
+		return call_sorted_py(name, self, args, kw);                  \
 	}
 PY_SIDE(Sorted_keys, "keys")
 PY_SIDE(Sorted_values, "values")
@@ -1125,7 +1125,7 @@ static PyObject *Sorted_richcompare(SortedObject *self, PyObject *other, int op)
 {
 	if ((op != Py_EQ && op != Py_NE))
 		Py_RETURN_NOTIMPLEMENTED;
-	static PyObject *mapping;   /* collections.abc.Mapping, kept for the process */
+	static PyObject *mapping; /* collections.abc.Mapping, kept for the process */
 	if (!mapping) {
 		PyObject *abc = PyImport_ImportModule("collections.abc");
 		mapping = abc ? PyObject_GetAttrString(abc, "Mapping") : NULL;
@@ -1232,8 +1232,7 @@ static PyMethodDef Sorted_methods[] = {
 	{"__reversed__", (PyCFunction)Sorted_reversed, METH_NOARGS,
 	 "An iterator over the keys, largest first."},
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PySequenceMethods Sorted_as_sequence = {
 	.sq_contains = (objobjproc)Sorted_contains,
@@ -1246,10 +1245,9 @@ static PyMappingMethods Sorted_as_mapping = {
 };
 
 PyTypeObject PersistentSortedDict_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentSortedDict",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentSortedDict",
 	.tp_basicsize = sizeof(SortedObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_MAPPING,  /* GC inherited */
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_MAPPING, /* GC inherited */
 	.tp_doc = "PersistentSortedDict([mapping_or_iterable], **kwarg): a mapping kept in key\n"
 		  "order in a pool (a B+ tree).\n\n"
 		  "Create with pool.new(PersistentSortedDict, ...).  Keys are numbers, str,\n"

@@ -113,7 +113,8 @@ static PyObject *new_tuple_from(PoolObject *pool, PyObject *seq)
 	if (pyx_check_all_storable(pool, seq) || pyx_op_begin(pool))
 		return NULL;
 	uint64_t off = store_items(pool, seq);
-	return pyx_op_end_made(pool, off ? pyx_proxy_adopt(pool, &PersistentTuple_Type, off) : NULL);
+	return pyx_op_end_made(pool,
+			       off ? pyx_proxy_adopt(pool, &PersistentTuple_Type, off) : NULL);
 }
 
 static const pyx_seqkind tuple_kind = {"tuple", values_of, new_tuple_from};
@@ -133,7 +134,7 @@ static PyObject *Tuple_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 		pmo_tuple_seal(pool->core, pmo_direct(pool->core, off));
 		o = pyx_proxy_adopt(pool, cls, off);
 		if (o)
-			((TupleObject *)o)->unfilled = 1;   /* for the __init__ of pool.new */
+			((TupleObject *)o)->unfilled = 1; /* for the __init__ of pool.new */
 	}
 	return pyx_op_end_made(pool, o);
 }
@@ -147,7 +148,7 @@ static int move_proxy(TupleObject *self, uint64_t off)
 		;
 	if (i < pool->ncreated)
 		pool->created[i] = off;
-	else if (pyx_note_created(pool, off) != 0)   /* a rollback must reach the proxy */
+	else if (pyx_note_created(pool, off) != 0) /* a rollback must reach the proxy */
 		return -1;
 	if (pyx_idmap_put(pool, off, (PyObject *)self) != 0)
 		return -1;
@@ -185,12 +186,13 @@ static int Tuple_init(TupleObject *self, PyObject *args, PyObject *kw)
 		rc = 0;
 	} else if (t->n != 0 || t->head.refcnt != 0) {
 		PyErr_SetString(PyExc_TypeError, "PersistentTuple is immutable: __init__ only "
-				"fills a new one");
+						 "fills a new one");
 	} else if (pyx_check_all_storable(pool, seq) == 0 && pyx_op_begin(pool) == 0) {
 		uint64_t old = self->off;
 		uint64_t off = store_items(pool, seq);
 		/* The empty one held nothing and only this proxy refers to it. */
-		int failed = !off || move_proxy(self, off) != 0 || pmo_tx_free(pool->core, old) != 0;
+		int failed =
+			!off || move_proxy(self, off) != 0 || pmo_tx_free(pool->core, old) != 0;
 		if (!failed)
 			pmo_obj_disown(pool->core, off);
 		rc = pyx_op_end(pool, failed);
@@ -224,7 +226,7 @@ static PyObject *Tuple_subscript(TupleObject *self, PyObject *key)
 		return NULL;
 	Py_ssize_t count = PySlice_AdjustIndices(n, &start, &stop, step);
 	if (step == 1 && start == 0 && count == n)
-		return Py_NewRef(self);   /* immutable: the whole is itself */
+		return Py_NewRef(self); /* immutable: the whole is itself */
 	return pyx_seq_slice(&tuple_kind, (PyObject *)self, key);
 }
 
@@ -338,8 +340,7 @@ static PyMethodDef Tuple_methods[] = {
 	 * NotImplemented instead, so __add__ is spelled out. */
 	{"__add__", (PyCFunction)Tuple_concat, METH_O | METH_COEXIST, "Return self+value."},
 	{"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, "See PEP 585"},
-	{NULL}
-};
+	{NULL}};
 
 static PySequenceMethods Tuple_as_sequence = {
 	.sq_length = (lenfunc)Tuple_len,
@@ -359,10 +360,9 @@ static PyNumberMethods Tuple_as_number = {
 };
 
 PyTypeObject PersistentTuple_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.PersistentTuple",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentTuple",
 	.tp_basicsize = sizeof(TupleObject),
-	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_SEQUENCE,  /* GC inherited */
+	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_SEQUENCE, /* GC inherited */
 	.tp_doc = "PersistentTuple([iterable]): an immutable sequence kept in a pool.\n\n"
 		  "Create with pool.new(PersistentTuple, iterable).",
 	.tp_base = &Proxy_Type,

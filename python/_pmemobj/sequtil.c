@@ -98,8 +98,7 @@ const PyMethodDef pyx_plain_methods[] = {
 	{"__copy__", plain_copy, METH_NOARGS, "A plain container of the same items."},
 	{"__deepcopy__", plain_deepcopy, METH_O, "The same as to_python()."},
 	{"__reduce__", plain_reduce, METH_NOARGS, "Pickles the plain value (to_python())."},
-	{NULL}
-};
+	{NULL}};
 
 int pyx_add_methods(PyTypeObject *type, const PyMethodDef *methods)
 {
@@ -161,8 +160,8 @@ PyObject *pyx_seq_concat(const pyx_seqkind *kind, PyObject *self, PyObject *othe
 	if (!b) {
 		if (!PyErr_Occurred())
 			PyErr_Format(PyExc_TypeError,
-				     "can only concatenate %s (not \"%.200s\") to %s",
-				     kind->name, Py_TYPE(other)->tp_name, kind->name);
+				     "can only concatenate %s (not \"%.200s\") to %s", kind->name,
+				     Py_TYPE(other)->tp_name, kind->name);
 		return NULL;
 	}
 	PyObject *a = kind->values_of(self);

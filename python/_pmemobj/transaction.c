@@ -18,8 +18,7 @@
 #include <limits.h>
 
 typedef struct {
-	PyObject_HEAD
-	PoolObject *pool;
+	PyObject_HEAD PoolObject *pool;
 } TransactionObject;
 
 static PyObject *Tx_new(PyTypeObject *type, PyObject *args, PyObject *kw)
@@ -122,11 +121,11 @@ static void roll_back_top(PoolObject *pool)
 {
 	int n = pool->core ? my_frames(pool) : 0;
 	if (n == 0)
-		return;   /* user code run meanwhile (__index__) ended it */
+		return; /* user code run meanwhile (__index__) ended it */
 	pmo_tx_abort(pool->core, ECANCELED);
 	if (pool->frames[n - 1] == FRAME_FREE) {
 		PyObject *et, *ev, *tb;
-		PyErr_Fetch(&et, &ev, &tb);   /* ending runs the tx-end hooks */
+		PyErr_Fetch(&et, &ev, &tb); /* ending runs the tx-end hooks */
 		pop_frame(pool);
 		PyErr_Restore(et, ev, tb);
 	}
@@ -148,7 +147,8 @@ static PyObject *Tx_commit(TransactionObject *self, PyObject *args, PyObject *kw
 	 * commits nothing, and must not leave the transaction open either
 	 * (every later transaction of the thread would find it): roll back. */
 	if (PyTuple_GET_SIZE(args) != 0 || (kw && PyDict_GET_SIZE(kw) != 0)) {
-		PyErr_Format(PyExc_TypeError, "commit() takes no arguments (%zd given); "
+		PyErr_Format(PyExc_TypeError,
+			     "commit() takes no arguments (%zd given); "
 			     "the transaction was rolled back",
 			     PyTuple_GET_SIZE(args) + (kw ? PyDict_GET_SIZE(kw) : 0));
 		roll_back_top(pool);
@@ -194,10 +194,11 @@ static PyObject *Tx_abort(TransactionObject *self, PyObject *args, PyObject *kw)
 		if (e == -1 && PyErr_Occurred())
 			errnum = -1;
 		else if (e < 0 || e > INT_MAX) {
-			PyErr_Format(PyExc_ValueError, "abort(): errno must be a positive int, not %ld", e);
+			PyErr_Format(PyExc_ValueError,
+				     "abort(): errno must be a positive int, not %ld", e);
 			errnum = -1;
 		} else if (e > 0)
-			errnum = (int)e;   /* 0 means the default, as in libpmemobj */
+			errnum = (int)e; /* 0 means the default, as in libpmemobj */
 	}
 	if (errnum < 0) {
 		roll_back_top(pool);
@@ -232,7 +233,8 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *const *args, Py_ssiz
 		return NULL;
 	int n = my_frames(pool);
 	if (!pool->core || n == 0) {
-		PyErr_SetString(PyExc_RuntimeError, "transaction context exited without being entered");
+		PyErr_SetString(PyExc_RuntimeError,
+				"transaction context exited without being entered");
 		return NULL;
 	}
 	/* Called by hand with the wrong arguments: the block still ends,
@@ -242,7 +244,7 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *const *args, Py_ssiz
 		et = args[0];
 	PyObject *xt = NULL, *xv = NULL, *xb = NULL;
 	if (bad_args)
-		PyErr_Fetch(&xt, &xv, &xb);   /* ending runs the tx-end hooks */
+		PyErr_Fetch(&xt, &xv, &xb); /* ending runs the tx-end hooks */
 	int stray = 0;
 	while (pool->nframes > 0 && pool->frames[pool->nframes - 1] == FRAME_FREE) {
 		/* begin() without commit() inside this block: roll all back. */
@@ -269,7 +271,7 @@ static PyObject *Tx_exit(TransactionObject *self, PyObject *const *args, Py_ssiz
 		return NULL;
 	}
 	if (et != Py_None)
-		Py_RETURN_FALSE;  /* rolled back; the exception propagates */
+		Py_RETURN_FALSE; /* rolled back; the exception propagates */
 	if (stray) {
 		PyErr_SetString(PyExc_RuntimeError,
 				"begin() without commit() inside a 'with' transaction block; "
@@ -290,23 +292,20 @@ static PyMethodDef Tx_methods[] = {
 	 "Roll back the whole transaction and raise OSError(errno)."},
 	{"__enter__", (PyCFunction)Tx_enter, METH_NOARGS, NULL},
 	{"__exit__", (PyCFunction)(void (*)(void))Tx_exit, METH_FASTCALL, NULL},
-	{NULL}
-};
+	{NULL}};
 
 static PyObject *Tx_get_depth(TransactionObject *self, void *closure)
 {
 	return PyLong_FromLong(self->pool ? my_frames(self->pool) : 0);
 }
 
-static PyGetSetDef Tx_getset[] = {
-	{"depth", (getter)Tx_get_depth, NULL,
-	 "How many transaction levels this thread has open on the pool.", NULL},
-	{NULL}
-};
+static PyGetSetDef Tx_getset[] = {{"depth", (getter)Tx_get_depth, NULL,
+				   "How many transaction levels this thread has open on the pool.",
+				   NULL},
+				  {NULL}};
 
 PyTypeObject Transaction_Type = {
-	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name = "pmemobj.Transaction",
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.Transaction",
 	.tp_basicsize = sizeof(TransactionObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
 	.tp_doc = "A transaction on a pool (see PersistentObjectPool.transaction).",

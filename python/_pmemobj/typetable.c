@@ -50,7 +50,8 @@ PyObject *pyx_class_path(PyObject *cls)
 	if (qn && (!PyUnicode_Check(mod) || !PyUnicode_Check(qn)))
 		PyErr_Format(PyExc_TypeError,
 			     "cannot store instances of %R: its __module__ and __qualname__ "
-			     "must be str", cls);
+			     "must be str",
+			     cls);
 	else if (qn)
 		path = PyUnicode_FromFormat("%U:%U", mod, qn);
 	Py_XDECREF(mod);
@@ -78,7 +79,7 @@ static pyx_class_entry *cache_class(MMObject *mm, uint32_t code, PyObject *cls)
 		return NULL;
 	}
 	Py_DECREF(c);
-	Py_XSETREF(e->cls, Py_NewRef(cls));   /* the latest definition wins */
+	Py_XSETREF(e->cls, Py_NewRef(cls)); /* the latest definition wins */
 	return e;
 }
 
@@ -96,7 +97,8 @@ static int warn_if_main(PyObject *cls)
 	return PyErr_WarnFormat(PyExc_UserWarning, 1,
 				"storing an instance of %R, a class defined in __main__: "
 				"no other program can import it, so they cannot read the "
-				"object (define the class in a module both can import)", cls);
+				"object (define the class in a module both can import)",
+				cls);
 }
 
 uint32_t pyx_type_code(PoolObject *pool, PyObject *cls)
@@ -160,11 +162,12 @@ static PyObject *resolve_path(PyObject *path)
 			PyErr_NormalizeException(&et, &ev, &tb);
 			PyErr_Format(PyExc_AttributeError,
 				     "%S (a class defined inside a function cannot be found "
-				     "again: define persistent classes at module level)", ev);
+				     "again: define persistent classes at module level)",
+				     ev);
 			PyObject *et2, *ev2, *tb2;
 			PyErr_Fetch(&et2, &ev2, &tb2);
 			PyErr_NormalizeException(&et2, &ev2, &tb2);
-			PyException_SetContext(ev2, ev);  /* steals ev */
+			PyException_SetContext(ev2, ev); /* steals ev */
 			Py_XDECREF(et);
 			Py_XDECREF(tb);
 			PyErr_Restore(et2, ev2, tb2);
@@ -191,7 +194,8 @@ static void class_not_found(PoolObject *pool, PyObject *path, uint64_t off)
 	Py_XDECREF(main);
 	PyObject *msg = PyUnicode_FromFormat(
 		"cannot find class '%U' of the persistent object at offset %llu in pool %R: %S "
-		"(%s)", path, (unsigned long long)off, pool->filename, ev ? ev : Py_None,
+		"(%s)",
+		path, (unsigned long long)off, pool->filename, ev ? ev : Py_None,
 		in_main ? "it was defined in the __main__ of the program that stored it; "
 			  "move it to a module and import it from there in both programs"
 			: "the part before ':' is the module to import: make it importable "
@@ -205,7 +209,7 @@ static void class_not_found(PoolObject *pool, PyObject *path, uint64_t off)
 		return;
 	}
 	if (ev)
-		PyException_SetCause(exc, ev);  /* steals ev */
+		PyException_SetCause(exc, ev); /* steals ev */
 	PyErr_SetObject(pyx_ClassNotFoundError, exc);
 	Py_DECREF(exc);
 }
@@ -303,8 +307,9 @@ static int names_load(PoolObject *pool, MMObject *mm)
 	}
 	for (int64_t i = 0; rc == 0 && i < len; i++) {
 		const pmo_varobj *o = pmo_strtab_get(p, p->root->attr_names, (uint64_t)i);
-		PyObject *s = o ? PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size, "surrogatepass")
-				: pyx_raise();
+		PyObject *s =
+			o ? PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size, "surrogatepass")
+			  : pyx_raise();
 		PyObject *idx = s ? PyLong_FromLongLong(i) : NULL;
 		if (idx)
 			PyUnicode_InternInPlace(&s);
@@ -368,8 +373,7 @@ int64_t pyx_name_intern(PoolObject *pool, PyObject *name)
 	PyObject *idx = i >= 0 ? PyLong_FromLongLong(i) : NULL;
 	if (idx)
 		PyUnicode_InternInPlace(&s);
-	if (!idx || PyList_Append(mm->name_list, s) != 0 ||
-	    PyDict_SetItem(mm->names, s, idx) != 0)
+	if (!idx || PyList_Append(mm->name_list, s) != 0 || PyDict_SetItem(mm->names, s, idx) != 0)
 		i = -1;
 	Py_XDECREF(idx);
 	Py_DECREF(s);
@@ -383,7 +387,8 @@ PyObject *pyx_name_of(PoolObject *pool, uint64_t i)
 		return NULL;
 	if (i >= (uint64_t)PyList_GET_SIZE(mm->name_list)) {
 		pmo_err_corrupt(pool->core ? pool->core->path : "?", 0,
-				"attribute name %llu is not in the name table", (unsigned long long)i);
+				"attribute name %llu is not in the name table",
+				(unsigned long long)i);
 		return pyx_raise();
 	}
 	return PyList_GET_ITEM(mm->name_list, (Py_ssize_t)i);
@@ -422,7 +427,7 @@ void pyx_tables_tx_ended(PoolObject *pool, MMObject *mm, int aborted)
 				PyDict_DelItem(mm->codes, PyList_GET_ITEM(gone, i));
 			Py_DECREF(gone);
 		} else {
-			PyDict_Clear(mm->codes);   /* out of memory: forget all, safely */
+			PyDict_Clear(mm->codes); /* out of memory: forget all, safely */
 		}
 		PyErr_Clear();
 	}
@@ -497,8 +502,8 @@ static int seed_table(PoolObject *pool, PyObject *list, int types)
 		if (at != i) {
 			PyErr_Format(PyExc_ValueError,
 				     "_seed_tables: %R would be entry %lld, not %zd (the pool's "
-				     "table is not empty, or the list repeats it)", s,
-				     (long long)at, i);
+				     "table is not empty, or the list repeats it)",
+				     s, (long long)at, i);
 			return -1;
 		}
 	}

@@ -49,9 +49,9 @@ static void test_copy_of_table_with_too_small_used(void)
 	uint64_t off = int_dict(p, 40);
 	pmo_dict *d = pmo_dict_get(p, off);
 	CHECK(d != NULL);
-	d->used = 1;   /* the damage (outside a transaction: test only) */
+	d->used = 1; /* the damage (outside a transaction: test only) */
 	d = pmo_dict_get(p, off);
-	CHECK(d != NULL);   /* passes the cheap checks */
+	CHECK(d != NULL); /* passes the cheap checks */
 	if (d) {
 		CHECK(pmo_tx_begin(p) == 0);
 		uint64_t copy = pmo_dict_copy(p, d, PMO_T_DICT);
@@ -81,7 +81,7 @@ static void test_list_capacity_overflow(void)
 	CHECK(off != 0);
 	CHECK(pmo_tx_end(p) == 0);
 	pmo_list *l = pmo_direct(p, off);
-	l->cap = l->len = ((uint64_t)1 << 60) + 1;   /* cap * 16 == 16 */
+	l->cap = l->len = ((uint64_t)1 << 60) + 1; /* cap * 16 == 16 */
 	CHECK(pmo_list_get(p, off) == NULL);
 	CHECK(errno == EIO);
 	test_pool_done(p);
@@ -89,7 +89,7 @@ static void test_list_capacity_overflow(void)
 
 int main(void)
 {
-	alarm(20);   /* a hang is a failure */
+	alarm(20); /* a hang is a failure */
 	test_copy_of_table_with_too_small_used();
 	test_list_capacity_overflow();
 	return test_finish();

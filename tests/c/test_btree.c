@@ -169,14 +169,16 @@ static void test_random_against_reference(void)
 					ok &= set_int(p, t, k, k * 3, &added) == 0;
 					ok &= added == !there;
 					if (!there && nref < sizeof ref / sizeof *ref) {
-						memmove(ref + at + 1, ref + at, (nref - at) * sizeof *ref);
+						memmove(ref + at + 1, ref + at,
+							(nref - at) * sizeof *ref);
 						ref[at] = k;
 						nref++;
 					}
 				} else {
 					ok &= del_int(p, t, k) == there;
 					if (there) {
-						memmove(ref + at, ref + at + 1, (nref - at - 1) * sizeof *ref);
+						memmove(ref + at, ref + at + 1,
+							(nref - at - 1) * sizeof *ref);
 						nref--;
 					}
 				}
@@ -236,8 +238,8 @@ static void test_ranks_and_bounds(void)
 		bounds &= found == (q >= 0 && q % 10 == 0 && q <= 99990);
 		bounds &= (lo.leaf == 0) == (want_lo == 10000);
 		pmo_bt_pos at;
-		bounds &= pmo_btree_at(p, t, want_lo, &at) == 0 && at.leaf == lo.leaf &&
-			  at.i == lo.i;
+		bounds &=
+			pmo_btree_at(p, t, want_lo, &at) == 0 && at.leaf == lo.leaf && at.i == lo.i;
 	}
 	CHECK(bounds);
 	CHECK(get_int(p, t, 5000) == 500 && get_int(p, t, 5001) == -1);
@@ -298,7 +300,8 @@ static void test_rollback_and_references(void)
 	ok &= pmo_btree_clear(p, t) == 0;
 	for (int i = 0; ok && i < 2000; i++) {
 		char buf[64];
-		int n = snprintf(buf, sizeof buf, "a long key string number %06d", (i * 7919) % 2000);
+		int n = snprintf(buf, sizeof buf, "a long key string number %06d",
+				 (i * 7919) % 2000);
 		pmo_key key;
 		memset(&key, 0, sizeof key);
 		key.kind = PMO_K_STR;
@@ -319,8 +322,8 @@ static void test_rollback_and_references(void)
 	for (int i = 0; ordered && i < 2000; i++) {
 		char want[64];
 		snprintf(want, sizeof want, "a long key string number %06d", i);
-		const pmo_varobj *o = pmo_varobj_get(p, pmo_btree_leaf(p, pos.leaf)->e[pos.i].key.val,
-						     PMO_T_STR);
+		const pmo_varobj *o =
+			pmo_varobj_get(p, pmo_btree_leaf(p, pos.leaf)->e[pos.i].key.val, PMO_T_STR);
 		ordered &= o && strcmp(o->data, want) == 0 && pmo_btree_step(p, &pos) == 0;
 	}
 	CHECK(ordered);
@@ -405,18 +408,18 @@ static void test_validator_catches_damage(void)
 	/* Planted damage, one kind at a time, each undone after. */
 	pmo_slot save = lf->e[1].key;
 	lf->e[1].key = lf->e[0].key;
-	CHECK(validate(p, t) != 0);            /* keys out of order */
+	CHECK(validate(p, t) != 0); /* keys out of order */
 	lf->e[1].key = save;
 	pmo_binner *root = pmo_direct(p, t->root);
 	root->count[0]++;
-	CHECK(validate(p, t) != 0);            /* wrong count */
+	CHECK(validate(p, t) != 0); /* wrong count */
 	root->count[0]--;
 	t->len++;
-	CHECK(validate(p, t) != 0);            /* wrong length */
+	CHECK(validate(p, t) != 0); /* wrong length */
 	t->len--;
 	uint64_t nx = lf->h.next;
 	lf->h.next = 0;
-	CHECK(validate(p, t) != 0);            /* broken chain */
+	CHECK(validate(p, t) != 0); /* broken chain */
 	lf->h.next = nx;
 	/* A separator above a key of its right child. */
 	pmo_slot sep = root->keys[0];

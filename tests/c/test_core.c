@@ -31,7 +31,7 @@ static void test_pool_lifecycle(void)
 	CHECK(pmo_pool_create(saved, PMO_MIN_POOL_SIZE - 1, 0600) == NULL);
 	CHECK(errno == EINVAL);
 	CHECK(strstr(pmo_errormsg(), "minimum") != NULL);
-	CHECK(access(saved, F_OK) != 0);   /* nothing left behind */
+	CHECK(access(saved, F_OK) != 0); /* nothing left behind */
 
 	pmo_pool *p = pmo_pool_create(saved, POOL_SIZE, 0600);
 	CHECK(p != NULL);
@@ -136,7 +136,7 @@ static void test_transactions(void)
 	CHECK(p->stats.allocs == allocs + 1);
 	pmo_gc_result r;
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
-	CHECK(r.orphans == 0 && r.live == 0);   /* the bytes object was rolled back */
+	CHECK(r.orphans == 0 && r.live == 0); /* the bytes object was rolled back */
 	free(r.type_counts);
 	test_pool_done(p);
 }
@@ -148,7 +148,8 @@ static void test_values(void)
 		return;
 	CHECK(pmo_tx_begin(p) == 0);
 	uint64_t s = pmo_str_new(p, "h\xc3\xa9llo", 6);
-	uint64_t big = pmo_long_new(p, 1, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9);
+	uint64_t big =
+		pmo_long_new(p, 1, (const uint8_t *)"\x01\x02\x03\x04\x05\x06\x07\x08\x09", 9);
 	uint64_t c = pmo_complex_new(p, 1.5, -2.0);
 	uint64_t t = pmo_tuple_new(p, PMO_T_TUPLE, 4);
 	CHECK(s && big && c && t);
@@ -215,7 +216,7 @@ static void test_refcount_and_gc(void)
 	CHECK(test_set_root(p, pmo_slot_ref(first)) == 0);
 	uint64_t frees = p->stats.frees;
 	CHECK(test_set_root(p, pmo_slot_none()) == 0);
-	CHECK(p->stats.frees - frees >= 60000);  /* lists and their arrays */
+	CHECK(p->stats.frees - frees >= 60000); /* lists and their arrays */
 
 	/* A cycle hanging off the root survives gc; cut loose, gc frees it. */
 	CHECK(build_chain(p, 1000, &first, &last) == 0);
@@ -228,8 +229,7 @@ static void test_refcount_and_gc(void)
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	CHECK_EQ_I64(r.live, 1000);
 	CHECK_EQ_I64(r.cycles + r.orphans, 0);
-	CHECK(r.type_counts && r.n_type_counts > PMO_T_LIST &&
-	      r.type_counts[PMO_T_LIST] == 1000);
+	CHECK(r.type_counts && r.n_type_counts > PMO_T_LIST && r.type_counts[PMO_T_LIST] == 1000);
 	free(r.type_counts);
 	CHECK(test_set_root(p, pmo_slot_int(7)) == 0);
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);

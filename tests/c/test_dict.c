@@ -149,7 +149,7 @@ static void test_insert_lookup_delete(void)
 	CHECK(pmo_tx_begin(p) == 0);
 	for (int64_t i = 0; i < 1000; i += 2)
 		ok &= del_int(p, d, i) == 1;
-	CHECK(del_int(p, d, 0) == 0);   /* already gone */
+	CHECK(del_int(p, d, 0) == 0); /* already gone */
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(ok);
 	CHECK_EQ_I64(d->used, 500);
@@ -168,7 +168,8 @@ static void test_insert_lookup_delete(void)
 	CHECK(pmo_tx_begin(p) == 0);
 	CHECK(set_int(p, d, 0, pmo_slot_int(0)) == 0);
 	CHECK(pmo_tx_end(p) == 0);
-	CHECK_EQ_I64(pmo_slot_as_int(pmo_dict_entry_at(p, d, (uint64_t)pmo_dict_last(p, d))->key), 0);
+	CHECK_EQ_I64(pmo_slot_as_int(pmo_dict_entry_at(p, d, (uint64_t)pmo_dict_last(p, d))->key),
+		     0);
 
 	/* popitem: removing the last entry trims nentries back over the
 	 * deleted entries before it. */
@@ -181,9 +182,9 @@ static void test_insert_lookup_delete(void)
 	last = pmo_dict_last(p, d);
 	CHECK(pmo_slot_as_int(pmo_dict_entry_at(p, d, (uint64_t)last)->key) == 999);
 	CHECK(pmo_tx_begin(p) == 0);
-	CHECK(del_int(p, d, 997) == 1);          /* middle: nentries stays */
+	CHECK(del_int(p, d, 997) == 1); /* middle: nentries stays */
 	CHECK_EQ_I64(d->nentries, before);
-	CHECK(del_int(p, d, 999) == 1);          /* last: trims over 997 */
+	CHECK(del_int(p, d, 999) == 1); /* last: trims over 997 */
 	CHECK(d->nentries < before - 1);
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(pmo_dict_get(p, pmo_offset(p, d)) == d);
@@ -258,7 +259,8 @@ static void test_collisions(void)
 	for (int64_t i = 0; i < 200; i++) {
 		eq_ctx c = {p, pmo_slot_int(i), 0};
 		int64_t ix = pmo_dict_find(p, d, 42, always_eq_ctx_key, &c);
-		ok &= ix >= 0 && pmo_slot_as_int(pmo_dict_entry_at(p, d, (uint64_t)ix)->value) == -i;
+		ok &= ix >= 0 &&
+		      pmo_slot_as_int(pmo_dict_entry_at(p, d, (uint64_t)ix)->value) == -i;
 	}
 	CHECK(ok);
 	/* A different hash with an "equal" key is not compared at all. */
@@ -318,7 +320,7 @@ static void test_eq_errors_and_mutation(void)
 	mutating_ctx m = {{p, pmo_slot_int(50), 0}, d, 7, 0};
 	int64_t ix = pmo_dict_find(p, d, pmo_hash_int64(50), mutating_eq, &m);
 	CHECK(ix >= 0 && pmo_slot_as_int(pmo_dict_entry_at(p, d, (uint64_t)ix)->key) == 50);
-	CHECK(m.base.calls == 2);   /* compared, table changed, compared again */
+	CHECK(m.base.calls == 2); /* compared, table changed, compared again */
 	CHECK(find_int(p, d, 7) == PMO_DICT_MISSING);
 	CHECK(pmo_tx_end(p) == 0);
 out:
@@ -345,20 +347,20 @@ static void test_refcounts_freed(void)
 		uint64_t v = pmo_str_new(p, buf, (size_t)n);
 		eq_ctx c = {p, pmo_slot_ref(k), 0};
 		ok &= k && v &&
-		      pmo_dict_set(p, d, pmo_slot_hash(p, c.key), c.key, pmo_slot_ref(v),
-				   slot_eq, &c) == 0;
+		      pmo_dict_set(p, d, pmo_slot_hash(p, c.key), c.key, pmo_slot_ref(v), slot_eq,
+				   &c) == 0;
 	}
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(ok);
-	CHECK_EQ_I64(count_allocs(p), base + 600 + 1);   /* + the table */
+	CHECK_EQ_I64(count_allocs(p), base + 600 + 1); /* + the table */
 
 	/* Setting an existing key with a fresh key object: the new key object
 	 * and the old value are freed. */
 	CHECK(pmo_tx_begin(p) == 0);
 	uint64_t k = pmo_str_new(p, "key-3", 5);
 	eq_ctx c = {p, pmo_slot_ref(k), 0};
-	CHECK(pmo_dict_set(p, d, pmo_slot_hash(p, c.key), c.key, pmo_slot_int(3),
-			   slot_eq, &c) == 0);
+	CHECK(pmo_dict_set(p, d, pmo_slot_hash(p, c.key), c.key, pmo_slot_int(3), slot_eq, &c) ==
+	      0);
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK_EQ_I64(count_allocs(p), base + 600 + 1 - 1);
 
@@ -389,15 +391,15 @@ static void test_refcounts_freed(void)
 		int n = snprintf(buf, sizeof buf, "again-%d", i);
 		uint64_t kk = pmo_str_new(p, buf, (size_t)n);
 		eq_ctx cc = {p, pmo_slot_ref(kk), 0};
-		ok &= kk && pmo_dict_set(p, d, pmo_slot_hash(p, cc.key), cc.key,
-					 pmo_slot_float(i), slot_eq, &cc) == 0;
+		ok &= kk && pmo_dict_set(p, d, pmo_slot_hash(p, cc.key), cc.key, pmo_slot_float(i),
+					 slot_eq, &cc) == 0;
 	}
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(ok);
 	CHECK(pmo_tx_begin(p) == 0);
 	CHECK(pmo_slot_store(p, &p->root->root, pmo_slot_none()) == 0);
 	CHECK(pmo_tx_end(p) == 0);
-	CHECK_EQ_I64(count_allocs(p), base - 1);   /* the dict header went too */
+	CHECK_EQ_I64(count_allocs(p), base - 1); /* the dict header went too */
 out:
 	test_pool_done(p);
 }
@@ -472,7 +474,7 @@ static void test_trim_then_reuse_rolls_back(void)
 	CHECK(pmo_tx_begin(p) == 0);
 	for (int64_t i = 0; i < 4; i++)
 		ok &= set_int(p, d, i, pmo_slot_int(i)) == 0;
-	ok &= del_int(p, d, 1) == 1 && del_int(p, d, 2) == 1;   /* [0, -, -, 3] */
+	ok &= del_int(p, d, 1) == 1 && del_int(p, d, 2) == 1; /* [0, -, -, 3] */
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(ok);
 	CHECK_EQ_I64(d->nentries, 4);
@@ -480,9 +482,9 @@ static void test_trim_then_reuse_rolls_back(void)
 	long allocs = count_allocs(p);
 
 	CHECK(pmo_tx_begin(p) == 0);
-	CHECK(del_int(p, d, 3) == 1);           /* trims back to 1 */
+	CHECK(del_int(p, d, 3) == 1); /* trims back to 1 */
 	CHECK_EQ_I64(d->nentries, 1);
-	for (int64_t i = 10; i < 13; i++) {    /* reuse entries 1, 2, 3 */
+	for (int64_t i = 10; i < 13; i++) { /* reuse entries 1, 2, 3 */
 		uint64_t k = pmo_str_new(p, "aborted", 7);
 		eq_ctx c = {p, pmo_slot_ref(k), 0};
 		ok &= k && pmo_dict_set(p, d, pmo_slot_hash(p, c.key), c.key, pmo_slot_int(i),
@@ -534,17 +536,17 @@ static void test_sets_and_copies(void)
 	if (!s)
 		goto out;
 	CHECK(pmo_dict_is_set(s) && pmo_dict_stride(s) == 24);
-	CHECK(s->size == 256 && s->used == 0);   /* presized for 100 */
+	CHECK(s->size == 256 && s->used == 0); /* presized for 100 */
 	uint64_t size0 = s->size;
 	int ok = 1;
 	CHECK(pmo_tx_begin(p) == 0);
 	for (int64_t i = 0; i < 100; i++)
 		ok &= set_int(p, s, i * 7, pmo_slot_none()) == 0;
-	ok &= set_int(p, s, 7, pmo_slot_none()) == 0;   /* already there */
+	ok &= set_int(p, s, 7, pmo_slot_none()) == 0; /* already there */
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(ok);
 	CHECK_EQ_I64(s->used, 100);
-	CHECK_EQ_I64(s->size, size0);   /* no resize needed */
+	CHECK_EQ_I64(s->size, size0); /* no resize needed */
 	for (int64_t i = 0; i < 700; i++)
 		ok &= (find_int(p, s, i) >= 0) == (i % 7 == 0);
 	CHECK(ok);
@@ -632,7 +634,7 @@ static void test_reserve_and_validation(void)
 		ok &= set_int(p, d, i, pmo_slot_int(i)) == 0;
 	CHECK(pmo_tx_end(p) == 0);
 	CHECK(ok);
-	CHECK(d->size == size && d->table == table);   /* no rebuild */
+	CHECK(d->size == size && d->table == table); /* no rebuild */
 
 	CHECK(pmo_tx_begin(p) == 0);
 	CHECK(pmo_dict_new(p, PMO_T_LIST, 0) == 0 && errno == EINVAL);
@@ -646,7 +648,7 @@ static void test_reserve_and_validation(void)
 	d->nentries = pmo_dict_usable(d->size) + 1;
 	CHECK(pmo_dict_get(p, off) == NULL && errno == EIO);
 	d->nentries = saved;
-	d->size = 1000;   /* not a power of two */
+	d->size = 1000; /* not a power of two */
 	CHECK(pmo_dict_get(p, off) == NULL && errno == EIO);
 	d->size = size;
 	CHECK(pmo_dict_get(p, off) == d);

@@ -97,7 +97,8 @@ static size_t differences(const blocks *walk, const blocks *pmdk, int quiet)
 			j++;
 		}
 		if (what && n++ < 5 && !quiet)
-			fprintf(stderr, "  heap walk differs at offset %llu: %s (size %llu, type %llu)\n",
+			fprintf(stderr,
+				"  heap walk differs at offset %llu: %s (size %llu, type %llu)\n",
 				(unsigned long long)a->off, what, (unsigned long long)a->size,
 				(unsigned long long)a->type_num);
 	}
@@ -113,16 +114,16 @@ static void test_comparison_catches_a_wrong_walk(const blocks *truth)
 	blocks d = {malloc(truth->len * sizeof *d.v), truth->len, truth->len};
 	memcpy(d.v, truth->v, truth->len * sizeof *d.v);
 	CHECK(differences(&d, truth, 1) == 0);
-	d.v[1].size += 64;                          /* a wrong size */
+	d.v[1].size += 64; /* a wrong size */
 	CHECK(differences(&d, truth, 1) == 1);
 	d.v[1] = truth->v[1];
-	d.v[2].type_num ^= 1;                       /* a wrong type number */
+	d.v[2].type_num ^= 1; /* a wrong type number */
 	CHECK(differences(&d, truth, 1) == 1);
 	d.v[2] = truth->v[2];
-	d.len--;                                    /* a block missed */
+	d.len--; /* a block missed */
 	CHECK(differences(&d, truth, 1) == 1);
 	d.len++;
-	d.v[0].off += 16;                           /* a block misplaced */
+	d.v[0].off += 16; /* a block misplaced */
 	CHECK(differences(&d, truth, 1) == 2);
 	free(d.v);
 }
@@ -154,7 +155,10 @@ typedef struct extra_classes {
 static unsigned add_class(pmo_pool *p, size_t unit, size_t align, enum pobj_header_type h)
 {
 	struct pobj_alloc_class_desc d = {
-		.unit_size = unit, .alignment = align, .units_per_block = 200, .header_type = h,
+		.unit_size = unit,
+		.alignment = align,
+		.units_per_block = 200,
+		.header_type = h,
 	};
 	if (pmemobj_ctl_set(p->pop, "heap.alloc_class.new.desc", &d) != 0) {
 		CHECK(!"cannot register an allocation class");
@@ -184,22 +188,24 @@ static int alloc_one(pmo_pool *p, const extra_classes *c, oids *live)
 	size_t size;
 	uint64_t flags = 0;
 	switch (rnd() % 10) {
-	case 0: case 1: case 2:           /* the runtime's 64-byte units */
+	case 0:
+	case 1:
+	case 2: /* the runtime's 64-byte units */
 		size = between(1, 4096 - 16);
 		flags = POBJ_CLASS_ID(p->cls_small);
 		break;
-	case 3:                           /* its 4 KiB units */
+	case 3: /* its 4 KiB units */
 		size = between(4096, 64 * 4096 - 16);
 		flags = POBJ_CLASS_ID(p->cls_mid);
 		break;
-	case 4:                           /* its 32 KiB units, in small pools */
+	case 4: /* its 32 KiB units, in small pools */
 		size = between(1, p->large_max ? p->large_max - 16 : 100000);
 		flags = p->large_max ? POBJ_CLASS_ID(p->cls_large) : 0;
 		break;
-	case 5:                           /* libpmemobj's own classes */
+	case 5: /* libpmemobj's own classes */
 		size = rnd() % 4 ? between(1, 2000) : between(2000, 600000);
 		break;
-	case 6:                           /* whole chunks, rarely */
+	case 6: /* whole chunks, rarely */
 		size = rnd() % 8 ? between(1, 5000) : between(300000, 3u << 20);
 		break;
 	case 7:
@@ -263,7 +269,8 @@ static int has_log_extension(pmo_pool *p)
 	memcpy(&nlanes, p->base + PMDK_DSC_NLANES, sizeof nlanes);
 	for (uint64_t i = 0; i < nlanes; i++) {
 		uint64_t next;
-		memcpy(&next, p->base + lanes + i * PMDK_LANE_SIZE + PMDK_LANE_UNDO_LOG + PMDK_ULOG_NEXT,
+		memcpy(&next,
+		       p->base + lanes + i * PMDK_LANE_SIZE + PMDK_LANE_UNDO_LOG + PMDK_ULOG_NEXT,
 		       sizeof next);
 		if (next)
 			return 1;
@@ -332,7 +339,8 @@ static void test_random_heaps(void)
 		free(live.v);
 	}
 	printf("heap walk: %zu random heaps equal to pmemobj_first/next (up to %zu blocks); "
-	       "log extensions seen: %s\n", rounds, most, extended ? "yes" : "no");
+	       "log extensions seen: %s\n",
+	       rounds, most, extended ? "yes" : "no");
 	CHECK(extended);
 }
 
@@ -406,7 +414,8 @@ static uint64_t zone0(const image *im)
 
 static struct pmdk_chunk_header *chunk_hdr(const image *im, uint32_t i)
 {
-	return (struct pmdk_chunk_header *)(im->bytes + zone0(im) + sizeof(struct pmdk_zone_header) +
+	return (struct pmdk_chunk_header *)(im->bytes + zone0(im) +
+					    sizeof(struct pmdk_zone_header) +
 					    i * sizeof(struct pmdk_chunk_header));
 }
 
@@ -426,7 +435,8 @@ static int find_used_block(const image *im, uint32_t *chunk, uint64_t *hdr)
 	if (pmo_heap_walk_view(&v, blocks_add, &all) != 0)
 		return -1;
 	for (size_t k = 0; k < all.len && rc; k++) {
-		uint32_t i = (uint32_t)((all.v[k].off - zone0(im) - PMDK_ZONE_META) / PMDK_CHUNKSIZE);
+		uint32_t i =
+			(uint32_t)((all.v[k].off - zone0(im) - PMDK_ZONE_META) / PMDK_CHUNKSIZE);
 		uint64_t unit;
 		memcpy(&unit, im->bytes + chunk_at(im, i), sizeof unit);
 		if (chunk_hdr(im, i)->type == PMDK_CHUNK_RUN && unit == 64) {
@@ -542,9 +552,9 @@ static void test_planted_damage(void)
 	/* A block whose header claims units the bitmap says are free. */
 	RESET();
 	memcpy(&word, d.bytes + bm, sizeof word);
-	word &= ~((uint64_t)1 << (__builtin_ctzll(word) + 1));   /* its second unit... */
+	word &= ~((uint64_t)1 << (__builtin_ctzll(word) + 1)); /* its second unit... */
 	memcpy(d.bytes + bm, &word, sizeof word);
-	word = 2 * 64;                                            /* ...claimed by it */
+	word = 2 * 64; /* ...claimed by it */
 	memcpy(d.bytes + hdr, &word, sizeof word);
 	expect_damage(&d, "size over free units", "bitmap says are free");
 
@@ -579,13 +589,15 @@ static void test_planted_damage(void)
 		int found = 0;
 		memcpy(&n, d.bytes + zone0(&d) + 4, sizeof n);
 		for (uint32_t i = 0; i < n; i += chunk_hdr(&d, i)->size_idx)
-			if (chunk_hdr(&d, i)->type == PMDK_CHUNK_FREE && chunk_hdr(&d, i)->size_idx > 2) {
+			if (chunk_hdr(&d, i)->type == PMDK_CHUNK_FREE &&
+			    chunk_hdr(&d, i)->size_idx > 2) {
 				/* make the free chunk a used one of 2 chunks with a
 				 * header saying 3, the rest free */
 				uint32_t rest = chunk_hdr(&d, i)->size_idx - 2;
 				*chunk_hdr(&d, i) = (struct pmdk_chunk_header){
 					PMDK_CHUNK_USED, PMDK_CHUNK_FLAG_COMPACT_HEADER, 2};
-				*chunk_hdr(&d, i + 2) = (struct pmdk_chunk_header){PMDK_CHUNK_FREE, 0, rest};
+				*chunk_hdr(&d, i + 2) =
+					(struct pmdk_chunk_header){PMDK_CHUNK_FREE, 0, rest};
 				word = 3 * PMDK_CHUNKSIZE;
 				memcpy(d.bytes + chunk_at(&d, i), &word, sizeof word);
 				found = 1;
@@ -637,7 +649,9 @@ static void test_random_damage(void)
 	CHECK(walk_image(&im, &w) == 0);
 	/* Where to aim: chunk headers in use, each run's first 1 KiB
 	 * (header and bitmap), and every block header the walk reports. */
-	typedef struct { uint64_t off, len; } range;
+	typedef struct {
+		uint64_t off, len;
+	} range;
 	range targets[4096];
 	size_t nt = 0;
 	targets[nt++] = (range){zone0(&im), 64 + 8 * 64};
@@ -690,7 +704,8 @@ static void test_random_damage(void)
 		}
 	}
 	printf("heap walk: 3000 randomly damaged heaps: %lu reported, %lu walked "
-	       "(no block outside the file)\n", damaged, clean);
+	       "(no block outside the file)\n",
+	       damaged, clean);
 	CHECK(damaged > 1000);
 	free(d.bytes);
 	free(im.bytes);

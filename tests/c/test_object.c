@@ -119,7 +119,7 @@ static void test_attributes(void)
 	CHECK(pmo_object_set(p, o, 7, pmo_slot_float(2.5), &grew) == 0 && grew == 1);
 	CHECK(pmo_object_set(p, o, 5, pmo_slot_int(10), &grew) == 0 && grew == 0);
 	CHECK(pmo_tx_end(p) == 0);
-	CHECK(o->attrs != 0);   /* moved out of the inline space */
+	CHECK(o->attrs != 0); /* moved out of the inline space */
 	CHECK_EQ_I64(o->len, 3);
 	CHECK_EQ_I64(pmo_object_find(p, o, 5), 0);
 	CHECK_EQ_I64(pmo_object_find(p, o, 9), 1);
@@ -149,7 +149,7 @@ static void test_attributes(void)
 	CHECK(pmo_tx_begin(p) == 0);
 	CHECK(pmo_object_remove(p, o, 1, NULL) == 0);
 	CHECK(pmo_object_remove(p, o, 5, NULL) != 0 && errno == EINVAL);
-	CHECK(pmo_tx_fail(p) != 0);   /* the failure protocol rolls both back */
+	CHECK(pmo_tx_fail(p) != 0); /* the failure protocol rolls both back */
 	CHECK_EQ_I64(o->len, 3);
 	uint64_t frees = p->stats.frees;
 	CHECK(pmo_tx_begin(p) == 0);
@@ -166,7 +166,7 @@ static void test_attributes(void)
 	CHECK(pmo_tx_end(p) == 0);
 	frees = p->stats.frees;
 	CHECK(test_set_root(p, pmo_slot_none()) == 0);
-	CHECK_EQ_I64(p->stats.frees - frees, 3);   /* object, attrs array, str */
+	CHECK_EQ_I64(p->stats.frees - frees, 3); /* object, attrs array, str */
 	pmo_gc_result r;
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
@@ -205,9 +205,9 @@ static void test_object_gc(void)
 	CHECK_EQ_I64(pmo_head_at(p, obj)->refcnt, 1);
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
-	CHECK_EQ_I64(r.cycles, 3);          /* the object, the list, the str they hold */
+	CHECK_EQ_I64(r.cycles, 3); /* the object, the list, the str they hold */
 	CHECK_EQ_I64(r.orphans, 0);
-	CHECK_EQ_I64(r.subs_freed, 2);      /* attrs array, list items */
+	CHECK_EQ_I64(r.subs_freed, 2); /* attrs array, list items */
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
 	CHECK_EQ_I64(r.orphans + r.cycles + r.subs_freed, 0);
@@ -260,7 +260,7 @@ static void test_box_and_ptuple(void)
 	pmo_gc_result r;
 	CHECK(pmo_gc(p, NULL, 0, &r, NULL, NULL) == 0);
 	free(r.type_counts);
-	CHECK_EQ_I64(r.orphans + r.cycles, 4);   /* t1, t2 and their strs: never stored */
+	CHECK_EQ_I64(r.orphans + r.cycles, 4); /* t1, t2 and their strs: never stored */
 	test_pool_done(p);
 }
 

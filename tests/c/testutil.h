@@ -11,21 +11,21 @@ extern long test_failures; /* checks failed */
 
 void test_fail(const char *file, int line, const char *fmt, ...);
 
-#define CHECK(cond)                                              \
-    do {                                                         \
-        test_checks++;                                           \
-        if (!(cond))                                             \
-            test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond);   \
-    } while (0)
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		test_checks++;                                             \
+		if (!(cond))                                               \
+			test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); \
+	} while (0)
 
-#define CHECK_EQ_I64(a, b)                                                        \
-    do {                                                                          \
-        int64_t a_ = (int64_t)(a), b_ = (int64_t)(b);                             \
-        test_checks++;                                                            \
-        if (a_ != b_)                                                             \
-            test_fail(__FILE__, __LINE__, "CHECK_EQ_I64(%s, %s): %lld != %lld",   \
-                      #a, #b, (long long)a_, (long long)b_);                      \
-    } while (0)
+#define CHECK_EQ_I64(a, b)                                                                      \
+	do {                                                                                    \
+		int64_t a_ = (int64_t)(a), b_ = (int64_t)(b);                                   \
+		test_checks++;                                                                  \
+		if (a_ != b_)                                                                   \
+			test_fail(__FILE__, __LINE__, "CHECK_EQ_I64(%s, %s): %lld != %lld", #a, \
+				  #b, (long long)a_, (long long)b_);                            \
+	} while (0)
 
 /* A fresh pool file path in /dev/shm for this process (removed first). */
 const char *test_pool_path(const char *name);

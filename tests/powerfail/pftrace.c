@@ -31,14 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libpmem_real.h"   /* bench/c/flushcount */
+#include "libpmem_real.h" /* bench/c/flushcount */
 
 #define LINE 64
 
-static char *base, *shadow;       /* the pool's mapping; its durable image */
+static char *base, *shadow; /* the pool's mapping; its durable image */
 static size_t length, nlines;
-static uint8_t *pending;          /* lines flushed since the last fence */
-static char *pending_data;        /* their content at the flush */
+static uint8_t *pending;   /* lines flushed since the last fence */
+static char *pending_data; /* their content at the flush */
 static FILE *trace;
 static uint64_t fences;
 static __thread int depth;
@@ -55,8 +55,8 @@ int pf_start(void *b, size_t len, const char *path)
 	trace = fopen(path, "wb");
 	if (!shadow || !pending || !pending_data || !trace)
 		return -1;
-	memcpy(shadow, base, len);       /* durable now: no transaction in flight */
-	uint64_t magic = 0x3145434152544650ull;  /* "PFTRACE1" */
+	memcpy(shadow, base, len);              /* durable now: no transaction in flight */
+	uint64_t magic = 0x3145434152544650ull; /* "PFTRACE1" */
 	fwrite(&magic, 8, 1, trace);
 	return 0;
 }
@@ -184,13 +184,13 @@ int pmem_deep_persist(const void *addr, size_t len)
 
 /* The copies: the bytes land first, then they count as flushed (unless
  * NOFLUSH), then a fence unless NODRAIN. */
-#define AFTER_COPY(dst, len, flags)                          \
-	do {                                                 \
-		if (!((flags) & PMEM_F_MEM_NOFLUSH)) {       \
-			flushed((dst), (len));               \
-			if (!((flags) & PMEM_F_MEM_NODRAIN)) \
-				fence();                     \
-		}                                            \
+#define AFTER_COPY(dst, len, flags)                        \
+	do {                                               \
+		if (!((flags)&PMEM_F_MEM_NOFLUSH)) {       \
+			flushed((dst), (len));             \
+			if (!((flags)&PMEM_F_MEM_NODRAIN)) \
+				fence();                   \
+		}                                          \
 	} while (0)
 
 void *pmem_memcpy(void *dst, const void *src, size_t len, unsigned flags)

@@ -110,10 +110,10 @@ void pmem_drain(void)
 	leave();
 }
 
-#define COPY_COUNT(len, flags)                                            \
-	do {                                                              \
-		if (!((flags) & PMEM_F_MEM_NOFLUSH))                      \
-			count(outer, (len), !((flags) & PMEM_F_MEM_NODRAIN)); \
+#define COPY_COUNT(len, flags)                                              \
+	do {                                                                \
+		if (!((flags)&PMEM_F_MEM_NOFLUSH))                          \
+			count(outer, (len), !((flags)&PMEM_F_MEM_NODRAIN)); \
 	} while (0)
 
 void *pmem_memcpy(void *dst, const void *src, size_t len, unsigned flags)

@@ -31,10 +31,10 @@ static void *libpmem_real_sym(const char *name)
 	return f;
 }
 
-#define REAL(ret, name, params)                                      \
-	typedef ret(*name##_fn) params;                              \
-	static name##_fn real_##name;                                \
-	if (__builtin_expect(!real_##name, 0))                       \
-		real_##name = (name##_fn)libpmem_real_sym(#name)
+#define REAL(ret, name, params)                \
+	typedef ret(*name##_fn) params;        \
+	static name##_fn real_##name;          \
+	if (__builtin_expect(!real_##name, 0)) \
+	real_##name = (name##_fn)libpmem_real_sym(#name)
 
 #endif
