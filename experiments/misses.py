@@ -253,6 +253,31 @@ def _sorted(t, rows, data, op, a, b):
                                 % (1 / t["margin"], spread or "no per-round samples"))
 
 
+# -- the open's metadata check (C core) ---------------------------------------------
+
+def _preflight(t, rows, data, n):
+    table = _get(data.get("c_bench"), "benchmarks") or {}     # c_bench's bench_table
+
+    def med(name, k):
+        e = table.get("%s/%s/manual_time" % (name, k))
+        return e.get("median_ns") if e else None
+    with_, without = med("OpenClean", n), med("OpenNoPreflight", n)
+    small = med("OpenClean", 1000), med("OpenNoPreflight", 1000)
+    if not (with_ and without):
+        return None
+    spread = _spread(table["OpenClean/%s/manual_time" % n].get("samples_ns"),
+                     table["OpenNoPreflight/%s/manual_time" % n].get("samples_ns"),
+                     t["goal"], "<=")
+    grows = ("; at 1000 objects it adds %s" % _ns(small[0] - small[1])
+             if all(small) else "")
+    return ("not a floor: the check reads every chunk header and every run's header and "
+            "bitmap through a private read-only mapping before libpmemobj maps the file "
+            "again, so its cost grows with the runs the heap holds: at %s objects it adds "
+            "%s to the %s open%s; %s; not done" % (
+                format(int(n), ","), _ns(with_ - without), _ns(without), grows,
+                spread or "no per-round samples"))
+
+
 # -- the table ---------------------------------------------------------------------
 
 REASONS = [
@@ -267,6 +292,8 @@ REASONS = [
     (r"^pool bytes / pickle bytes: (.+)$", lambda t, r, d, m: _footprint(t, r, d, m.group(1))),
     (r"^numpy\.(\w+) over ", lambda t, r, d, m: _reduction(t, r, d, m.group(1))),
     (r"^1 MiB transactional range write", lambda t, r, d, m: _write_1mib(t, r, d)),
+    (r"^open with the preflight check / without, (\d+) objects",
+     lambda t, r, d, m: _preflight(t, r, d, m.group(1))),
     (r"^(insert, autocommit|insert, one tx|lookup|range scan, 100 keys): (.+) / (.+)$",
      lambda t, r, d, m: _sorted(t, r, d, *m.groups())),
 ]
