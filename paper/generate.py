@@ -924,8 +924,23 @@ def table_missed(n):
         lines.append(r"\raggedright %s & %s & \raggedright %s \tabularnewline" % (
             label, n.number(ident + "off", "ratio2", "value", src + ("off_by",)),
             n.text(ident + "why", src + ("why",))))
-    return tabular(r"p{0.27\textwidth}rp{0.63\textwidth}", "missed target & off by & why",
-                   lines)
+    # A run can miss many targets, each with a long reason, and a float
+    # cannot break across pages: one table* per MISSED_PER_TABLE rows.
+    out = []
+    for k in range(0, len(lines), MISSED_PER_TABLE):
+        first = k == 0
+        out += [r"\begin{table*}[tp]",
+                r"\caption{Every missed target of the final run and why%s.}" % (
+                    "" if first else " (continued)"),
+                r"\label{tab:missed}" if first else "",
+                r"\scriptsize"]
+        out += tabular(r"p{0.27\textwidth}rp{0.63\textwidth}", "missed target & off by & why",
+                       lines[k:k + MISSED_PER_TABLE])
+        out.append(r"\end{table*}")
+    return out
+
+
+MISSED_PER_TABLE = 12
 
 
 def table_sorted_map(n):
