@@ -5,6 +5,18 @@
 #include "poolset.h"
 #include "preflight.h"
 
+/* Is path a pool set file (a growable pool)?  The core's test, by the
+ * signature, so that Python and C tell the two kinds apart alike. */
+static PyObject *is_pool_set(PyObject *m, PyObject *arg)
+{
+	PyObject *b = NULL;
+	if (!PyUnicode_FSConverter(arg, &b))
+		return NULL;
+	int set = pmo_is_pool_set(PyBytes_AS_STRING(b));
+	Py_DECREF(b);
+	return PyBool_FromLong(set);
+}
+
 /* The growable pool's set at path, checked as an open checks it (shape,
  * parts): (max_size, [part paths]).  For the private copies of
  * flag='r' (pmemobj/__init__.py). */
@@ -84,6 +96,8 @@ static PyObject *inject_msync_failure(PyObject *m, PyObject *arg)
 }
 
 static PyMethodDef module_methods[] = {
+	{"_is_pool_set", is_pool_set, METH_O,
+	 "_is_pool_set(path) -> True if path is a pool set file (a growable pool)."},
 	{"_pool_set_parts", pool_set_parts, METH_O,
 	 "_pool_set_parts(path) -> (max_size, [part paths]) of a growable pool's "
 	 "set, checked as an open checks it."},

@@ -8,7 +8,6 @@ package adds the Python-level conveniences.  The API is described in
 """
 
 import atexit as _atexit
-import builtins as _builtins
 import errno as _errno
 import os as _os
 import shutil as _shutil
@@ -58,7 +57,6 @@ __all__ = [
 __version__ = "0.2.0.dev0"     # as in pyproject.toml
 
 _open_pools = _weakref.WeakSet()
-_builtin_open = _builtins.open
 
 
 class PersistentObjectPool(_Pool):
@@ -140,13 +138,8 @@ class PersistentObjectPool(_Pool):
                         f"the Persistent API")
 
 
-def _is_pool_set(path):
-    """Is *path* a pool set file (a growable pool), by its signature?"""
-    try:
-        with _builtin_open(path, "rb") as f:
-            return f.read(11) == b"PMEMPOOLSET"
-    except OSError:
-        return False
+# Is a path a pool set file (a growable pool)?  The core's test, by signature.
+_is_pool_set = _pmemobj._is_pool_set
 
 
 def _private_copy(src, dst):
