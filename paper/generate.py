@@ -860,9 +860,9 @@ def define_pynvm_suite(n):
     s = "pynvm_suite"
     n.macro("PynvmSuitePass", "int", "value", (s, "outcomes", "pass"))
     n.macro("PynvmSuiteSkip", "int", "value", (s, "outcomes", "skip"))
-    n.macro("PynvmSuiteVersion", "text", (s, "meta", "tests_from"), "tests_version")
-    n.macro("PynvmSuiteCommit", "text", (s, "meta", "commit"), "commit")
-    n.macro("PynvmSuiteDate", "text", (s, "meta", "date"), "date")
+    n.macro("PynvmSuiteVersion", "text", (s, "tests_from"), "tests_version")
+    n.macro("PynvmSuiteCommit", "text", (s, "git", "commit"), "commit")
+    n.macro("PynvmSuiteDate", "text", (s, "date"), "date")
 
 
 def present_growth(n):

@@ -36,20 +36,17 @@ trap 'rm -f "$log"' EXIT
 status=0
 .venv/bin/python -m pytest -q -p no:cacheprovider -rs -s tests/python/test_pynvm_suite.py "$@" \
   2>&1 | tee "$log" || status=$?
-SOURCE="$(cat "$dest/SOURCE")" STATUS=$status LOG="$log" .venv/bin/python - <<'PY'
-import ast, datetime, json, os, platform, re, subprocess
-log = open(os.environ["LOG"]).read()
-m = re.search(r"^pynvm suite: (\{.*\})$", log, re.M)
-commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-out = {"meta": {"name": "pynvm_suite", "commit": commit,
-                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "machine": "%s, %d cores" % (" ".join(platform.uname()[::2][:2]), os.cpu_count()),
-                "python": platform.python_version(), "tests_from": os.environ["SOURCE"]},
-       "passed": os.environ["STATUS"] == "0",
-       "outcomes": ast.literal_eval(m.group(1)) if m else None}
-with open("results/pynvm_suite.json", "w") as f:
-    json.dump(out, f, indent=1)
-    f.write("\n")
-print("pynvm_suite: wrote results/pynvm_suite.json:", out["outcomes"], "passed" if out["passed"] else "FAILED")
+SOURCE="$(cat "$dest/SOURCE")" STATUS=$status LOG="$log" PYTHONPATH="experiments:$PYTHONPATH" \
+  .venv/bin/python - <<'PY'
+# Stamped by experiments/common.py's metadata, as every result is.
+import ast, os, re
+import common as C
+m = re.search(r"^pynvm suite: (\{.*\})$", open(os.environ["LOG"]).read(), re.M)
+out = C.metadata("pynvm_suite", False, tests_from=os.environ["SOURCE"])
+out.update(passed=os.environ["STATUS"] == "0",
+           outcomes=ast.literal_eval(m.group(1)) if m else None)
+C.write_json("results/pynvm_suite.json", out)
+print("pynvm_suite: wrote results/pynvm_suite.json:", out["outcomes"],
+      "passed" if out["passed"] else "FAILED")
 PY
 exit $status
