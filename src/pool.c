@@ -41,7 +41,8 @@ int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len)
 
 /* Identify what kind of file path is, before handing it to libpmemobj:
  * a pool file, or (set != NULL) a growable pool's set, whose first part
- * gets the checks of a pool file. */
+ * gets the checks of a pool file.  The caller frees *set, also when this
+ * fails. */
 static int precheck_file(const char *path, pmo_set *set)
 {
 	struct stat st;
@@ -63,7 +64,6 @@ static int precheck_file(const char *path, pmo_set *set)
 			free(pp);
 			if (!gone) {
 				int e = errno ? errno : ENOMEM;
-				pmo_set_free(set);
 				return pmo_err(e,
 					       "cannot open pool %s: cannot remove the unfinished "
 					       "last part an interrupted extension left: %s",
@@ -75,40 +75,27 @@ static int precheck_file(const char *path, pmo_set *set)
 		 * so say it now.  (access() asks as this process would.) */
 		if (access(set->dir, W_OK | X_OK) != 0) {
 			int e = errno;
-			pmo_set_free(set);
 			return pmo_err(e,
 				       "cannot open growable pool %s: its parts directory %s "
 				       "is not writable (%s), so the pool could not grow",
 				       path, set->dir, strerror(e));
 		}
-		if (!(first = pmo_set_part_path(set, 0))) {
-			pmo_set_free(set);
+		if (!(first = pmo_set_part_path(set, 0)))
 			return -1;
-		}
+	} else if ((size_t)st.st_size < PMO_MIN_POOL_SIZE) {
+		return pmo_err(EINVAL,
+			       "%s is not a pmemobj pool (%lld bytes, smaller than any pool)", path,
+			       (long long)st.st_size);
 	}
-	int rc = 0;
-	if (!first && (size_t)st.st_size < PMO_MIN_POOL_SIZE)
-		rc = pmo_err(EINVAL, "%s is not a pmemobj pool (%lld bytes, smaller than any pool)",
-			     path, (long long)st.st_size);
-	int fd = rc ? -1 : open(first ? first : path, O_RDONLY | O_CLOEXEC);
+	int fd = open(first ? first : path, O_RDONLY | O_CLOEXEC);
+	int e = errno;
 	free(first);
-	if (rc == 0 && fd < 0)
-		rc = pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
-	if (rc != 0) {
-		if (set)
-			pmo_set_free(set);
-		return rc;
-	}
 	if (fd < 0)
-		return pmo_err(errno, "cannot open pool %s: %s", path, strerror(errno));
+		return pmo_err(e, "cannot open pool %s: %s", path, strerror(e));
 	char sig[8] = {0}, layout[PMEMOBJ_MAX_LAYOUT + 1] = {0};
 	int ok = pread(fd, sig, sizeof sig, 0) == (ssize_t)sizeof sig &&
 		 pread(fd, layout, PMEMOBJ_MAX_LAYOUT, PMDK_LAYOUT_OFFSET) == PMEMOBJ_MAX_LAYOUT;
 	close(fd);
-	if ((!ok || memcmp(sig, PMDK_SIGNATURE, sizeof PMDK_SIGNATURE) != 0 ||
-	     strcmp(layout, PMO_LAYOUT) != 0) &&
-	    set)
-		pmo_set_free(set);
 	if (!ok || memcmp(sig, PMDK_SIGNATURE, sizeof PMDK_SIGNATURE) != 0)
 		return pmo_err(EINVAL, "%s is not a pmemobj pool (no libpmemobj header)", path);
 	if (strcmp(layout, PMO_LAYOUT) != 0) {
@@ -399,9 +386,7 @@ pmo_pool *pmo_pool_open(const char *path)
 {
 	uint64_t t0 = pmo_now_ns();
 	pmo_set set = {0};
-	if (precheck_file(path, &set) != 0)
-		return NULL;
-	if (pmo_preflight(path) != 0) {
+	if (precheck_file(path, &set) != 0 || pmo_preflight(path) != 0) {
 		pmo_set_free(&set);
 		return NULL;
 	}
