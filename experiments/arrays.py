@@ -8,9 +8,10 @@
    against the same reductions over an in-memory NumPy array, alternated
    round by round; the fastest round of each is compared (their times are
    bimodal under other processes' memory traffic).  Target: within 1.2x.
-   Beside it, the sum against an in-memory array NumPy allocated without
-   its huge-page madvise: the pool's tmpfs pages are 4 KiB, and that
-   difference is most of the gap.
+   Beside each, the same reduction over an in-memory array NumPy allocated
+   without its huge-page madvise: the pool's tmpfs pages are 4 KiB (unless
+   the machine turns shmem huge pages on), and that difference is most of
+   the gap.
 2. A transactional write of a 1 MiB range (`with a.writable(lo, hi) as v:
    numpy.asarray(v)[:] = src`, its own transaction: snapshot, copy, commit)
    against the floor of any durable 1 MiB write: libpmem's
@@ -54,6 +55,17 @@ def small_page_array(np, n):
         return np.arange(n, dtype=np.float64)
     finally:
         setter(old)
+
+
+def shmem_hugepages():
+    """This machine's tmpfs huge-page policy (the bracketed word of
+    /sys/kernel/mm/transparent_hugepage/shmem_enabled), or None."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/shmem_enabled") as f:
+            words = f.read().split()
+    except OSError:
+        return None
+    return next((w.strip("[]") for w in words if w.startswith("[")), None)
 
 
 def timeit(fn, inner=1):
@@ -205,13 +217,23 @@ def main():
         # SIMD loops may run slower over data that is not aligned to them.
         res["alignment"] = {k: {"cache_line": a.ctypes.data % 64, "page": a.ctypes.data % 4096}
                             for k, a in (("persistent", view), ("memory", mem))}
+        # NumPy asks for transparent huge pages for a large in-memory array
+        # (madvise), while the pool's pages on tmpfs are 4 KiB unless the
+        # machine turns shmem huge pages on: each reduction is also timed
+        # over an in-memory array allocated without huge pages, the same
+        # page size as the pool's, so the run shows how much of the gap is
+        # the page size.
+        small = small_page_array(np, n)
+        res["shmem_hugepages"] = shmem_hugepages()
         red = {}
         for name in REDUCTIONS:
             fn = getattr(np, name)
-            p, m = [], []
-            for _ in range(rounds):          # alternated, so load hits both alike
+            p, m, s = [], [], []
+            for _ in range(rounds):          # alternated, so load hits all alike
                 p.append(timeit(lambda: fn(view)))
                 m.append(timeit(lambda: fn(mem)))
+                if small is not None:
+                    s.append(timeit(lambda: fn(small)))
             # The least disturbed round of each: a reduction streams 80 MB
             # through memory, and on this shared machine its time is
             # bimodal (one run here: 4 ms or 8 ms for either array, as
@@ -222,6 +244,9 @@ def main():
                          "ratio": min(p) / min(m),
                          "median_ratio": C.median(p) / C.median(m),
                          "persistent_samples_ns": p, "memory_samples_ns": m}
+            if s:
+                red[name].update({"small_pages_ns": min(s), "small_pages_samples_ns": s,
+                                  "small_pages_ratio": min(p) / min(s)})
             T.append(C.target("numpy.%s over %s persistent float64 / in memory" % (
                 name, format(n, ",")), red[name]["ratio"], 1.2, "<=", "x",
                 "fastest of %d alternated rounds each (the median ratio is in "
@@ -229,27 +254,15 @@ def main():
                 detail="%s vs %s; ratio of medians %.2fx" % (
                     C.fmt_ns(min(p)), C.fmt_ns(min(m)), red[name]["median_ratio"]),
                 ops=["numpy.sum over an array (read)"]))
+            if s:
+                T.append(C.info("numpy.%s persistent / in memory without huge pages" % name,
+                                min(p) / min(s), "x",
+                                "as the target above, against an array NumPy allocated "
+                                "with its madvise(MADV_HUGEPAGE) turned off", group="arrays",
+                                detail="%s vs %s" % (C.fmt_ns(min(p)), C.fmt_ns(min(s)))))
             C.progress("%s: %.2fx" % (name, red[name]["ratio"]))
         res["reductions"] = red
-        # Why the reductions miss: NumPy asks for transparent huge pages
-        # for a large in-memory array (madvise), while the pool's pages on
-        # tmpfs are 4 KiB (shmem huge pages are off here).  The same sum
-        # over an in-memory array allocated without huge pages:
-        small = small_page_array(np, n)
-        if small is not None:
-            p, m = [], []
-            for _ in range(rounds):
-                p.append(timeit(lambda: np.sum(view)))
-                m.append(timeit(lambda: np.sum(small)))
-            res["sum_vs_small_pages"] = {"persistent_ns": min(p), "memory_ns": min(m),
-                                         "ratio": min(p) / min(m),
-                                         "persistent_samples_ns": p, "memory_samples_ns": m}
-            T.append(C.info("numpy.sum persistent / in memory without huge pages",
-                            min(p) / min(m), "x",
-                            "as the sum target, against an array NumPy allocated with "
-                            "its madvise(MADV_HUGEPAGE) turned off", group="arrays",
-                            detail="%s vs %s" % (C.fmt_ns(min(p)), C.fmt_ns(min(m)))))
-            small = None
+        small = None
         view = None            # release the buffer: the pool closes below
 
         k = MIB // 8

@@ -176,6 +176,22 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     far = C.target("numpy.sum over 10 persistent float64 / in memory", 1.56, 1.2, "<=",
                    "x", "")
     assert misses.why(far, [far], arrays).startswith("not a floor")
+    # the same miss, with the sum over 4 KiB-page memory measured beside it:
+    # a floor of the page size only when that ratio meets the goal
+    arrays["arrays"]["reductions"]["sum"].update({"small_pages_ratio": 1.02,
+                                                 "small_pages_ns": 117})
+    assert misses.why(far, [far], arrays).startswith("floor of this mode's pages")
+    arrays["arrays"]["reductions"]["sum"]["small_pages_ratio"] = 1.3
+    text = misses.why(far, [far], arrays)
+    assert text.startswith("not a floor") and "page size is not all of it" in text
+    # an in-transaction ns-per-write target: its own rounds against the goal
+    per = {"ops_vs_peers": {"results": {"dict_set_str_in_tx": {"systems": {
+        "pmemobj": {"samples_ns": [600.0, 510.0, 490.0, 505.0]}}}}}}
+    pw = C.target("dict_set_str_in_tx: pmemobj ns per write", 505.0, 500.0, "<=", "ns", "")
+    assert misses.why(pw, [pw], per).startswith("noise at the edge")
+    assert "1 of 4 rounds meet" in misses.why(pw, [pw], per)
+    pw = C.target("dict_set_str_in_tx: pmemobj ns per write", 600.0, 500.0, "<=", "ns", "")
+    assert misses.why(pw, [pw], per).startswith("not a floor")
     # a write's floor from the raw C transaction with the same ranges
     ovp = {"ops_vs_peers": {"floor": {"pooled": {"RawTx16": {"median": 700.0},
                                                  "RawTxDictAdd": {"median": 980.0}}},
