@@ -214,8 +214,11 @@ def _footprint(t, rows, data, kind):
                     acct, k, least, least / pk, t["goal"]))
     return ("not a floor of the allocation minimum: %s; the slot and %d unit(s) would be "
             "%d B = %.2fx pickle, so the %d B of headers per block and rounding the "
-            "payload up to whole %d B units make up the rest; a smaller unit or header "
-            "would change the pool format; not done" % (
+            "payload up to whole %d B units make up the rest; a smaller unit is a "
+            "choice of the allocation classes pmemobj registers at open (not tried: a "
+            "block may span at most 64 units, so 16 B units cap a small object at 1 KiB "
+            "and need another class above it), a smaller header would change the pool "
+            "format; not done" % (
                 acct, k, least, least / pk, heads, fmt["unit"]))
 
 
