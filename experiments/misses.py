@@ -297,9 +297,10 @@ def _preflight(t, rows, data, n):
                      t["goal"], "<=")
     grows = ("; at 1000 objects it adds %s" % _ns(small[0] - small[1])
              if all(small) else "")
-    return ("not a floor: the check reads every chunk header and every run's header and "
-            "bitmap through a private read-only mapping before libpmemobj maps the file "
-            "again, so its cost grows with the runs the heap holds: at %s objects it adds "
+    return ("not a floor: before libpmemobj maps the file, the check reads the descriptor "
+            "and every lane's logs through a private read-only mapping and every chunk and "
+            "run header by pread, so its cost grows with the runs the heap holds: at %s "
+            "objects it adds "
             "%s to the %s open%s; %s; not done" % (
                 format(int(n), ","), _ns(with_ - without), _ns(without), grows,
                 spread or "no per-round samples"))
