@@ -64,7 +64,7 @@ class PersistentObjectPool(_Pool):
 
     def __init__(self, filename, flag="w", pool_size=None,
                  mode=0o666, debug=False, verify=False, *, workdir=None,
-                 grow=False, max_size=None):
+                 grow=None, max_size=None):
         if flag != "r":
             super().__init__(filename, flag, pool_size, mode, debug, verify,
                              grow=grow, max_size=max_size)
@@ -108,7 +108,8 @@ class PersistentObjectPool(_Pool):
 
     @property
     def growable(self):
-        """True if the pool grows by itself (created with grow=True)."""
+        """True if the pool grows by itself (a pool set and its parts: what
+        create() makes unless given pool_size or grow=False)."""
         return _is_pool_set(self.filename)
 
     def check(self):
@@ -157,14 +158,16 @@ def _private_copy(src, dst):
 
 
 def create(filename, pool_size=None, mode=0o666, debug=False, verify=False, *,
-           grow=False, max_size=None):
+           grow=None, max_size=None):
     """Create a pool and return it, open.
 
-    A pool file of *pool_size* bytes (default MIN_POOL_SIZE); or with
-    *grow*, a growable pool: the set file *filename* and its parts in the
-    directory *filename*.parts, starting at MIN_POOL_SIZE and growing by
-    itself up to *max_size* bytes (default GROW_DEFAULT_MAX, 4 GiB).
-    Raise FileExistsError if *filename* exists.  *verify*: see open().
+    By default a growable pool: the set file *filename* and its parts in
+    the directory *filename*.parts, starting at MIN_POOL_SIZE and growing
+    by itself up to *max_size* bytes (default GROW_DEFAULT_MAX, 4 GiB).
+    With *pool_size* (pynvm's signature), or with grow=False (then
+    MIN_POOL_SIZE), one pool file of that fixed size instead.  Raise
+    FileExistsError if *filename* (or *filename*.parts) exists.  *verify*:
+    see open().
     """
     return PersistentObjectPool(filename, "x", pool_size, mode, debug, verify,
                                 grow=grow, max_size=max_size)
