@@ -1,9 +1,10 @@
 """Growable pools (what create(path) makes; also create(path, grow=True)):
 a pool set file and its parts directory, growing as it fills; every tool
 opens them; bad sets and damaged parts give clear exceptions; a kill while
-the heap grows loses nothing committed.  See docs/internals.md, "Pools
-that grow"."""
+the heap grows loses nothing committed; remove() deletes either kind.  See
+docs/internals.md, "Pools that grow"."""
 
+import errno
 import os
 import random
 import stat
@@ -384,3 +385,74 @@ def test_truncated_last_part_the_heap_took(grow_path):
         pmemobj.open(grow_path)
     assert os.path.getsize(last) == MiB
 
+
+# --- pmemobj.remove ------------------------------------------------------------
+
+def test_remove_deletes_either_kind(pool_dir):
+    g, f = str(pool_dir / "g.pool"), str(pool_dir / "f.pool")
+    with pmemobj.create(g) as pool:
+        fill(pool, 100_000)
+    assert len(parts_of(g)) > 1
+    pmemobj.create(f, pool_size=pmemobj.MIN_POOL_SIZE).close()
+    (pool_dir / "keep.txt").write_text("not a pool")
+    pmemobj.remove(g)
+    pmemobj.remove(f)
+    assert os.listdir(pool_dir) == ["keep.txt"]
+    with pytest.raises(FileNotFoundError):
+        pmemobj.remove(g)
+    pmemobj.create(g).close()           # the name is free again, parts directory too
+    pmemobj.remove(g)
+
+
+def test_remove_refuses_what_is_not_a_closed_pool(pool_dir, spawn_py):
+    g, f = str(pool_dir / "g.pool"), str(pool_dir / "f.pool")
+    txt = pool_dir / "notes.txt"
+    txt.write_bytes(b"PMEMOBJ is not enough" * 1000)
+    with pytest.raises(ValueError, match="not a pmemobj pool"):
+        pmemobj.remove(str(txt))
+    with pytest.raises(IsADirectoryError):
+        pmemobj.remove(str(pool_dir))
+    with pmemobj.create(g) as pool:
+        fill(pool, 60_000)
+    pmemobj.create(f, pool_size=pmemobj.MIN_POOL_SIZE).close()
+    os.symlink(f, str(pool_dir / "link.pool"))
+    with pytest.raises(ValueError, match="symbolic link"):
+        pmemobj.remove(str(pool_dir / "link.pool"))
+    for path in (g, f):
+        with pmemobj.open(path):             # open in this process
+            with pytest.raises(OSError) as e:
+                pmemobj.remove(path)
+            assert e.value.errno == errno.EBUSY and "this process" in str(e.value)
+        child = spawn_py("import sys, pmemobj\n"
+                         "p = pmemobj.open(sys.argv[1])\n"
+                         "print('open', flush=True)\n"
+                         "sys.stdin.readline()\n", path)
+        child.expect("open")                 # open in another: libpmemobj's lock
+        with pytest.raises(OSError) as e:
+            pmemobj.remove(path)
+        assert e.value.errno == errno.EBUSY and "another process" in str(e.value)
+        child.kill()
+    # A parts directory with something that is not a part: nothing goes.
+    before = {p: pool_digest(p) for p in (g, f)}
+    open(g + ".parts/notes.txt", "w").close()
+    with pytest.raises(ValueError, match="notes.txt, which is not a part"):
+        pmemobj.remove(g)
+    os.unlink(g + ".parts/notes.txt")
+    assert {p: pool_digest(p) for p in (g, f)} == before
+    assert txt.exists() and os.path.islink(str(pool_dir / "link.pool"))
+
+
+def test_remove_finishes_a_remove_that_was_stopped(grow_path):
+    # remove() takes the parts last to first and the set file last: stopped
+    # part way, the set is still there, and a second remove() ends the job.
+    make(grow_path)
+    for p in parts_of(grow_path)[-2:]:
+        os.unlink(p)
+    pmemobj.remove(grow_path)
+    assert not os.path.exists(grow_path) and not os.path.exists(grow_path + ".parts")
+    make(grow_path)
+    for p in parts_of(grow_path):
+        os.unlink(p)
+    os.rmdir(grow_path + ".parts")
+    pmemobj.remove(grow_path)
+    assert not os.path.exists(grow_path)
