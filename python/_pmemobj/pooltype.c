@@ -132,12 +132,13 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		grow = flag[0] != 'w' && !has_size;
 	}
 	if (has_max && !grow) {
-		PyErr_SetString(PyExc_ValueError,
-				flag[0] == 'w' ? "max_size is for creating a growable pool, not for an "
-						 "open (flag 'w')"
-				: has_size     ? "pool_size and max_size do not go together: pool_size "
-						 "makes a fixed pool, max_size bounds a growable one"
-					       : "max_size is for growable pools, not grow=False");
+		const char *why = "max_size is for growable pools, not grow=False";
+		if (flag[0] == 'w')
+			why = "max_size is for creating a growable pool, not for an open";
+		else if (has_size)
+			why = "pool_size and max_size do not go together: pool_size makes a fixed "
+			      "pool, max_size bounds a growable one";
+		PyErr_SetString(PyExc_ValueError, why);
 		return -1;
 	}
 	/* A growable pool starts at the minimum and grows to max_size; a
