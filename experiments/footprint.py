@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Pool bytes per stored object, by type, against pickle, pynvm and ZODB;
-what a pool of the default size holds.
+what the default pool, and a fixed 8 MiB pool, hold.
 
     experiments/footprint.py [--quick]
 
@@ -30,9 +30,15 @@ pool is pmempool's used bytes / the bytes the heap claimed for them
 (common.pool_heap_usage).
 
 Issue #9's targets: pool bytes per object at most 1.5x its pickle, for
-each type; a pool made by pmemobj.create(path), at its default size, holds
-100,000 ints in a list, 20,000 short str -> short str dict entries and
-5,000 three-attribute objects (capacity(): filled until MemoryError).
+each type; a pool made by pmemobj.create(path) holds 100,000 ints in a
+list, 20,000 short str -> short str dict entries and 5,000
+three-attribute objects (capacity(): filled until MemoryError).  Since
+issue #12 that default pool is growable (up to GROW_DEFAULT_MAX, 4 GiB):
+it is filled to DEFAULT_FILL times the goal, and if it is not full by
+then the row says so (held at least that many; how far it grew).  The
+capacity of one fixed 8 MiB file (create(path, pool_size=MIN_POOL_SIZE),
+the default before #12) is measured as before, filled until MemoryError,
+in rows labelled "fixed 8 MiB pool".
 
 Growth (issue #12): n = 10^6 ints appended to a list in a growable pool
 created with the defaults, against a fixed pool presized to hold them:
@@ -246,9 +252,9 @@ def zodb_bytes_per_object(wd, name, n, plain):
     return (size1 - size0) / n
 
 
-# -- capacity of a pool of the default size -------------------------------------------
+# -- capacity of the default pool and of a fixed 8 MiB pool ---------------------------
 
-# Issue #9: what a pool created with the default size must hold.
+# Issue #9: what a pool created with the defaults must hold.
 # name -> (goal, fill(pool, i): store the i-th item, count(pool): how many
 # it holds, the type of pool.root they go into)
 CAPACITY = {
@@ -263,19 +269,26 @@ CAPACITY = {
 }
 CAPACITY_BATCH = 1000     # items per transaction while filling
 CAPACITY_MAX = 5_000_000  # stop there (a pool that holds this many is not full)
+# The default pool grows to 4 GiB: it is filled to this many times each
+# goal (quick: 2), which shows the goal met without filling 4 GiB.
+DEFAULT_FILL = 10
+# The pool each kind of capacity row measures.
+FIXED_8MIB = {"pool_size": 8 << 20}
+DEFAULT = {}
 
 
-def capacity(path, fill, count, root_type):
-    """Fill a pool created with pmemobj's default size, CAPACITY_BATCH
-    items per transaction, until MemoryError; returns how many it holds
-    (what the committed transactions stored) and its heap usage."""
-    pool = pmemobj.create(path)
-    size = os.path.getsize(path)
+def capacity(path, fill, count, root_type, create_kw=FIXED_8MIB, limit=CAPACITY_MAX):
+    """Fill a pool made by pmemobj.create(path, **create_kw),
+    CAPACITY_BATCH items per transaction, until MemoryError or limit
+    items; returns how many it holds (what the committed transactions
+    stored), whether it was full, its bytes on disk and max_size, and its
+    heap usage."""
+    pool = pmemobj.create(path, **create_kw)
     full = None
     try:
         pool.root = pool.new(getattr(pmemobj, root_type))
         i = 0
-        while i < CAPACITY_MAX:
+        while i < limit:
             try:
                 with pool.transaction():
                     for j in range(i, i + CAPACITY_BATCH):
@@ -299,10 +312,11 @@ def capacity(path, fill, count, root_type):
         check = pool.check()
         if not check["ok"]:
             raise AssertionError("pool.check() after filling: %s" % check)
+        stats, growable = pool.stats(), pool.growable
     finally:
         pool.close()
-    return {"held": held, "pool_size": size, "full": full,
-            "heap": C.pool_heap_usage(path)}
+    return {"held": held, "pool_size": stats["pool_bytes"], "max_size": stats["max_size"],
+            "growable": growable, "full": full, "heap": C.pool_heap_usage(path)}
 
 
 GROWTH_N = 1_000_000      # ints appended in the growth rows (quick: 100,000)
@@ -311,12 +325,12 @@ GROWTH_REPEATS = 3
 
 def growth(wd, n):
     """Ints appended to a list (CAPACITY_BATCH per transaction) until n, in
-    a growable pool created with the defaults (create(path, grow=True))
+    the default pool (create(path): growable, from 8 MiB)
     and in a fixed pool presized to hold them, alternating, best of
     GROWTH_REPEATS each; the seconds and the bytes on disk at the end."""
     def run(kind, size):
         path = os.path.join(wd, "growth-%s.pool" % kind)
-        pool = (pmemobj.create(path, grow=True) if kind == "grow"
+        pool = (pmemobj.create(path) if kind == "grow"
                 else pmemobj.create(path, pool_size=size))
         try:
             with C.Timer() as t:
@@ -474,22 +488,32 @@ def main():
             C.progress("%-31s n=%-5d pickle %5.1f B  %s" % (name, n, row["pickle"],
                                                            "  ".join(line)))
         if pmemobj is not None:
-            for what, (goal, fill, count, root_type) in CAPACITY.items():
-                path = os.path.join(wd, "capacity.pool")
-                try:
-                    caps[what] = capacity(path, fill, count, root_type)
-                    caps[what]["goal"] = goal
-                    C.progress("default-size pool (%d bytes) holds %d %s (heap fill %.0f%%)"
-                               % (caps[what]["pool_size"], caps[what]["held"], what,
-                                  100 * (caps[what]["heap"]["fill"] or 0)))
-                except Exception as e:
-                    caps[what] = {"error": "%s: %s" % (type(e).__name__, e), "goal": goal}
-                    errors.append({"type": "capacity: " + what, "system": "pmemobj",
-                                   "error": caps[what]["error"]})
-                    C.progress("ERROR capacity %s: %s" % (what, caps[what]["error"]))
-                finally:
-                    if os.path.exists(path):
-                        os.unlink(path)
+            # kind -> (the pool, how many times each goal to stop at: None
+            # for "until MemoryError")
+            kinds = {"default": (DEFAULT, 2 if args.quick else DEFAULT_FILL),
+                     "fixed 8 MiB": (FIXED_8MIB, None)}
+            for kind, (kw, times) in kinds.items():
+                caps[kind] = {}
+                for what, (goal, fill, count, root_type) in CAPACITY.items():
+                    path = os.path.join(wd, "capacity.pool")
+                    limit = goal * times if times else CAPACITY_MAX
+                    try:
+                        c = capacity(path, fill, count, root_type, kw, limit)
+                        c.update(goal=goal, limit=limit)
+                        C.progress("%s pool (%d bytes%s) holds %d %s (%s; heap fill %.0f%%)"
+                                   % (kind, c["pool_size"], ", growable" if c["growable"]
+                                      else "", c["held"], what,
+                                      "full" if c["full"] else "not full",
+                                      100 * (c["heap"]["fill"] or 0)))
+                    except Exception as e:
+                        c = {"error": "%s: %s" % (type(e).__name__, e), "goal": goal}
+                        errors.append({"type": "capacity (%s): %s" % (kind, what),
+                                       "system": "pmemobj", "error": c["error"]})
+                        C.progress("ERROR capacity %s %s: %s" % (kind, what, c["error"]))
+                    finally:
+                        if os.path.exists(path):
+                            pmemobj.remove(path)        # either kind of pool
+                    caps[kind][what] = c
             try:
                 grow = growth(wd, GROWTH_N // 10 if args.quick else GROWTH_N)
                 C.progress("growable pool: %d ints in %.3f s (fixed, presized: %.3f s, "
@@ -518,23 +542,40 @@ def main():
         T.append(C.info("pool bytes per int in a list: pynvm / pmemobj",
                         bpo(ints, "pynvm") / bpo(ints, "pmemobj"), "x",
                         "ratio of the two rows above", group="footprint"))
-    for what, c in caps.items():
-        T.append(C.target(
-            "default-size pool holds: %s" % what, c.get("held"), c["goal"], ">=", "count",
-            "a pool made by pmemobj.create(path) (the default: one file of %s bytes; "
-            "growable pools are opt-in), filled %d items per "
-            "transaction, then one by one, until MemoryError; the items it holds "
-            "after" % (c.get("pool_size"), CAPACITY_BATCH), group="footprint",
-            issue="#9", missing=c.get("error"),
-            detail="heap fill %.0f%% of %s claimed" % (
-                100 * c["heap"]["fill"], C.fmt_value(c["heap"]["claimed"], "count") + " B")
-            if c.get("heap") and c["heap"]["fill"] is not None else None))
+    for kind, what, c in [(k, w, c) for k, cs in caps.items() for w, c in cs.items()]:
+        heap = ("heap fill %.0f%% of %s claimed" % (
+            100 * c["heap"]["fill"], C.fmt_value(c["heap"]["claimed"], "count") + " B")
+            if c.get("heap") and c["heap"]["fill"] is not None else None)
+        if kind == "default":
+            label = "default pool (growable) holds: %s" % what
+            how = ("a pool made by pmemobj.create(path): growable, from 8 MiB up to its "
+                   "max_size; filled %d items per transaction, then one by one, until "
+                   "MemoryError or %s items; the items it holds after" % (
+                       CAPACITY_BATCH, C.fmt_value(c.get("limit"), "count")))
+            detail = None if "held" not in c else (
+                ("full at %s B" % C.fmt_value(c["pool_size"], "count")) if c["full"] else
+                ("a lower bound, not full: stopped at %s items, grown to %s B of its "
+                 "max_size %s B" % (
+                    C.fmt_value(c["held"], "count"), C.fmt_value(c["pool_size"], "count"),
+                    C.fmt_value(c["max_size"], "count"))))
+            if detail and heap:
+                detail += "; " + heap
+        else:
+            label = "fixed 8 MiB pool holds: %s" % what
+            how = ("a pool of one file made by pmemobj.create(path, pool_size=MIN_POOL_SIZE) "
+                   "(%s bytes; the default before growable pools), filled %d items per "
+                   "transaction, then one by one, until MemoryError; the items it holds "
+                   "after" % (c.get("pool_size"), CAPACITY_BATCH))
+            detail = heap
+        T.append(C.target(label, c.get("held"), c["goal"], ">=", "count", how,
+                          group="footprint", issue="#9", missing=c.get("error"),
+                          detail=detail))
     if grow is not None:
         T.append(C.info(
             "growable pool: time to append ints / fixed pool's", grow.get("ratio"), "x",
             "%s ints appended to a list, %d per transaction, in a pool made by "
-            "create(path, grow=True) (starts at 8 MiB, grows by 2 MiB parts) and in one "
-            "file presized to hold them; best of %d each, alternating" % (
+            "create(path) (the default: growable, starts at 8 MiB, grows by 2 MiB parts) "
+            "and in one file presized to hold them; best of %d each, alternating" % (
                 C.fmt_value(grow.get("n", 0), "count"), CAPACITY_BATCH, GROWTH_REPEATS),
             group="footprint",
             detail="%.3f s vs %.3f s; on disk at the end %s B growable, %s B fixed" % (

@@ -80,7 +80,7 @@ static int shape_error(const char *path, const char *why)
 {
 	return pmo_err(EINVAL,
 		       "%s is a libpmemobj pool set that pmemobj does not open (%s); pmemobj opens "
-		       "the sets it writes itself (pmemobj.create(path, grow=True)): the lines "
+		       "the sets it writes itself (pmemobj.create(path)): the lines "
 		       "'" SET_SIG "', '" SET_OPTION "' and '<max size in bytes> <path>.parts/'",
 		       path, why);
 }

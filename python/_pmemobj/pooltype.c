@@ -83,11 +83,11 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 {
 	static char *kwlist[] = {"filename", "flag", "pool_size", "mode", "debug",
 				 "verify",   "grow", "max_size",  NULL};
-	PyObject *fname, *size_o = NULL, *mode_o = NULL, *max_o = NULL;
+	PyObject *fname, *size_o = NULL, *mode_o = NULL, *max_o = NULL, *grow_o = NULL;
 	const char *flag = "w";
-	int debug = 0, verify = 0, grow = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOpp$pO:PersistentObjectPool", kwlist,
-					 &fname, &flag, &size_o, &mode_o, &debug, &verify, &grow,
+	int debug = 0, verify = 0;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O|sOOpp$OO:PersistentObjectPool", kwlist,
+					 &fname, &flag, &size_o, &mode_o, &debug, &verify, &grow_o,
 					 &max_o))
 		return -1;
 	if (self->core) {
@@ -99,8 +99,9 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	long long size = (long long)PMO_MIN_POOL_SIZE, mode = 0666;
+	int has_size = size_o && size_o != Py_None, has_max = max_o && max_o != Py_None;
 	/* A negative size gets the same message as a too small one. */
-	if (size_o && size_o != Py_None && parse_int_arg(size_o, "pool_size", &size, 1))
+	if (has_size && parse_int_arg(size_o, "pool_size", &size, 1))
 		return -1;
 	if (mode_o && parse_int_arg(mode_o, "mode", &mode, 0))
 		return -1;
@@ -111,28 +112,47 @@ static int Pool_init(PoolObject *self, PyObject *args, PyObject *kw)
 			size, PMO_MIN_POOL_SIZE);
 		return -1;
 	}
-	/* A growable pool starts at the minimum and grows to max_size; a
-	 * pool_size with grow would be a second, conflicting size. */
-	long long max_size = 0;
-	if (max_o && max_o != Py_None && !grow) {
-		PyErr_SetString(PyExc_ValueError, "max_size is for growable pools: pass grow=True");
-		return -1;
-	}
-	if (grow) {
-		if (flag[0] == 'w') {
+	/* Which kind of pool a create makes.  grow=None (the default) means
+	 * growable unless a pool_size is given: pool_size=N is pynvm's
+	 * signature for one file of N bytes, and keeps that meaning; with
+	 * neither, a pool starts small and grows instead of being full at
+	 * MIN_POOL_SIZE.  An open (flag 'w') finds the kind from the file. */
+	int grow = 0;
+	if (grow_o && grow_o != Py_None) {
+		grow = PyObject_IsTrue(grow_o);
+		if (grow < 0)
+			return -1;
+		if (grow && flag[0] == 'w') {
 			PyErr_SetString(PyExc_ValueError,
 					"grow=True is for creating a pool (flag 'x' or 'c'); "
 					"an open finds out whether a pool grows from its file");
 			return -1;
 		}
-		if (size_o && size_o != Py_None) {
+	} else {
+		grow = flag[0] != 'w' && !has_size;
+	}
+	if (has_max && !grow) {
+		const char *why = "max_size is for growable pools, not grow=False";
+		if (flag[0] == 'w')
+			why = "max_size is for creating a growable pool, not for an open";
+		else if (has_size)
+			why = "pool_size and max_size do not go together: pool_size makes a fixed "
+			      "pool, max_size bounds a growable one";
+		PyErr_SetString(PyExc_ValueError, why);
+		return -1;
+	}
+	/* A growable pool starts at the minimum and grows to max_size; a
+	 * pool_size with grow would be a second, conflicting size. */
+	long long max_size = 0;
+	if (grow) {
+		if (has_size) {
 			PyErr_SetString(PyExc_ValueError,
 					"pool_size and grow=True do not go together: a growable "
 					"pool starts at MIN_POOL_SIZE and grows up to max_size");
 			return -1;
 		}
 		max_size = (long long)PMO_GROW_DEFAULT_MAX;
-		if (max_o && max_o != Py_None && parse_int_arg(max_o, "max_size", &max_size, 1))
+		if (has_max && parse_int_arg(max_o, "max_size", &max_size, 1))
 			return -1;
 		if (max_size < (long long)PMO_MIN_POOL_SIZE) {
 			PyErr_Format(PyExc_ValueError,
@@ -625,9 +645,14 @@ PyTypeObject Pool_Type = {
 	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj.PersistentObjectPool",
 	.tp_basicsize = sizeof(PoolObject),
 	.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
-	.tp_doc = "PersistentObjectPool(filename, flag='w', pool_size=MIN_POOL_SIZE, "
-		  "mode=0o666, debug=False, verify=False)\n\n"
-		  "A pool of persistent objects in a libpmemobj file.",
+	.tp_doc = "PersistentObjectPool(filename, flag='w', pool_size=None, "
+		  "mode=0o666, debug=False, verify=False, *, grow=None, max_size=None)\n\n"
+		  "A pool of persistent objects in a libpmemobj file (or, growable, a pool "
+		  "set file and its parts).  Creating (flag 'x' or 'c'): with pool_size, "
+		  "one fixed file of that many bytes; with neither pool_size nor grow, or "
+		  "grow=True, a growable pool starting at MIN_POOL_SIZE and growing up to "
+		  "max_size (default GROW_DEFAULT_MAX); grow=False, one fixed file of "
+		  "MIN_POOL_SIZE.",
 	.tp_new = Pool_new,
 	.tp_init = (initproc)Pool_init,
 	.tp_dealloc = (destructor)Pool_dealloc,

@@ -9,10 +9,14 @@ package adds the Python-level conveniences.  The API is described in
 
 import atexit as _atexit
 import errno as _errno
+import fcntl as _fcntl
 import os as _os
+import re as _re
 import shutil as _shutil
+import stat as _stat
 import tempfile as _tempfile
 import weakref as _weakref
+from builtins import open as _builtin_open
 
 # Developers: load the extension from another build tree (see CMakeLists.txt).
 if _os.environ.get("PMEMOBJ_EXT_DIR"):
@@ -51,7 +55,7 @@ __all__ = [
     "POBJECT_TYPE_NUM", "Persistent", "PersistentArray", "PersistentDict", "PersistentFrozenSet",
     "PersistentList", "PersistentObject", "PersistentObjectPool",
     "PersistentSet", "PersistentSortedDict", "PersistentTuple", "Transaction", "check",
-    "create", "open", "resize", "salvage",
+    "create", "open", "remove", "resize", "salvage",
 ]
 
 __version__ = "0.2.0.dev0"     # as in pyproject.toml
@@ -64,7 +68,7 @@ class PersistentObjectPool(_Pool):
 
     def __init__(self, filename, flag="w", pool_size=None,
                  mode=0o666, debug=False, verify=False, *, workdir=None,
-                 grow=False, max_size=None):
+                 grow=None, max_size=None):
         if flag != "r":
             super().__init__(filename, flag, pool_size, mode, debug, verify,
                              grow=grow, max_size=max_size)
@@ -108,7 +112,8 @@ class PersistentObjectPool(_Pool):
 
     @property
     def growable(self):
-        """True if the pool grows by itself (created with grow=True)."""
+        """True if the pool grows by itself (a pool set and its parts: what
+        create() makes unless given pool_size or grow=False)."""
         return _is_pool_set(self.filename)
 
     def check(self):
@@ -157,14 +162,16 @@ def _private_copy(src, dst):
 
 
 def create(filename, pool_size=None, mode=0o666, debug=False, verify=False, *,
-           grow=False, max_size=None):
+           grow=None, max_size=None):
     """Create a pool and return it, open.
 
-    A pool file of *pool_size* bytes (default MIN_POOL_SIZE); or with
-    *grow*, a growable pool: the set file *filename* and its parts in the
-    directory *filename*.parts, starting at MIN_POOL_SIZE and growing by
-    itself up to *max_size* bytes (default GROW_DEFAULT_MAX, 4 GiB).
-    Raise FileExistsError if *filename* exists.  *verify*: see open().
+    By default a growable pool: the set file *filename* and its parts in
+    the directory *filename*.parts, starting at MIN_POOL_SIZE and growing
+    by itself up to *max_size* bytes (default GROW_DEFAULT_MAX, 4 GiB).
+    With *pool_size* (pynvm's signature), or with grow=False (then
+    MIN_POOL_SIZE), one pool file of that fixed size instead.  Raise
+    FileExistsError if *filename* (or *filename*.parts) exists.  *verify*:
+    see open().  remove() deletes either kind.
     """
     return PersistentObjectPool(filename, "x", pool_size, mode, debug, verify,
                                 grow=grow, max_size=max_size)
@@ -184,6 +191,70 @@ def open(filename, debug=False, verify=False, flag="w"):
     if flag not in ("w", "r"):
         raise ValueError("open() takes flag 'w' or 'r', not %r" % (flag,))
     return PersistentObjectPool(filename, flag, debug=debug, verify=verify)
+
+
+# A part's name in a growable pool's parts directory (poolset.c, part_number).
+_PART_NAME = _re.compile(r"[0-9]{6}\.pmem")
+
+
+def remove(filename):
+    """Delete the closed pool *filename*, of either kind: the pool file, or
+    a growable pool's set file and its parts directory *filename*.parts.
+
+    Only a pool is deleted: a file that is not a libpmemobj pool or pool
+    set, or a symbolic link, is a ValueError, and so is a parts directory
+    holding anything but parts (nothing is deleted then).  A pool open in
+    this process, or in another (libpmemobj's lock on its file), is
+    OSError(EBUSY).  A growable pool goes parts first and set file last,
+    so a remove that was stopped part way can be run again."""
+    filename = _os.fspath(filename)
+    st = _os.lstat(filename)                        # FileNotFoundError
+    if _stat.S_ISLNK(st.st_mode):
+        raise ValueError("%s is a symbolic link: remove the link, or pass the pool it "
+                         "names (%s)" % (filename, _os.path.realpath(filename)))
+    if _stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(_errno.EISDIR, "Is a directory", filename)
+    for p in list(_open_pools):
+        if not p.closed and _os.path.exists(p.filename) \
+                and _os.path.samefile(p.filename, filename):
+            raise OSError(_errno.EBUSY, "cannot remove a pool that is open in this "
+                          "process; close it first", filename)
+    growable = _is_pool_set(filename)
+    parts_dir = filename + ".parts"
+    if growable:
+        parts = sorted(_os.listdir(parts_dir)) if _os.path.isdir(parts_dir) else []
+        stray = [n for n in parts if not _PART_NAME.fullmatch(n)]
+        if stray:
+            raise ValueError("cannot remove growable pool %s: its parts directory %s "
+                             "holds %s, which is not a part (remove it first)"
+                             % (filename, parts_dir, stray[0]))
+        locked = _os.path.join(parts_dir, parts[0]) if parts else None
+    else:
+        with _builtin_open(filename, "rb") as f:
+            if f.read(8) != b"PMEMOBJ\0":
+                raise ValueError("%s is not a pmemobj pool (no libpmemobj header): "
+                                 "not removed" % filename)
+        locked = filename
+    fd = None
+    if locked is not None:
+        # libpmemobj holds an exclusive flock on every file of an open pool.
+        fd = _os.open(locked, _os.O_RDONLY | _os.O_CLOEXEC)
+        try:
+            _fcntl.flock(fd, _fcntl.LOCK_EX | _fcntl.LOCK_NB)
+        except BlockingIOError:
+            _os.close(fd)
+            raise OSError(_errno.EBUSY, "cannot remove a pool that another process has "
+                          "open", filename) from None
+    try:
+        if growable:
+            for n in reversed(parts):   # the first part, which holds the lock, last
+                _os.unlink(_os.path.join(parts_dir, n))
+            if _os.path.isdir(parts_dir):
+                _os.rmdir(parts_dir)
+        _os.unlink(filename)
+    finally:
+        if fd is not None:
+            _os.close(fd)
 
 
 from ._repair import check, resize, salvage  # noqa: E402  (needs the names above)

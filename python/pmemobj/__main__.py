@@ -7,7 +7,7 @@
     pmemobj du POOL [--top N]  bytes reachable from each entry of the root, largest first
     pmemobj gc POOL            collect garbage (writes the pool)
     pmemobj stats POOL         the runtime's counters after opening (a copy)
-    pmemobj create POOL [--size SIZE]
+    pmemobj create POOL [--size SIZE] [--max-size SIZE]
     pmemobj resize POOL SIZE   make the (closed) pool SIZE bytes, keeping everything in it
 
 SIZE is bytes, or a number with K, M, G or T (KiB, MiB, GiB, TiB): 64M, 1G.
@@ -234,19 +234,20 @@ def cmd_stats(args):
 
 
 def cmd_create(args):
+    # As pmemobj.create: growable unless --size gives a fixed size.
     try:
-        if args.grow:
-            pmemobj.create(args.pool, grow=True, max_size=args.max_size).close()
+        if args.size is None:
+            pmemobj.create(args.pool, max_size=args.max_size).close()
         else:
-            pmemobj.create(args.pool, pool_size=args.size or pmemobj.MIN_POOL_SIZE).close()
+            pmemobj.create(args.pool, pool_size=args.size, max_size=args.max_size).close()
     except (OSError, ValueError) as e:
         print("pmemobj: %s" % e, file=sys.stderr)
         return 2
-    if args.grow:
+    if args.size is None:
         print("created %s (growable up to %d bytes, parts in %s.parts)" % (
             args.pool, args.max_size or pmemobj.GROW_DEFAULT_MAX, args.pool))
     else:
-        print("created %s (%d bytes)" % (args.pool, args.size or pmemobj.MIN_POOL_SIZE))
+        print("created %s (%d bytes)" % (args.pool, args.size))
     return 0
 
 
@@ -313,15 +314,16 @@ def parser():
     s.add_argument("--top", type=int, default=20, help="rows to show (default 20)")
     add("gc", cmd_gc, "collect garbage now (writes the pool)")
     add("stats", cmd_stats, "the runtime's counters after opening a copy")
-    s = add("create", cmd_create, "create an empty pool")
+    s = add("create", cmd_create, "create an empty pool: by default a growable one (POOL is "
+            "a set file, its parts go in POOL.parts/ and are added as it fills), with "
+            "--size one file of that fixed size")
     g = s.add_mutually_exclusive_group()
     g.add_argument("--size", type=size_arg, default=None,
-                   help="bytes, or 64M, 1G... (default MIN_POOL_SIZE, 8M)")
+                   help="one pool file of this fixed size: bytes, or 8M, 1G... (at least 8M)")
     g.add_argument("--grow", action="store_true",
-                   help="a growable pool: POOL is a set file, its parts go in POOL.parts/ "
-                   "and are added as it fills")
+                   help="a growable pool (the default; kept for scripts that say so)")
     s.add_argument("--max-size", type=size_arg, default=None,
-                   help="with --grow: the most it grows to (default 4G)")
+                   help="the most a growable pool grows to (default 4G)")
     s = add("resize", cmd_resize,
             "make a closed pool SIZE bytes, keeping everything in it (the new pool is "
             "built beside the old one and renamed over it); exit status 1 if the pool "

@@ -220,9 +220,10 @@ def salvage(src, dst, pool_size=None, pickle_types=(), workdir=None, *, grow=Non
     ``("root['users'][3]", "CorruptPoolError: ...")``.
 
     *src* is never written to (a copy of it is opened).  *dst* must not
-    exist; it is created with *pool_size* (default: the size of *src*),
-    or growable with *grow* (default: as *src* is) up to *max_size*
-    (default: *src*'s, or GROW_DEFAULT_MAX).
+    exist.  By default it is of *src*'s kind: growable up to *src*'s
+    max_size if *src* is growable, else one file of *src*'s size.  With
+    *pool_size* it is one file of that size; with grow=True or *max_size*
+    it is growable up to *max_size* (default: *src*'s, or GROW_DEFAULT_MAX).
     Classes stored with ``persist_via_pickle`` must be named again in
     *pickle_types*.  Raises CorruptPoolError if *src* cannot be opened at
     all, since then nothing in it can be read.
@@ -232,8 +233,8 @@ def salvage(src, dst, pool_size=None, pickle_types=(), workdir=None, *, grow=Non
         if spool is None:
             raise _pmemobj.CorruptPoolError(errno.EIO, f"cannot salvage: {error}", src)
         from . import _is_pool_set
-        if grow is None:
-            grow = pool_size is None and _is_pool_set(src)
+        if grow is None:        # as create(): max_size alone means growable
+            grow = pool_size is None and (max_size is not None or _is_pool_set(src))
         if grow:
             if max_size is None and _is_pool_set(src):
                 max_size = _pmemobj._pool_set_parts(src)[0]

@@ -198,15 +198,27 @@ def pool_path(pool_dir):
     return str(pool_dir / "test.pool")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "fixed_pool: the test's 'pool' is one file of MIN_POOL_SIZE, not the "
+        "growable default (the test writes into the file's bytes, or fills the pool)")
+
+
 @pytest.fixture
 def pool(pool_path, request):
-    """A freshly created pool of the default size, closed at teardown.
+    """A freshly created pool, as pmemobj.create(path) makes it (growable,
+    starting at MIN_POOL_SIZE), closed at teardown.  A test marked
+    fixed_pool gets one file of MIN_POOL_SIZE instead: it damages the
+    file at offsets, or fills the pool until MemoryError.
 
     At teardown pool.check() must find nothing wrong: every test that uses
     this fixture is also a test that the runtime leaves a sound pool (exact
     reference counts, tables, checksums).  A test that damages its pool on
     purpose is marked damages_pool."""
-    p = pmemobj.create(pool_path)
+    if request.node.get_closest_marker("fixed_pool"):
+        p = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
+    else:
+        p = pmemobj.create(pool_path)
     try:
         yield p
         if not p.closed and not request.node.get_closest_marker("damages_pool"):

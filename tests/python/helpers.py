@@ -6,6 +6,7 @@ same exact types all the way down, the same sign of zero, and treats nan as
 equal to nan.
 """
 
+import hashlib
 import math
 import os
 import shutil
@@ -52,6 +53,18 @@ def assert_same(got, expected):
         f"persisted value differs:\n  expected {expected!r} "
         f"({type(expected).__name__})\n  got      {got!r} "
         f"({type(got).__name__})")
+
+
+def pool_digest(path):
+    """A hash of every byte of a closed pool: its file, or a growable
+    pool's set file and each of its parts (with their names)."""
+    h = hashlib.sha256(open(path, "rb").read())
+    if pmemobj._is_pool_set(path):
+        d = path + ".parts"
+        for name in sorted(os.listdir(d)):
+            h.update(name.encode())
+            h.update(open(os.path.join(d, name), "rb").read())
+    return h.hexdigest()
 
 
 class PoolMachine(RuleBasedStateMachine):

@@ -294,6 +294,7 @@ def test_views_after_close_are_impossible(pool_path):
 
 # --- failures -----------------------------------------------------------------------
 
+@pytest.mark.fixed_pool          # 800 MB would fit a growable pool
 def test_full_pool_leaves_the_array_as_it_was(pool):
     a = new(pool, "d", [1.0, 2.0])
     with pytest.raises(MemoryError):
@@ -320,7 +321,7 @@ def test_killed_during_writable_is_all_or_nothing(run_py, pool_path):
 
 
 def test_damaged_array_header_raises_corrupt_pool_error(pool_path):
-    pool = pmemobj.create(pool_path)
+    pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)     # patched below
     pool.root = new(pool, "d", [1.0, 2.0])
     off = pool.root._p_oid[1]
     pool.close()

@@ -121,8 +121,9 @@ def read_back(run_py, path, expr):
 
 
 def make(pool_path, code):
-    """Create a pool whose root is eval(code); return the root's offset."""
-    pool = pmemobj.create(pool_path)
+    """Create a pool whose root is eval(code); return the root's offset.
+    One file (not the growable default): the tests patch it at offsets."""
+    pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
     pool.root = eval(code, {"pool": pool, "pmemobj": pmemobj})
     off = pool.root._p_oid[1]
     pool.close()
@@ -154,7 +155,7 @@ def test_damaged_object_attrs_offset(run_py, pool_path):
         pass
     Thing.__module__ = "__main__"     # the class the child defines
     Thing.__qualname__ = "Thing"
-    pool = pmemobj.create(pool_path)
+    pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
     with pytest.warns(UserWarning, match="defined in __main__"):
         t = pool.new(Thing)
     for i in range(80):      # past the inline capacity: a raw table

@@ -219,11 +219,18 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     assert misses.why(other, [other], ovp) == misses.NONE
 
 
-def test_default_pool_capacity_is_measured_and_checked(exp, tmp_path):
+def test_pool_capacity_is_measured_and_checked(exp, tmp_path):
     fp = exp("footprint")
     goal, fill, count, root = fp.CAPACITY["ints in a list"]
-    r = fp.capacity(str(tmp_path / "cap.pool"), fill, count, root)
-    assert r["held"] >= goal and "pool is full" in r["full"]
+    # A fixed 8 MiB pool: filled until it is full.
+    r = fp.capacity(str(tmp_path / "cap.pool"), fill, count, root, fp.FIXED_8MIB)
+    assert r["held"] >= goal and "pool is full" in r["full"] and not r["growable"]
+    assert r["pool_size"] == r["max_size"] == 8 << 20
+    assert 0 < r["heap"]["used"] <= r["heap"]["claimed"] <= r["pool_size"]
+    # The default pool grows: stopped at the limit, not full, larger than 8 MiB.
+    r = fp.capacity(str(tmp_path / "grow.pool"), fill, count, root, fp.DEFAULT, 2 * goal)
+    assert r["held"] == 2 * goal and r["full"] is None and r["growable"]
+    assert 8 << 20 < r["pool_size"] < r["max_size"]
     assert 0 < r["heap"]["used"] <= r["heap"]["claimed"] <= r["pool_size"]
     # a count that disagrees with what was stored is an error, not a capacity
     with pytest.raises(AssertionError, match="pool holds"):

@@ -3,7 +3,9 @@ pmemobj.salvage(src, dst): finding damage and getting the rest out.
 
 Damage is written into the file's bytes (the pool maps the file shared,
 so an open pool sees it at once); the strs it hits are long enough to be
-heap objects with a checksum."""
+heap objects with a checksum.  A test that damages or hashes its pool
+makes it one file (pool_size, or the fixed_pool mark for the pool
+fixture); the growable default is checked and salvaged in test_grow.py."""
 
 import hashlib
 
@@ -73,6 +75,7 @@ def test_unreachable_objects_are_counted_not_problems(pool):
 
 
 @pytest.mark.damages_pool
+@pytest.mark.fixed_pool
 @pytest.mark.parametrize("needle", [VICTIM, OTHER + "!", "a label of some length"])
 def test_check_finds_a_damaged_value(pool, pool_path, needle):
     build(pool)
@@ -90,6 +93,7 @@ def test_check_finds_a_damaged_value(pool, pool_path, needle):
 
 
 @pytest.mark.damages_pool
+@pytest.mark.fixed_pool
 def test_check_names_the_path_of_a_damaged_container(pool, pool_path):
     build(pool)
     inner = pool.root["list"]
@@ -110,7 +114,7 @@ def test_check_names_the_path_of_a_damaged_container(pool, pool_path):
 
 
 def test_verify_turns_silent_damage_into_an_error(pool_path):
-    with pmemobj.create(pool_path) as pool:
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         build(pool)
     flip(pool_path, VICTIM)
     with pmemobj.open(pool_path) as pool:
@@ -132,7 +136,7 @@ BIG = int.from_bytes(b"a big int's magnitude", "little")
                                    (1, "a tuple's own str item", 2.5),
                                    frozenset({"member one of a set", 7})])
 def test_every_checksummed_type_is_verified(pool_path, value):
-    with pmemobj.create(pool_path) as pool:
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentList, [value])
     with open(pool_path, "rb") as f:
         before = f.read()
@@ -160,7 +164,7 @@ def test_every_checksummed_type_is_verified(pool_path, value):
 
 
 def test_check_path_never_writes_to_the_file(pool_path):
-    with pmemobj.create(pool_path) as pool:
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         build(pool)
     flip(pool_path, VICTIM)
     before = digest(pool_path)
@@ -201,7 +205,7 @@ def test_salvage_copies_everything_from_a_healthy_pool(pool_path, tmp_path):
 
 
 def test_salvage_skips_what_is_damaged_and_says_where(pool_path, tmp_path):
-    with pmemobj.create(pool_path) as pool:
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         build(pool)
     flip(pool_path, VICTIM)
     flip(pool_path, "a label of some length")

@@ -30,7 +30,8 @@ def digest(path):
 
 @pytest.fixture
 def filled(pool_path):
-    with pmemobj.create(pool_path) as pool:
+    # One file: the tests hash it and write into its bytes.
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         big = pool.new(PersistentList, ["item number %d, long enough" % i for i in range(200)])
         pool.root = pool.new(PersistentDict, {"big": big, "small": pool.new(PersistentList, [1]),
                                               "text": DAMAGED, "n": 7})
@@ -97,6 +98,27 @@ def test_create_and_gc(tmp_path):
     assert run("create", path).returncode == 2                       # exists
     r = run("gc", path)
     assert r.returncode == 0 and "collected 0" in r.stdout
+
+
+def test_create_makes_a_growable_pool_unless_given_a_size(tmp_path):
+    grow, fixed = str(tmp_path / "grow.pool"), str(tmp_path / "fixed.pool")
+    r = run("create", grow)
+    assert r.returncode == 0 and "growable up to %d bytes" % pmemobj.GROW_DEFAULT_MAX in r.stdout
+    assert pmemobj._is_pool_set(grow) and os.listdir(grow + ".parts") == ["000000.pmem"]
+    r = run("create", str(tmp_path / "small.pool"), "--max-size", "64M")
+    assert r.returncode == 0 and "growable up to %d bytes" % (64 << 20) in r.stdout
+    assert run("create", str(tmp_path / "explicit.pool"), "--grow").returncode == 0
+    assert pmemobj._is_pool_set(str(tmp_path / "explicit.pool"))
+    r = run("create", fixed, "--size", "8M")
+    assert r.returncode == 0 and r.stdout == "created %s (%d bytes)\n" % (fixed, 8 << 20)
+    assert os.path.getsize(fixed) == 8 << 20 and not os.path.exists(fixed + ".parts")
+    r = run("create", str(tmp_path / "both.pool"), "--size", "8M", "--max-size", "64M")
+    assert r.returncode == 2 and "do not go together" in r.stderr
+    assert not os.path.exists(str(tmp_path / "both.pool"))
+    r = run("info", grow, "--json")
+    info = json.loads(r.stdout)
+    assert info["growable"] and info["max_size"] == pmemobj.GROW_DEFAULT_MAX
+    assert info["file_bytes"] == pmemobj.MIN_POOL_SIZE
 
 
 def test_bad_input_exits_2_with_a_message(tmp_path):

@@ -1,5 +1,8 @@
 """Damage found in a pool raises pmemobj.CorruptPoolError: an OSError with
-errno EIO that names the file and the offset where the damage was seen."""
+errno EIO that names the file and the offset where the damage was seen.
+
+The damage is written at offsets into the pool's bytes, so each pool here
+is one file (pool_size=MIN_POOL_SIZE), not the growable default."""
 
 import contextlib
 import errno
@@ -19,7 +22,7 @@ def pool_with_list_items_at(pool_path, target):
     """Make a closed pool whose root is a list of 3 ints, then point the
     list's item array at offset target (pmo_list: a 16-byte head, len,
     cap, items); returns the list's offset."""
-    pool = pmemobj.create(pool_path)
+    pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
     pool.root = pool.new(pmemobj.PersistentList, [1, 2, 3])
     list_off = pool.root._p_oid[1]
     pool.close()
@@ -63,7 +66,7 @@ def test_reference_into_libpmemobj_metadata_is_refused(pool_path):
 
 
 def test_invalid_utf8_and_invalid_tags_are_damage(pool_path):
-    pool = pmemobj.create(pool_path)
+    pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
     pool.root = pool.new(pmemobj.PersistentList, ["marker-for-the-test", 7])
     list_off = pool.root._p_oid[1]
     pool.close()
@@ -103,7 +106,7 @@ def test_a_used_block_without_a_size_is_reported_by_gc_and_check(pool_path):
     # libpmemobj's own heap walk loops for ever on a used block whose
     # allocation header has no size.  pmemobj's walk (src/heapwalk.c)
     # checks the header first: gc raises, check reports, nothing is freed.
-    pool = pmemobj.create(pool_path)
+    pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
     pool.root = pool.new(pmemobj.PersistentList, ["a str long enough for the heap"] * 3)
     off = pool.root._p_oid[1]
     pool.close()
@@ -125,7 +128,7 @@ def test_a_used_block_without_a_size_is_reported_by_gc_and_check(pool_path):
 
 
 def test_damaged_dict_counters_are_corrupt_pool_error(pool_path):
-    pool = pmemobj.create(pool_path)
+    pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
     pool.root = pool.new(pmemobj.PersistentDict, {"a": 1})
     off = pool.root._p_oid[1]
     pool.close()
@@ -192,7 +195,7 @@ def test_a_zeroed_header_of_the_zone_holding_the_root_is_damage(pool_path):
     # A zone header of zeros is how libpmemobj marks a zone never used: it
     # opened such a pool, read the objects in the zone, and would have
     # formatted the zone afresh at the next allocation, over them.
-    with pmemobj.create(pool_path) as pool:
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(pmemobj.PersistentList, ["keep me %d" % i for i in range(50)])
     with open(pool_path, "r+b") as f:
         heap = struct.unpack("<Q", f.read(4096 + 1048)[-8:])[0]   # descriptor's heap offset

@@ -321,7 +321,7 @@ out = {}
 for setup, name, op in [o for o in F.OPS if o[1] in names]:
     if name in out:
         continue
-    with pmemobj.create(template) as pool:
+    with pmemobj.create(template, pool_size=pmemobj.MIN_POOL_SIZE) as pool:    # copied
         pool.root = pool.new(pmemobj.PersistentDict)
         pool.root["target"] = setup(pool)
     shutil.copyfile(template, path)

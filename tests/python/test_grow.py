@@ -1,9 +1,10 @@
-"""Growable pools (create(path, grow=True)): a pool set file and its parts
-directory, growing as it fills; every tool opens them; bad sets and damaged
-parts give clear exceptions; a kill while the heap grows loses nothing
-committed.  See docs/internals.md, "Pools that grow"."""
+"""Growable pools (what create(path) makes; also create(path, grow=True)):
+a pool set file and its parts directory, growing as it fills; every tool
+opens them; bad sets and damaged parts give clear exceptions; a kill while
+the heap grows loses nothing committed; remove() deletes either kind.  See
+docs/internals.md, "Pools that grow"."""
 
-import hashlib
+import errno
 import os
 import random
 import stat
@@ -13,6 +14,8 @@ import pytest
 
 import pmemobj
 
+from helpers import pool_digest
+
 MiB = 1 << 20
 
 
@@ -21,12 +24,7 @@ def parts_of(path):
     return [os.path.join(d, f) for f in sorted(os.listdir(d))]
 
 
-def digest(path):
-    h = hashlib.sha256(open(path, "rb").read())
-    for p in parts_of(path):
-        h.update(os.path.basename(p).encode())
-        h.update(open(p, "rb").read())
-    return h.hexdigest()
+digest = pool_digest
 
 
 def fill(pool, n, batch=5000):
@@ -44,6 +42,36 @@ def fill(pool, n, batch=5000):
 @pytest.fixture
 def grow_path(pool_dir):
     return str(pool_dir / "grow.pool")
+
+
+def test_the_default_pool_grows_past_8_mib(grow_path):
+    pool = pmemobj.create(grow_path)                # no size, no grow: growable
+    assert pool.growable
+    stats = pool.stats()
+    assert stats["pool_bytes"] == pmemobj.MIN_POOL_SIZE
+    assert stats["max_size"] == pmemobj.GROW_DEFAULT_MAX
+    fill(pool, 200_000)                             # no MemoryError
+    grown = pool.stats()["pool_bytes"]
+    assert grown > pmemobj.MIN_POOL_SIZE and len(parts_of(grow_path)) > 1
+    assert grown == sum(os.path.getsize(p) for p in parts_of(grow_path))
+    assert pool.check()["ok"]
+    pool.close()
+    with pmemobj.open(grow_path) as pool:
+        assert pool.growable and len(pool.root) == 200_000
+        assert pool.root[0] == 0 and pool.root[199_999] == 199_999
+        assert pool.stats()["pool_bytes"] == grown
+        fill(pool, 1_000_000)                       # and it goes on growing
+        assert pool.stats()["pool_bytes"] > grown and pool.check()["ok"]
+
+
+def test_the_same_fill_does_not_fit_one_8_mib_file(pool_dir):
+    # What the default spares a user: a pool of one MIN_POOL_SIZE file
+    # (grow=False) is full long before 200,000 ints.
+    pool = pmemobj.create(str(pool_dir / "fixed.pool"), grow=False)
+    with pytest.raises(MemoryError, match="pool is full"):
+        fill(pool, 200_000)
+    assert len(pool.root) < 200_000 and pool.check()["ok"]
+    pool.close()
 
 
 def test_create_grow_reopen(grow_path):
@@ -137,8 +165,15 @@ def test_bad_arguments(grow_path):
         pmemobj.create(grow_path, grow=True, max_size=MiB)
     with pytest.raises(ValueError, match="do not go together"):
         pmemobj.create(grow_path, grow=True, pool_size=64 * MiB)
-    with pytest.raises(ValueError, match="grow=True"):
-        pmemobj.create(grow_path, max_size=64 * MiB)
+    # max_size bounds a growable pool: not with grow=False or a pool_size.
+    with pytest.raises(ValueError, match="not grow=False"):
+        pmemobj.create(grow_path, grow=False, max_size=64 * MiB)
+    with pytest.raises(ValueError, match="pool_size and max_size do not go together"):
+        pmemobj.create(grow_path, pool_size=64 * MiB, max_size=128 * MiB)
+    with pytest.raises(ValueError, match="grow=True is for creating"):
+        pmemobj.PersistentObjectPool(grow_path, "w", grow=True)
+    with pytest.raises(ValueError, match="not for an open"):
+        pmemobj.PersistentObjectPool(grow_path, "w", max_size=64 * MiB)
     assert not os.path.exists(grow_path) and not os.path.exists(grow_path + ".parts")
     os.mkdir(grow_path + ".parts")
     with pytest.raises(FileExistsError):
@@ -323,26 +358,42 @@ while True:
 """
 
 
-def test_kill_while_growing(grow_path, spawn_py):
-    pool = pmemobj.create(grow_path, grow=True, max_size=1 << 30)
-    pool.root = pool.new(pmemobj.PersistentList)
-    pool.close()
-    rng = random.Random(5)
+def kill_while_growing(path, spawn_py, rounds, seed):
+    """Start FILLER on the pool at path and SIGKILL it at a random moment,
+    rounds times (it is inside a transaction nearly all the time, and a
+    new part comes every few); after each kill the pool holds every
+    committed batch and checks clean."""
+    rng = random.Random(seed)
     committed = 0
-    for _ in range(8):
-        child = spawn_py(FILLER, grow_path)
+    for _ in range(rounds):
+        child = spawn_py(FILLER, path)
         for _ in range(rng.randrange(3, 25)):
             committed = int(child.readline())
         time.sleep(rng.random() * 0.05)
         child.kill()
-        with pmemobj.open(grow_path) as pool:
+        with pmemobj.open(path) as pool:
             lst = pool.root
             n = len(lst)
             assert n >= committed
             assert n % 2000 == 0 and lst[n - 1] == n - 1 and lst[0] == 0
             assert pool.check()["ok"]
             committed = n
-    assert len(parts_of(grow_path)) > 3
+    assert len(parts_of(path)) > 3
+
+
+def test_kill_while_growing(grow_path, spawn_py):
+    pool = pmemobj.create(grow_path, grow=True, max_size=1 << 30)
+    pool.root = pool.new(pmemobj.PersistentList)
+    pool.close()
+    kill_while_growing(grow_path, spawn_py, 8, 5)
+
+
+def test_kill_while_the_default_pool_grows(grow_path, spawn_py):
+    with pmemobj.create(grow_path) as pool:         # the default: growable, 4 GiB max
+        pool.root = pool.new(pmemobj.PersistentList)
+    kill_while_growing(grow_path, spawn_py, 4, 7)
+    with pmemobj.open(grow_path, flag="r") as ro:
+        assert ro.stats()["max_size"] == pmemobj.GROW_DEFAULT_MAX
 
 
 @pytest.mark.parametrize("size", [0, 4096 * 5 + 3, MiB])
@@ -370,3 +421,75 @@ def test_truncated_last_part_the_heap_took(grow_path):
     with pytest.raises(pmemobj.CorruptPoolError, match="truncated"):
         pmemobj.open(grow_path)
     assert os.path.getsize(last) == MiB
+
+
+# --- pmemobj.remove ------------------------------------------------------------
+
+def test_remove_deletes_either_kind(pool_dir):
+    g, f = str(pool_dir / "g.pool"), str(pool_dir / "f.pool")
+    with pmemobj.create(g) as pool:
+        fill(pool, 100_000)
+    assert len(parts_of(g)) > 1
+    pmemobj.create(f, pool_size=pmemobj.MIN_POOL_SIZE).close()
+    (pool_dir / "keep.txt").write_text("not a pool")
+    pmemobj.remove(g)
+    pmemobj.remove(f)
+    assert os.listdir(pool_dir) == ["keep.txt"]
+    with pytest.raises(FileNotFoundError):
+        pmemobj.remove(g)
+    pmemobj.create(g).close()           # the name is free again, parts directory too
+    pmemobj.remove(g)
+
+
+def test_remove_refuses_what_is_not_a_closed_pool(pool_dir, spawn_py):
+    g, f = str(pool_dir / "g.pool"), str(pool_dir / "f.pool")
+    txt = pool_dir / "notes.txt"
+    txt.write_bytes(b"PMEMOBJ is not enough" * 1000)
+    with pytest.raises(ValueError, match="not a pmemobj pool"):
+        pmemobj.remove(str(txt))
+    with pytest.raises(IsADirectoryError):
+        pmemobj.remove(str(pool_dir))
+    with pmemobj.create(g) as pool:
+        fill(pool, 60_000)
+    pmemobj.create(f, pool_size=pmemobj.MIN_POOL_SIZE).close()
+    os.symlink(f, str(pool_dir / "link.pool"))
+    with pytest.raises(ValueError, match="symbolic link"):
+        pmemobj.remove(str(pool_dir / "link.pool"))
+    for path in (g, f):
+        with pmemobj.open(path):             # open in this process
+            with pytest.raises(OSError) as e:
+                pmemobj.remove(path)
+            assert e.value.errno == errno.EBUSY and "this process" in str(e.value)
+        child = spawn_py("import sys, pmemobj\n"
+                         "p = pmemobj.open(sys.argv[1])\n"
+                         "print('open', flush=True)\n"
+                         "sys.stdin.readline()\n", path)
+        child.expect("open")                 # open in another: libpmemobj's lock
+        with pytest.raises(OSError) as e:
+            pmemobj.remove(path)
+        assert e.value.errno == errno.EBUSY and "another process" in str(e.value)
+        child.kill()
+    # A parts directory with something that is not a part: nothing goes.
+    before = {p: pool_digest(p) for p in (g, f)}
+    open(g + ".parts/notes.txt", "w").close()
+    with pytest.raises(ValueError, match="notes.txt, which is not a part"):
+        pmemobj.remove(g)
+    os.unlink(g + ".parts/notes.txt")
+    assert {p: pool_digest(p) for p in (g, f)} == before
+    assert txt.exists() and os.path.islink(str(pool_dir / "link.pool"))
+
+
+def test_remove_finishes_a_remove_that_was_stopped(grow_path):
+    # remove() takes the parts last to first and the set file last: stopped
+    # part way, the set is still there, and a second remove() ends the job.
+    make(grow_path)
+    for p in parts_of(grow_path)[-2:]:
+        os.unlink(p)
+    pmemobj.remove(grow_path)
+    assert not os.path.exists(grow_path) and not os.path.exists(grow_path + ".parts")
+    make(grow_path)
+    for p in parts_of(grow_path):
+        os.unlink(p)
+    os.rmdir(grow_path + ".parts")
+    pmemobj.remove(grow_path)
+    assert not os.path.exists(grow_path)

@@ -699,6 +699,7 @@ def test_pop_of_nested_list_rolled_back(pool):
     assert pool.gc()[1]["collected"] == 0
 
 
+@pytest.mark.fixed_pool
 def test_single_operation_failing_midway_changes_nothing(pool):
     """A core failure (here: the pool is full) leaves the list as it was,
     outside a transaction; inside one, it rolls the transaction back."""

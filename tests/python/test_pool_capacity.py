@@ -1,4 +1,6 @@
-"""What a pool of the default size (MIN_POOL_SIZE, 8 MiB) holds.
+"""What a pool of one 8 MiB file (MIN_POOL_SIZE: create(path,
+pool_size=MIN_POOL_SIZE) or grow=False) holds.  (The default pool grows,
+so it holds these and more: test_grow.py.)
 
 libpmemobj gives each of its ~50 default allocation size classes runs of
 whole 256 KiB chunks of its own, and those above 256 KiB runs of 16 to 19
@@ -21,7 +23,8 @@ import pmemobj
 from persistent_types import Point
 
 
-def test_default_pool_holds_100000_ints_in_a_list(pool):
+@pytest.mark.fixed_pool
+def test_8mib_pool_holds_100000_ints_in_a_list(pool):
     pl = pool.new(pmemobj.PersistentList)
     pool.root = pl
     for i in range(100_000):
@@ -29,7 +32,8 @@ def test_default_pool_holds_100000_ints_in_a_list(pool):
     assert len(pl) == 100_000 and pl[99_999] == 99_999
 
 
-def test_default_pool_holds_5000_three_attribute_objects(pool):
+@pytest.mark.fixed_pool
+def test_8mib_pool_holds_5000_three_attribute_objects(pool):
     pl = pool.new(pmemobj.PersistentList)
     pool.root = pl
     for i in range(5_000):
@@ -39,7 +43,8 @@ def test_default_pool_holds_5000_three_attribute_objects(pool):
     assert len(pl) == 5_000 and pl[4_999].label == "p4999"
 
 
-def test_default_pool_holds_10000_str_dict_entries(pool):
+@pytest.mark.fixed_pool
+def test_8mib_pool_holds_10000_str_dict_entries(pool):
     d = pool.new(pmemobj.PersistentDict)
     pool.root = d
     for i in range(10_000):
@@ -47,7 +52,8 @@ def test_default_pool_holds_10000_str_dict_entries(pool):
     assert len(d) == 10_000 and d["k0009999"] == "v0009999"
 
 
-def test_default_pool_holds_20000_str_dict_entries(pool):
+@pytest.mark.fixed_pool
+def test_8mib_pool_holds_20000_str_dict_entries(pool):
     # Short strs live in their slots (no heap object each), and the table
     # of 32,768 cells (about 1 MB) fits one run of the small pool's 32 KiB
     # class while the old table is still held.  Before both, 10,922 fit.
@@ -57,6 +63,7 @@ def test_default_pool_holds_20000_str_dict_entries(pool):
         d["k%07d" % i] = "v%07d" % i
 
 
+@pytest.mark.fixed_pool
 def test_full_pool_error_says_how_full_how_big_and_what_to_do(pool):
     pl = pool.new(pmemobj.PersistentList)
     pool.root = pl
@@ -79,7 +86,7 @@ def test_full_pool_error_says_how_full_how_big_and_what_to_do(pool):
 def test_runs_are_shared_by_objects_of_many_sizes(pool_path):
     # Objects of 570 sizes from 1 byte to 4 KB fill the runs they claim
     # (the default classes left one nearly empty run per size class).
-    with pmemobj.create(pool_path) as pool:
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(pmemobj.PersistentList,
                              [b"x" * n for n in range(1, 4000, 7)])
     out = subprocess.run(["pmempool", "info", "-s", pool_path], capture_output=True,
@@ -97,6 +104,7 @@ def test_runs_are_shared_by_objects_of_many_sizes(pool_path):
     assert claimed and used / claimed >= 0.5, out
 
 
+@pytest.mark.fixed_pool
 def test_stats_report_the_heap_space_and_the_objects_by_type(pool):
     s0 = pool.stats()
     assert s0["pool_bytes"] == os.path.getsize(pool.filename)

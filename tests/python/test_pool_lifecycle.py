@@ -34,11 +34,19 @@ def test_min_pool_size_is_libpmemobj_minimum():
 
 # --- create -----------------------------------------------------------------
 
-def test_create_makes_a_pool_file_of_the_default_size(pool_path):
+def test_create_makes_a_growable_pool_by_default(pool_path):
     pool = pmemobj.create(pool_path)
     try:
-        assert os.path.isfile(pool_path)
-        assert os.path.getsize(pool_path) == pmemobj.MIN_POOL_SIZE
+        # On disk: the set file and the parts directory with its first part.
+        assert os.path.isfile(pool_path) and pmemobj._is_pool_set(pool_path)
+        assert sorted(os.listdir(os.path.dirname(pool_path))) == [
+            "test.pool", "test.pool.parts"]
+        assert os.listdir(pool_path + ".parts") == ["000000.pmem"]
+        assert os.path.getsize(pool_path + ".parts/000000.pmem") == pmemobj.MIN_POOL_SIZE
+        assert pool.growable is True
+        stats = pool.stats()
+        assert stats["pool_bytes"] == pmemobj.MIN_POOL_SIZE
+        assert stats["max_size"] == pmemobj.GROW_DEFAULT_MAX
         assert pool.filename == pool_path
         assert isinstance(pool.filename, str)
         assert pool.closed is False
@@ -46,6 +54,21 @@ def test_create_makes_a_pool_file_of_the_default_size(pool_path):
     finally:
         pool.close()
     assert pool.closed is True
+
+
+@pytest.mark.parametrize("kw", [{"pool_size": pmemobj.MIN_POOL_SIZE}, {"grow": False}],
+                         ids=["pool_size", "grow-False"])
+def test_create_with_a_size_or_grow_false_makes_one_file(pool_path, kw):
+    # pynvm's create(filename, pool_size=MIN_POOL_SIZE): one file, as before.
+    pool = pmemobj.create(pool_path, **kw)
+    try:
+        assert os.path.isfile(pool_path) and not pmemobj._is_pool_set(pool_path)
+        assert os.path.getsize(pool_path) == pmemobj.MIN_POOL_SIZE
+        assert not os.path.exists(pool_path + ".parts")
+        assert pool.growable is False
+        assert pool.stats()["max_size"] == pmemobj.MIN_POOL_SIZE
+    finally:
+        pool.close()
 
 
 def test_create_honours_pool_size(pool_path):
@@ -217,18 +240,32 @@ def test_pop_flag_c_creates_then_opens(pool_path):
     pool = pmemobj.PersistentObjectPool(pool_path, flag="c")
     try:
         assert pool.root is None
+        assert pool.growable                        # the default, as create()
         pool.root = "made by c"
     finally:
         pool.close()
-    assert os.path.getsize(pool_path) == pmemobj.MIN_POOL_SIZE
-    # A second 'c' opens (pool_size is irrelevant for an existing file).
+    # A second 'c' opens (pool_size is irrelevant for an existing pool).
     pool = pmemobj.PersistentObjectPool(pool_path, flag="c",
                                         pool_size=64 * MIB)
     try:
-        assert pool.root == "made by c"
+        assert pool.root == "made by c" and pool.growable
+        assert pool.stats()["pool_bytes"] == pmemobj.MIN_POOL_SIZE
     finally:
         pool.close()
-    assert os.path.getsize(pool_path) == pmemobj.MIN_POOL_SIZE
+    assert os.listdir(pool_path + ".parts") == ["000000.pmem"]
+
+
+def test_pop_flag_c_with_pool_size_creates_one_file(pool_path):
+    pool = pmemobj.PersistentObjectPool(pool_path, flag="c", pool_size=16 * MIB)
+    try:
+        assert not pool.growable
+        pool.root = "fixed"
+    finally:
+        pool.close()
+    assert os.path.getsize(pool_path) == 16 * MIB
+    with pmemobj.PersistentObjectPool(pool_path, flag="c") as pool:   # opens it
+        assert pool.root == "fixed" and not pool.growable
+    assert os.path.getsize(pool_path) == 16 * MIB
 
 
 @pytest.mark.parametrize("flag", ["n", "a", "", "wx", "W", "X", "C", "R",

@@ -2,18 +2,13 @@
 when it needs recovery, and every change raises OSError(EROFS)."""
 
 import errno
-import hashlib
-from pathlib import Path
 
 import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList
+from helpers import pool_digest as digest    # a growable pool's parts too
 from persistent_types import Node
-
-
-def digest(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @pytest.fixture

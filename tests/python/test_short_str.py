@@ -126,7 +126,7 @@ def version_of(path):
 
 
 def test_version_1_pools_open_and_are_marked_version_2(pool_path):
-    with pmemobj.create(pool_path) as pool:
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentList, ["a str long enough for the heap", 1])
     assert version_of(pool_path) == 2
     set_version(pool_path, 1)        # a pool of the previous format
@@ -139,7 +139,7 @@ def test_version_1_pools_open_and_are_marked_version_2(pool_path):
 
 
 def test_newer_versions_are_refused(pool_path):
-    with pmemobj.create(pool_path):
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE):
         pass
     set_version(pool_path, 3)
     with pytest.raises(ValueError, match="version 3.*written by a newer pmemobj"):
