@@ -79,13 +79,6 @@ pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size)
 	return pmo_head_at(p, off);
 }
 
-pmo_head *pmo_obj_at(const pmo_pool *p, uint64_t off, size_t size)
-{
-	if (pmo_check_off(p, off, size < sizeof(pmo_head) ? sizeof(pmo_head) : size))
-		return NULL;
-	return pmo_head_at(p, off);
-}
-
 int pmo_incref(pmo_pool *p, uint64_t off)
 {
 	pmo_head *h = pmo_head_at(p, off);
