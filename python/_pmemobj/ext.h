@@ -67,6 +67,7 @@ typedef struct PoolObject {
 
 extern PyTypeObject Pool_Type;
 extern PyTypeObject Transaction_Type;
+int pyx_transaction_ready(void); /* after PyType_Ready(&Transaction_Type) */
 
 /* errors.c */
 extern PyObject *pyx_CorruptPoolError; /* OSError(EIO) subclass: damage in a pool file */
