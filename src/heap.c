@@ -160,7 +160,7 @@ static int free_sub(pmo_visit *v, uint64_t off)
  * hooks) only queues what dies, and the running loop frees it: freeing
  * never recurses through the hooks, however long a chain of such objects
  * is, and the batch limit holds for them too. */
-static __thread int freeing;
+static PMO_THREAD_LOCAL int freeing;
 
 /* Free up to limit dying objects in the current transaction. */
 static int free_dying(pmo_pool *p, size_t limit)
