@@ -54,6 +54,14 @@ typedef struct PoolObject {
 	char frames[MAX_TX_FRAMES];
 	int nframes;
 	PyObject *weakreflist;
+	/* The item array and length of the list read last by index (plist.c),
+	 * valid while epoch is unchanged: lst[i] of an inline item then needs
+	 * neither the lock nor the list's validation again.  items NULL: none. */
+	struct {
+		uint64_t off, epoch;
+		const pmo_slot *items;
+		size_t len;
+	} list_seen;
 	struct idmap *idmap; /* offset -> live proxy (proxy.h) */
 	/* Objects created in the current outermost transaction: their
 	 * proxies are invalidated if it rolls back. */
