@@ -79,13 +79,6 @@ pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size)
 	return pmo_head_at(p, off);
 }
 
-pmo_head *pmo_obj_at(const pmo_pool *p, uint64_t off, size_t size)
-{
-	if (pmo_check_off(p, off, size < sizeof(pmo_head) ? sizeof(pmo_head) : size))
-		return NULL;
-	return pmo_head_at(p, off);
-}
-
 int pmo_incref(pmo_pool *p, uint64_t off)
 {
 	pmo_head *h = pmo_head_at(p, off);
@@ -167,7 +160,7 @@ static int free_sub(pmo_visit *v, uint64_t off)
  * hooks) only queues what dies, and the running loop frees it: freeing
  * never recurses through the hooks, however long a chain of such objects
  * is, and the batch limit holds for them too. */
-static __thread int freeing;
+static PMO_THREAD_LOCAL int freeing;
 
 /* Free up to limit dying objects in the current transaction. */
 static int free_dying(pmo_pool *p, size_t limit)

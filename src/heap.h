@@ -152,7 +152,13 @@ pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size);
 
 /* The cheap check for reads on hot paths: `size` bytes at off lie inside
  * the pool, so a damaged reference can give wrong data or an error but
- * never a read outside the mapping.  Header or NULL with errno EIO. */
-pmo_head *pmo_obj_at(const pmo_pool *p, uint64_t off, size_t size);
+ * never a read outside the mapping.  Header or NULL with errno EIO.
+ * (Inline: every read of a container or object starts here.) */
+static inline pmo_head *pmo_obj_at(const pmo_pool *p, uint64_t off, size_t size)
+{
+	if (pmo_check_off(p, off, size < sizeof(pmo_head) ? sizeof(pmo_head) : size))
+		return NULL;
+	return pmo_head_at(p, off);
+}
 
 #endif

@@ -149,8 +149,10 @@ long pmo_iofail_inject_msync(long n)
 /* libpmemobj's msync, for pools that are not on persistent memory: what
  * libpmem's does (msync of the whole pages that hold the range), but a
  * failure on a watched pool is recorded in the pool rather than returned,
- * because libpmemobj aborts the process when this fails. */
-int pmem_msync(const void *addr, size_t len)
+ * because libpmemobj aborts the process when this fails.  It replaces
+ * libpmem's by symbol interposition, so it stays exported when the rest
+ * of the runtime is hidden (CMakeLists.txt). */
+__attribute__((visibility("default"))) int pmem_msync(const void *addr, size_t len)
 {
 	uintptr_t start = (uintptr_t)addr & ~(page_size - 1);
 	int rc = msync((void *)start, len + ((uintptr_t)addr - start), MS_SYNC);

@@ -32,7 +32,7 @@ uint64_t pmo_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len)
+int pmo_check_off_slow(const pmo_pool *p, uint64_t off, size_t len)
 {
 	if (!pmo_off_valid(p, off, len))
 		return pmo_err_corrupt(p->path, off, "invalid reference");

@@ -165,6 +165,16 @@ static inline int pmo_off_valid(const pmo_pool *p, uint64_t off, size_t len)
 /* Bytes of the pool's files: the file, or the parts of a growable pool. */
 uint64_t pmo_pool_file_bytes(const pmo_pool *p);
 
-int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len);
+/* 0 if off is valid (pmo_off_valid), else -1 with a corruption error.
+ * Every read of a reference takes this check, so its common case is
+ * inline; the growable pool's re-read and the error are out of line. */
+int pmo_check_off_slow(const pmo_pool *p, uint64_t off, size_t len);
+
+static inline int pmo_check_off(const pmo_pool *p, uint64_t off, size_t len)
+{
+	if (__builtin_expect(pmo_off_valid_now(p, off, len), 1))
+		return 0;
+	return pmo_check_off_slow(p, off, len);
+}
 
 #endif

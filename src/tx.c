@@ -19,11 +19,11 @@
  * no flush and no fence, and an operation that is a single failure-atomic
  * store can skip it (pmo_tx_store_atomic).  tx_err is the error of a
  * transaction aborted before it started. */
-static __thread pmo_pool *tx_pool;
-static __thread int tx_depth;
-static __thread int tx_started;
-static __thread int tx_err;
-static __thread int tx_single; /* pmo_tx_single_store was called */
+static PMO_THREAD_LOCAL pmo_pool *tx_pool;
+static PMO_THREAD_LOCAL int tx_depth;
+static PMO_THREAD_LOCAL int tx_started;
+static PMO_THREAD_LOCAL int tx_err;
+static PMO_THREAD_LOCAL int tx_single; /* pmo_tx_single_store was called */
 
 static unsigned fault_kinds; /* armed kinds; 0: disarmed */
 static long fault_left, fault_count;
@@ -114,8 +114,8 @@ struct snap_entry {
 	uint64_t tx;
 	const void *ptr;
 };
-static __thread uint64_t tx_number; /* > 0 once a transaction began */
-static __thread struct {
+static PMO_THREAD_LOCAL uint64_t tx_number; /* > 0 once a transaction began */
+static PMO_THREAD_LOCAL struct {
 	struct snap_entry *e; /* cap entries; tx 0 never matches */
 	size_t cap, used;     /* used: entries of transaction `tx` */
 	uint64_t tx;

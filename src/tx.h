@@ -43,6 +43,15 @@
 
 #include "pool.h"
 
+/* Thread-local state of the transaction code, read several times by
+ * every operation.  In a shared object (the extension is dlopen'ed) the
+ * default TLS model makes each access a call to __tls_get_addr (~15 of
+ * them per autocommitted write); initial-exec makes it one load.  That
+ * model takes its bytes from the static TLS surplus glibc reserves for
+ * modules loaded later, so it is kept to these few small variables (the
+ * error messages of error.c keep the default model). */
+#define PMO_THREAD_LOCAL __thread __attribute__((tls_model("initial-exec")))
+
 /* Fault injection, for the tests: the n-th call (counted from arming) of
  * one of the armed kinds into libpmemobj fails as libpmemobj's own failure
  * would (ENOMEM; a failed snapshot, allocation or free aborts the

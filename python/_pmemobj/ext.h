@@ -54,6 +54,14 @@ typedef struct PoolObject {
 	char frames[MAX_TX_FRAMES];
 	int nframes;
 	PyObject *weakreflist;
+	/* The item array and length of the list read last by index (plist.c),
+	 * valid while epoch is unchanged: lst[i] of an inline item then needs
+	 * neither the lock nor the list's validation again.  items NULL: none. */
+	struct {
+		uint64_t off, epoch;
+		const pmo_slot *items;
+		size_t len;
+	} list_seen;
 	struct idmap *idmap; /* offset -> live proxy (proxy.h) */
 	/* Objects created in the current outermost transaction: their
 	 * proxies are invalidated if it rolls back. */
@@ -67,6 +75,7 @@ typedef struct PoolObject {
 
 extern PyTypeObject Pool_Type;
 extern PyTypeObject Transaction_Type;
+int pyx_transaction_ready(void); /* after PyType_Ready(&Transaction_Type) */
 
 /* errors.c */
 extern PyObject *pyx_CorruptPoolError; /* OSError(EIO) subclass: damage in a pool file */
@@ -79,9 +88,35 @@ PyObject *pyx_closed(void); /* ValueError('pool is closed') */
 void pyx_report_deferred_error(PoolObject *pool);
 int pyx_check_open(PoolObject *pool); /* -1 with ValueError if closed */
 
-/* lock (pool.c) */
-void pyx_lock(PoolObject *pool);
-void pyx_unlock(PoolObject *pool);
+/* The pool lock (lock.c).  Every read takes it, so the uncontended case
+ * (free, or already this thread's) is inline; waiting for another thread
+ * and waking a waiter are out of line. */
+void pyx_lock_wait(PoolObject *pool, unsigned long me);
+void pyx_lock_wake(PoolObject *pool);
+
+static inline void pyx_lock(PoolObject *pool)
+{
+	unsigned long me = PyThread_get_thread_ident();
+	if (pool->lock_depth > 0) {
+		if (pool->owner == me) {
+			pool->lock_depth++;
+			return;
+		}
+		pyx_lock_wait(pool, me);
+		return;
+	}
+	pool->owner = me;
+	pool->lock_depth = 1;
+}
+
+static inline void pyx_unlock(PoolObject *pool)
+{
+	if (--pool->lock_depth == 0) {
+		pool->owner = 0;
+		if (pool->waiters > 0)
+			pyx_lock_wake(pool);
+	}
+}
 
 /* 0, or -1 with OSError(EROFS) if the pool was opened read-only. */
 int pyx_check_writable(PoolObject *pool);

@@ -21,13 +21,10 @@
 
 #include <errno.h>
 
-void pyx_lock(PoolObject *pool)
+/* Another thread holds the lock: wait for it (pyx_lock in ext.h is the
+ * uncontended case). */
+void pyx_lock_wait(PoolObject *pool, unsigned long me)
 {
-	unsigned long me = PyThread_get_thread_ident();
-	if (pool->lock_depth > 0 && pool->owner == me) {
-		pool->lock_depth++;
-		return;
-	}
 	while (pool->lock_depth > 0) {
 		pool->waiters++;
 		Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock_timed(pool->gate, 1000, 0);
@@ -37,13 +34,9 @@ void pyx_lock(PoolObject *pool)
 	pool->lock_depth = 1;
 }
 
-void pyx_unlock(PoolObject *pool)
+void pyx_lock_wake(PoolObject *pool)
 {
-	if (--pool->lock_depth == 0) {
-		pool->owner = 0;
-		if (pool->waiters > 0)
-			PyThread_release_lock(pool->gate);
-	}
+	PyThread_release_lock(pool->gate);
 }
 
 int pyx_op_begin(PoolObject *pool)

@@ -42,6 +42,15 @@ typedef struct MMObject {
 	PyObject *names;                  /* dict: name -> index; NULL until loaded */
 	PyObject *name_list;              /* list: index -> name */
 	int names_dirty;
+	/* Names looked up lately (pyx_name_lookup), by the str object's
+	 * address: each entry holds its str (so the address stays that
+	 * name's) and is valid while the pool's epoch is unchanged, since
+	 * only an operation or a transaction's end changes the table. */
+	struct {
+		PyObject *name; /* strong; an exact str */
+		int64_t idx;
+		uint64_t epoch;
+	} name_seen[16];
 	PyObject *creating; /* list of [cls, obj, off or None, thread] */
 	PyObject *registry; /* dict: offset -> weakref */
 	PyObject *weakreflist;

@@ -68,6 +68,7 @@ MMObject *pyx_mm(PoolObject *pool)
 	mm->nclasses = 0;
 	mm->types_dirty = mm->names_dirty = 0;
 	mm->names = mm->name_list = NULL;
+	memset(mm->name_seen, 0, sizeof mm->name_seen);
 	mm->weakreflist = NULL;
 	mm->pool_ref = PyWeakref_NewRef((PyObject *)pool, NULL);
 	mm->codes = PyDict_New();
@@ -108,6 +109,8 @@ static int MM_clear(MMObject *self)
 	Py_CLEAR(self->creating);
 	Py_CLEAR(self->names);
 	Py_CLEAR(self->name_list);
+	for (size_t i = 0; i < sizeof self->name_seen / sizeof self->name_seen[0]; i++)
+		Py_CLEAR(self->name_seen[i].name);
 	Py_CLEAR(self->codes);
 	Py_CLEAR(self->pool_ref);
 	for (size_t i = 0; i < self->nclasses; i++)

@@ -131,7 +131,7 @@ static struct PyModuleDef moduledef = {
 PyMODINIT_FUNC PyInit__pmemobj(void)
 {
 	if (PyType_Ready(&Pool_Type) < 0 || PyType_Ready(&Transaction_Type) < 0 ||
-	    PyType_Ready(&Proxy_Type) < 0)
+	    pyx_transaction_ready() < 0 || PyType_Ready(&Proxy_Type) < 0)
 		return NULL;
 	PyObject *m = PyModule_Create(&moduledef);
 	if (!m)

@@ -94,15 +94,33 @@ static PyObject *item_at(ListObject *self, pmo_list *l, size_t i)
  * of range (no exception), -1 on error. */
 static int get_item(ListObject *self, Py_ssize_t i, int wrap, PyObject **out)
 {
+	PoolObject *pool = self->pool;
+	/* The fast path, as ListIter_next's: nothing changed the pool since
+	 * this list's array was seen (pool->list_seen) and no other thread
+	 * holds the lock (whose transaction could be half done), so the
+	 * array and length seen are the list's, and an inline item needs
+	 * nothing else of the pool.  Anything else takes the locked path. */
+	if (pool && pool->list_seen.items && pool->list_seen.off == self->off &&
+	    pool->list_seen.epoch == pool->epoch && pool->core &&
+	    (pool->lock_depth == 0 || pool->owner == PyThread_get_thread_ident())) {
+		Py_ssize_t n = (Py_ssize_t)pool->list_seen.len, j = wrap && i < 0 ? i + n : i;
+		if (j >= 0 && j < n && !pmo_slot_is_ref(pool->list_seen.items[j]))
+			return (*out = pyx_from_slot(pool, pool->list_seen.items[j])) ? 1 : -1;
+	}
 	pmo_list *l = lock_list(self);
 	if (!l)
 		return -1;
 	int rc = 0;
 	if (wrap && i < 0)
 		i += (Py_ssize_t)l->len;
-	if (i >= 0 && (size_t)i < l->len)
+	if (i >= 0 && (size_t)i < l->len) {
+		pool->list_seen.off = self->off;
+		pool->list_seen.epoch = pool->epoch;
+		pool->list_seen.items = pmo_list_items(pool->core, l);
+		pool->list_seen.len = l->len;
 		rc = (*out = item_at(self, l, (size_t)i)) ? 1 : -1;
-	pyx_unlock(self->pool);
+	}
+	pyx_unlock(pool);
 	return rc;
 }
 

@@ -18,7 +18,7 @@ PyTypeObject *pyx_proxy_type(uint32_t code)
 	return code <= PMO_T_BUILTIN_MAX ? proxy_types[code] : NULL;
 }
 
-int pyx_proxy_check(ProxyObject *self)
+int pyx_proxy_check_failed(ProxyObject *self)
 {
 	if (!self->pool || !self->pool->core) {
 		pyx_closed();

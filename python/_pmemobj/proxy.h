@@ -37,8 +37,16 @@ static inline int pyx_is_proxy(PyObject *v)
 	return PyObject_TypeCheck(v, &Proxy_Type);
 }
 
-/* -1 with ValueError if the pool is closed or the object rolled back. */
-int pyx_proxy_check(ProxyObject *self);
+/* -1 with ValueError if the pool is closed or the object rolled back
+ * (inline: every operation starts with it; the errors are out of line). */
+int pyx_proxy_check_failed(ProxyObject *self);
+
+static inline int pyx_proxy_check(ProxyObject *self)
+{
+	if (__builtin_expect(self->pool && self->pool->core && self->off, 1))
+		return 0;
+	return pyx_proxy_check_failed(self);
+}
 
 /* The proxy type for a built-in container type code. */
 void pyx_register_proxy_type(uint32_t code, PyTypeObject *type);

@@ -19,7 +19,11 @@
 
 typedef struct {
 	PyObject_HEAD PoolObject *pool;
+	/* tx.__enter__ and tx.__exit__, bound once (see SPECIAL below). */
+	PyObject *bound[2];
 } TransactionObject;
+
+static PyMethodDef special_defs[2];
 
 static PyObject *Tx_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 {
@@ -27,8 +31,15 @@ static PyObject *Tx_new(PyTypeObject *type, PyObject *args, PyObject *kw)
 	if (!PyArg_ParseTuple(args, "O!:Transaction", &Pool_Type, &pool))
 		return NULL;
 	TransactionObject *self = (TransactionObject *)type->tp_alloc(type, 0);
-	if (self)
-		self->pool = (PoolObject *)Py_NewRef(pool);
+	if (!self)
+		return NULL;
+	self->pool = (PoolObject *)Py_NewRef(pool);
+	for (int i = 0; i < 2; i++) {
+		if (!(self->bound[i] = PyCFunction_New(&special_defs[i], (PyObject *)self))) {
+			Py_DECREF(self);
+			return NULL;
+		}
+	}
 	return (PyObject *)self;
 }
 
@@ -36,20 +47,27 @@ static void Tx_dealloc(TransactionObject *self)
 {
 	PyObject_GC_UnTrack(self);
 	Py_CLEAR(self->pool);
+	Py_CLEAR(self->bound[0]);
+	Py_CLEAR(self->bound[1]);
 	Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
-/* The pool keeps its Transaction (pool.transaction() returns it), so the
- * two form a cycle that the collector must see. */
+/* The pool keeps its Transaction (pool.transaction() returns it), and the
+ * Transaction its bound __enter__ and __exit__, which hold it: cycles that
+ * the collector must see. */
 static int Tx_traverse(TransactionObject *self, visitproc visit, void *arg)
 {
 	Py_VISIT(self->pool);
+	Py_VISIT(self->bound[0]);
+	Py_VISIT(self->bound[1]);
 	return 0;
 }
 
 static int Tx_clear(TransactionObject *self)
 {
 	Py_CLEAR(self->pool);
+	Py_CLEAR(self->bound[0]);
+	Py_CLEAR(self->bound[1]);
 	return 0;
 }
 
@@ -290,9 +308,73 @@ static PyMethodDef Tx_methods[] = {
 	{"abort", (PyCFunction)(void (*)(void))Tx_abort, METH_VARARGS | METH_KEYWORDS,
 	 "abort(errno=ECANCELED)\n--\n\n"
 	 "Roll back the whole transaction and raise OSError(errno)."},
+	{NULL}};
+
+/*
+ * __enter__ and __exit__.  The `with` statement looks both up on every
+ * block, and a method of a C type is then bound afresh each time: two
+ * allocations and two frees of a GC-tracked object, about a fifth of an
+ * empty transaction.  A Transaction is made once per pool and reused
+ * (Pool_transaction), so it binds its two methods once, in Tx_new, and
+ * these descriptors hand out those bound methods.  On the class
+ * (Transaction.__enter__) they give the plain method descriptor.
+ */
+static PyMethodDef special_defs[2] = {
 	{"__enter__", (PyCFunction)Tx_enter, METH_NOARGS, NULL},
 	{"__exit__", (PyCFunction)(void (*)(void))Tx_exit, METH_FASTCALL, NULL},
-	{NULL}};
+};
+
+typedef struct {
+	PyObject_HEAD int which; /* index into special_defs and bound[] */
+	PyObject *plain;         /* the method descriptor, for the class */
+} SpecialObject;
+
+static PyObject *Special_get(SpecialObject *self, PyObject *obj, PyObject *type)
+{
+	if (obj && Py_IS_TYPE(obj, &Transaction_Type)) {
+		PyObject *b = ((TransactionObject *)obj)->bound[self->which];
+		if (b)
+			return Py_NewRef(b);
+	}
+	/* The class, or a Transaction the collector has cleared. */
+	return Py_TYPE(self->plain)->tp_descr_get(self->plain, obj, type);
+}
+
+static void Special_dealloc(SpecialObject *self)
+{
+	Py_CLEAR(self->plain);
+	Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static PyTypeObject Special_Type = {
+	PyVarObject_HEAD_INIT(NULL, 0).tp_name = "pmemobj._TransactionSpecialMethod",
+	.tp_basicsize = sizeof(SpecialObject),
+	.tp_flags = Py_TPFLAGS_DEFAULT,
+	.tp_dealloc = (destructor)Special_dealloc,
+	.tp_descr_get = (descrgetfunc)Special_get,
+};
+
+/* Put the two descriptors in the Transaction type (after PyType_Ready). */
+int pyx_transaction_ready(void)
+{
+	if (PyType_Ready(&Special_Type) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		SpecialObject *d = PyObject_New(SpecialObject, &Special_Type);
+		if (!d)
+			return -1;
+		d->which = i;
+		d->plain = PyDescr_NewMethod(&Transaction_Type, &special_defs[i]);
+		int rc = d->plain ? PyDict_SetItemString(Transaction_Type.tp_dict,
+							 special_defs[i].ml_name, (PyObject *)d)
+				  : -1;
+		Py_DECREF(d);
+		if (rc < 0)
+			return -1;
+	}
+	PyType_Modified(&Transaction_Type);
+	return 0;
+}
 
 static PyObject *Tx_get_depth(TransactionObject *self, void *closure)
 {

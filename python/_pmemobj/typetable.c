@@ -332,13 +332,25 @@ fail:
 
 int64_t pyx_name_lookup(PoolObject *pool, PyObject *name)
 {
-	MMObject *mm = pyx_mm(pool);
+	/* Every o.a asks this: first the recent names (manager.h). */
+	MMObject *mm = (MMObject *)pool->mm;
+	size_t h = ((uintptr_t)name >> 4) % (sizeof mm->name_seen / sizeof mm->name_seen[0]);
+	if (mm && mm->name_seen[h].name == name && mm->name_seen[h].epoch == pool->epoch)
+		return mm->name_seen[h].idx;
+	mm = pyx_mm(pool);
 	if (!mm || names_load(pool, mm) != 0)
 		return -2;
 	PyObject *i = PyDict_GetItemWithError(mm->names, name);
 	if (!i)
 		return PyErr_Occurred() ? -2 : -1;
-	return PyLong_AsLongLong(i);
+	int64_t idx = PyLong_AsLongLong(i);
+	if (idx >= 0 && PyUnicode_CheckExact(name)) {
+		/* (An exact str's release runs no Python code.) */
+		Py_XSETREF(mm->name_seen[h].name, Py_NewRef(name));
+		mm->name_seen[h].idx = idx;
+		mm->name_seen[h].epoch = pool->epoch;
+	}
+	return idx;
 }
 
 int64_t pyx_name_intern(PoolObject *pool, PyObject *name)

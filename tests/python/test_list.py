@@ -873,6 +873,36 @@ def test_proxy_dying_inside_aborted_transaction_does_not_crash(pool_path, run_py
     assert proc.returncode == 0 and "alive" in proc.stdout
 
 
+def test_index_reads_see_every_change(pool):
+    # lst[i] reads inline items from the array and length of the list read
+    # last while the pool is unchanged; every change must show up.
+    a = pool.new(PersistentList, list(range(10)))
+    b = pool.new(PersistentList, ["b"] * 3)
+    assert a[-1] == 9 and a[3] == 3
+    assert b[0] == "b" and a[0] == 0 and b[-1] == "b"    # two lists in turn
+    del a[5:]                                           # shrinks
+    assert a[-1] == 4
+    with pytest.raises(IndexError):
+        a[7]
+    a.extend(range(100, 200))                           # grows: a new array
+    assert a[-1] == 199 and a[5] == 100
+    try:
+        with pool.transaction():
+            a[0] = "in tx"
+            a.append("in tx")
+            assert a[0] == a[-1] == "in tx"
+            raise KeyError
+    except KeyError:
+        pass
+    assert a[0] == 0 and a[-1] == 199                   # the rollback shows
+    with pool.transaction():
+        x = pool.new(PersistentList, [1, 2])
+        assert x[1] == 2
+    pool.close()
+    with pytest.raises(ValueError, match="closed"):
+        a[0]
+
+
 def test_iteration_sees_changes_made_while_it_runs(pool):
     # The iterator reads inline items from a cached array while the pool is
     # unchanged; every change (an operation, a rollback) must show up.

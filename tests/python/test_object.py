@@ -174,6 +174,26 @@ def test_hash_is_stable_across_proxies(pool):
     assert a == b and a is not b
 
 
+def test_attribute_names_after_a_rolled_back_intern(pool):
+    # Recent name lookups are remembered while the pool is unchanged; a
+    # name interned in a rolled-back transaction must be forgotten, though
+    # the next name interned takes its index.
+    obj = pool.new(Node, "n")
+    try:
+        with pool.transaction():
+            obj.fresh_name_1 = 1
+            assert obj.fresh_name_1 == 1
+            raise KeyError
+    except KeyError:
+        pass
+    obj.other_name_2 = 2
+    with pytest.raises(AttributeError):
+        obj.fresh_name_1
+    assert obj.other_name_2 == 2
+    obj.fresh_name_1 = 3
+    assert (obj.fresh_name_1, obj.other_name_2) == (3, 2)
+
+
 def test_identity(pool):
     pool.root = pool.new(Node, "root", pool.new(Node, "child"))
     assert pool.root is pool.root

@@ -341,9 +341,26 @@ def test_the_transaction_object_is_shared_and_does_not_keep_the_pool(pool_path):
     assert pool.transaction() is t          # one object serves every call
     with t:
         pool.root = 1
+    # __enter__ and __exit__ are bound once (no allocation per block) and
+    # hold t: the collector must still see that cycle through them
+    exit_ = t.__exit__
+    assert t.__exit__ is exit_ and t.__enter__ is t.__enter__
     ref = weakref.ref(pool)
-    del pool, t
+    del pool, t, exit_
     gc.collect()                            # the pool <-> Transaction cycle goes
     assert ref() is None
     with pmemobj.open(pool_path) as pool:    # and it was closed cleanly
         assert pool.root == 1 and pool.stats()["recovery_ns"] == 0
+
+
+def test_enter_and_exit_through_the_class(pool):
+    """Transaction.__enter__ / __exit__ on the class are the plain methods."""
+    t = pool.transaction()
+    pmemobj.Transaction.__enter__(t)
+    pool.root = 5
+    assert pmemobj.Transaction.__exit__(t, KeyError, KeyError(), None) is False
+    assert pool.root is None                # rolled back
+    assert pmemobj.Transaction.__enter__(t) is t
+    pool.root = 6
+    pmemobj.Transaction.__exit__(t, None, None, None)
+    assert pool.root == 6 and t.depth == 0
