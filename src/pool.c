@@ -16,7 +16,12 @@
 #include "heap.h"
 #include "pmdk_layout.h"
 #include "poolset.h"
+#include "rangelog.h"
 #include "tx.h"
+
+/* In the .c file: pool.h is C++'s too (bench/c). */
+_Static_assert(sizeof(struct pmo_root) == 136 && offsetof(struct pmo_root, range_log) == 88,
+	       "pmo_root layout is persistent");
 
 /* Where libpmemobj (1.x) keeps what we check before opening a file: the
  * pool signature at offset 0 and the layout name at 4096.  Reading them
@@ -410,6 +415,14 @@ pmo_pool *pmo_pool_open(const char *path)
 		pmemobj_close(pop);
 		if (p)
 			pool_free(p);
+		errno = e;
+		return NULL;
+	}
+	/* libpmemobj recovered its logs in pmemobj_open; then ours. */
+	if (pmo_rangelog_recover(p) != 0) {
+		int e = errno;
+		pmemobj_close(pop);
+		pool_free(p);
 		errno = e;
 		return NULL;
 	}

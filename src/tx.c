@@ -10,6 +10,7 @@
 #include "iofail.h"
 #include "planted.h"
 #include "poolset.h"
+#include "rangelog.h"
 
 /* libpmemobj keeps its transaction state per thread; so do we.  The
  * libpmemobj transaction starts lazily, at the first call that needs it
@@ -63,6 +64,11 @@ static int injected_tx_failure(void)
 int pmo_tx_depth(void)
 {
 	return tx_depth;
+}
+
+int pmo_tx_fresh(void)
+{
+	return tx_depth > 0 && !tx_started && !tx_err;
 }
 
 int pmo_tx_active(void)
@@ -193,6 +199,8 @@ int pmo_tx_end(pmo_pool *p)
 	tx_started = 0;
 	tx_err = 0;
 	tx_single = 0;
+	/* After libpmemobj's rollback, the range log's (rangelog.h). */
+	pmo_rangelog_end(p, err != 0);
 	if (--tx_depth == 0) {
 		tx_pool = NULL;
 		/* A growable pool's heap may have taken new parts: follow the

@@ -96,6 +96,10 @@ int pmo_tx_depth(void);
 /* Is this thread's transaction (if any) still able to do work? */
 int pmo_tx_active(void);
 
+/* Is a transaction open in this thread that has made no change through
+ * libpmemobj yet (nothing snapshotted, allocated or freed)? */
+int pmo_tx_fresh(void);
+
 /* Snapshot len bytes at ptr so an abort restores them. */
 int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len);
 
