@@ -55,10 +55,12 @@ int pmo_rangelog_save(pmo_pool *p, void *ptr, size_t len)
 	if (!rl)
 		return 0;
 	if (!pmo_planted("skip_range_save")) {
-		pmemobj_memcpy_persist(p->pop, rl + 1, ptr, len);
+		/* The saved bytes and where they go, under one fence. */
+		pmemobj_memcpy(p->pop, rl + 1, ptr, len, PMEMOBJ_F_MEM_NODRAIN);
 		rl->off = pmo_offset(p, ptr);
 		rl->len = len;
-		pmemobj_persist(p->pop, &rl->off, 2 * sizeof(uint64_t));
+		pmemobj_flush(p->pop, &rl->off, 2 * sizeof(uint64_t));
+		pmemobj_drain(p->pop);
 		/* The arming store: from here a crash restores the range. */
 		rl->armed = rl->committed + 1;
 		pmemobj_persist(p->pop, &rl->armed, sizeof rl->armed);
