@@ -17,6 +17,11 @@
  *   RawTxRange1MiBUserLog  the same with a preallocated snapshot log given
  *                        by pmemobj_tx_log_append_buffer (no log extensions
  *                        allocated and freed per transaction)
+ *   RawRangeLogTx1MiB    what the runtime's range log does instead
+ *                        (src/rangelog.h), in raw calls: copy the old 1 MiB
+ *                        aside and persist it, persist a 24-byte header, then
+ *                        a transaction snapshotting 8 bytes and adding the
+ *                        range unsnapshotted, the 1 MiB copy, commit
  *
  * These use the function API, not the TX_BEGIN macros (which add a setjmp
  * per transaction), as src/tx.c does.
@@ -225,7 +230,8 @@ constexpr size_t kRangeBlock = 8 * kRange;
 struct range_fixture {
 	PMEMobjpool *pop = nullptr;
 	char *block = nullptr;
-	char *log = nullptr; /* 64-aligned, 2 MiB: room for 1 MiB of snapshot entries */
+	char *log = nullptr;        /* 64-aligned, 2 MiB: room for 1 MiB of snapshot entries */
+	uint64_t *header = nullptr; /* the raw range log's: counter, armed, off, len */
 	std::string src;
 	size_t next = 0;
 	char *range() { return block + (next++ % (kRangeBlock / kRange)) * kRange; }
@@ -252,6 +258,7 @@ bool range_setup(benchmark::State &state, range_fixture *f)
 	}
 	f->block = (char *)pmemobj_direct(oids[0]);
 	f->log = (char *)(((uintptr_t)pmemobj_direct(oids[1]) + 63) & ~(uintptr_t)63);
+	f->header = (uint64_t *)(f->log + 2 * kRange - 64);
 	f->src.assign(kRange, '\x5a');
 	return true;
 }
@@ -300,6 +307,35 @@ void BM_RawTxRange1MiBUserLog(benchmark::State &state)
 	raw_range_tx(state, true);
 }
 
+void BM_RawRangeLogTx1MiB(benchmark::State &state)
+{
+	range_fixture f;
+	if (!range_setup(state, &f))
+		return;
+	RunCounters c(state, nullptr);
+	uint64_t *h = f.header;
+	for (auto _ : state) {
+		char *dst = f.range();
+		pmemobj_memcpy_persist(f.pop, f.log, dst, kRange);
+		h[2] = (uint64_t)(dst - (char *)f.pop);
+		h[3] = kRange;
+		pmemobj_persist(f.pop, &h[2], 2 * sizeof *h);
+		h[1] = h[0] + 1;
+		pmemobj_persist(f.pop, &h[1], sizeof *h);
+		auto write = [&f, h, dst]() -> const char * {
+			if (pmemobj_tx_add_range_direct(h, sizeof *h) != 0 ||
+			    pmemobj_tx_xadd_range_direct(dst, kRange, POBJ_XADD_NO_SNAPSHOT) != 0)
+				return "add range";
+			h[0]++;
+			memcpy(dst, f.src.data(), kRange);
+			return nullptr;
+		};
+		if (!raw_tx(state, f.pop, write))
+			break;
+	}
+	c.finish();
+}
+
 } // namespace
 
 void register_raw_benchmarks()
@@ -313,4 +349,5 @@ void register_raw_benchmarks()
 	bench_register("RawRangeCopy1MiB", BM_RawRangeCopy1MiB);
 	bench_register("RawTxRange1MiB", BM_RawTxRange1MiB);
 	bench_register("RawTxRange1MiBUserLog", BM_RawTxRange1MiBUserLog);
+	bench_register("RawRangeLogTx1MiB", BM_RawRangeLogTx1MiB);
 }
