@@ -18,6 +18,16 @@ static pmo_rangelog *log_of(const pmo_pool *p)
 	return off ? (pmo_rangelog *)pmo_direct(p, off) : NULL;
 }
 
+/* The header's check: a 64-bit mix (splitmix64's finalizer) of the range
+ * and the armed value it belongs to. */
+static uint64_t check_of(uint64_t off, uint64_t len, uint64_t armed)
+{
+	uint64_t x = off ^ (len * 0x9e3779b97f4a7c15ULL) ^ (armed * 0xc2b2ae3d27d4eb4fULL);
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 static int room_init(PMEMobjpool *pop, void *ptr, void *arg)
 {
 	pmo_rangelog *rl = ptr;
@@ -59,7 +69,9 @@ int pmo_rangelog_save(pmo_pool *p, void *ptr, size_t len)
 		pmemobj_memcpy(p->pop, rl + 1, ptr, len, PMEMOBJ_F_MEM_NODRAIN);
 		rl->off = pmo_offset(p, ptr);
 		rl->len = len;
-		pmemobj_flush(p->pop, &rl->off, 2 * sizeof(uint64_t));
+		rl->check = check_of(rl->off, len, rl->committed + 1);
+		pmemobj_flush(p->pop, &rl->off,
+			      offsetof(pmo_rangelog, pad) - offsetof(pmo_rangelog, off));
 		pmemobj_drain(p->pop);
 		/* The arming store: from here a crash restores the range. */
 		rl->armed = rl->committed + 1;
@@ -116,8 +128,8 @@ int pmo_rangelog_recover(pmo_pool *p)
 				       (unsigned long long)rl->cap, usable);
 	if (rl->armed <= rl->committed)
 		return 0; /* disarmed, or its transaction committed */
-	if (rl->armed != rl->committed + 1 || rl->len > rl->cap ||
-	    pmo_check_off(p, rl->off, rl->len) != 0)
+	if (rl->armed != rl->committed + 1 || rl->check != check_of(rl->off, rl->len, rl->armed) ||
+	    rl->len > rl->cap || pmo_check_off(p, rl->off, rl->len) != 0)
 		return pmo_err_corrupt(p->path, oid.off,
 				       "bad range log (armed %llu, committed %llu, range of %llu "
 				       "bytes at %llu)",

@@ -18,9 +18,13 @@
  *                the saved range counts only while armed > committed
  *     off, len   the saved range (pool offset, bytes)
  *     cap        bytes of room after the header
+ *     check      a hash of off, len and armed's value, written with off and
+ *                len: a damaged header is an error at open, not a copy to
+ *                a wrong place (the saved items themselves carry no
+ *                checksum, as an array's items carry none in place)
  *
  * Saving [ptr, ptr+len): copy the old bytes into the room and persist
- * them; persist off and len; then store armed = committed + 1 (one
+ * them with off, len and check; then store armed = committed + 1 (one
  * aligned 8-byte store, failure-atomic) and persist it; only then does the
  * transaction start in libpmemobj, snapshot `committed` and bump it, and
  * add the range without a snapshot (libpmemobj flushes it before its
@@ -59,13 +63,14 @@ typedef struct pmo_rangelog {
 	uint64_t off;
 	uint64_t len;
 	uint64_t cap;
-	uint64_t pad[3];
-	/* cap bytes of saved data follow, 64-byte aligned */
+	uint64_t check;
+	uint64_t pad[2];
+	/* cap bytes of saved data follow */
 } pmo_rangelog;
 
 _Static_assert(sizeof(pmo_rangelog) == 64, "pmo_rangelog layout is persistent");
 _Static_assert(offsetof(pmo_rangelog, armed) == 8 && offsetof(pmo_rangelog, off) == 16 &&
-		       offsetof(pmo_rangelog, cap) == 32,
+		       offsetof(pmo_rangelog, cap) == 32 && offsetof(pmo_rangelog, check) == 40,
 	       "pmo_rangelog layout is persistent");
 
 /* Ranges smaller than this go to libpmemobj's snapshot, cheaper there. */

@@ -33,8 +33,7 @@ def items(path):
 
 
 def fill(view, value):
-    view[:] = array.array("d", [value] * len(view)).tobytes() if view.format == "B" else \
-        array.array("d", [value] * len(view))
+    view[:] = array.array("d", [value] * len(view))
 
 
 def test_commit_stays_and_reopens(pool_path):
@@ -128,9 +127,34 @@ def test_a_damaged_log_is_corrupt_pool_error(pool_path, run_py, field, value):
         pmemobj.open(pool_path)
 
 
-def test_small_and_huge_ranges_use_libpmemobj(pool_path):
+def test_a_plausible_wrong_range_is_caught_by_the_check(pool_path, run_py):
+    # The range moved by one page, still inside the heap: only the
+    # header's check tells it from the real one.
+    make(pool_path).close()
+    run_py(CRASH, pool_path, "first")
+    head = _log_header(pool_path)
+    with open(pool_path, "r+b") as f:
+        f.seek(head + 16)
+        off = struct.unpack("<Q", f.read(8))[0]
+        f.seek(head + 16)
+        f.write(struct.pack("<Q", off + 4096))
+    with pytest.raises(pmemobj.CorruptPoolError, match="range log"):
+        pmemobj.open(pool_path)
+
+
+def test_a_small_range_beside_the_log(pool_path):
+    # 128 bytes, below the log's floor: libpmemobj's snapshot, in the same
+    # transaction as a logged range.
     pool = make(pool_path)
-    with pool.root.writable(0, 16) as v:              # 128 bytes: below the floor
+    with pytest.raises(KeyError):
+        with pool.transaction():
+            with pool.root.writable(0, 2048) as v:
+                fill(v, 1.0)
+            with pool.root.writable(3000, 3016) as v:
+                fill(v, 2.0)
+            raise KeyError("abort")
+    assert pool.root.tolist() == OLD
+    with pool.root.writable(0, 16) as v:
         fill(v, 1.0)
-    assert pool.root[:16].tolist() == [1.0] * 16
+    assert pool.root[:17].tolist() == [1.0] * 16 + [16.0]
     pool.close()
