@@ -40,7 +40,9 @@
  * so it is used only as the first change of a transaction, before anything
  * went through libpmemobj (pmo_tx_fresh): whatever the transaction
  * snapshots later holds newer bytes and is restored first.  One range per
- * transaction; any other is snapshotted by libpmemobj as before.
+ * transaction; any other is snapshotted by libpmemobj as before.  One
+ * transaction at a time uses a pool's log: the binding's pool lock holds
+ * a whole transaction, as it must for the pool's other transaction state.
  *
  * The block is reserved at the first large write and grown (freed and
  * allocated again, with libpmemobj's atomic API, while nothing is armed)
