@@ -10,7 +10,7 @@
 #include "planted.h"
 #include "tx.h"
 
-#define ROOM_STEP ((size_t)64 << 10) /* the room grows in steps of this */
+#define ROOM_MIN ((size_t)64 << 10) /* the least room reserved */
 
 static pmo_rangelog *log_of(const pmo_pool *p)
 {
@@ -47,11 +47,17 @@ static pmo_rangelog *reserve(pmo_pool *p, size_t len)
 	pmo_rangelog *rl = log_of(p);
 	if (rl && rl->cap >= len)
 		return rl;
-	uint64_t cap = (len + ROOM_STEP - 1) / ROOM_STEP * ROOM_STEP;
+	/* Powers of two: a pool whose writes grow reserves a few times. */
+	uint64_t cap = ROOM_MIN;
+	while (cap < len)
+		cap *= 2;
+	/* From the runtime's classes, as every other block (tx.h). */
+	size_t size = pmo_alloc_room(p, sizeof *rl + cap);
+	cap = size - sizeof *rl;
 	if (rl)
 		pmemobj_free(&p->root->range_log);
-	if (pmemobj_xalloc(p->pop, &p->root->range_log, sizeof *rl + cap, PMO_TYPENUM_RAW, 0,
-			   room_init, &cap) != 0)
+	if (pmemobj_xalloc(p->pop, &p->root->range_log, size, PMO_TYPENUM_RAW,
+			   pmo_alloc_flags(p, size, 0), room_init, &cap) != 0)
 		return NULL; /* no room: libpmemobj's snapshot instead */
 	return log_of(p);
 }

@@ -46,10 +46,10 @@
  *
  * The block is reserved at the first large write and grown (freed and
  * allocated again, with libpmemobj's atomic API, while nothing is armed)
- * when a larger range comes, up to an eighth of the pool; the pool keeps
- * it from then on (gc marks it from the root).  Pools that may hold one
- * are format version 3, so that an older build, which would not restore
- * it, refuses them.
+ * when a larger range comes (to a power of two, for ranges up to an
+ * eighth of the pool); the pool keeps it from then on (gc marks it from
+ * the root).  Pools that may hold one are format version 3, so that an
+ * older build, which would not restore it, refuses them.
  */
 #ifndef PMO_RANGELOG_H
 #define PMO_RANGELOG_H

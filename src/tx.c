@@ -425,7 +425,7 @@ size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 	return size;
 }
 
-static uint64_t alloc_flags(const pmo_pool *p, size_t size, int zero)
+uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, int zero)
 {
 	uint64_t f = zero ? POBJ_XALLOC_ZERO : 0;
 	if (size + ALLOC_HEADER <= SMALL_UNIT * MAX_UNITS)
@@ -460,7 +460,7 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 	size = pmo_alloc_room(p, size);
 	PMEMoid oid = fault(PMO_FAULT_ALLOC)
 			      ? (injected_tx_failure(), OID_NULL)
-			      : pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
+			      : pmemobj_tx_xalloc(size, type_num, pmo_alloc_flags(p, size, zero));
 	if (OID_IS_NULL(oid)) {
 		alloc_failed(p, size);
 		return 0;

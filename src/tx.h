@@ -132,6 +132,11 @@ int pmo_alloc_classes_init(pmo_pool *p);
  * it. */
 size_t pmo_alloc_room(const pmo_pool *p, size_t size);
 
+/* The libpmemobj flags (class, zeroing) of an allocation of size bytes
+ * (already rounded by pmo_alloc_room) in p: for allocations made outside
+ * a transaction too (the range log's block). */
+uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, int zero);
+
 /* Allocate inside the transaction; returns the offset, 0 on failure. */
 uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);
 
