@@ -214,8 +214,11 @@ def _footprint(t, rows, data, kind):
                     acct, k, least, least / pk, t["goal"]))
     return ("not a floor of the allocation minimum: %s; the slot and %d unit(s) would be "
             "%d B = %.2fx pickle, so the %d B of headers per block and rounding the "
-            "payload up to whole %d B units make up the rest; a smaller unit or header "
-            "would change the pool format; not done" % (
+            "payload up to whole %d B units make up the rest; a smaller unit is a "
+            "choice of the allocation classes pmemobj registers at open (not tried: a "
+            "block may span at most 64 units, so 16 B units cap a small object at 1 KiB "
+            "and need another class above it), a smaller header would change the pool "
+            "format; not done" % (
                 acct, k, least, least / pk, heads, fmt["unit"]))
 
 
@@ -306,9 +309,10 @@ def _preflight(t, rows, data, n):
                      t["goal"], "<=")
     grows = ("; at 1000 objects it adds %s" % _ns(small[0] - small[1])
              if all(small) else "")
-    return ("not a floor: the check reads every chunk header and every run's header and "
-            "bitmap through a private read-only mapping before libpmemobj maps the file "
-            "again, so its cost grows with the runs the heap holds: at %s objects it adds "
+    return ("not a floor: before libpmemobj maps the file, the check reads the descriptor "
+            "and every lane's logs through a private read-only mapping and every chunk and "
+            "run header by pread, so its cost grows with the runs the heap holds: at %s "
+            "objects it adds "
             "%s to the %s open%s; %s; not done" % (
                 format(int(n), ","), _ns(with_ - without), _ns(without), grows,
                 spread or "no per-round samples"))

@@ -1,23 +1,89 @@
 /* The heap walk; see heapwalk.h.  Layout: pmdk_layout.h. */
 #include "heapwalk.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "pmdk_layout.h"
 #include "pool.h"
 
+/* The reader's pages: few, since the walk goes forward through the heap
+ * and comes back only to the zone's chunk headers. */
+#define READER_PAGE 4096
+#define READER_SLOTS 8
+struct pmo_heap_reader {
+	int fd;
+	uint64_t page[READER_SLOTS]; /* page number + 1 held in the slot; 0: none */
+	unsigned char data[READER_SLOTS][READER_PAGE];
+};
+
+struct pmo_heap_reader *pmo_heap_reader_new(int fd)
+{
+	struct pmo_heap_reader *r = calloc(1, sizeof *r);
+	if (r)
+		r->fd = fd;
+	return r;
+}
+
+void pmo_heap_reader_free(struct pmo_heap_reader *r)
+{
+	free(r);
+}
+
+/* Page pg of the file through the reader, or NULL if it cannot be read
+ * whole (as far as the view reaches). */
+static const unsigned char *reader_page(const pmo_heap_view *v, uint64_t pg)
+{
+	struct pmo_heap_reader *r = v->reader;
+	/* Hashed, not pg % SLOTS: the run headers a walk reads lie a chunk
+	 * (64 pages) apart, which would all share one slot. */
+	unsigned s = (unsigned)((pg * 0x9E3779B97F4A7C15ull) >> 61);
+	if (r->page[s] != pg + 1) {
+		uint64_t want = v->size - pg * READER_PAGE;
+		if (want > READER_PAGE)
+			want = READER_PAGE;
+		ssize_t got = pread(r->fd, r->data[s], READER_PAGE, (off_t)(pg * READER_PAGE));
+		if (got < 0 || (uint64_t)got < want) {
+			r->page[s] = 0;
+			return NULL;
+		}
+		r->page[s] = pg + 1;
+	}
+	return r->data[s];
+}
+
+/* len bytes at off, which the caller has checked lie in the view. */
+static void view_read(const pmo_heap_view *v, uint64_t off, void *dst, size_t len)
+{
+	if (!v->reader) {
+		memcpy(dst, v->base + off, len);
+		return;
+	}
+	unsigned char *d = dst;
+	while (len) {
+		uint64_t in = off % READER_PAGE;
+		size_t n = READER_PAGE - in < len ? READER_PAGE - in : len;
+		const unsigned char *page = reader_page(v, off / READER_PAGE);
+		memcpy(d, page ? page + in : v->base + off, n);
+		d += n;
+		off += n;
+		len -= n;
+	}
+}
+
 static inline uint64_t u64(const pmo_heap_view *v, uint64_t off)
 {
 	uint64_t x;
-	memcpy(&x, v->base + off, sizeof x);
+	view_read(v, off, &x, sizeof x);
 	return x;
 }
 
 static inline uint32_t u32(const pmo_heap_view *v, uint64_t off)
 {
 	uint32_t x;
-	memcpy(&x, v->base + off, sizeof x);
+	view_read(v, off, &x, sizeof x);
 	return x;
 }
 
@@ -41,7 +107,7 @@ static int bad(const pmo_heap_view *v, uint64_t off, const char *what)
 static struct pmdk_chunk_header chunk_header(const pmo_heap_view *v, uint64_t off)
 {
 	struct pmdk_chunk_header h;
-	memcpy(&h, v->base + off, sizeof h);
+	view_read(v, off, &h, sizeof h);
 	return h;
 }
 
@@ -71,7 +137,7 @@ static inline void read_header(const pmo_heap_view *v, uint64_t off, enum hdr_ki
 {
 	if (k == HDR_COMPACT) {
 		struct pmdk_alloc_header_compact h;
-		memcpy(&h, v->base + off, sizeof h);
+		view_read(v, off, &h, sizeof h);
 		*size = h.size & PMDK_ALLOC_SIZE_MASK;
 		*flags = h.size >> PMDK_ALLOC_FLAGS_SHIFT;
 		*type_num = h.extra;

@@ -236,7 +236,7 @@ int pmo_preflight(const char *path)
 		void *m;
 		int rc = pmo_set_map(&s, path, &m);
 		if (rc == 0) {
-			file_view f = {path, m, s.total};
+			file_view f = {path, m, s.total, NULL};
 			rc = preflight_view(&f, 1);
 			munmap(m, s.total);
 		}
@@ -252,14 +252,20 @@ int pmo_preflight(const char *path)
 		close(fd);
 		return pmo_err(e, "cannot open pool %s: %s", path, strerror(e));
 	}
-	file_view f = {path, NULL, (uint64_t)st.st_size};
+	file_view f = {path, NULL, (uint64_t)st.st_size, NULL};
 	void *m = f.size ? mmap(NULL, f.size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
-	close(fd);
-	if (m == MAP_FAILED)
-		return pmo_err(errno ? errno : EINVAL, "cannot map pool %s: %s", path,
-			       strerror(errno ? errno : EINVAL));
+	if (m == MAP_FAILED) {
+		int e = errno ? errno : EINVAL;
+		close(fd);
+		return pmo_err(e, "cannot map pool %s: %s", path, strerror(e));
+	}
 	f.base = m;
+	/* The descriptor and the lanes, read word by word, through the
+	 * mapping; the heap's headers, a word or two a chunk, by pread. */
+	f.reader = pmo_heap_reader_new(fd);
 	int rc = preflight_view(&f, 0);
+	pmo_heap_reader_free(f.reader);
 	munmap(m, f.size);
+	close(fd);
 	return rc;
 }

@@ -8,7 +8,9 @@
  * 0 loops for ever, a wrong type or size sends the free-block search off
  * the map).  Its own checker (pmemobj_check) covers less and is not run at
  * open.  So pmemobj checks what libpmemobj would follow, reading the file
- * through a private read-only mapping, never writing it:
+ * (never writing it) through a private read-only mapping, and a
+ * single-file pool's heap headers by pread (pmo_heap_reader_new: a word
+ * or two a chunk, where a fault on the mapping would map 16 pages):
  *
  *   - the pool descriptor: its checksum, and the offsets it holds (lanes,
  *     heap, root) inside the file and in order;
@@ -21,7 +23,7 @@
  *
  * Cost: the headers only, never object data; on an 8 MiB pool about the
  * 3 KiB of each of the 1024 lanes' first cache lines and a few pages of
- * heap metadata (see the OpenPreflight benchmark).  The on-media layouts
+ * heap metadata (OpenClean / OpenNoPreflight in bench_heap.cc).  The on-media layouts
  * are PMDK 1.12's, written down once in pmdk_layout.h.  The run bitmaps
  * and allocation headers are checked by the heap walk itself, when gc or
  * check reads them.

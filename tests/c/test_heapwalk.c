@@ -394,9 +394,40 @@ static int note_block(void *ctx, const pmo_block *b)
 
 static int walk_image(const image *im, walked *w)
 {
-	pmo_heap_view v = {"image", im->bytes, im->size};
+	pmo_heap_view v = {"image", im->bytes, im->size, NULL};
 	*w = (walked){im->size, 0, 0};
 	return pmo_heap_walk_view(&v, note_block, w);
+}
+
+/* The walk reads the same heap through a reader (pread of a file holding
+ * the image) as through memory: the same result, the same message, the
+ * same blocks; with fn NULL (preflight's walk) as with fn. */
+static void same_through_a_reader(const image *im, int rc, const walked *w)
+{
+	const char *path = test_pool_path("reader");
+	CHECK(save(im, path) == 0);
+	int fd = open(path, O_RDONLY);
+	CHECK(fd >= 0);
+	struct pmo_heap_reader *r = pmo_heap_reader_new(fd);
+	CHECK(r != NULL);
+	char msg[512];
+	for (int with_fn = 0; with_fn < 2; with_fn++) {
+		pmo_heap_view plain = {"image", im->bytes, im->size, NULL};
+		pmo_heap_view read = {"image", im->bytes, im->size, r};
+		walked a = {im->size, 0, 0}, b = {im->size, 0, 0};
+		int ra = pmo_heap_walk_view(&plain, with_fn ? note_block : NULL, &a);
+		snprintf(msg, sizeof msg, "%s", ra ? pmo_errormsg() : "");
+		pmo_err_clear();
+		int rb = pmo_heap_walk_view(&read, with_fn ? note_block : NULL, &b);
+		CHECK(ra == rb && strcmp(msg, rb ? pmo_errormsg() : "") == 0);
+		CHECK(a.blocks == b.blocks && a.outside == b.outside);
+		if (with_fn)
+			CHECK(rb == rc && b.blocks == w->blocks);
+		pmo_err_clear();
+	}
+	pmo_heap_reader_free(r);
+	close(fd);
+	unlink(path);
 }
 
 /* The heap's layout in an image: the first zone's chunk headers. */
@@ -430,7 +461,7 @@ static uint64_t chunk_at(const image *im, uint32_t i)
 static int find_used_block(const image *im, uint32_t *chunk, uint64_t *hdr)
 {
 	blocks all = {0};
-	pmo_heap_view v = {"image", im->bytes, im->size};
+	pmo_heap_view v = {"image", im->bytes, im->size, NULL};
 	int rc = -1;
 	if (pmo_heap_walk_view(&v, blocks_add, &all) != 0)
 		return -1;
@@ -661,7 +692,7 @@ static void test_random_damage(void)
 		if (chunk_hdr(&im, i)->type != PMDK_CHUNK_FREE)
 			targets[nt++] = (range){chunk_at(&im, i), 1024};
 	blocks all = {0};
-	pmo_heap_view v = {"image", im.bytes, im.size};
+	pmo_heap_view v = {"image", im.bytes, im.size, NULL};
 	CHECK(pmo_heap_walk_view(&v, blocks_add, &all) == 0);
 	for (size_t i = 0; i < all.len && nt < 4096; i++)
 		targets[nt++] = (range){all.v[i].off - 16, 16};
@@ -702,6 +733,8 @@ static void test_random_damage(void)
 			CHECK(rc == -1 && errno == EIO && strstr(pmo_errormsg(), "image") != NULL);
 			pmo_err_clear();
 		}
+		if (trial % 30 == 0)
+			same_through_a_reader(&d, rc, &w);
 	}
 	printf("heap walk: 3000 randomly damaged heaps: %lu reported, %lu walked "
 	       "(no block outside the file)\n",

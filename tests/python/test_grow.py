@@ -269,6 +269,43 @@ def test_parts_directory_not_writable(grow_path):
         os.chmod(grow_path + ".parts", 0o755)
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+def test_parts_directory_not_writable_for_another_user(grow_path, pool_dir):
+    # The test above as root, who writes anywhere: a forked child becomes
+    # the unprivileged user nobody and opens a pool whose files it may
+    # write but whose parts directory (root's, 0755) it may not.
+    make(grow_path)
+    os.chmod(pool_dir, 0o755)
+    for f in [grow_path] + parts_of(grow_path):
+        os.chmod(f, 0o666)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                   # the child: never returns
+        code = 1
+        try:
+            os.close(r)
+            os.setgid(65534)
+            os.setuid(65534)
+            try:
+                pmemobj.open(grow_path).close()
+                said = "opened"
+            except PermissionError as e:
+                said = "PermissionError: %s" % e
+            with pmemobj.open(grow_path, flag="r") as ro:
+                said += "|%d" % len(ro.root)
+            os.write(w, said.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        said = f.read().decode()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, said
+    assert said.startswith("PermissionError") and "not writable" in said, said
+    assert said.endswith("|60000"), said
+
+
 FILLER = """
 import sys, pmemobj
 path = sys.argv[1]

@@ -207,6 +207,32 @@ def test_rollback_restores_everything(pool, sd):
     assert len(sd) == 2000 and sd.peekitem(1000) == (1000, 1000)
 
 
+def test_rollback_of_a_transaction_over_thousands_of_nodes(pool_path):
+    # One transaction that changes every leaf of a tree of ~2,000 nodes:
+    # the runtime remembers which nodes it already saved in the transaction
+    # (a set that must grow past its first 1,024 entries here), and a node
+    # it wrongly took for saved would keep its change after the rollback.
+    # The second round checks that nothing is remembered across
+    # transactions.
+    keys = list(range(40000))
+    random.Random(7).shuffle(keys)
+    with pmemobj.create(pool_path, pool_size=64 << 20) as pool:
+        sd = pool.root = pool.new(PSD)
+        with pool.transaction():
+            for k in keys:
+                sd[k] = k
+        for _ in range(2):
+            with pytest.raises(KeyError):
+                with pool.transaction():
+                    for k in keys:
+                        sd[k] = -k
+                    sd.update({k: k for k in range(-3000, 0)})
+                    raise KeyError("abort")
+            assert len(sd) == 40000
+            assert all(k == v for k, v in sd.items())
+        assert pool.check()["ok"]
+
+
 def test_iteration_under_change(sd):
     sd.update({k: k for k in range(100)})
     it = iter(sd)
