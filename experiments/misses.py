@@ -262,18 +262,20 @@ def _write_1mib(t, rows, data):
     if not (p and f and copy and snap and rlog):
         return None
     lf = rlog / copy
-    head = ("pmo_bench in this run, against its durable 1 MiB copy (RawRangeCopy1MiB, %s): "
-            "libpmemobj's own transaction snapshotting the MiB (RawTxRange1MiB) takes %s = "
-            "%.2fx, and the raw calls of the range log pmemobj uses instead (RawRangeLogTx1MiB: "
-            "the old MiB copied aside, the new one written and flushed at commit) %s = %.2fx" % (
+    head = ("pmo_bench in this run, against its durable 1 MiB copy into one range "
+            "(RawRangeCopy1MiB, %s), with the written MiB taken in turn from 64 MiB as "
+            "arrays.py's from its array: libpmemobj's own transaction snapshotting the MiB "
+            "(RawTxRange1MiB) takes %s = %.2fx, and the raw calls of the range log pmemobj uses "
+            "instead (RawRangeLogTx1MiB: the old MiB read and copied aside, the new one written "
+            "and flushed at commit, three passes where the copy makes one) %s = %.2fx" % (
                 _ns(copy), _ns(snap), snap / copy, _ns(rlog), lf))
     if lf > t["goal"]:
         return "floor: " + head + "; the floor alone misses %.3gx" % t["goal"]
     spread = _spread(e.get("pmemobj_samples_ns"), e.get("floor_samples_ns"), t["goal"], "<=")
     return _edge(t, spread) or (
         "not a floor: %s, under the %.3gx goal; pmemobj's %s = %.2fx of the Python-timed "
-        "memcpy+persist (%s) leaves %.2fx beyond the range log's floor (the with-block's "
-        "transaction, the memoryview and NumPy's copy); %s; not done" % (
+        "memcpy+persist (%s) leaves %.2fx beyond the range log's raw calls (the with-block's "
+        "transaction, the memoryview, NumPy's copy: not measured apart); %s; not done" % (
             head, t["goal"], _ns(p), p / f, _ns(f), p / f / lf,
             spread or "no per-round samples"))
 
