@@ -2,7 +2,7 @@
  * The range log: the undo log of large in-place writes (a PersistentArray's
  * writable range), kept by the pool instead of libpmemobj.
  *
- * libpmemobj's own snapshot of a large range costs about six times a
+ * libpmemobj's own snapshot of a large range costs six to eight times a
  * durable copy of it (measured: pmo_bench RawTxRange1MiB against
  * RawRangeCopy1MiB): it copies the range into undo-log extension buffers
  * that it allocates and frees in every transaction, and checksums every
