@@ -16,7 +16,13 @@
    numpy.asarray(v)[:] = src`, its own transaction: snapshot, copy, commit)
    against the floor of any durable 1 MiB write: libpmem's
    pmem_memcpy_persist of 1 MiB into a mapped file on the same file
-   system.  Target: within 3x.
+   system.  Target: within 3x.  Beside it, in the same run, pmo_bench's
+   raw libpmemobj floors of such a write (bench/c/bench_raw.cc), each
+   against a durable 1 MiB copy in the same process (RawRangeCopy1MiB): a
+   transaction snapshotting the MiB with libpmemobj (RawTxRange1MiB, and
+   with a preallocated log, RawTxRange1MiBUserLog), and the calls the
+   runtime's range log makes instead (RawRangeLogTx1MiB, src/rangelog.h),
+   which experiments/misses.py reads for a miss.
 3. The same 1 MiB update with the peers, which store the array pickled:
    ZODB (a Persistent object holding an array.array, one commit, FileStorage
    fsync) and pynvm (which stores no bytes: the pickle as a latin-1 str,
@@ -38,6 +44,10 @@ import common as C
 NAME = "arrays"
 REDUCTIONS = ["sum", "mean", "max", "std"]
 MIB = 1 << 20
+C_FLOOR = "RawRangeCopy1MiB"            # pmo_bench's durable 1 MiB copy
+C_FLOORS = {"RawTxRange1MiB": "raw libpmemobj tx snapshotting 1 MiB",
+            "RawTxRange1MiBUserLog": "raw libpmemobj tx snapshotting 1 MiB, preallocated log",
+            "RawRangeLogTx1MiB": "raw calls of pmemobj's range log, 1 MiB"}
 
 
 def small_page_array(np, n):
@@ -73,6 +83,24 @@ def timeit(fn, inner=1):
     for _ in range(inner):
         fn()
     return (time.perf_counter_ns() - t0) / inner
+
+
+def c_floors(quick):
+    """pmo_bench's 1 MiB range-write floors: (table, None) or (None, why)."""
+    names = [C_FLOOR] + list(C_FLOORS)
+    try:
+        data = C.run_pmo_bench("^(%s)$" % "|".join(names), "pmem",
+                               min_time=0.05 if quick else 0.2,
+                               repetitions=3 if quick else 5, quick=quick,
+                               label="pmo_bench 1 MiB floors")
+    except (C.PmoBenchMissing, RuntimeError, OSError) as e:
+        return None, str(e)
+    table = C.bench_table(data)
+    missing = [n for n in names if not table.get(n, {}).get("median_ns")]
+    if missing:
+        return None, "pmo_bench gave no result for %s" % ", ".join(missing)
+    return {n: {"median_ns": table[n]["median_ns"], "samples_ns": table[n]["samples_ns"]}
+            for n in names}, None
 
 
 def libpmem_floor(wd, src_bytes, rounds, inner):
@@ -286,6 +314,16 @@ def main():
                           detail="%s vs %s" % (C.fmt_ns(C.median(ours)),
                                                C.fmt_ns(C.median(floor)))))
         pool.close()
+        cf, why = c_floors(args.quick)
+        res["write_1mib"]["c_floor"] = cf if cf else {"missing": why}
+        for name, what in C_FLOORS.items():
+            T.append(C.info("1 MiB range write floor: %s / its 1 MiB memcpy+persist" % what,
+                            cf[name]["median_ns"] / cf[C_FLOOR]["median_ns"] if cf else None,
+                            "x", "pmo_bench %s / %s, medians, same pmo_bench run" % (
+                                name, C_FLOOR), group="arrays",
+                            detail="%s vs %s" % (C.fmt_ns(cf[name]["median_ns"]),
+                                                 C.fmt_ns(cf[C_FLOOR]["median_ns"]))
+                            if cf else why))
         for peer, fn in (("zodb", zodb_update), ("pynvm", pynvm_update)):
             samples, missing = fn(wd, src, rounds)
             if samples is None:

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "rangelog.h"
 #include "tx.h"
 
 size_t pmo_array_itemsize(int typecode)
@@ -142,7 +143,14 @@ int pmo_array_snapshot(pmo_pool *p, pmo_array *a, size_t lo, size_t hi)
 			       (unsigned long long)a->len);
 	if (lo == hi)
 		return 0;
-	return pmo_tx_snapshot(p, pmo_array_data(p, a) + lo * a->itemsize, (hi - lo) * a->itemsize);
+	char *d = pmo_array_data(p, a) + lo * a->itemsize;
+	size_t n = (hi - lo) * a->itemsize;
+	/* A large range as a transaction's first change: the range log's
+	 * copy, several times cheaper than libpmemobj's snapshot. */
+	int logged = pmo_rangelog_save(p, d, n);
+	if (logged)
+		return logged < 0 ? -1 : 0;
+	return pmo_tx_snapshot(p, d, n);
 }
 
 /* Room for n items (flat arrays); new room is zeroed. */

@@ -4,7 +4,9 @@
  * build-planted/), and then each is off unless the environment variable
  * PMO_PLANTED_BUG names it:
  *   skip_len_snapshot    a list append does not save the list's length;
- *   skip_atomic_persist  a log-free single store is not flushed.
+ *   skip_atomic_persist  a log-free single store is not flushed;
+ *   skip_range_save      a large writable range is not saved in the range
+ *                        log (rangelog.h) before it is written in place.
  * In every other build pmo_planted() is the constant 0.
  */
 #ifndef PMO_PLANTED_H

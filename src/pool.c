@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -16,7 +17,12 @@
 #include "heap.h"
 #include "pmdk_layout.h"
 #include "poolset.h"
+#include "rangelog.h"
 #include "tx.h"
+
+/* In the .c file: pool.h is C++'s too (bench/c). */
+_Static_assert(sizeof(struct pmo_root) == 136 && offsetof(struct pmo_root, range_log) == 88,
+	       "pmo_root layout is persistent");
 
 /* Where libpmemobj (1.x) keeps what we check before opening a file: the
  * pool signature at offset 0 and the layout name at 4096.  Reading them
@@ -199,6 +205,12 @@ static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path, const pmo_set *se
 	} else {
 		struct stat st;
 		p->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
+		/* Transparent huge pages where the file's memory can have them
+		 * (tmpfs whose shmem_enabled is advise, DAX): NumPy scans a
+		 * large array with fewer TLB misses, as it asks for its own
+		 * arrays.  Elsewhere the kernel keeps the advice and ignores it,
+		 * or refuses it: harmless either way. */
+		(void)madvise(pop, p->size, MADV_HUGEPAGE);
 	}
 	/* The chunks start after the heap header, the first zone header and
 	 * its chunk headers; the descriptor's heap offset was checked by
@@ -410,6 +422,14 @@ pmo_pool *pmo_pool_open(const char *path)
 		pmemobj_close(pop);
 		if (p)
 			pool_free(p);
+		errno = e;
+		return NULL;
+	}
+	/* libpmemobj recovered its logs in pmemobj_open; then ours. */
+	if (pmo_rangelog_recover(p) != 0) {
+		int e = errno;
+		pmemobj_close(pop);
+		pool_free(p);
 		errno = e;
 		return NULL;
 	}

@@ -24,10 +24,12 @@
 #include "stats.h"
 
 #define PMO_LAYOUT "pmemobj-py"
-/* Version 2 added short strs inline in slots (slot.h).  Version 1 pools
- * are read as they are and marked version 2 at open, so that an older
- * build refuses them once they may hold short strs. */
-#define PMO_FORMAT_VERSION 2
+/* Version 2 added short strs inline in slots (slot.h); version 3 the range
+ * log (rangelog.h), which an older build would not restore after a crash.
+ * Older pools are read as they are and marked the current version at
+ * open, so that an older build refuses them once they may hold what it
+ * does not know. */
+#define PMO_FORMAT_VERSION 3
 #define PMO_FORMAT_VERSION_MIN 1
 #define PMO_MAGIC "PMOPYRT" /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)
@@ -47,7 +49,8 @@ struct pmo_root {
 	pmo_slot type_table;  /* class paths of user types (see types.h) */
 	pmo_slot attr_names;  /* PersistentObject attribute names (types.h);
 				  * EMPTY (zero) in a pool that never had one */
-	uint64_t reserved[6]; /* room for later fields without a format bump */
+	PMEMoid range_log;    /* the range log's block (rangelog.h), or null */
+	uint64_t reserved[4]; /* room for later fields without a format bump */
 };
 
 struct pmo_typeops;
@@ -105,6 +108,7 @@ typedef struct pmo_pool {
 	uint64_t freeing; /* object whose hook_dealloc is running, or 0 */
 	int io_failed;    /* an I/O error under the mapping (errno), 0 if none:
 				  * written by iofail.c, also from a signal handler */
+	int range_armed;  /* the open transaction armed the range log */
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);

@@ -12,6 +12,7 @@
 #include "iofail.h"
 #include "planted.h"
 #include "poolset.h"
+#include "rangelog.h"
 
 /* libpmemobj keeps its transaction state per thread; so do we.  The
  * libpmemobj transaction starts lazily, at the first call that needs it
@@ -65,6 +66,11 @@ static int injected_tx_failure(void)
 int pmo_tx_depth(void)
 {
 	return tx_depth;
+}
+
+int pmo_tx_fresh(void)
+{
+	return tx_depth > 0 && !tx_started && !tx_err;
 }
 
 int pmo_tx_active(void)
@@ -277,6 +283,8 @@ int pmo_tx_end(pmo_pool *p)
 	tx_started = 0;
 	tx_err = 0;
 	tx_single = 0;
+	/* After libpmemobj's rollback, the range log's (rangelog.h). */
+	pmo_rangelog_end(p, err != 0);
 	if (--tx_depth == 0) {
 		tx_pool = NULL;
 		/* A growable pool's heap may have taken new parts: follow the
@@ -499,7 +507,7 @@ size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 	return size;
 }
 
-static uint64_t alloc_flags(const pmo_pool *p, size_t size, int zero)
+uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, int zero)
 {
 	uint64_t f = zero ? POBJ_XALLOC_ZERO : 0;
 	if (size + ALLOC_HEADER <= SMALL_UNIT * MAX_UNITS)
@@ -534,7 +542,7 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 	size = pmo_alloc_room(p, size);
 	PMEMoid oid = fault(PMO_FAULT_ALLOC)
 			      ? (injected_tx_failure(), OID_NULL)
-			      : pmemobj_tx_xalloc(size, type_num, alloc_flags(p, size, zero));
+			      : pmemobj_tx_xalloc(size, type_num, pmo_alloc_flags(p, size, zero));
 	if (OID_IS_NULL(oid)) {
 		alloc_failed(p, size);
 		return 0;

@@ -105,6 +105,10 @@ int pmo_tx_depth(void);
 /* Is this thread's transaction (if any) still able to do work? */
 int pmo_tx_active(void);
 
+/* Is a transaction open in this thread that has made no change through
+ * libpmemobj yet (nothing snapshotted, allocated or freed)? */
+int pmo_tx_fresh(void);
+
 /* Snapshot len bytes at ptr so an abort restores them. */
 int pmo_tx_snapshot(pmo_pool *p, void *ptr, size_t len);
 
@@ -136,6 +140,11 @@ int pmo_alloc_classes_init(pmo_pool *p);
  * rounded up to whole chunks): growing containers size their capacity to
  * it. */
 size_t pmo_alloc_room(const pmo_pool *p, size_t size);
+
+/* The libpmemobj flags (class, zeroing) of an allocation of size bytes
+ * (already rounded by pmo_alloc_room) in p: for allocations made outside
+ * a transaction too (the range log's block). */
+uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, int zero);
 
 /* Allocate inside the transaction; returns the offset, 0 on failure. */
 uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);

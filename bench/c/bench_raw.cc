@@ -10,6 +10,18 @@
  *   RawTx8          snapshot and update one 8-byte field
  *   RawTx16         snapshot and update one 16-byte slot (a PMEMoid's size)
  *   RawAllocFree32  a transaction allocating 32 bytes, then one freeing them
+ *   RawRangeCopy1MiB     pmemobj_memcpy_persist of 1 MiB into the pool: the
+ *                        floor of any durable 1 MiB write
+ *   RawTxRange1MiB       a transaction that snapshots 1 MiB with
+ *                        pmemobj_tx_add_range_direct and copies 1 MiB into it
+ *   RawTxRange1MiBUserLog  the same with a preallocated snapshot log given
+ *                        by pmemobj_tx_log_append_buffer (no log extensions
+ *                        allocated and freed per transaction)
+ *   RawRangeLogTx1MiB    what the runtime's range log does instead
+ *                        (src/rangelog.h), in raw calls: copy the old 1 MiB
+ *                        aside and persist it, persist a 24-byte header, then
+ *                        a transaction snapshotting 8 bytes and adding the
+ *                        range unsnapshotted, the 1 MiB copy, commit
  *
  * These use the function API, not the TX_BEGIN macros (which add a setjmp
  * per transaction), as src/tx.c does.
@@ -209,6 +221,123 @@ void BM_RawAllocFree32(benchmark::State &state)
 	c.finish();
 }
 
+/* 1 MiB range writes (a PersistentArray's writable range, issue #12), on a
+ * pool of their own, as experiments/arrays.py makes them: the transactions
+ * take their ranges in turn from a 64 MiB block (more than the caches
+ * hold, as arrays.py's 80 MB array), the floor copies into one range again
+ * and again (as arrays.py's libpmem floor does into its file). */
+constexpr size_t kRange = (size_t)1 << 20;
+constexpr size_t kRangeBlock = 64 * kRange;
+
+struct range_fixture {
+	PMEMobjpool *pop = nullptr;
+	char *block = nullptr;
+	char *log = nullptr;        /* 64-aligned, 2 MiB: room for 1 MiB of snapshot entries */
+	uint64_t *header = nullptr; /* the raw range log's: counter, armed, off, len */
+	std::string src;
+	size_t next = 0;
+	char *range() { return block + (next++ % (kRangeBlock / kRange)) * kRange; }
+};
+
+bool range_setup(benchmark::State &state, range_fixture *f)
+{
+	f->pop = bench_raw_pool("rawrange", kRangeBlock + 4 * kRange + ((size_t)16 << 20),
+				"pmo-bench-raw-range");
+	if (!f->pop) {
+		state.SkipWithError(bench_error().c_str());
+		return false;
+	}
+	PMEMoid r = pmemobj_root(f->pop, 2 * sizeof(PMEMoid));
+	if (OID_IS_NULL(r)) {
+		raw_fail(state, "root");
+		return false;
+	}
+	PMEMoid *oids = (PMEMoid *)pmemobj_direct(r);
+	if ((OID_IS_NULL(oids[0]) && pmemobj_zalloc(f->pop, &oids[0], kRangeBlock, kRawType)) ||
+	    (OID_IS_NULL(oids[1]) && pmemobj_zalloc(f->pop, &oids[1], 2 * kRange + 64, kRawType))) {
+		raw_fail(state, "alloc");
+		return false;
+	}
+	f->block = (char *)pmemobj_direct(oids[0]);
+	f->log = (char *)(((uintptr_t)pmemobj_direct(oids[1]) + 63) & ~(uintptr_t)63);
+	f->header = (uint64_t *)(f->log + 2 * kRange - 64);
+	f->src.assign(kRange, '\x5a');
+	return true;
+}
+
+void BM_RawRangeCopy1MiB(benchmark::State &state)
+{
+	range_fixture f;
+	if (!range_setup(state, &f))
+		return;
+	RunCounters c(state, nullptr);
+	for (auto _ : state)
+		pmemobj_memcpy_persist(f.pop, f.block, f.src.data(), kRange);
+	c.finish();
+}
+
+void raw_range_tx(benchmark::State &state, bool user_log)
+{
+	range_fixture f;
+	if (!range_setup(state, &f))
+		return;
+	RunCounters c(state, nullptr);
+	for (auto _ : state) {
+		auto write = [&f, user_log]() -> const char * {
+			if (user_log && pmemobj_tx_log_append_buffer(TX_LOG_TYPE_SNAPSHOT, f.log,
+								     2 * kRange) != 0)
+				return "log append buffer";
+			char *dst = f.range();
+			if (pmemobj_tx_add_range_direct(dst, kRange) != 0)
+				return "add range";
+			memcpy(dst, f.src.data(), kRange);
+			return nullptr;
+		};
+		if (!raw_tx(state, f.pop, write))
+			break;
+	}
+	c.finish();
+}
+
+void BM_RawTxRange1MiB(benchmark::State &state)
+{
+	raw_range_tx(state, false);
+}
+
+void BM_RawTxRange1MiBUserLog(benchmark::State &state)
+{
+	raw_range_tx(state, true);
+}
+
+void BM_RawRangeLogTx1MiB(benchmark::State &state)
+{
+	range_fixture f;
+	if (!range_setup(state, &f))
+		return;
+	RunCounters c(state, nullptr);
+	uint64_t *h = f.header;
+	for (auto _ : state) {
+		char *dst = f.range();
+		pmemobj_memcpy_persist(f.pop, f.log, dst, kRange);
+		h[2] = (uint64_t)(dst - (char *)f.pop);
+		h[3] = kRange;
+		pmemobj_persist(f.pop, &h[2], 2 * sizeof *h);
+		h[1] = h[0] + 1;
+		pmemobj_persist(f.pop, &h[1], sizeof *h);
+		auto write = [&f, h, dst]() -> const char * {
+			if (pmemobj_tx_add_range_direct(h, sizeof *h) != 0 ||
+			    pmemobj_tx_xadd_range_direct(dst, kRange, POBJ_XADD_NO_SNAPSHOT) != 0)
+				return "add range";
+			h[0]++;
+			memcpy(dst, f.src.data(), kRange);
+			return nullptr;
+		};
+		if (!raw_tx(state, f.pop, write))
+			break;
+	}
+	c.finish();
+}
+
 } // namespace
 
 void register_raw_benchmarks()
@@ -219,4 +348,8 @@ void register_raw_benchmarks()
 	bench_register("RawTxDictAdd", BM_RawTxDictAdd);
 	bench_register("RawTxAttrAdd", BM_RawTxAttrAdd);
 	bench_register("RawAllocFree32", BM_RawAllocFree32);
+	bench_register("RawRangeCopy1MiB", BM_RawRangeCopy1MiB);
+	bench_register("RawTxRange1MiB", BM_RawTxRange1MiB);
+	bench_register("RawTxRange1MiBUserLog", BM_RawTxRange1MiBUserLog);
+	bench_register("RawRangeLogTx1MiB", BM_RawRangeLogTx1MiB);
 }

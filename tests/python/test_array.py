@@ -5,6 +5,7 @@ ranges."""
 import array
 import contextlib
 import copy
+import os
 import pickle
 import signal
 import struct
@@ -346,3 +347,29 @@ def test_gc_frees_the_data_block(pool):
     assert pool.stats()["frees"] - before == 2     # the object and its block
     types, counts = pool.gc()
     assert "PersistentArray" not in types and counts["collected"] == 0
+
+
+def _vm_flags(address):
+    """The VmFlags of the mapping holding address, from /proc/self/smaps."""
+    inside = False
+    with open("/proc/self/smaps") as f:
+        for line in f:
+            words = line.split()
+            head = words[0]
+            if "-" in head and set(head) <= set("0123456789abcdef-"):
+                lo, hi = (int(x, 16) for x in head.split("-"))
+                inside = lo <= address < hi
+            elif inside and head == "VmFlags:":
+                return words[1:]
+    return None
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="needs Linux's smaps")
+def test_the_pool_mapping_asks_for_huge_pages(pool):
+    # madvise(MADV_HUGEPAGE) over the pool (pool.c): "hg" in its mapping's
+    # flags.  Whether the kernel gives huge pages depends on the file
+    # system (tmpfs's shmem_enabled, DAX); the advice is what we control.
+    pool.root = pool.new(pmemobj.PersistentArray, "d", 8)
+    oid = pool.root._p_oid
+    flags = _vm_flags(pool.mm.direct(oid) - oid[1])
+    assert flags is not None and "hg" in flags, flags

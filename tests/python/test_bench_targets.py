@@ -219,7 +219,32 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     assert misses.why(other, [other], ovp) == misses.NONE
 
 
+<<<<<<< HEAD
 def test_pool_capacity_is_measured_and_checked(exp, tmp_path):
+=======
+def test_range_write_miss_reason_reads_the_c_floors(exp):
+    """The 1 MiB range write's miss is a floor only when the range log's own
+    raw calls (pmo_bench RawRangeLogTx1MiB) miss the goal in the same run."""
+    C, misses = exp("common"), exp("misses")
+    t = C.target("1 MiB transactional range write / libpmem memcpy+persist of 1 MiB",
+                 4.0, 3.0, "<=", "x", "")
+    w = {"pmemobj_ns": 160.0, "floor_ns": 40.0, "pmemobj_samples_ns": [160.0] * 3,
+         "floor_samples_ns": [40.0] * 3,
+         "c_floor": {"RawRangeCopy1MiB": {"median_ns": 40.0},
+                     "RawTxRange1MiB": {"median_ns": 280.0},
+                     "RawRangeLogTx1MiB": {"median_ns": 104.0}}}
+    text = misses.why(t, [t], {"arrays": {"write_1mib": w}})
+    assert text.startswith("not a floor") and "= 7.00x" in text and "= 2.60x" in text
+    assert "0 of 3 rounds meet" in text and text.endswith("not done")
+    w["c_floor"]["RawRangeLogTx1MiB"]["median_ns"] = 130.0
+    text = misses.why(t, [t], {"arrays": {"write_1mib": w}})
+    assert text.startswith("floor: ") and "the floor alone misses 3x" in text
+    w["c_floor"] = {"missing": "pmo_bench not built"}
+    assert misses.why(t, [t], {"arrays": {"write_1mib": w}}).startswith(misses.NONE)
+
+
+def test_default_pool_capacity_is_measured_and_checked(exp, tmp_path):
+>>>>>>> rangewrite
     fp = exp("footprint")
     goal, fill, count, root = fp.CAPACITY["ints in a list"]
     # A fixed 8 MiB pool: filled until it is full.

@@ -1,10 +1,11 @@
 """A quick run of the power-failure simulator (scripts/powerfail.sh runs
 the long one): crash images rebuilt from flushed and fenced cache lines
 recover to a prefix of the committed transactions.  And the simulator can
-fail: the build with planted bugs gives violations with either switched
-on -- a list append that does not save the list's length (so its new
-value is never flushed by the commit), or a log-free scalar overwrite
-that is never flushed.  scripts/test.sh builds it in build-planted/."""
+fail: the build with planted bugs gives violations with any switched on
+-- a list append that does not save the list's length (so its new value
+is never flushed by the commit), a log-free scalar overwrite that is
+never flushed, or a large writable range written in place without being
+saved in the range log.  scripts/test.sh builds it in build-planted/."""
 
 import os
 import subprocess
@@ -51,4 +52,18 @@ def test_simulator_catches_the_planted_bugs(bug, seed):
     images, violations, last = simulate(*run, planted=bug)
     assert violations > 0, last
     # The same build with no bug switched on is clean: the bug is the cause.
+    assert simulate(*run)[1] == 0
+
+
+@pytest.mark.skipif(not (PLANTED / "libpftrace.so").exists(),
+                    reason="build-planted/ not built (scripts/test.sh builds it)")
+def test_simulator_catches_an_unsaved_writable_range():
+    # Seed 39's fourth transaction is an autocommitted writable range of
+    # 600 items of the workload's 8 KiB array, which the range log takes.
+    # Only images with some of its lines in flight at the commit's fence
+    # show the bug, so few transactions (few fences) and many images.
+    run = ("--transactions", "4", "--images", "150", "--seed", "39", "--no-aborts",
+           "--build", str(PLANTED))
+    images, violations, last = simulate(*run, planted="skip_range_save")
+    assert violations > 0, last
     assert simulate(*run)[1] == 0

@@ -125,13 +125,15 @@ def version_of(path):
         return int.from_bytes(f.read(4), "little")
 
 
-def test_version_1_pools_open_and_are_marked_version_2(pool_path):
+@pytest.mark.parametrize("old", [1, 2])
+def test_older_pools_open_and_are_marked_current(pool_path, old):
+    # Version 2 added short strs, version 3 the range log (src/rangelog.h).
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentList, ["a str long enough for the heap", 1])
-    assert version_of(pool_path) == 2
-    set_version(pool_path, 1)        # a pool of the previous format
+    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 3
+    set_version(pool_path, old)      # a pool of a previous format
     with pmemobj.open(pool_path) as pool:
-        assert version_of(pool_path) == 2     # before anything could be written
+        assert version_of(pool_path) == 3     # before anything could be written
         assert list(pool.root) == ["a str long enough for the heap", 1]
         pool.root.append("short")
     with pmemobj.open(pool_path) as pool:
@@ -141,6 +143,6 @@ def test_version_1_pools_open_and_are_marked_version_2(pool_path):
 def test_newer_versions_are_refused(pool_path):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE):
         pass
-    set_version(pool_path, 3)
-    with pytest.raises(ValueError, match="version 3.*written by a newer pmemobj"):
+    set_version(pool_path, 4)
+    with pytest.raises(ValueError, match="version 4.*written by a newer pmemobj"):
         pmemobj.open(pool_path)

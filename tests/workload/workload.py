@@ -66,6 +66,9 @@ def populate(pool):
         root["o"] = pool.new(Node, "node", 0)
         root["t"] = pool.new(pmemobj.PersistentSortedDict, {i * 3: i for i in range(100)})
         root["a"] = pool.new(pmemobj.PersistentArray, "q", range(64))
+        # 8 KiB: its writable ranges are large enough for the range log
+        # (src/rangelog.h) when they are a transaction's first change.
+        root["b"] = pool.new(pmemobj.PersistentArray, "q", range(1024))
 
 
 class RandomTransactions:
@@ -124,7 +127,7 @@ class RandomTransactions:
             # The array: item and slice writes, a writable range, growth.
             lambda: a.__setitem__(k % len(a), k),
             lambda: a.__setitem__(slice(0, 8), array.array("q", range(k, k + 8))),
-            lambda: fill_range(a, k),
+            lambda: fill_range(a if k % 2 else root["b"], k),
             lambda: a.extend(range(k % 9)),
             lambda: len(a) > 64 and a.resize(64),
             lambda: setattr(o, "value", k),
@@ -158,9 +161,10 @@ class RandomTransactions:
 
     @staticmethod
     def fill_range(arr, k):
-        lo = k % (len(arr) - 16)
-        with arr.writable(lo, lo + 16) as v:
-            for i in range(16):
+        n = 16 if len(arr) < 1024 else 600          # 128 bytes, or 4800
+        lo = k % (len(arr) - n)
+        with arr.writable(lo, lo + n) as v:
+            for i in range(n):
                 v[i] = k + i
 
     def step(self, announce=None):
