@@ -219,9 +219,6 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     assert misses.why(other, [other], ovp) == misses.NONE
 
 
-<<<<<<< HEAD
-def test_pool_capacity_is_measured_and_checked(exp, tmp_path):
-=======
 def test_range_write_miss_reason_reads_the_c_floors(exp):
     """The 1 MiB range write's miss is a floor only when the range log's own
     raw calls (pmo_bench RawRangeLogTx1MiB) miss the goal in the same run."""
@@ -243,8 +240,7 @@ def test_range_write_miss_reason_reads_the_c_floors(exp):
     assert misses.why(t, [t], {"arrays": {"write_1mib": w}}).startswith(misses.NONE)
 
 
-def test_default_pool_capacity_is_measured_and_checked(exp, tmp_path):
->>>>>>> rangewrite
+def test_pool_capacity_is_measured_and_checked(exp, tmp_path):
     fp = exp("footprint")
     goal, fill, count, root = fp.CAPACITY["ints in a list"]
     # A fixed 8 MiB pool: filled until it is full.
