@@ -32,6 +32,7 @@ static int room_init(PMEMobjpool *pop, void *ptr, void *arg)
 {
 	pmo_rangelog *rl = ptr;
 	memset(rl, 0, sizeof *rl);
+	rl->committed_not = ~(uint64_t)0;
 	rl->cap = *(uint64_t *)arg;
 	pmemobj_persist(pop, rl, sizeof *rl);
 	return 0;
@@ -86,9 +87,10 @@ int pmo_rangelog_save(pmo_pool *p, void *ptr, size_t len)
 	}
 	/* The transaction's first call into libpmemobj: the counter that
 	 * says whether it committed. */
-	if (pmo_tx_snapshot(p, &rl->committed, sizeof rl->committed) != 0)
+	if (pmo_tx_snapshot(p, &rl->committed, 2 * sizeof rl->committed) != 0)
 		return -1;
 	rl->committed++;
+	rl->committed_not = ~rl->committed;
 	if (pmo_tx_add_fresh(p, ptr, len) != 0)
 		return -1;
 	PMO_STAT_ADD(p, snapshots, 1);
@@ -132,6 +134,11 @@ int pmo_rangelog_recover(pmo_pool *p)
 		return pmo_err_corrupt(p->path, oid.off,
 				       "bad range log (room %llu in a block of %zu)",
 				       (unsigned long long)rl->cap, usable);
+	if (rl->committed_not != ~rl->committed)
+		return pmo_err_corrupt(p->path, oid.off,
+				       "bad range log (its commit counter %llu does not match its "
+				       "complement)",
+				       (unsigned long long)rl->committed);
 	if (rl->armed <= rl->committed)
 		return 0; /* disarmed, or its transaction committed */
 	if (rl->armed != rl->committed + 1 || rl->check != check_of(rl->off, rl->len, rl->armed) ||

@@ -14,6 +14,10 @@
  *     committed  bumped, under libpmemobj's undo log, by every transaction
  *                that used the log, so it holds its new value exactly when
  *                that transaction committed
+ *     committed_not  ~committed, logged and bumped with it: a damaged
+ *                counter one below armed would otherwise read as a
+ *                transaction that never committed, and its old bytes would
+ *                be put back over committed ones
  *     armed      committed + 1 while a transaction's saved range is live;
  *                the saved range counts only while armed > committed
  *     off, len   the saved range (pool offset, bytes)
@@ -61,18 +65,20 @@
 
 typedef struct pmo_rangelog {
 	uint64_t committed;
+	uint64_t committed_not; /* ~committed; the two are logged as one range */
 	uint64_t armed;
 	uint64_t off;
 	uint64_t len;
 	uint64_t cap;
 	uint64_t check;
-	uint64_t pad[2];
+	uint64_t pad;
 	/* cap bytes of saved data follow */
 } pmo_rangelog;
 
 _Static_assert(sizeof(pmo_rangelog) == 64, "pmo_rangelog layout is persistent");
-_Static_assert(offsetof(pmo_rangelog, armed) == 8 && offsetof(pmo_rangelog, off) == 16 &&
-		       offsetof(pmo_rangelog, cap) == 32 && offsetof(pmo_rangelog, check) == 40,
+_Static_assert(offsetof(pmo_rangelog, committed_not) == 8 && offsetof(pmo_rangelog, armed) == 16 &&
+		       offsetof(pmo_rangelog, off) == 24 && offsetof(pmo_rangelog, len) == 32 &&
+		       offsetof(pmo_rangelog, cap) == 40 && offsetof(pmo_rangelog, check) == 48,
 	       "pmo_rangelog layout is persistent");
 
 /* Ranges smaller than this go to libpmemobj's snapshot, cheaper there. */

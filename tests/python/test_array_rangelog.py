@@ -115,7 +115,7 @@ def _log_header(path):
     return at - 64
 
 
-@pytest.mark.parametrize("field,value", [(1, 12345), (3, 1 << 40), (2, 8)])
+@pytest.mark.parametrize("field,value", [(2, 12345), (4, 1 << 40), (3, 8)])
 def test_a_damaged_log_is_corrupt_pool_error(pool_path, run_py, field, value):
     make(pool_path).close()
     run_py(CRASH, pool_path, "first")
@@ -127,6 +127,25 @@ def test_a_damaged_log_is_corrupt_pool_error(pool_path, run_py, field, value):
         pmemobj.open(pool_path)
 
 
+def test_a_damaged_commit_counter_is_not_taken_for_a_crash(pool_path):
+    # After a commit, armed == committed.  A counter damaged to one below
+    # armed would pass for a transaction that never committed (armed, its
+    # range and its check all agree) and put the old items back over the
+    # committed ones, silently: its stored complement tells them apart.
+    pool = make(pool_path)
+    with pool.root.writable(0, N) as v:
+        fill(v, 5.0)
+    pool.close()
+    head = _log_header(pool_path)
+    with open(pool_path, "r+b") as f:
+        f.seek(head)
+        committed = struct.unpack("<Q", f.read(8))[0]
+        f.seek(head)
+        f.write(struct.pack("<Q", committed - 1))
+    with pytest.raises(pmemobj.CorruptPoolError, match="commit counter"):
+        pmemobj.open(pool_path)
+
+
 def test_a_plausible_wrong_range_is_caught_by_the_check(pool_path, run_py):
     # The range moved by one page, still inside the heap: only the
     # header's check tells it from the real one.
@@ -134,9 +153,9 @@ def test_a_plausible_wrong_range_is_caught_by_the_check(pool_path, run_py):
     run_py(CRASH, pool_path, "first")
     head = _log_header(pool_path)
     with open(pool_path, "r+b") as f:
-        f.seek(head + 16)
+        f.seek(head + 24)
         off = struct.unpack("<Q", f.read(8))[0]
-        f.seek(head + 16)
+        f.seek(head + 24)
         f.write(struct.pack("<Q", off + 4096))
     with pytest.raises(pmemobj.CorruptPoolError, match="range log"):
         pmemobj.open(pool_path)
