@@ -139,6 +139,18 @@ static uint64_t heap_end(const pmo_pool *p)
 	return heap_offset + heap_size;
 }
 
+/* Transparent huge pages where the file's memory can have them (tmpfs
+ * whose shmem_enabled is advise, DAX): NumPy scans a large array with
+ * fewer TLB misses, as it asks for its own arrays.  Elsewhere the kernel
+ * keeps the advice and ignores it, or refuses it: harmless either way.
+ * Over [from, p->size): a growing pool's new parts are new mappings. */
+static void advise_huge(pmo_pool *p, uint64_t from)
+{
+	from &= ~(uint64_t)4095;
+	if (p->size > from)
+		(void)madvise(p->base + from, p->size - from, MADV_HUGEPAGE);
+}
+
 int pmo_pool_grew(const pmo_pool *cp)
 {
 	pmo_pool *p = (pmo_pool *)cp;
@@ -147,7 +159,9 @@ int pmo_pool_grew(const pmo_pool *cp)
 	uint64_t end = heap_end(p);
 	if (end == p->size)
 		return 0;
+	uint64_t old = p->size;
 	p->size = end;
+	advise_huge(p, old);
 	pmo_set s = {.dir = p->parts_dir};
 	p->nparts = pmo_set_fix_modes(&s, p->nparts);
 	return 1;
@@ -205,13 +219,8 @@ static pmo_pool *pool_wrap(PMEMobjpool *pop, const char *path, const pmo_set *se
 	} else {
 		struct stat st;
 		p->size = stat(path, &st) == 0 ? (uint64_t)st.st_size : 0;
-		/* Transparent huge pages where the file's memory can have them
-		 * (tmpfs whose shmem_enabled is advise, DAX): NumPy scans a
-		 * large array with fewer TLB misses, as it asks for its own
-		 * arrays.  Elsewhere the kernel keeps the advice and ignores it,
-		 * or refuses it: harmless either way. */
-		(void)madvise(pop, p->size, MADV_HUGEPAGE);
 	}
+	advise_huge(p, 0);
 	/* The chunks start after the heap header, the first zone header and
 	 * its chunk headers; the descriptor's heap offset was checked by
 	 * preflight. */

@@ -5,6 +5,7 @@ ranges."""
 import array
 import contextlib
 import copy
+import ctypes
 import os
 import pickle
 import signal
@@ -373,3 +374,23 @@ def test_the_pool_mapping_asks_for_huge_pages(pool):
     oid = pool.root._p_oid
     flags = _vm_flags(pool.mm.direct(oid) - oid[1])
     assert flags is not None and "hg" in flags, flags
+    # A growing pool's new parts are new mappings, advised as they come:
+    # 8 MB of items need parts beyond the first (8 MiB) one.
+    assert pool.growable
+    pool.root = pool.new(pmemobj.PersistentArray, "d", 10**6)
+    base = pool.mm.direct(oid) - oid[1]
+    with pool.transaction(), pool.root.writable(10**6 - 1, 10**6) as v:
+        # The last item's address, from the writable view's buffer.
+        at = ctypes.addressof(ctypes.c_char.from_buffer(v))
+    assert at - base > 8 << 20                              # past the first part
+    flags = _vm_flags(at)
+    assert flags is not None and "hg" in flags, flags
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="needs Linux's smaps")
+def test_a_fixed_pool_mapping_asks_for_huge_pages(pool_path):
+    with pmemobj.create(pool_path, pool_size=16 << 20) as pool:
+        pool.root = pool.new(pmemobj.PersistentArray, "d", 8)
+        oid = pool.root._p_oid
+        flags = _vm_flags(pool.mm.direct(oid) - oid[1])
+        assert flags is not None and "hg" in flags, flags
