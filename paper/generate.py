@@ -638,6 +638,8 @@ def define_arrays(n):
     n.macro("ArrRounds", "int", "value", (a, "rounds"))
     for red in ("sum", "mean", "max", "std"):
         n.macro("Arr" + camel(red) + "Ratio", "ratio2", "value", (a, "reductions", red, "ratio"))
+        n.macro("Arr" + camel(red) + "SmallPages", "ratio2", "value",
+                (a, "reductions", red, "small_pages_ratio"))
     n.macro("ArrSumPersistent", "time", "value", (a, "reductions", "sum", "persistent_ns"))
     n.macro("ArrSumMemory", "time", "value", (a, "reductions", "sum", "memory_ns"))
     n.macro("ArrReductionTarget", "ratio2", "value",
