@@ -445,9 +445,12 @@ def unsourced_cells(text, recorded):
                   "", body)
     bad = []
     for cell in re.split(r"&|\\\\", body):
-        left = ALLOWED_RE.sub("", re.sub(r"\\texttt\{[^}]*\}", "", cell))
+        # The recorded texts first: one may hold an allowed name (UTF-8),
+        # which removed first would leave the rest of it unmatched.
+        left = re.sub(r"\\texttt\{[^}]*\}", "", cell)
         for latex in recorded:
             left = left.replace(latex, "")
+        left = ALLOWED_RE.sub("", left)
         if re.search(r"\d", left):
             bad.append(cell.strip())
     return bad
