@@ -27,8 +27,10 @@ void pyx_lock_wait(PoolObject *pool, unsigned long me)
 {
 	while (pool->lock_depth > 0) {
 		pool->waiters++;
-		Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock_timed(pool->gate, 1000, 0);
-		Py_END_ALLOW_THREADS pool->waiters--;
+		Py_BEGIN_ALLOW_THREADS
+		PyThread_acquire_lock_timed(pool->gate, 1000, 0);
+		Py_END_ALLOW_THREADS
+		pool->waiters--;
 	}
 	pool->owner = me;
 	pool->lock_depth = 1;

@@ -55,18 +55,17 @@ static int parse_int_arg(PyObject *o, const char *name, long long *out, int allo
 static pmo_pool *open_core(const char *path, char flag, size_t size, uint64_t max_size, mode_t mode)
 {
 	pmo_pool *core = NULL;
-	Py_BEGIN_ALLOW_THREADS if (flag == 'w')
-	{
+	Py_BEGIN_ALLOW_THREADS
+	if (flag == 'w') {
 		core = pmo_pool_open(path);
-	}
-	else
-	{
+	} else {
 		core = max_size ? pmo_pool_create_grow(path, max_size, mode)
 				: pmo_pool_create(path, size, mode);
 		if (!core && errno == EEXIST && flag == 'c')
 			core = pmo_pool_open(path);
 	}
-	Py_END_ALLOW_THREADS return core;
+	Py_END_ALLOW_THREADS
+	return core;
 }
 
 static int has_proxy(void *ctx, uint64_t off)

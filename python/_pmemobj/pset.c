@@ -782,6 +782,7 @@ static PyObject *Set_contains_meth(SetObject *self, PyObject *key)
 	return rc < 0 ? NULL : PyBool_FromLong(rc);
 }
 
+/* clang-format off: a table of entries, one per method, as the others */
 #define COMMON_METHODS                                                                      \
 	{"_p_new_in", (PyCFunction)Set_p_new_in, METH_O | METH_CLASS,                       \
 	 "Create an empty instance in the given pool (used by pool.new)."},                 \
@@ -806,6 +807,7 @@ static PyObject *Set_contains_meth(SetObject *self, PyObject *key)
 	{                                                                                   \
 		"__class_getitem__", Py_GenericAlias, METH_O | METH_CLASS, NULL             \
 	}
+/* clang-format on */
 
 static PyMethodDef Set_methods[] = {
 	COMMON_METHODS,
