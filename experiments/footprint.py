@@ -60,8 +60,9 @@ POOL_SIZE = 256 << 20
 # The pool format's fixed costs per value (docs/internals.md, src/slot.h,
 # src/heap.h): a 16-byte slot where it is referenced; per heap block
 # libpmemobj's 16-byte allocation header and pmemobj's 16-byte pmo_head,
-# in 64-byte units at the least.
-FORMAT = {"slot": 16, "pmdk_header": 16, "pmo_head": 16, "unit": 64}
+# rounded up to 16-byte units (the smallest allocation class of a pool of
+# POOL_SIZE, src/tx.c; a fixed pool under 64 MiB has 64-byte units).
+FORMAT = {"slot": 16, "pmdk_header": 16, "pmo_head": 16, "unit": 16}
 PMDK_HEADER = FORMAT["pmdk_header"]
 
 # Emulated pmem only; libpmem reads the flag once, as pmemobj loads it.

@@ -230,26 +230,29 @@ def _footprint(t, rows, data, kind):
     k = round(pm["blocks_per_object"])
     pk = row["pickle"]
     heads = fmt["pmdk_header"] + fmt["pmo_head"]
-    least = fmt["slot"] + k * fmt["unit"]
+    per_value = pm["block_bytes_per_object"]
     acct = ("pool.stats() here: %s B per value = a %d B slot and %d heap block(s), %.0f B "
             "with the list's growth slack (each block with libpmemobj's %d B header and "
-            "pmemobj's %d B header, in %d B units); "
+            "pmemobj's %d B header, rounded up to %d B units); "
             "pickle's %.1f B carry no per-object header, no allocation unit and no random "
-            "access" % (_fmt(pm["block_bytes_per_object"]), fmt["slot"], k,
-                        (pm["block_bytes_per_object"] - fmt["slot"]) / k if k else 0,
+            "access" % (_fmt(per_value), fmt["slot"], k,
+                        (per_value - fmt["slot"]) / k if k else 0,
                         fmt["pmdk_header"], fmt["pmo_head"], fmt["unit"], pk))
+    # Rounding a block up to whole units adds at most unit - 1 bytes: what
+    # is left after taking that off is what the format's headers and the
+    # type's own fields take.
+    least = per_value - k * (fmt["unit"] - 1)
     if least / pk > t["goal"]:
-        return ("floor: %s; the least this format can take for it, the slot and %d "
-                "unit(s), is %d B = %.2fx pickle, over the %.3gx goal" % (
-                    acct, k, least, least / pk, t["goal"]))
-    return ("not a floor of the allocation minimum: %s; the slot and %d unit(s) would be "
-            "%d B = %.2fx pickle, so the %d B of headers per block and rounding the "
-            "payload up to whole %d B units make up the rest; a smaller unit is a "
-            "choice of the allocation classes pmemobj registers at open (not tried: a "
-            "block may span at most 64 units, so 16 B units cap a small object at 1 KiB "
-            "and need another class above it), a smaller header would change the pool "
-            "format; not done" % (
-                acct, k, least, least / pk, heads, fmt["unit"]))
+        return ("floor of the pool format: %s; less the most that rounding to units can "
+                "add (%d B a block), the slot, the %d B of headers per block and the "
+                "type's own fields and payload still take %.0f B = %.2fx pickle, over the "
+                "%.3gx goal; only a smaller header or field layout, a format change, would "
+                "meet it" % (acct, fmt["unit"] - 1, heads, least, least / pk, t["goal"]))
+    return ("not a floor of the allocation minimum: %s; without the rounding to %d B units "
+            "(at most %d B a block) it could take %.0f B = %.2fx pickle, under the %.3gx "
+            "goal: rounding makes the difference; an object layout a few bytes smaller (a "
+            "format change) would meet it; not done" % (
+                acct, fmt["unit"], fmt["unit"] - 1, least, least / pk, t["goal"]))
 
 
 def _fmt(v):

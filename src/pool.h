@@ -72,7 +72,7 @@ typedef struct pmo_pool {
 				  * object lies at or after it */
 	/* libpmemobj allocation classes of this pool (registered at every
 	 * open: they are runtime state), see pmo_alloc_flags in tx.c. */
-	unsigned cls_small, cls_mid, cls_large;
+	unsigned cls_tiny, cls_small, cls_mid, cls_large;
 	size_t large_max; /* largest object of cls_large; 0: no such class */
 	uint64_t hash_k0, hash_k1;
 	int was_unclean; /* last user did not close it */

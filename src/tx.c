@@ -434,6 +434,7 @@ static int alloc_failed(const pmo_pool *p, size_t size)
 
 /* The classes (see tx.h).  An object of a class spans at most 64 units
  * (and at most a run), and each carries the 16-byte compact header. */
+#define TINY_UNIT 16
 #define SMALL_UNIT 64
 #define MID_UNIT 4096
 #define MAX_UNITS 64
@@ -476,17 +477,25 @@ static int new_class(pmo_pool *p, size_t unit, size_t run_bytes, unsigned *id, u
 
 int pmo_alloc_classes_init(pmo_pool *p)
 {
-	/* One 256 KiB chunk per run for the two general classes: the
-	 * smallest run, so a class takes no more of a small pool than it
-	 * uses. */
+	/* One 256 KiB chunk per run for the general classes: the smallest
+	 * run, so a class takes no more of a small pool than it uses. */
 	unsigned units;
 	if (new_class(p, SMALL_UNIT, CHUNK, &p->cls_small, &units) != 0 ||
 	    new_class(p, MID_UNIT, CHUNK, &p->cls_mid, &units) != 0)
 		return -1;
+	p->cls_tiny = 0;
 	p->cls_large = 0;
 	p->large_max = 0;
-	if (class_size(p) >= SMALL_POOL)
-		return 0;
+	if (class_size(p) >= SMALL_POOL) {
+		/* 16-byte units for objects up to 1 KiB: a small object is
+		 * rounded up by at most 15 bytes instead of 63 (a 100-byte str
+		 * takes 160 bytes, not 192).  A pool under 64 MiB has no room
+		 * for it: its heap has about 17 chunks for a fixed 8 MiB file,
+		 * and one more run would take the last stretch of 8 free chunks
+		 * a large list's items need (measured: 58,831 ints instead of
+		 * 131,039 in such a pool). */
+		return new_class(p, TINY_UNIT, CHUNK, &p->cls_tiny, &units);
+	}
 	/* libpmemobj rounds a run up to whole chunks: asking for 3 chunks'
 	 * worth of units and the run header gives 4 chunks, 31 units. */
 	if (new_class(p, LARGE_UNIT, 3 * CHUNK, &p->cls_large, &units) != 0)
@@ -510,6 +519,8 @@ size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, int zero)
 {
 	uint64_t f = zero ? POBJ_XALLOC_ZERO : 0;
+	if (p->cls_tiny && size + ALLOC_HEADER <= TINY_UNIT * MAX_UNITS)
+		return f | POBJ_CLASS_ID(p->cls_tiny);
 	if (size + ALLOC_HEADER <= SMALL_UNIT * MAX_UNITS)
 		return f | POBJ_CLASS_ID(p->cls_small);
 	if (size + ALLOC_HEADER <= MID_UNIT * MAX_UNITS)

@@ -128,11 +128,13 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len);
  * class runs of whole 256 KiB chunks of its own, so a program that
  * allocates many sizes (a growing list, tables, strings) fills a small
  * pool with nearly empty runs.  Instead every allocation the runtime makes
- * comes from one of two classes whose objects may span 1 to 64 units:
- * 64-byte units up to 4 KiB, 4 KiB units up to 256 KiB.  A pool under
- * 64 MiB has a third, of 32 KiB units in 4-chunk runs, up to a whole run
- * (about 1 MB).  Larger objects come from libpmemobj's own classes or are
- * whole chunks.  -1 with errno on failure. */
+ * comes from a few classes whose objects may span 1 to 64 units: 64-byte
+ * units up to 4 KiB, 4 KiB units up to 256 KiB.  A pool of 64 MiB or more
+ * (a growable pool: by its max_size) also has 16-byte units for objects
+ * up to 1 KiB, which waste less per small object; a pool under 64 MiB has
+ * instead 32 KiB units in 4-chunk runs, up to a whole run (about 1 MB).
+ * Larger objects come from libpmemobj's own classes or are whole chunks.
+ * -1 with errno on failure. */
 int pmo_alloc_classes_init(pmo_pool *p);
 
 /* The bytes an allocation of size really gets in p (in a pool under

@@ -190,7 +190,13 @@ static int alloc_one(pmo_pool *p, const extra_classes *c, oids *live)
 	switch (rnd() % 10) {
 	case 0:
 	case 1:
-	case 2: /* the runtime's 64-byte units */
+	case 2: /* the runtime's 64-byte units; in pools of 64 MiB or more,
+		 * half of these from its 16-byte units */
+		if (p->cls_tiny && rnd() % 2) {
+			size = between(1, 1024 - 16);
+			flags = POBJ_CLASS_ID(p->cls_tiny);
+			break;
+		}
 		size = between(1, 4096 - 16);
 		flags = POBJ_CLASS_ID(p->cls_small);
 		break;

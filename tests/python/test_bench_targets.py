@@ -161,9 +161,10 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     miss past the edge is not called noise; a miss with no reason says so."""
     C, misses = exp("common"), exp("misses")
     fp = C.target("pool bytes / pickle bytes: t", 144 / 20, 1.5, "<=", "x", "")
-    # slot + one 64 B unit = 80 B = 4x a 20 B pickle: a floor
-    assert misses.why(fp, [fp], _footprint_data(20.0, 1)).startswith("floor: ")
-    # against a 100 B pickle the minimum is 0.8x: not a floor
+    # 144 B less at most 63 B of rounding = 81 B = 4x a 20 B pickle: a floor
+    assert misses.why(fp, [fp], _footprint_data(20.0, 1)).startswith(
+        "floor of the pool format: ")
+    # against a 100 B pickle that is 0.81x: rounding could make the miss
     fp2 = C.target("pool bytes / pickle bytes: t", 144 / 100, 1.2, "<=", "x", "")
     assert misses.why(fp2, [fp2], _footprint_data(100.0, 1)).startswith("not a floor")
     # the numpy rounds: 4 near the goal is noise; the same rounds read 1.3x off are not
