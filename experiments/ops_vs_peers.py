@@ -149,9 +149,9 @@ def run_floor(quick, i, n):
 
 def python_floors(quick):
     """What the interpreter itself costs for the shape of a read or a
-    with-block, measured here beside the harness: a list's lst[i] against
-    a C sequence type's (array.array('q'), which boxes its int as pmemobj
-    must), and a with-block over threading.Lock, the cheapest C context
+    with-block, measured here beside the harness: a list's lst[i] and its
+    iteration against a C sequence type's (array.array('q'), which boxes
+    its int as pmemobj must), and a with-block over threading.Lock, the cheapest C context
     manager in the standard library.  ns per op: medians of alternated
     rounds."""
     import array
@@ -161,6 +161,8 @@ def python_floors(quick):
     lst, arr, lock = list(range(n)), array.array("q", range(n)), threading.Lock()
     stmts = {"list_index": ("for i in idx: lst[i]", n),
              "array_index": ("for i in idx: arr[i]", n),
+             "list_iterate": ("for x in lst: pass", n),
+             "array_iterate": ("for x in arr: pass", n),
              "with_lock": ("for _ in idx:\n    with lock: pass", n),
              "lock_calls": ("for _ in idx:\n    lock.acquire(); lock.release()", n)}
     env = {"lst": lst, "arr": arr, "lock": lock, "idx": list(range(n))}
@@ -317,6 +319,11 @@ def floor_rows(floor, pyfl):
     T.append(C.info("floor: array.array('q')[i] / list[i] (a C type's read that boxes an int)",
                     ratio(arr, lst), "x", "timeit medians of alternated rounds "
                     "(python_floors)", group="reads", detail=vs(arr, lst)))
+    lit, ait = (pyfl.get(k, {}).get("median") for k in ("list_iterate", "array_iterate"))
+    T.append(C.info("floor: iterating array.array('q') / iterating a list (a C type's "
+                    "iteration that boxes each int)", ratio(ait, lit), "x",
+                    "timeit medians of alternated rounds (python_floors)", group="reads",
+                    detail=vs(ait, lit)))
     T.append(C.info("floor: Python with-block over threading.Lock", lk, "ns",
                     "timeit medians of alternated rounds (python_floors); the "
                     "with-statement's own share is this less lock.acquire() + "

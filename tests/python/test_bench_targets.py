@@ -156,6 +156,26 @@ def _footprint_data(pickle, blocks):
                               "block_bytes_per_object": 16 + 128 * blocks}}]}}
 
 
+def test_read_floor_matches_the_reads_shape(exp):
+    """An iteration is held to array.array's iteration, an index to its
+    indexing: the same run's floors, one over the goal and one under."""
+    C, misses = exp("common"), exp("misses")
+    floors = {"list_index": {"median": 10.0}, "array_index": {"median": 20.0},
+              "list_iterate": {"median": 8.0}, "array_iterate": {"median": 24.0}}
+
+    def data(w):
+        return {"ops_vs_peers": {"python_floors": floors, "results": {w: {"systems": {
+            "pmemobj": {"median_ns": 32.0, "samples_ns": [32.0] * 5},
+            "plain": {"median_ns": 10.0, "samples_ns": [10.0] * 5}}}}}}
+    it = C.target("list_iterate: pmemobj / plain Python", 3.2, 2.5, "<=", "x", "")
+    text = misses.why(it, [it], data("list_iterate"))
+    assert text.startswith("floor: ") and "iteration over array.array" in text
+    assert "3.00x a list's" in text and "1.07x that floor" in text
+    ix = C.target("list_index: pmemobj / plain Python", 3.2, 2.5, "<=", "x", "")
+    text = misses.why(ix, [ix], data("list_index"))
+    assert text.startswith("floor measured in this run") and "not a floor; not done" in text
+
+
 def test_miss_reasons_come_from_the_runs_numbers(exp):
     """A floor is called a floor only when the run's numbers show it; a
     miss past the edge is not called noise; a miss with no reason says so."""
