@@ -46,9 +46,10 @@ WRITE_FLOORS = {"dict_set_int": ("RawTxDictAdd", "a dict insert's ranges"),
                 # (src/tx.h, pmo_tx_publish_append): its pair persisted,
                 # then len set by a one-word pmemobj_publish
                 "attr_set_new": ("RawPublishAttrAdd", "a new attribute published"),
-                # an append logs the same shape: a fresh slot past len, len
-                "list_append_int": ("RawTxAttrAdd",
-                                    "an append's ranges (a new attribute's shape)")}
+                # an append has the same shape (a fresh slot past len, then
+                # len) and is published the same way
+                "list_append_int": ("RawPublishAttrAdd",
+                                    "an append published (a new attribute's shape)")}
 FLOOR = "RawTx16"           # the raw 1-slot transaction
 # Floors measured but used by no workload, for misses.py's reasons: a dict
 # insert through the action API (entry persisted, cell word and counters

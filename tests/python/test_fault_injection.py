@@ -60,6 +60,13 @@ def setup_list(pool):
     return pool.new(PersistentList, [1, "two", (3, b"4"), 5.0, 2 ** 70])
 
 
+def setup_list_room(pool):
+    # A free slot past len, as a pop leaves it.
+    c = setup_list(pool)
+    c.pop()
+    return c
+
+
 def setup_dict(pool):
     return pool.new(PersistentDict, {"a": 1, "b": "bee", 3: (4, 5), "big": 2 ** 80})
 
@@ -117,6 +124,8 @@ def nested(c):
 OPS = [
     (setup_list, "append str", lambda c: c.append("new value")),
     (setup_list, "append big int", lambda c: c.append(-(2 ** 100))),
+    # With room and an inline value: published without a transaction.
+    (setup_list_room, "append int (published)", lambda c: c.append(6)),
     (setup_list, "insert", lambda c: c.insert(1, (1, "x"))),
     (setup_list, "extend", lambda c: c.extend(["e%d" % i for i in range(40)])),
     (setup_list, "setitem", lambda c: c.__setitem__(1, "replaced")),
@@ -402,4 +411,20 @@ def test_a_failed_publish_leaves_the_object_as_it_was(pool):
     assert not hasattr(p, "extra") and pool.stats()["atomic_stores"] == published
     p.extra = 7
     assert p.extra == 7 and pool.stats()["atomic_stores"] == published + 1
+    assert pool.check()["ok"]
+
+
+def test_a_failed_published_append_leaves_the_list_as_it_was(pool):
+    pool.root = c = setup_list_room(pool)
+    published = pool.stats()["atomic_stores"]
+    _fault_inject(1, 32)
+    try:
+        with pytest.raises(MemoryError, match="cannot publish an appended item"):
+            c.append(6)
+        assert _fault_calls() == 1
+    finally:
+        _fault_inject(0)
+    assert len(c) == 4 and pool.stats()["atomic_stores"] == published
+    c.append(6)
+    assert c[4] == 6 and pool.stats()["atomic_stores"] == published + 1
     assert pool.check()["ok"]
