@@ -9,6 +9,7 @@
 #include "error.h"
 #include "heap.h"
 #include "heapwalk.h"
+#include "object.h"
 #include "types.h"
 #include "tx.h"
 
@@ -105,6 +106,9 @@ static void report_invalid(marker *m, uint64_t off)
 static int check_object(marker *m, uint64_t off)
 {
 	uint32_t type = pmo_head_at(m->pool, off)->type;
+	/* Attribute tables are core storage whatever their class. */
+	if (type >= PMO_T_FIRST_USER && pmo_is_object(pmo_head_at(m->pool, off)))
+		type = PMO_T_OBJECT;
 	const pmo_typeops *ops = type < PMO_T_FIRST_USER ? pmo_typeops_of(type) : NULL;
 	if (ops && ops->validate && ops->validate(m->pool, off) != 0) {
 		report_invalid(m, off);

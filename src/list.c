@@ -73,8 +73,12 @@ int pmo_list_append(pmo_pool *p, pmo_list *l, pmo_slot v)
 	if (pmo_list_reserve(p, l, l->len + 1) != 0)
 		return -1;
 	pmo_slot *dst = pmo_list_items(p, l) + l->len;
-	/* Past len the slot is empty: nothing committed to save, just have
-	 * it written back at commit. */
+	/* Past len nothing committed reads the slot: outside a transaction
+	 * it is persisted and then published by setting len; inside, it is
+	 * only written back at commit, with nothing saved. */
+	int published = pmo_tx_publish_append(p, dst, &v, sizeof v, &l->len, l->len + 1);
+	if (published)
+		return published < 0 ? -1 : 0;
 	if (pmo_tx_add_fresh(p, dst, sizeof *dst) != 0)
 		return -1;
 	if (!pmo_planted("skip_len_snapshot") && pmo_tx_snapshot(p, &l->len, sizeof l->len) != 0)

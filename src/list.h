@@ -2,11 +2,15 @@
  * Persistent list storage.
  *
  * A list object holds its length, its capacity and the offset of a raw
- * array of `cap` slots; items [0, len) are values, the rest are empty.
- * Growth reallocates the array to about 1.5x (amortised O(1) append), all
- * inside the caller's transaction.  Invariant kept by every function: at
- * commit, the slots past len are empty, so gc and deallocation only ever
- * look at [0, len).
+ * array of `cap` slots; items [0, len) are values.  Growth reallocates the
+ * array to about 1.5x (amortised O(1) append), all inside the caller's
+ * transaction.  Slots past len are never read: gc, deallocation and
+ * validation only ever look at [0, len), and every write past len
+ * overwrites whole slots.  They are empty when zeroed by growth or
+ * cleared by a removal, but may hold what an append left there without
+ * making it reachable (one rolled back, or one published without a
+ * transaction that failed or was cut by a crash before its publish): an
+ * inline value or a reference that counts for nothing.
  *
  * Stored values are passed in as slots carrying a reference (stolen);
  * removed values are handed back carrying theirs when the caller asks for

@@ -94,7 +94,12 @@ int pmo_object_set(pmo_pool *p, pmo_object *o, uint64_t name, pmo_slot v, int *g
 			*grew = 1;
 	}
 	pmo_attr *a = pmo_object_attrs(p, o) + o->len;
-	/* Past len nothing committed depends on the pair. */
+	/* Past len nothing committed depends on the pair: outside a
+	 * transaction it is persisted and then published by setting len. */
+	pmo_attr pair = {.name = name, .value = v};
+	int published = pmo_tx_publish_append(p, a, &pair, sizeof pair, &o->len, o->len + 1);
+	if (published)
+		return published < 0 ? -1 : 0;
 	if (pmo_tx_add_fresh(p, a, sizeof *a) != 0 ||
 	    pmo_tx_snapshot(p, &o->len, sizeof o->len) != 0)
 		return -1;
@@ -182,7 +187,24 @@ static int ptuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 	return 0;
 }
 
-static const pmo_typeops object_ops = {"PersistentObject", object_traverse};
+/* Every pair in [0, len) holds a value: an attribute table that counts a
+ * pair never written (an append made reachable before it was durable)
+ * shows here. */
+static int object_validate(const pmo_pool *p, uint64_t off)
+{
+	const pmo_object *o = pmo_object_get(p, off);
+	if (!o)
+		return -1;
+	const pmo_attr *a = pmo_object_attrs(p, o);
+	for (uint64_t i = 0; i < o->len; i++)
+		if (a[i].value.tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(a[i].value))
+			return pmo_err(EIO, "object at %llu: attribute %llu has invalid tag %llu",
+				       (unsigned long long)off, (unsigned long long)i,
+				       (unsigned long long)a[i].value.tag);
+	return 0;
+}
+
+static const pmo_typeops object_ops = {"PersistentObject", object_traverse, object_validate};
 static const pmo_typeops ptuple_ops = {"PersistentTuple", ptuple_traverse};
 static const pmo_typeops box_ops = {"box", NULL};
 

@@ -6,7 +6,10 @@
  *   skip_len_snapshot    a list append does not save the list's length;
  *   skip_atomic_persist  a log-free single store is not flushed;
  *   skip_range_save      a large writable range is not saved in the range
- *                        log (rangelog.h) before it is written in place.
+ *                        log (rangelog.h) before it is written in place;
+ *   publish_before_persist  an append published without a transaction
+ *                        (pmo_tx_publish_append) persists its bytes after
+ *                        the word that makes them reachable, not before.
  * In every other build pmo_planted() is the constant 0.
  */
 #ifndef PMO_PLANTED_H

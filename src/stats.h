@@ -18,7 +18,7 @@ typedef struct pmo_stats {
 	uint64_t tx_committed;
 	uint64_t tx_aborted;
 	uint64_t tx_nested;     /* inner (flattened) transactions begun */
-	uint64_t atomic_stores; /* one-word stores made without a log */
+	uint64_t atomic_stores; /* one-word stores made without a log (also publishes) */
 	uint64_t snapshots;     /* pmemobj_tx_add_range calls */
 	uint64_t snapshot_bytes;
 	uint64_t allocs;

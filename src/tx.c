@@ -256,6 +256,36 @@ int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 	return 1;
 }
 
+int pmo_tx_publish_append(pmo_pool *p, void *dst, const void *src, size_t len, uint64_t *word,
+			  uint64_t value)
+{
+	int single = tx_single;
+	tx_single = 0;
+	if (!single || tx_depth != 1 || tx_started || tx_err)
+		return 0;
+	/* The order is the whole guarantee: the appended bytes are durable
+	 * before the word that makes them reachable changes. */
+	int planted = pmo_planted("publish_before_persist");
+	memcpy(dst, src, len);
+	if (!planted)
+		pmemobj_persist(p->pop, dst, len);
+	struct pobj_action act;
+	pmemobj_set_value(p->pop, &act, word, value);
+	/* A single set action libpmemobj applies directly (the store, one
+	 * flush, one fence), with no redo log; more words would go through
+	 * the lane's redo log, which costs more than the undo-logged
+	 * transaction it replaces (bench/c/bench_raw.cc,
+	 * RawPublishDictAdd), so only one-word publishes exist. */
+	if (fault(PMO_FAULT_PUBLISH))
+		return pmo_err(ENOMEM, "cannot publish an appended item (injected fault)");
+	if (pmemobj_publish(p->pop, &act, 1) != 0)
+		return pmo_err_pmdk(errno ? errno : ENOMEM, "cannot publish an appended item");
+	if (planted)
+		pmemobj_persist(p->pop, dst, len);
+	PMO_STAT_ADD(p, atomic_stores, 1);
+	return 1;
+}
+
 int pmo_tx_end(pmo_pool *p)
 {
 	if (tx_depth > 1) {

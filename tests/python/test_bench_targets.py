@@ -222,6 +222,11 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
                  "tx", 2.0, 1.5, "<=", "x", "")
     assert "1.400x the 1-slot tx" in misses.why(w, [w], ovp)
     assert "not a floor" in misses.why(w, [w], ovp)
+    # the action API's publish of the same insert, cited beside it
+    ovp["ops_vs_peers"]["floor"]["pooled"]["RawPublishDictAdd"] = {"median": 1050.0}
+    assert "1.500x, more than the transaction: no lower floor" in misses.why(w, [w], ovp)
+    ovp["ops_vs_peers"]["floor"]["pooled"]["RawPublishDictAdd"] = {"median": 882.0}
+    assert "1.260x, 10% under the transaction" in misses.why(w, [w], ovp)
     ovp["ops_vs_peers"]["floor"]["pooled"]["RawTxDictAdd"]["median"] = 1100.0
     assert "the floor alone misses" in misses.why(w, [w], ovp)
     # the open's growth: located in the core's open as the package calls it

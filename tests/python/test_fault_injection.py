@@ -2,7 +2,8 @@
 every mutating operation of every type.
 
 For each operation and each n = 1, 2, 3, ...: the n-th transactional call
-into libpmemobj (begin, snapshot, add, alloc, free) fails as libpmemobj's
+into libpmemobj (begin, snapshot, add, alloc, free, and the publish of an
+append made without a transaction) fails as libpmemobj's
 own failure would (_pmemobj._fault_inject).  Then the operation must raise
 a clean MemoryError or OSError, the state must be exactly what it was
 before, nothing may leak (gc finds nothing to collect), gc(debug=True)
@@ -59,6 +60,13 @@ def setup_list(pool):
     return pool.new(PersistentList, [1, "two", (3, b"4"), 5.0, 2 ** 70])
 
 
+def setup_list_room(pool):
+    # A free slot past len, as a pop leaves it.
+    c = setup_list(pool)
+    c.pop()
+    return c
+
+
 def setup_dict(pool):
     return pool.new(PersistentDict, {"a": 1, "b": "bee", 3: (4, 5), "big": 2 ** 80})
 
@@ -80,6 +88,15 @@ def setup_set(pool):
 
 def setup_obj(pool):
     return pool.new(Point, 1, 2)
+
+
+def setup_obj_free_pair(pool):
+    # The name interned and a free pair past len, as a deleted attribute
+    # leaves them.
+    p = pool.new(Point, 1, 2)
+    p.extra = 0
+    del p.extra
+    return p
 
 
 def setup_array(pool):
@@ -107,6 +124,8 @@ def nested(c):
 OPS = [
     (setup_list, "append str", lambda c: c.append("new value")),
     (setup_list, "append big int", lambda c: c.append(-(2 ** 100))),
+    # With room and an inline value: published without a transaction.
+    (setup_list_room, "append int (published)", lambda c: c.append(6)),
     (setup_list, "insert", lambda c: c.insert(1, (1, "x"))),
     (setup_list, "extend", lambda c: c.extend(["e%d" % i for i in range(40)])),
     (setup_list, "setitem", lambda c: c.__setitem__(1, "replaced")),
@@ -146,6 +165,9 @@ OPS = [
     (setup_set, "ixor", lambda c: c.__ixor__({1, 99})),
     (setup_obj, "setattr new", lambda c: setattr(c, "label", "a label")),
     (setup_obj, "setattr existing", lambda c: setattr(c, "x", "now a str")),
+    # An int under a name the pool knows, in a free pair: published without
+    # a transaction (pmo_tx_publish_append), its one call the publish.
+    (setup_obj_free_pair, "setattr new int (published)", lambda c: setattr(c, "extra", 7)),
     (setup_obj, "delattr", lambda c: delattr(c, "y")),
     # the conformance paths (issue #10): iteration of subclasses, __init__
     # with itself, deep copies and list + PersistentList, stored in the root
@@ -162,7 +184,7 @@ OPS = [
 ]
 
 
-def run_with_fault(pool, setup, op, n, kinds=31):
+def run_with_fault(pool, setup, op, n, kinds=63):
     """Make a fresh target, inject the n-th call's failure into op; return
     (raised exception or None, state before, state after, calls made)."""
     target = setup(pool)
@@ -371,3 +393,38 @@ def test_every_msync_failure_ends_in_eio_and_all_or_nothing(pool_dir, run_py):
             assert row["state"] in ("before", "after") and row["check"], (name, row)
         # Both outcomes occur: a failure before the commit rolls back.
         assert {row["state"] for row in r["rows"]} == {"before", "after"}, name
+
+
+def test_a_failed_publish_leaves_the_object_as_it_was(pool):
+    # The published path makes exactly one libpmemobj call that can fail
+    # (pmemobj_publish); its failure leaves len, so the attribute is absent,
+    # and the pool takes the same write afterwards.
+    pool.root = p = setup_obj_free_pair(pool)
+    published = pool.stats()["atomic_stores"]
+    _fault_inject(1, 32)
+    try:
+        with pytest.raises(MemoryError, match="cannot publish an appended item"):
+            p.extra = 7
+        assert _fault_calls() == 1
+    finally:
+        _fault_inject(0)
+    assert not hasattr(p, "extra") and pool.stats()["atomic_stores"] == published
+    p.extra = 7
+    assert p.extra == 7 and pool.stats()["atomic_stores"] == published + 1
+    assert pool.check()["ok"]
+
+
+def test_a_failed_published_append_leaves_the_list_as_it_was(pool):
+    pool.root = c = setup_list_room(pool)
+    published = pool.stats()["atomic_stores"]
+    _fault_inject(1, 32)
+    try:
+        with pytest.raises(MemoryError, match="cannot publish an appended item"):
+            c.append(6)
+        assert _fault_calls() == 1
+    finally:
+        _fault_inject(0)
+    assert len(c) == 4 and pool.stats()["atomic_stores"] == published
+    c.append(6)
+    assert c[4] == 6 and pool.stats()["atomic_stores"] == published + 1
+    assert pool.check()["ok"]

@@ -47,7 +47,8 @@ def plain(v, seen=None):
     if isinstance(v, (pmemobj.PersistentList, pmemobj.PersistentTuple)):
         return ["list", [plain(x, seen) for x in v]]
     if isinstance(v, Node):
-        return ["Node", plain(v.name, seen), plain(v.value, seen)]
+        extra = [plain(v.extra, seen)] if "extra" in v._p_attr_names() else []
+        return ["Node", plain(v.name, seen), plain(v.value, seen)] + extra
     if isinstance(v, tuple):
         return ["tuple", [plain(x, seen) for x in v]]
     return [type(v).__name__, repr(v)]
@@ -130,7 +131,7 @@ class RandomTransactions:
             lambda: fill_range(a if k % 2 else root["b"], k),
             lambda: a.extend(range(k % 9)),
             lambda: len(a) > 64 and a.resize(64),
-            lambda: setattr(o, "value", k),
+            lambda: self.object_set(o, k),
             # Scalar overwrites: one failure-atomic store, no log.
             lambda: len(l) and isinstance(l[0], int) and l.__setitem__(0, k),
             lambda: root.__setitem__("flag", k % 2 == 0),
@@ -158,6 +159,19 @@ class RandomTransactions:
         with self.pool.transaction():
             for x in list(t.irange(k % 300, k % 300 + 45)):
                 t.pop(x)
+
+    @staticmethod
+    def object_set(o, k):
+        # One write: an overwrite of "value", or (odd k) "extra" deleted or
+        # added.  Added again after a delete, its name is known and a pair
+        # is free, so an autocommitted add is published without a
+        # transaction (src/tx.h, pmo_tx_publish_append).
+        if k % 2 == 0:
+            o.value = k
+        elif "extra" in o._p_attr_names():
+            del o.extra
+        else:
+            o.extra = k
 
     @staticmethod
     def fill_range(arr, k):
