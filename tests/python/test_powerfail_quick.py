@@ -40,46 +40,34 @@ def test_quick_simulation_has_no_violations():
     assert images == 150 and violations == 0, last
 
 
+# Each bug with a run whose crash images show it (bug, seed, transactions,
+# images):
+# - skip_len_snapshot, skip_atomic_persist: seeds whose 50 transactions
+#   exercise the bug where an image shows it; an unflushed scalar store is
+#   lost only until a later flush of its cache line, so not every short run
+#   has an image in that window.
+# - skip_range_save: seed 39's fourth transaction is an autocommitted
+#   writable range of 600 items of the workload's 8 KiB array, which the
+#   range log takes.  Only images with some of its lines in flight at the
+#   commit's fence show the bug, so few transactions (few fences) and many
+#   images.
+# - publish_before_persist: seed 16's twentieth transaction is an
+#   autocommitted add of the Node's "extra" attribute after a delete (name
+#   known, pair free), which src/tx.c publishes without a transaction.
+#   With 20 transactions every fence gets its durable image: the one after
+#   the publish's fence counts a pair that was never persisted (gc's
+#   validation).
 @pytest.mark.skipif(not (PLANTED / "libpftrace.so").exists(),
                     reason="build-planted/ not built (scripts/test.sh builds it)")
-# Seeds whose 50 transactions exercise the bug where a crash image shows
-# it: an unflushed scalar store is lost only until a later flush of its
-# cache line, so not every short run has an image in that window.
-@pytest.mark.parametrize("bug,seed", [("skip_len_snapshot", "3"),
-                                      ("skip_atomic_persist", "5")])
-def test_simulator_catches_the_planted_bugs(bug, seed):
-    run = ("--transactions", "50", "--images", "150", "--seed", seed, "--no-aborts",
-           "--build", str(PLANTED))
-    images, violations, last = simulate(*run, planted=bug)
+@pytest.mark.parametrize("bug,seed,transactions,images", [
+    ("skip_len_snapshot", "3", "50", "150"),
+    ("skip_atomic_persist", "5", "50", "150"),
+    ("skip_range_save", "39", "4", "150"),
+    ("publish_before_persist", "16", "20", "300")])
+def test_simulator_catches_the_planted_bugs(bug, seed, transactions, images):
+    run = ("--transactions", transactions, "--images", images, "--seed", seed,
+           "--no-aborts", "--build", str(PLANTED))
+    _, violations, last = simulate(*run, planted=bug)
     assert violations > 0, last
     # The same build with no bug switched on is clean: the bug is the cause.
-    assert simulate(*run)[1] == 0
-
-
-@pytest.mark.skipif(not (PLANTED / "libpftrace.so").exists(),
-                    reason="build-planted/ not built (scripts/test.sh builds it)")
-def test_simulator_catches_an_unsaved_writable_range():
-    # Seed 39's fourth transaction is an autocommitted writable range of
-    # 600 items of the workload's 8 KiB array, which the range log takes.
-    # Only images with some of its lines in flight at the commit's fence
-    # show the bug, so few transactions (few fences) and many images.
-    run = ("--transactions", "4", "--images", "150", "--seed", "39", "--no-aborts",
-           "--build", str(PLANTED))
-    images, violations, last = simulate(*run, planted="skip_range_save")
-    assert violations > 0, last
-    assert simulate(*run)[1] == 0
-
-
-@pytest.mark.skipif(not (PLANTED / "libpftrace.so").exists(),
-                    reason="build-planted/ not built (scripts/test.sh builds it)")
-def test_simulator_catches_a_publish_before_the_persist():
-    # Seed 16's twentieth transaction is an autocommitted add of the Node's
-    # "extra" attribute after a delete (name known, pair free), which
-    # src/tx.c publishes without a transaction.  With 20 transactions
-    # every fence gets its durable image: the one after the publish's
-    # fence counts a pair that was never persisted (gc's validation).
-    run = ("--transactions", "20", "--images", "300", "--seed", "16", "--no-aborts",
-           "--build", str(PLANTED))
-    images, violations, last = simulate(*run, planted="publish_before_persist")
-    assert violations > 0, last
     assert simulate(*run)[1] == 0
