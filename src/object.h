@@ -51,6 +51,12 @@ typedef struct pmo_object {
 	uint64_t attrs; /* raw array of cap pairs; 0: the pairs are inline */
 	pmo_attr inline_attrs[];
 } pmo_object;
+_Static_assert(sizeof(pmo_attr) == 24 && offsetof(pmo_attr, value) == 8,
+	       "pmo_attr's on-media layout: the name's index, then the value slot");
+_Static_assert(offsetof(pmo_object, len) == 16 && offsetof(pmo_object, cap) == 24 &&
+		       offsetof(pmo_object, attrs) == 32 &&
+		       offsetof(pmo_object, inline_attrs) == 40 && sizeof(pmo_object) == 40,
+	       "pmo_object's on-media layout");
 
 static inline int pmo_is_object(const pmo_head *h)
 {
