@@ -70,29 +70,30 @@ def _write(t, rows, data, w):
     head = ("floor: raw libpmemobj %s%s (pmo_bench %s) takes %s = %.3fx the 1-slot "
             "tx (%s) in this run" % ("" if what.endswith("published") else "logging ",
                                      what, bench, _ns(f), fr, _ns(r)))
-    pub = _get(fl, "RawPublishDictAdd", "median")
-    if bench == "RawTxDictAdd" and pub:
-        # The other way to make a new entry durable: persist it, then
-        # publish its cell word and counters through the action API.
-        head += ("; the same insert through the action API (entry persisted, cell word and "
-                 "3 counters published by one redo-logged pmemobj_publish, RawPublishDictAdd) "
-                 "takes %s = %.3fx, %s" % (
-                     _ns(pub), pub / r, "more than the transaction: no lower floor"
-                     if pub >= f else "%.0f%% under the transaction" % (100 * (1 - pub / f))))
     fc = _get(d, "floor", "flush_counts", bench)
     ops = [c for c in (t.get("flushes") or {}).values() if c]
     if fc and ops:
         head += " with %g flushes / %g fences (pmemobj's op: %s/%s)" % (
             fc["flushes"], fc["drains"], ops[0]["flushes"], ops[0]["fences"])
+    pub = _get(fl, "RawPublishDictAdd", "median")
+    other = ""
+    if bench == "RawTxDictAdd" and pub:
+        # The other way to make a new entry durable: persist it, then
+        # publish its cell word and counters through the action API.
+        other = ("; the same insert through the action API (entry persisted, cell word and "
+                 "3 counters published by one redo-logged pmemobj_publish, RawPublishDictAdd) "
+                 "takes %s = %.3fx, %s" % (
+                     _ns(pub), pub / r, "more than the transaction: no lower floor"
+                     if pub >= f else "%.0f%% under the transaction" % (100 * (1 - pub / f))))
     if fr > t["goal"]:
-        return head + "; the floor alone misses %.3gx" % t["goal"]
+        return head + other + "; the floor alone misses %.3gx" % t["goal"]
     if p <= f:
-        return head + "; pmemobj's %s is not above it: the C and Python runs disagree " \
-            "(noise), not a floor" % _ns(p)
-    return head + (", under the %.3gx goal (%s); pmemobj's %s is %s above that floor "
-                   "(the Python call, %s, slot encoding, pmemobj's own tx bookkeeping): "
-                   "not a floor; not done" % (
-                       t["goal"], _ns(t["goal"] * r), _ns(p), _ns(p - f),
+        return head + other + "; pmemobj's %s is not above it: the C and Python runs " \
+            "disagree (noise), not a floor" % _ns(p)
+    return head + (", under the %.3gx goal (%s)%s; pmemobj's %s is %s above %s (the "
+                   "Python call, %s, slot encoding, pmemobj's own tx bookkeeping): not a "
+                   "floor; not done" % (
+                       t["goal"], _ns(t["goal"] * r), other, _ns(p), _ns(p - f), bench,
                        "the attribute's name lookup" if w.startswith("attr")
                        else "the key's hash and probe"))
 
