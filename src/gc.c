@@ -9,7 +9,6 @@
 #include "error.h"
 #include "heap.h"
 #include "heapwalk.h"
-#include "object.h"
 #include "types.h"
 #include "tx.h"
 
@@ -105,11 +104,7 @@ static void report_invalid(marker *m, uint64_t off)
 /* pmo_validate: the type's own invariants; -1 (reported) if broken. */
 static int check_object(marker *m, uint64_t off)
 {
-	uint32_t type = pmo_head_at(m->pool, off)->type;
-	/* Attribute tables are core storage whatever their class. */
-	if (type >= PMO_T_FIRST_USER && pmo_is_object(pmo_head_at(m->pool, off)))
-		type = PMO_T_OBJECT;
-	const pmo_typeops *ops = type < PMO_T_FIRST_USER ? pmo_typeops_of(type) : NULL;
+	const pmo_typeops *ops = pmo_core_ops(pmo_head_at(m->pool, off));
 	if (ops && ops->validate && ops->validate(m->pool, off) != 0) {
 		report_invalid(m, off);
 		return -1;
@@ -184,14 +179,20 @@ static int mark_slot(pmo_visit *v, const pmo_slot *s)
 	return pmo_slot_is_ref(*s) ? mark_slot_ref(v->ctx, s->val) : 0;
 }
 
-static int mark_sub(pmo_visit *v, uint64_t off)
+/* Mark a block that holds no object of its own (a container's item
+ * array, the range log's block): it is live, nothing in it is traversed. */
+static int mark_block(marker *m, uint64_t off)
 {
-	marker *m = v->ctx;
 	if (off && pmo_off_valid(m->pool, off, 1) && !is_marked(m->subbits, off)) {
 		set_mark(m->subbits, off);
 		return note_marked(m, off);
 	}
 	return 0;
+}
+
+static int mark_sub(pmo_visit *v, uint64_t off)
+{
+	return mark_block(v->ctx, off);
 }
 
 static int drain(marker *m);
@@ -207,8 +208,7 @@ static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 		return -1;
 	/* The range log's block (rangelog.h): the pool's own, held by no
 	 * object. */
-	pmo_visit v = {mark_slot, mark_sub, m};
-	if (r->range_log.off && mark_sub(&v, r->range_log.off))
+	if (mark_block(m, r->range_log.off))
 		return -1;
 	for (size_t i = 0; i < n_extra; i++)
 		if (mark_ref(m, extra[i]))

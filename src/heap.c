@@ -43,6 +43,16 @@ const pmo_typeops *pmo_typeops_of(uint32_t code)
 	return code <= PMO_T_BUILTIN_MAX ? builtin_ops[code] : NULL;
 }
 
+const pmo_typeops *pmo_core_ops(const pmo_head *h)
+{
+	/* PersistentObject attribute tables are core storage whatever their
+	 * class: handled here, without the binding, so gc, checks and freeing
+	 * of such objects never call into Python. */
+	if (h->type >= PMO_T_FIRST_USER)
+		return pmo_is_object(h) ? pmo_typeops_of(PMO_T_OBJECT) : NULL;
+	return pmo_typeops_of(h->type);
+}
+
 const char *pmo_type_name(uint32_t code)
 {
 	const pmo_typeops *ops = pmo_typeops_of(code);
@@ -252,20 +262,10 @@ int pmo_slot_store(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 int pmo_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 {
 	const pmo_head *h = pmo_head_at(p, off);
-	uint32_t type = h->type;
-	if (type >= PMO_T_FIRST_USER) {
-		/* PersistentObject attribute tables are core storage whatever
-		 * their class: traversed here, without the binding, so gc and
-		 * freeing of such objects never call into Python. */
-		if (pmo_is_object(h))
-			type = PMO_T_OBJECT;
-		else if (!p->hook_traverse)
-			return 0;
-		else
-			return p->hook_traverse(p->hook_ctx, off, v);
-	}
-	const pmo_typeops *ops = pmo_typeops_of(type);
+	const pmo_typeops *ops = pmo_core_ops(h);
+	if (!ops && h->type >= PMO_T_FIRST_USER) /* the binding's */
+		return p->hook_traverse ? p->hook_traverse(p->hook_ctx, off, v) : 0;
 	if (!ops)
-		return pmo_err_corrupt(p->path, off, "unknown type code %u", type);
+		return pmo_err_corrupt(p->path, off, "unknown type code %u", h->type);
 	return ops->traverse ? ops->traverse(p, off, v) : 0;
 }

@@ -83,6 +83,10 @@ void pmo_types_init(void);
 /* Register the ops of one built-in type code. */
 void pmo_register_type(uint32_t code, const pmo_typeops *ops);
 const pmo_typeops *pmo_typeops_of(uint32_t code);
+/* The core's operations for the object headed h: its builtin type's, or
+ * PersistentObject's for an attribute table of any class; NULL for other
+ * user types (the binding's) and unknown codes. */
+const pmo_typeops *pmo_core_ops(const pmo_head *h);
 const char *pmo_type_name(uint32_t code);
 
 static inline pmo_head *pmo_head_at(const pmo_pool *p, uint64_t off)

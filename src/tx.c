@@ -230,11 +230,19 @@ void pmo_tx_single_store(void)
 	tx_single = 1;
 }
 
-int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
+/* Use up the binding's single-store permission: may this operation write
+ * without a log?  Only outside any caller's transaction (depth 1, the
+ * operation's own level) and before it logged anything. */
+static int take_single(void)
 {
 	int single = tx_single;
 	tx_single = 0;
-	if (!single || tx_depth != 1 || tx_started || tx_err)
+	return single && tx_depth == 1 && pmo_tx_fresh();
+}
+
+int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
+{
+	if (!take_single())
 		return 0;
 	pmo_slot old = *dst;
 	if (pmo_slot_is_ref(old) || pmo_slot_is_ref(v) || old.tag == PMO_TAG_EMPTY)
@@ -259,9 +267,7 @@ int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 int pmo_tx_publish_append(pmo_pool *p, void *dst, const void *src, size_t len, uint64_t *word,
 			  uint64_t value)
 {
-	int single = tx_single;
-	tx_single = 0;
-	if (!single || tx_depth != 1 || tx_started || tx_err)
+	if (!take_single())
 		return 0;
 	/* The order is the whole guarantee: the appended bytes are durable
 	 * before the word that makes them reachable changes. */
