@@ -67,9 +67,8 @@ def _write(t, rows, data, w):
     if not (f and r and p):
         return None
     fr = f / r
-    head = ("floor: raw libpmemobj %s%s (pmo_bench %s) takes %s = %.3fx the 1-slot "
-            "tx (%s) in this run" % ("" if what.endswith("published") else "logging ",
-                                     what, bench, _ns(f), fr, _ns(r)))
+    head = ("floor: raw libpmemobj %s (pmo_bench %s) takes %s = %.3fx the 1-slot tx (%s) "
+            "in this run" % (what, bench, _ns(f), fr, _ns(r)))
     fc = _get(d, "floor", "flush_counts", bench)
     ops = [c for c in (t.get("flushes") or {}).values() if c]
     if fc and ops:

@@ -12,9 +12,10 @@ it.  To keep the floor and the Python numbers "the same run", the harness
 rounds are split into K chunks and pmo_bench runs before, between and
 after them; the floor is the median of every repetition of all those
 pmo_bench runs (each run is kept in the JSON, so drift shows).  Beside
-them, the floors experiments/misses.py cites for a miss: RawTxDictAdd and
-RawTxAttrAdd (raw libpmemobj logging the ranges a new key or attribute
-must) with their flush counts, and python_floors (the interpreter's own
+them, the floors experiments/misses.py cites for a miss (WRITE_FLOORS,
+OTHER_FLOORS: raw libpmemobj transactions logging the ranges a new key
+must, and publishes of a new attribute or a dict insert) with their flush
+counts, and python_floors (the interpreter's own
 cost of a read that boxes an int and of a with-block).
 
 The targets are issue #9's (each autocommitted scalar overwrite at most
@@ -36,25 +37,31 @@ import common as C
 
 NAME = "ops_vs_peers"
 SYSTEMS = ["pmemobj", "pynvm", "zodb", "plain"]
-FLOOR_FILTER = ("^(RawTxEmpty|RawTx8|RawTx16|RawTxDictAdd|RawTxAttrAdd|RawPublishDictAdd|"
-                "RawPublishAttrAdd|TxEmpty|TxSlots/1)$")
-# The floors of the new-key writes: raw libpmemobj transactions logging
-# the same ranges as the op (bench_raw.cc), by workload.
-WRITE_FLOORS = {"dict_set_int": ("RawTxDictAdd", "a dict insert's ranges"),
-                "set_add_int": ("RawTxDictAdd", "a dict insert's ranges"),
+# The floors of the new-key writes, by workload: the raw libpmemobj calls
+# that make the same change durable (bench_raw.cc), and what they are.
+WRITE_FLOORS = {"dict_set_int": ("RawTxDictAdd", "tx logging a dict insert's ranges"),
+                "set_add_int": ("RawTxDictAdd", "tx logging a dict insert's ranges"),
                 # autocommitted, a new attribute is published, not logged
                 # (src/tx.h, pmo_tx_publish_append): its pair persisted,
                 # then len set by a one-word pmemobj_publish
-                "attr_set_new": ("RawPublishAttrAdd", "a new attribute published"),
+                "attr_set_new": ("RawPublishAttrAdd", "publish of a new attribute"),
                 # an append has the same shape (a fresh slot past len, then
                 # len) and is published the same way
                 "list_append_int": ("RawPublishAttrAdd",
-                                    "an append published (a new attribute's shape)")}
+                                    "publish of an append (a new attribute's shape)")}
 FLOOR = "RawTx16"           # the raw 1-slot transaction
 # Floors measured but used by no workload, for misses.py's reasons: a dict
 # insert through the action API (entry persisted, cell word and counters
 # published through the redo log) costs more than the transaction.
-OTHER_FLOORS = {"RawPublishDictAdd": "a dict insert published (4 words, redo log)"}
+OTHER_FLOORS = {"RawPublishDictAdd": "publish of a dict insert (4 words, redo log)"}
+# Every floor above once, with what it is (the first workload's words).
+ALL_FLOORS = {}
+for _bench, _what in list(WRITE_FLOORS.values()) + list(OTHER_FLOORS.items()):
+    ALL_FLOORS.setdefault(_bench, _what)
+# What pmo_bench runs beside the harness: these floors, the raw empty and
+# 8-byte transactions, and our own C core's.
+FLOOR_FILTER = "^(%s)$" % "|".join(["RawTxEmpty", "RawTx8", FLOOR, "TxEmpty", "TxSlots/1"]
+                                   + list(ALL_FLOORS))
 
 # Issue #9's targets, by workload (bench/python/workloads.py):
 # a scalar written over a scalar of the same kind, autocommitted: at most
@@ -314,17 +321,7 @@ def floor_rows(floor, pyfl):
     """Info rows for the floors the summary's reasons cite (experiments/misses.py)."""
     T = []
     fmed = (floor.get(FLOOR) or {}).get("median")
-    done = set()
-    for w, (bench, what) in WRITE_FLOORS.items():
-        f = (floor.get(bench) or {}).get("median")
-        if bench not in done:
-            done.add(bench)
-            T.append(C.info("floor: raw libpmemobj %s%s (%s) / raw 1-slot tx"
-                            % ("" if what.endswith("published") else "tx with ", what,
-                               bench), ratio(f, fmed), "x",
-                            "median pmo_bench %s / median RawTx16, same C runs" % bench,
-                            group="autocommit write", detail=vs(f, fmed)))
-    for bench, what in OTHER_FLOORS.items():
+    for bench, what in ALL_FLOORS.items():
         f = (floor.get(bench) or {}).get("median")
         T.append(C.info("floor: raw libpmemobj %s (%s) / raw 1-slot tx" % (what, bench),
                         ratio(f, fmed), "x",
@@ -458,8 +455,8 @@ def main():
     paired = paired_ratios(reports, floor_runs)
     pyfl = python_floors(args.quick)
     # The floors' flushes and fences, beside the ops' (flush_counts.py).
-    floor_fc = C.flush_counts("^(%s)$" % "|".join(sorted({FLOOR} | set(OTHER_FLOORS) | {
-        b for b, _ in WRITE_FLOORS.values()})), "C floor flush count")
+    floor_fc = C.flush_counts("^(%s)$" % "|".join(sorted({FLOOR} | set(ALL_FLOORS))),
+                              "C floor flush count")
     T = targets(m["results"], m["systems"], fl, paired) + floor_rows(fl, pyfl)
     meta = C.metadata(NAME, args.quick)
     data = dict(meta)

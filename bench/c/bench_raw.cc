@@ -9,6 +9,11 @@
  *   RawTxEmpty      begin, commit, end
  *   RawTx8          snapshot and update one 8-byte field
  *   RawTx16         snapshot and update one 16-byte slot (a PMEMoid's size)
+ *   RawTxDictAdd    the ranges a new dict key logs (cell, entry, counters)
+ *   RawTxAttrAdd    the ranges a new attribute logs (pair, len)
+ *   RawPublishDictAdd  the same insert through the action API: the entry
+ *                   persisted, the cell's word and the counters published
+ *   RawPublishAttrAdd  a new attribute's pair persisted, its len published
  *   RawAllocFree32  a transaction allocating 32 bytes, then one freeing them
  *   RawRangeCopy1MiB     pmemobj_memcpy_persist of 1 MiB into the pool: the
  *                        floor of any durable 1 MiB write
@@ -19,9 +24,10 @@
  *                        allocated and freed per transaction)
  *   RawRangeLogTx1MiB    what the runtime's range log does instead
  *                        (src/rangelog.h), in raw calls: copy the old 1 MiB
- *                        aside and persist it, persist a 24-byte header, then
- *                        a transaction snapshotting 8 bytes and adding the
- *                        range unsnapshotted, the 1 MiB copy, commit
+ *                        aside and persist it, persist its offset and length,
+ *                        then the arming word, then a transaction
+ *                        snapshotting 8 bytes and adding the range
+ *                        unsnapshotted, the 1 MiB copy, commit
  *
  * These use the function API, not the TX_BEGIN macros (which add a setjmp
  * per transaction), as src/tx.c does.
@@ -48,13 +54,13 @@ struct raw_root {
 	alignas(64) uint64_t counters[3];
 	alignas(64) uint32_t cells[2 * kRawEntries];
 	alignas(64) uint64_t entries[kRawEntries][5];
-	/* A new attribute (src/object.c, pmo_object_setattr) on each of
-	 * many objects in turn: a 32-byte name/value pair past len,
+	/* A new attribute (src/object.c, pmo_object_set) on each of many
+	 * objects in turn: a 24-byte name/value pair past len (pmo_attr),
 	 * unsnapshotted, and len, snapshotted. */
 	struct alignas(64) object {
 		uint64_t len;
 		uint64_t pad;
-		uint64_t pair[4];
+		uint64_t pair[3];
 	} objects[kRawEntries];
 };
 
@@ -209,8 +215,9 @@ void BM_RawTxAttrAdd(benchmark::State &state)
  * entry (or pair) is written where nothing reads it yet and persisted
  * directly, then the words that make it visible (the index cell's 8-byte
  * word, the counters; or len) are set by pmemobj_set_value actions and
- * applied failure-atomically by one pmemobj_publish (a redo log).  The
- * floor of the runtime's publish path (src/publish.h). */
+ * applied failure-atomically by one pmemobj_publish (a redo log for more
+ * than one word).  The floor of the runtime's publish path
+ * (pmo_tx_publish_append, src/tx.h). */
 void BM_RawPublishDictAdd(benchmark::State &state)
 {
 	RAW_SETUP;
