@@ -395,19 +395,25 @@ def test_every_msync_failure_ends_in_eio_and_all_or_nothing(pool_dir, run_py):
         assert {row["state"] for row in r["rows"]} == {"before", "after"}, name
 
 
-def test_a_failed_publish_leaves_the_object_as_it_was(pool):
-    # The published path makes exactly one libpmemobj call that can fail
-    # (pmemobj_publish); its failure leaves len, so the attribute is absent,
-    # and the pool takes the same write afterwards.
-    pool.root = p = setup_obj_free_pair(pool)
-    published = pool.stats()["atomic_stores"]
+def _publish_fails(write):
+    """Run write with its publish failing (fault kind 32, PMO_FAULT_PUBLISH):
+    the published path makes exactly one libpmemobj call that can fail
+    (pmemobj_publish), and its failure is a MemoryError."""
     _fault_inject(1, 32)
     try:
         with pytest.raises(MemoryError, match="cannot publish an appended item"):
-            p.extra = 7
+            write()
         assert _fault_calls() == 1
     finally:
         _fault_inject(0)
+
+
+def test_a_failed_publish_leaves_the_object_as_it_was(pool):
+    # The failure leaves len, so the attribute is absent, and the pool
+    # takes the same write afterwards.
+    pool.root = p = setup_obj_free_pair(pool)
+    published = pool.stats()["atomic_stores"]
+    _publish_fails(lambda: setattr(p, "extra", 7))
     assert not hasattr(p, "extra") and pool.stats()["atomic_stores"] == published
     p.extra = 7
     assert p.extra == 7 and pool.stats()["atomic_stores"] == published + 1
@@ -417,13 +423,7 @@ def test_a_failed_publish_leaves_the_object_as_it_was(pool):
 def test_a_failed_published_append_leaves_the_list_as_it_was(pool):
     pool.root = c = setup_list_room(pool)
     published = pool.stats()["atomic_stores"]
-    _fault_inject(1, 32)
-    try:
-        with pytest.raises(MemoryError, match="cannot publish an appended item"):
-            c.append(6)
-        assert _fault_calls() == 1
-    finally:
-        _fault_inject(0)
+    _publish_fails(lambda: c.append(6))
     assert len(c) == 4 and pool.stats()["atomic_stores"] == published
     c.append(6)
     assert c[4] == 6 and pool.stats()["atomic_stores"] == published + 1
