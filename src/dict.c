@@ -246,7 +246,22 @@ int pmo_dict_add(pmo_pool *p, pmo_dict *d, int64_t hash, pmo_slot key, pmo_slot 
 	uint64_t ix = d->nentries;
 	pmo_dict_entry *e = pmo_dict_entry_at(p, d, ix);
 	size_t stride = pmo_dict_stride(d);
-	/* The entry is past nentries: nothing committed lives there. */
+	int fills = cells[i] == PMO_DICT_CELL_EMPTY;
+	/* The entry is past nentries: nothing committed lives there.  Outside
+	 * a transaction it is persisted, then made reachable by the cell (in
+	 * its aligned word) and the counters through the word log. */
+	uint64_t *cell_word = (uint64_t *)((uintptr_t)&cells[i] & ~(uintptr_t)7);
+	uint64_t cell_value = *cell_word;
+	memcpy((char *)&cell_value + ((uintptr_t)&cells[i] & 7), &(uint32_t){(uint32_t)(ix + 1)},
+	       sizeof(uint32_t));
+	pmo_word words[] = {{cell_word, cell_value},
+			    {&d->used, d->used + 1},
+			    {&d->fill, d->fill + (uint64_t)fills},
+			    {&d->nentries, ix + 1}};
+	pmo_dict_entry entry = {.hash = hash, .key = key, .value = value};
+	int published = pmo_tx_publish(p, e, &entry, stride, words, 4);
+	if (published)
+		return published < 0 ? -1 : 0;
 	if (pmo_tx_snapshot(p, &cells[i], sizeof cells[i]) != 0 ||
 	    pmo_tx_add_fresh(p, e, stride) != 0 || pmo_tx_snapshot(p, &d->used, COUNTERS_LEN) != 0)
 		return -1;
@@ -254,8 +269,7 @@ int pmo_dict_add(pmo_pool *p, pmo_dict *d, int64_t hash, pmo_slot key, pmo_slot 
 	e->key = key;
 	if (!pmo_dict_is_set(d))
 		e->value = value;
-	if (cells[i] == PMO_DICT_CELL_EMPTY)
-		d->fill++;
+	d->fill += (uint64_t)fills;
 	cells[i] = (uint32_t)(ix + 1);
 	d->used++;
 	d->nentries++;

@@ -206,9 +206,9 @@ static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 		return -1;
 	if (pmo_slot_is_ref(r->attr_names) && mark_slot_ref(m, r->attr_names.val))
 		return -1;
-	/* The range log's block (rangelog.h): the pool's own, held by no
-	 * object. */
-	if (mark_block(m, r->range_log.off))
+	/* The blocks of the range log (rangelog.h) and the word log
+	 * (wordlog.h): the pool's own, held by no object. */
+	if (mark_block(m, r->range_log.off) || mark_block(m, r->word_log.off))
 		return -1;
 	for (size_t i = 0; i < n_extra; i++)
 		if (mark_ref(m, extra[i]))

@@ -24,6 +24,16 @@ extern "C" {
  * None by address, which is not stable across processes). */
 #define PMO_HASH_NONE ((int64_t)0xFCA86420)
 
+/* A 64-bit mix (splitmix64's finalizer): the checks of the pool's own
+ * logs (rangelog.h, wordlog.h), where a damaged or torn record must not
+ * read as a valid one. */
+static inline uint64_t pmo_mix64(uint64_t x)
+{
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
 /* Keyed SipHash-1-3 (1 compression round, 3 finalization rounds), 64-bit
  * output; the 128-bit key is (k0, k1), each a little-endian 64-bit word,
  * exactly as CPython 3.11 keys its str/bytes hash. */

@@ -76,7 +76,7 @@ int pmo_list_append(pmo_pool *p, pmo_list *l, pmo_slot v)
 	/* Past len nothing committed reads the slot: outside a transaction
 	 * it is persisted and then published by setting len; inside, it is
 	 * only written back at commit, with nothing saved. */
-	int published = pmo_tx_publish_append(p, dst, &v, sizeof v, &l->len, l->len + 1);
+	int published = pmo_tx_publish(p, dst, &v, sizeof v, &(pmo_word){&l->len, l->len + 1}, 1);
 	if (published)
 		return published < 0 ? -1 : 0;
 	if (pmo_tx_add_fresh(p, dst, sizeof *dst) != 0)

@@ -97,7 +97,8 @@ int pmo_object_set(pmo_pool *p, pmo_object *o, uint64_t name, pmo_slot v, int *g
 	/* Past len nothing committed depends on the pair: outside a
 	 * transaction it is persisted and then published by setting len. */
 	pmo_attr pair = {.name = name, .value = v};
-	int published = pmo_tx_publish_append(p, a, &pair, sizeof pair, &o->len, o->len + 1);
+	int published =
+		pmo_tx_publish(p, a, &pair, sizeof pair, &(pmo_word){&o->len, o->len + 1}, 1);
 	if (published)
 		return published < 0 ? -1 : 0;
 	if (pmo_tx_add_fresh(p, a, sizeof *a) != 0 ||

@@ -8,8 +8,12 @@
  *   skip_range_save      a large writable range is not saved in the range
  *                        log (rangelog.h) before it is written in place;
  *   publish_before_persist  an append published without a transaction
- *                        (pmo_tx_publish_append) persists its bytes after
- *                        the word that makes them reachable, not before.
+ *                        (pmo_tx_publish, one word) persists its bytes
+ *                        after the word that makes them reachable, not
+ *                        before;
+ *   wordlog_unfenced     the word log (wordlog.h) stores its words with no
+ *                        fence after its record, so they may reach the
+ *                        media before the record and the new entry.
  * In every other build pmo_planted() is the constant 0.
  */
 #ifndef PMO_PLANTED_H

@@ -19,9 +19,11 @@
 #include "poolset.h"
 #include "rangelog.h"
 #include "tx.h"
+#include "wordlog.h"
 
 /* In the .c file: pool.h is C++'s too (bench/c). */
-_Static_assert(sizeof(struct pmo_root) == 136 && offsetof(struct pmo_root, range_log) == 88,
+_Static_assert(sizeof(struct pmo_root) == 136 && offsetof(struct pmo_root, range_log) == 88 &&
+		       offsetof(struct pmo_root, word_log) == 104,
 	       "pmo_root layout is persistent");
 
 /* Where libpmemobj (1.x) keeps what we check before opening a file: the
@@ -369,6 +371,7 @@ static pmo_pool *pool_create(const char *path, size_t size, uint64_t max_size, m
 		goto fail_close;
 	if (check_root(p) != 0)
 		goto fail_close;
+	pmo_wordlog_reserve(p);
 	p->stats = (pmo_stats){0};
 	p->stats.open_ns = pmo_now_ns() - t0;
 	return p;
@@ -435,7 +438,7 @@ pmo_pool *pmo_pool_open(const char *path)
 		return NULL;
 	}
 	/* libpmemobj recovered its logs in pmemobj_open; then ours. */
-	if (pmo_rangelog_recover(p) != 0) {
+	if (pmo_rangelog_recover(p) != 0 || pmo_wordlog_recover(p) != 0) {
 		int e = errno;
 		pmemobj_close(pop);
 		pool_free(p);
@@ -452,6 +455,7 @@ pmo_pool *pmo_pool_open(const char *path)
 		p->root->format_version = PMO_FORMAT_VERSION;
 		pmemobj_persist(pop, &p->root->format_version, sizeof p->root->format_version);
 	}
+	pmo_wordlog_reserve(p);
 	p->stats.open_ns = pmo_now_ns() - t0;
 	return p;
 }
@@ -471,6 +475,8 @@ int pmo_pool_close(pmo_pool *p)
 		pmo_pool_abandon(p);
 		return 0;
 	}
+	/* A cleanly closed pool holds no live record. */
+	pmo_wordlog_spend(p);
 	p->root->clean = 1;
 	pmemobj_persist(p->pop, &p->root->clean, sizeof p->root->clean);
 	pmemobj_close(p->pop);

@@ -25,11 +25,12 @@
 
 #define PMO_LAYOUT "pmemobj-py"
 /* Version 2 added short strs inline in slots (slot.h); version 3 the range
- * log (rangelog.h), which an older build would not restore after a crash.
+ * log (rangelog.h), which an older build would not restore after a crash;
+ * version 4 the word log (wordlog.h), which it would not redo.
  * Older pools are read as they are and marked the current version at
  * open, so that an older build refuses them once they may hold what it
  * does not know. */
-#define PMO_FORMAT_VERSION 3
+#define PMO_FORMAT_VERSION 4
 #define PMO_FORMAT_VERSION_MIN 1
 #define PMO_MAGIC "PMOPYRT" /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)
@@ -50,7 +51,8 @@ struct pmo_root {
 	pmo_slot attr_names;  /* PersistentObject attribute names (types.h);
 				  * EMPTY (zero) in a pool that never had one */
 	PMEMoid range_log;    /* the range log's block (rangelog.h), or null */
-	uint64_t reserved[4]; /* room for later fields without a format bump */
+	PMEMoid word_log;     /* the word log's block (wordlog.h), or null */
+	uint64_t reserved[2]; /* room for later fields without a format bump */
 };
 
 struct pmo_typeops;
@@ -109,6 +111,7 @@ typedef struct pmo_pool {
 	int io_failed;    /* an I/O error under the mapping (errno), 0 if none:
 				  * written by iofail.c, also from a signal handler */
 	int range_armed;  /* the open transaction armed the range log */
+	int wordlog_live; /* the word log holds a record not yet spent */
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);

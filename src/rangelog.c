@@ -6,9 +6,11 @@
 #include <libpmemobj.h>
 
 #include "error.h"
+#include "hash.h"
 #include "iofail.h"
 #include "planted.h"
 #include "tx.h"
+#include "wordlog.h"
 
 #define ROOM_MIN ((size_t)64 << 10) /* the least room reserved */
 
@@ -18,14 +20,11 @@ static pmo_rangelog *log_of(const pmo_pool *p)
 	return off ? (pmo_rangelog *)pmo_direct(p, off) : NULL;
 }
 
-/* The header's check: a 64-bit mix (splitmix64's finalizer) of the range
- * and the armed value it belongs to. */
+/* The header's check: a 64-bit mix of the range and the armed value it
+ * belongs to. */
 static uint64_t check_of(uint64_t off, uint64_t len, uint64_t armed)
 {
-	uint64_t x = off ^ (len * 0x9e3779b97f4a7c15ULL) ^ (armed * 0xc2b2ae3d27d4eb4fULL);
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
+	return pmo_mix64(off ^ (len * 0x9e3779b97f4a7c15ULL) ^ (armed * 0xc2b2ae3d27d4eb4fULL));
 }
 
 static int room_init(PMEMobjpool *pop, void *ptr, void *arg)
@@ -68,6 +67,8 @@ int pmo_rangelog_save(pmo_pool *p, void *ptr, size_t len)
 	if (len < PMO_RANGELOG_MIN || len > p->size / 8 || p->range_armed || !pmo_tx_fresh() ||
 	    pmo_pool_failed(p))
 		return 0;
+	/* Its writes come before libpmemobj's transaction begins. */
+	pmo_wordlog_spend(p);
 	pmo_rangelog *rl = reserve(p, len);
 	if (!rl)
 		return 0;

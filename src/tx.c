@@ -13,6 +13,7 @@
 #include "planted.h"
 #include "poolset.h"
 #include "rangelog.h"
+#include "wordlog.h"
 
 /* libpmemobj keeps its transaction state per thread; so do we.  The
  * libpmemobj transaction starts lazily, at the first call that needs it
@@ -91,6 +92,9 @@ static int tx_start(void)
 		tx_err = ENOMEM;
 		return pmo_err(ENOMEM, "cannot begin a transaction (injected fault)");
 	}
+	/* libpmemobj's transaction may change what a live word-log
+	 * record holds: spend it first (wordlog.h). */
+	pmo_wordlog_spend(p);
 	if (pmemobj_tx_begin(p->pop, NULL, TX_PARAM_NONE) != 0) {
 		int e = errno ? errno : ENOMEM;
 		pmo_err_pmdk(e, "cannot begin a transaction");
@@ -257,6 +261,7 @@ int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 	} else {
 		return 0;
 	}
+	pmo_wordlog_spend(p);
 	*word = value;
 	if (!pmo_planted("skip_atomic_persist"))
 		pmemobj_persist(p->pop, word, sizeof *word);
@@ -264,24 +269,34 @@ int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v)
 	return 1;
 }
 
-int pmo_tx_publish_append(pmo_pool *p, void *dst, const void *src, size_t len, uint64_t *word,
-			  uint64_t value)
+int pmo_tx_publish(pmo_pool *p, void *dst, const void *src, size_t len, const pmo_word *w,
+		   unsigned n)
 {
-	if (!take_single())
+	if (!take_single() || (n > 1 && !pmo_wordlog_ready(p)))
 		return 0;
-	/* The order is the whole guarantee: the appended bytes are durable
-	 * before the word that makes them reachable changes. */
+	/* The order is the whole guarantee: the new bytes are durable before
+	 * the words that make them reachable change. */
+	if (n > 1) {
+		/* Flushed now, made durable by the word log's first fence;
+		 * its record counts only if they reached the media. */
+		memcpy(dst, src, len);
+		pmemobj_flush(p->pop, dst, len);
+		pmo_wordlog_set(p, dst, src, len, w, n);
+		PMO_STAT_ADD(p, atomic_stores, 1);
+		return 1;
+	}
+	pmo_wordlog_spend(p);
 	int planted = pmo_planted("publish_before_persist");
 	memcpy(dst, src, len);
 	if (!planted)
 		pmemobj_persist(p->pop, dst, len);
 	struct pobj_action act;
-	pmemobj_set_value(p->pop, &act, word, value);
+	pmemobj_set_value(p->pop, &act, w->word, w->value);
 	/* A single set action libpmemobj applies directly (the store, one
 	 * flush, one fence), with no redo log; more words would go through
 	 * the lane's redo log, which costs more than the undo-logged
 	 * transaction it replaces (bench/c/bench_raw.cc,
-	 * RawPublishDictAdd), so only one-word publishes exist. */
+	 * RawPublishDictAdd): they take the word log above. */
 	if (fault(PMO_FAULT_PUBLISH))
 		return pmo_err(ENOMEM, "cannot publish an appended item (injected fault)");
 	if (pmemobj_publish(p->pop, &act, 1) != 0)

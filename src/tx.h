@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "pool.h"
+#include "wordlog.h"
 
 /* Thread-local state of the transaction code, read several times by
  * every operation.  In a shared object (the extension is dlopen'ed) the
@@ -63,7 +64,7 @@ enum {
 	PMO_FAULT_ADD = 4,      /* pmemobj_tx_xadd_range_direct (no snapshot) */
 	PMO_FAULT_ALLOC = 8,    /* pmemobj_tx_xalloc */
 	PMO_FAULT_FREE = 16,    /* pmemobj_tx_free */
-	PMO_FAULT_PUBLISH = 32, /* pmemobj_publish (pmo_tx_publish_append) */
+	PMO_FAULT_PUBLISH = 32, /* pmemobj_publish (pmo_tx_publish, one word) */
 	PMO_FAULT_ALL = 63
 };
 void pmo_fault_arm(unsigned kinds, long n);
@@ -85,27 +86,30 @@ int pmo_tx_begin(pmo_pool *p);
 void pmo_tx_single_store(void);
 int pmo_tx_store_atomic(pmo_pool *p, pmo_slot *dst, pmo_slot v);
 
-/* Appends published without a transaction.  An operation whose remaining
+/* Changes published without a transaction.  An operation whose remaining
  * changes are exactly "write len bytes where nothing committed reads them
- * (past a container's length), then make them reachable by setting one
- * 8-byte word (the length)" holds the same permission as a single store
+ * (past a container's length, or its entries' count), then make them
+ * reachable by setting n 8-byte words (the length; a dict's index cell and
+ * counters)" holds the same permission as a single store
  * (pmo_tx_single_store(), called by the binding before the operation's
  * core call).  If the operation runs outside any caller's transaction and
- * nothing was logged in it yet, pmo_tx_publish_append then copies src to
- * dst, persists it (flush and fence), and only then sets *word to value
- * through libpmemobj's action API (pmemobj_set_value + pmemobj_publish),
- * which makes the word's change durable failure-atomically: a crash leaves
- * either the old word (the appended bytes unreachable, as if never
- * written) or the new one with the appended bytes already durable.  No
- * undo log, no transaction: about half the flushes and fences.
+ * nothing was logged in it yet, pmo_tx_publish then copies src to dst,
+ * persists it, and only then sets the words, failure-atomically: one word
+ * through libpmemobj's action API (pmemobj_set_value + pmemobj_publish,
+ * applied directly: one store, flush and fence), several through the
+ * pool's word log (wordlog.h).  A crash leaves either the old words (the
+ * new bytes unreachable, as if never written) or the new ones with the
+ * new bytes already durable.  No undo log, no transaction: about half the
+ * flushes and fences.
  *
  * Returns 1 if it did; 0 if it did nothing and the caller must take the
- * transactional path (the permission is used up either way); -1 with
- * errno and the message set if the publish failed (the word is unchanged,
- * committed state intact; the caller returns -1 as from any failed
- * transactional call).  See docs/internals.md, "The publish path". */
-int pmo_tx_publish_append(pmo_pool *p, void *dst, const void *src, size_t len, uint64_t *word,
-			  uint64_t value);
+ * transactional path (the permission is used up either way; also when
+ * the pool has no word log); -1 with errno and the message set if the
+ * publish failed (the words are unchanged, committed state intact; the
+ * caller returns -1 as from any failed transactional call).  See
+ * docs/internals.md, "The publish path". */
+int pmo_tx_publish(pmo_pool *p, void *dst, const void *src, size_t len, const pmo_word *w,
+		   unsigned n);
 
 /* Commit this level (if not aborted) and end it.  0 or -1 with errno.
  * At the outermost level the end of a transaction is, in this order: the

@@ -137,8 +137,10 @@ static int set_item(DictObject *self, PyObject *key, PyObject *value)
 	}
 	pmo_dict *d = dict_of(self);
 	/* d[k] = v is one store: if k is there, and v and the old value are
-	 * inline, it may go without a log.  (Never in update(): an earlier
-	 * pair stored without the log would survive a later pair's failure.) */
+	 * inline, it may go without a log; if k is new and needs no
+	 * allocation, it is published through the word log (pmo_tx_publish).
+	 * (Never in update(): an earlier pair stored without the log would
+	 * survive a later pair's failure.) */
 	pmo_tx_single_store();
 	int failed = !d || pyx_key_store(d, &k, value) != 0;
 	pyx_key_clear(&k);

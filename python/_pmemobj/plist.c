@@ -508,7 +508,7 @@ static PyObject *List_append(ListObject *self, PyObject *v)
 	pmo_list *l = list_of(self);
 	pmo_slot s;
 	/* The append is the operation's only change: published, not
-	 * logged, when nothing else was (pmo_tx_publish_append). */
+	 * logged, when nothing else was (pmo_tx_publish). */
 	int failed = !l || pyx_to_slot(self->pool, v, &s) != 0 ||
 		     (pmo_tx_single_store(), pmo_list_append(self->pool->core, l, s)) != 0;
 	if (pyx_op_end(self->pool, failed))

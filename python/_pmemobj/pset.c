@@ -214,6 +214,9 @@ static PyObject *Set_add(SetObject *self, PyObject *key)
 		return NULL;
 	}
 	pmo_dict *d = set_of(self);
+	/* A new key that needs no allocation is published through the word
+	 * log, not a transaction (pmo_tx_publish). */
+	pmo_tx_single_store();
 	int failed = !d || pyx_key_store(d, &k, NULL) != 0;
 	pyx_key_clear(&k);
 	if (pyx_op_end(pool, failed))

@@ -23,10 +23,11 @@ workload flushed and fenced, each recovered and checked by an oracle.
    and durable); and that gc(debug=True) validation passes.
 
 The last line: `powerfail: N crash images, V violations`.  A build with
--DPMO_PLANT_BUGS=ON run with PMO_PLANTED_BUG=skip_len_snapshot (a list
-append that does not save the list's length) or skip_atomic_persist (a
-log-free scalar overwrite that is never flushed) must give violations:
-that shows the simulator can fail.
+-DPMO_PLANT_BUGS=ON run with PMO_PLANTED_BUG naming one of the bugs of
+src/planted.h (a list append that does not save the list's length, a
+log-free scalar overwrite that is never flushed, a word-log record not
+fenced before its words, ...) must give violations: that shows the
+simulator can fail (tests/python/test_powerfail_quick.py).
 """
 
 import argparse

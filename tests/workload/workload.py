@@ -165,7 +165,7 @@ class RandomTransactions:
         # One write: an overwrite of "value", or (odd k) "extra" deleted or
         # added.  Added again after a delete, its name is known and a pair
         # is free, so an autocommitted add is published without a
-        # transaction (src/tx.h, pmo_tx_publish_append).
+        # transaction (src/tx.h, pmo_tx_publish).
         if k % 2 == 0:
             o.value = k
         elif "extra" in o._p_attr_names():
