@@ -39,10 +39,12 @@ NAME = "ops_vs_peers"
 SYSTEMS = ["pmemobj", "pynvm", "zodb", "plain"]
 # The floors of the new-key writes, by workload: the raw libpmemobj calls
 # that make the same change durable (bench_raw.cc), and what they are.
-WRITE_FLOORS = {"dict_set_int": ("RawTxDictAdd", "tx logging a dict insert's ranges"),
-                "set_add_int": ("RawTxDictAdd", "tx logging a dict insert's ranges"),
+WRITE_FLOORS = {# autocommitted, a new key is published through the word log
+                # (src/wordlog.h): entry and record, a fence; the words, a fence
+                "dict_set_int": ("RawWordLogDictAdd", "word-log publish of a dict insert"),
+                "set_add_int": ("RawWordLogDictAdd", "word-log publish of a dict insert"),
                 # autocommitted, a new attribute is published, not logged
-                # (src/tx.h, pmo_tx_publish_append): its pair persisted,
+                # (src/tx.h, pmo_tx_publish): its pair persisted,
                 # then len set by a one-word pmemobj_publish
                 "attr_set_new": ("RawPublishAttrAdd", "publish of a new attribute"),
                 # an append has the same shape (a fresh slot past len, then
@@ -50,10 +52,12 @@ WRITE_FLOORS = {"dict_set_int": ("RawTxDictAdd", "tx logging a dict insert's ran
                 "list_append_int": ("RawPublishAttrAdd",
                                     "publish of an append (a new attribute's shape)")}
 FLOOR = "RawTx16"           # the raw 1-slot transaction
-# Floors measured but used by no workload, for misses.py's reasons: a dict
-# insert through the action API (entry persisted, cell word and counters
-# published through the redo log) costs more than the transaction.
-OTHER_FLOORS = {"RawPublishDictAdd": "publish of a dict insert (4 words, redo log)"}
+# Floors measured but used by no workload, beside the word log's: a dict
+# insert as a libpmemobj transaction logging its ranges, and through the
+# action API (entry persisted, cell word and counters published through
+# the lane's redo log), which costs more than the transaction.
+OTHER_FLOORS = {"RawTxDictAdd": "tx logging a dict insert's ranges",
+                "RawPublishDictAdd": "publish of a dict insert (4 words, redo log)"}
 # Every floor above once, with what it is (the first workload's words).
 ALL_FLOORS = {}
 for _bench, _what in list(WRITE_FLOORS.values()) + list(OTHER_FLOORS.items()):
