@@ -47,6 +47,20 @@ int pmo_check_off_slow(const pmo_pool *p, uint64_t off, size_t len)
 	return 0;
 }
 
+int pmo_root_block_check(const pmo_pool *p, PMEMoid oid, size_t min, const char *what,
+			 size_t *usable)
+{
+	if (oid.pool_uuid_lo != p->uuid_lo)
+		return pmo_err_corrupt(p->path, oid.off, "bad %s (not of this pool)", what);
+	if (pmo_check_off(p, oid.off, min) != 0)
+		return -1;
+	*usable = pmemobj_alloc_usable_size(oid);
+	if (*usable < min)
+		return pmo_err_corrupt(p->path, oid.off, "bad %s (a block of %zu bytes)", what,
+				       *usable);
+	return 0;
+}
+
 /* Identify what kind of file path is, before handing it to libpmemobj:
  * a pool file, or (set != NULL) a growable pool's set, whose first part
  * gets the checks of a pool file.  The caller frees *set, also when this

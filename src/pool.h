@@ -169,6 +169,13 @@ static inline int pmo_off_valid(const pmo_pool *p, uint64_t off, size_t len)
 	       (p->max_size && pmo_pool_grew(p) && pmo_off_valid_now(p, off, len));
 }
 
+/* A block the root holds for the pool's own use (the range log's, the
+ * word log's), checked before it is followed: of this pool, in its heap,
+ * with at least min usable bytes (*usable gets them).  0, or -1 with a
+ * corruption error naming what. */
+int pmo_root_block_check(const pmo_pool *p, PMEMoid oid, size_t min, const char *what,
+			 size_t *usable);
+
 /* Bytes of the pool's files: the file, or the parts of a growable pool. */
 uint64_t pmo_pool_file_bytes(const pmo_pool *p);
 

@@ -125,13 +125,11 @@ int pmo_rangelog_recover(pmo_pool *p)
 	PMEMoid oid = p->root->range_log;
 	if (!oid.off)
 		return 0;
-	if (oid.pool_uuid_lo != p->uuid_lo)
-		return pmo_err_corrupt(p->path, oid.off, "bad range log (not of this pool)");
-	if (pmo_check_off(p, oid.off, sizeof(pmo_rangelog)) != 0)
+	size_t usable;
+	if (pmo_root_block_check(p, oid, sizeof(pmo_rangelog), "range log", &usable) != 0)
 		return -1;
 	pmo_rangelog *rl = log_of(p);
-	size_t usable = pmemobj_alloc_usable_size(oid);
-	if (usable < sizeof *rl || rl->cap > usable - sizeof *rl)
+	if (rl->cap > usable - sizeof *rl)
 		return pmo_err_corrupt(p->path, oid.off,
 				       "bad range log (room %llu in a block of %zu)",
 				       (unsigned long long)rl->cap, usable);

@@ -121,12 +121,11 @@ int pmo_wordlog_recover(pmo_pool *p)
 	PMEMoid oid = p->root->word_log;
 	if (!oid.off)
 		return 0;
-	if (oid.pool_uuid_lo != p->uuid_lo)
-		return pmo_err_corrupt(p->path, oid.off, "bad word log (not of this pool)");
-	if (pmo_check_off(p, oid.off, BLOCK) != 0)
+	size_t usable;
+	if (pmo_root_block_check(p, oid, BLOCK, "word log", &usable) != 0)
 		return -1;
 	pmo_wordlog *wl = log_of(p);
-	if (pmemobj_alloc_usable_size(oid) < BLOCK || wl->magic != PMO_WORDLOG_MAGIC)
+	if (wl->magic != PMO_WORDLOG_MAGIC)
 		return pmo_err_corrupt(p->path, oid.off, "bad word log (not a word log's block)");
 	if (wl->check == 0)
 		return 0;
@@ -134,9 +133,10 @@ int pmo_wordlog_recover(pmo_pool *p)
 	 * stopped before its first fence, so none of its words was stored:
 	 * nothing to redo.  It is spent, so that a later open need not
 	 * decide again. */
-	int counts = wl->n >= 1 && wl->n <= PMO_WORDLOG_MAX && wl->check == check_of(wl) &&
-		     wl->data_len <= DATA_MAX && pmo_off_valid(p, wl->data_off & ~(uint64_t)15,
-							      wl->data_len + (wl->data_off & 15));
+	int counts =
+		wl->n >= 1 && wl->n <= PMO_WORDLOG_MAX && wl->check == check_of(wl) &&
+		wl->data_len <= DATA_MAX &&
+		pmo_off_valid(p, wl->data_off & ~(uint64_t)15, wl->data_len + (wl->data_off & 15));
 	if (counts && wl->data_check != data_check_of(pmo_direct(p, wl->data_off), wl->data_len))
 		counts = 0;
 	if (counts) {
@@ -146,9 +146,10 @@ int pmo_wordlog_recover(pmo_pool *p)
 			/* A word in an object's 16 bytes: never in libpmemobj's
 			 * metadata, never past the heap. */
 			if ((off & 7) || !pmo_off_valid(p, off & ~(uint64_t)15, 16))
-				return pmo_err_corrupt(p->path, oid.off,
-						       "bad word log (word %u of its record at %llu)", i,
-						       (unsigned long long)off);
+				return pmo_err_corrupt(
+					p->path, oid.off,
+					"bad word log (word %u of its record at %llu)", i,
+					(unsigned long long)off);
 			w[i] = (pmo_word){pmo_direct(p, off), wl->e[i].val};
 		}
 		apply(p, w, (unsigned)wl->n);

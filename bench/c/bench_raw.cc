@@ -218,6 +218,26 @@ void BM_RawTxAttrAdd(benchmark::State &state)
 	c.finish();
 }
 
+/* The next insert of the dict floors below: key k takes entry k (cold,
+ * as in a filling table) and a scattered cell, whose aligned 8-byte word
+ * gets value (the cell set to k, its neighbour kept). */
+struct RawInsert {
+	uint64_t k;
+	uint64_t *entry;
+	uint64_t *word;
+	uint64_t value;
+};
+
+inline RawInsert raw_next_insert(raw_root *root)
+{
+	uint64_t k = root->counters[0] % kRawEntries;
+	uint32_t *cell = &root->cells[(k * 2654435761u) % (2 * kRawEntries)];
+	uint64_t *word = (uint64_t *)((uintptr_t)cell & ~(uintptr_t)7);
+	uint64_t value = *word;
+	memcpy((char *)&value + ((uintptr_t)cell & 7), &k, sizeof *cell);
+	return {k, root->entries[k], word, value};
+}
+
 /* The same inserts through the action API instead of a transaction: the
  * entry (or pair) is written where nothing reads it yet and persisted
  * directly, then the words that make it visible (the index cell's 8-byte
@@ -229,18 +249,13 @@ void BM_RawPublishDictAdd(benchmark::State &state)
 {
 	RAW_SETUP;
 	for (auto _ : state) {
-		uint64_t k = root->counters[0] % kRawEntries;
-		uint32_t *cell = &root->cells[(k * 2654435761u) % (2 * kRawEntries)];
-		uint64_t *word = (uint64_t *)((uintptr_t)cell & ~(uintptr_t)7);
-		uint64_t *entry = root->entries[k];
-		entry[0] = k;
-		entry[1] = 4;
-		entry[2] = k;
-		pmemobj_persist(pop, entry, sizeof root->entries[k]);
-		uint64_t w = *word;
-		memcpy((char *)&w + ((uintptr_t)cell & 7), &k, sizeof *cell);
+		RawInsert in = raw_next_insert(root);
+		in.entry[0] = in.k;
+		in.entry[1] = 4;
+		in.entry[2] = in.k;
+		pmemobj_persist(pop, in.entry, sizeof root->entries[0]);
 		pobj_action act[4];
-		pmemobj_set_value(pop, &act[0], word, w);
+		pmemobj_set_value(pop, &act[0], in.word, in.value);
 		pmemobj_set_value(pop, &act[1], &root->counters[0], root->counters[0] + 1);
 		pmemobj_set_value(pop, &act[2], &root->counters[1], root->counters[1] + 1);
 		pmemobj_set_value(pop, &act[3], &root->counters[2], root->counters[2] + 1);
@@ -259,22 +274,17 @@ void BM_RawWordLogDictAdd(benchmark::State &state)
 {
 	RAW_SETUP;
 	for (auto _ : state) {
-		uint64_t k = root->counters[0] % kRawEntries;
-		uint32_t *cell = &root->cells[(k * 2654435761u) % (2 * kRawEntries)];
-		uint64_t *word = (uint64_t *)((uintptr_t)cell & ~(uintptr_t)7);
-		uint64_t *entry = root->entries[k];
-		uint64_t src[5] = {k, 4, k, 0, 0};
-		memcpy(entry, src, sizeof src);
-		pmemobj_flush(pop, entry, sizeof src);
-		uint64_t w = *word;
-		memcpy((char *)&w + ((uintptr_t)cell & 7), &k, sizeof *cell);
-		uint64_t *words[4] = {word, &root->counters[0], &root->counters[1],
+		RawInsert in = raw_next_insert(root);
+		uint64_t src[5] = {in.k, 4, in.k, 0, 0};
+		memcpy(in.entry, src, sizeof src);
+		pmemobj_flush(pop, in.entry, sizeof src);
+		uint64_t *words[4] = {in.word, &root->counters[0], &root->counters[1],
 				      &root->counters[2]};
-		uint64_t vals[4] = {w, root->counters[0] + 1, root->counters[1] + 1,
+		uint64_t vals[4] = {in.value, root->counters[0] + 1, root->counters[1] + 1,
 				    root->counters[2] + 1};
 		uint64_t *r = root->record, h = 4;
 		r[1] = 4;
-		r[2] = (uint64_t)((char *)entry - (char *)pop);
+		r[2] = (uint64_t)((char *)in.entry - (char *)pop);
 		r[3] = sizeof src;
 		for (uint64_t x : src)
 			h = (h ^ x) * 0x9e3779b97f4a7c15ULL;
@@ -289,7 +299,7 @@ void BM_RawWordLogDictAdd(benchmark::State &state)
 		pmemobj_drain(pop);
 		for (int i = 0; i < 4; i++)
 			*words[i] = vals[i];
-		pmemobj_flush(pop, word, sizeof *word);
+		pmemobj_flush(pop, in.word, sizeof *in.word);
 		pmemobj_flush(pop, root->counters, sizeof root->counters);
 		pmemobj_drain(pop);
 	}
