@@ -18,7 +18,8 @@ typedef struct pmo_stats {
 	uint64_t tx_committed;
 	uint64_t tx_aborted;
 	uint64_t tx_nested;     /* inner (flattened) transactions begun */
-	uint64_t atomic_stores; /* one-word stores made without a log (also publishes) */
+	uint64_t atomic_stores; /* one-word stores made without a log */
+	uint64_t published;     /* changes published without a transaction */
 	uint64_t snapshots;     /* pmemobj_tx_add_range calls */
 	uint64_t snapshot_bytes;
 	uint64_t allocs;
@@ -38,7 +39,7 @@ typedef struct pmo_stats {
 // clang-format off
 #define PMO_STATS_FIELDS(X) \
 	X(tx_begun) X(tx_committed) X(tx_aborted) X(tx_nested) X(atomic_stores) \
-	X(snapshots) X(snapshot_bytes) X(allocs) X(alloc_bytes) X(frees) \
+	X(published) X(snapshots) X(snapshot_bytes) X(allocs) X(alloc_bytes) X(frees) \
 	X(gc_runs) X(gc_examined) X(gc_freed) X(gc_ns) X(open_ns) X(recovery_ns)
 // clang-format on
 

@@ -282,7 +282,7 @@ int pmo_tx_publish(pmo_pool *p, void *dst, const void *src, size_t len, const pm
 		memcpy(dst, src, len);
 		pmemobj_flush(p->pop, dst, len);
 		pmo_wordlog_set(p, dst, src, len, w, n);
-		PMO_STAT_ADD(p, atomic_stores, 1);
+		PMO_STAT_ADD(p, published, 1);
 		return 1;
 	}
 	pmo_wordlog_spend(p);
@@ -303,7 +303,7 @@ int pmo_tx_publish(pmo_pool *p, void *dst, const void *src, size_t len, const pm
 		return pmo_err_pmdk(errno ? errno : ENOMEM, "cannot publish an appended item");
 	if (planted)
 		pmemobj_persist(p->pop, dst, len);
-	PMO_STAT_ADD(p, atomic_stores, 1);
+	PMO_STAT_ADD(p, published, 1);
 	return 1;
 }
 

@@ -144,7 +144,9 @@ def test_a_record_is_redone_only_if_it_counts(pool_path, kind, op, key, state, r
 def test_a_clean_close_spends_the_record(pool_path):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentDict, {"a": 1})
+        pool.reset_stats()
         pool.root["k"] = 1                 # published: a record of 4 words
+        assert pool.stats()["published"] == 1 and pool.stats()["tx_begun"] == 1
     log = Log(pool_path)
     assert log.check == 0 and log.n == 4
 
