@@ -12,6 +12,7 @@ fence could have left them.  Each case also runs with the redo undone
 (the record spent), which shows that the words really were put back: the
 checks below can fail."""
 
+import json
 import struct
 
 import pytest
@@ -190,3 +191,43 @@ def test_a_damaged_log_is_refused_at_open(pool_path, damage, message):
     log.write()
     with pytest.raises(pmemobj.CorruptPoolError, match=message):
         pmemobj.open(pool_path)
+
+
+DAMAGE = r"""
+import json, os, random, shutil, sys
+import pmemobj
+src, work, at, size = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(20261204)
+data = open(src, "rb").read()
+seen = {}
+for trial in range(200):
+    img = bytearray(data)
+    for _ in range(rng.choice((1, 1, 2, 8))):
+        i = at + rng.randrange(size)
+        img[i] = rng.randrange(256) if rng.random() < 0.5 else img[i] ^ (1 << rng.randrange(8))
+    with open(work, "wb") as f:
+        f.write(img)
+    try:
+        with pmemobj.open(work) as pool:
+            state = sorted(pool.root.items())
+            bad = pool.gc(debug=True)[1]["invalid"]
+        outcome = "after" if state == [("a", 1), ("new", 5)] and not bad else repr(state)
+    except pmemobj.CorruptPoolError:
+        outcome = "detected"
+    seen[outcome] = seen.get(outcome, 0) + 1
+print(json.dumps(seen))
+"""
+
+
+def test_damage_anywhere_in_a_live_log_is_detected_or_harmless(pool_path, run_py):
+    # 200 copies of a pool stopped with a live record, each with random
+    # bytes or bits of the log's block damaged: every open either refuses
+    # the pool (CorruptPoolError) or finds the insert whole; never a crash
+    # (the child would die) or another state.
+    log = crashed_after(pool_path, PersistentDict, "pool.root['new'] = 5")
+    assert log.check != 0
+    proc = run_py(DAMAGE, pool_path, pool_path + ".damaged", log.at, MAGIC_AT + 8,
+                  timeout=120)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(seen) <= {"after", "detected"}, seen
+    assert seen.get("detected", 0) > 0 and seen.get("after", 0) > 0, seen
