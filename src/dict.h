@@ -55,7 +55,11 @@
  * its counters and the compared key are unchanged, and starts again if not.
  *
  * Every change snapshots only what it changes: the index cell, the entry
- * (or uses add_fresh for an entry past nentries) and the counters.  A
+ * (or uses add_fresh for an entry past nentries) and the counters.  An
+ * insert outside any caller's transaction that needs nothing else (no
+ * allocation, no rebuild, no reference count) is published instead: the
+ * entry persisted, then the cell's aligned word and the three counters set
+ * through the pool's word log (wordlog.h, pmo_tx_publish).  A
  * rebuild allocates the new table in the transaction (no snapshot) and
  * frees the old one.  References: added key and value slots are stolen;
  * removed ones are handed back (with their references) when the caller

@@ -288,6 +288,7 @@ _testcapi = pytest.importorskip("_testcapi")
 NOMEM_OPS = [o for o in OPS if o[1] in (
     "append str", "insert", "extend", "slice assign", "pop", "sort", "nested transactions",
     "set new key", "update (grows)", "popitem", "add", "update (grows)", "iand",
+    "set new key (word log)", "add (word log)",
     "setattr new", "delattr", "array extend", "extend list subclass", "init with itself",
     "deepcopy", "list + PersistentList", "sorted set new key", "sorted update (splits)",
     "sorted delete (merges)", "sorted copy")]
