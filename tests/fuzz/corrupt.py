@@ -26,7 +26,9 @@ random 4 KiB block), zero (a zeroed 4 KiB block), truncate (the file cut
 short), field (an aligned 8-byte word set to 0, all ones or random).
 Regions, from the template's own layout: header (pool header and
 descriptor), lanes, heapmeta (heap header, zone header, chunk headers, run
-headers), data (everything else in the heap: the objects).
+headers), data (everything else in the heap: the objects), wordlog (the
+pool's word log, src/wordlog.h, holding the spent record of the
+template's last insert).
 
 Every trial is a function of (seed, trial number): a failing trial is
 printed with its seed and replays alone with --replay.  The last line is
@@ -57,7 +59,8 @@ import pmemobj  # noqa: E402
 from fuzz_types import Node, Pickled  # noqa: E402
 
 KINDS = ["bitflip", "bytes", "block", "zero", "truncate", "field"]
-REGIONS = ["header", "lanes", "heapmeta", "data"]
+REGIONS = ["header", "lanes", "heapmeta", "data", "wordlog"]
+WORDLOG_MAGIC, WORDLOG_MAGIC_AT, WORDLOG_SIZE = b"PWORDLOG", 136, 192  # src/wordlog.h
 SHOW_TRACEBACKS = False      # print the exception of an internal outcome (--replay)
 
 OUTCOMES = ["ok", "detected", "crash", "hang", "internal", "silent"]
@@ -93,6 +96,9 @@ def build_template(path):
             root["array"] = pool.new(pmemobj.PersistentArray, "d", range(300))
         root["sorted"] = pool.new(pmemobj.PersistentSortedDict,
                                   {(i % 7, "k%d" % i): i for i in range(150)})
+    # Autocommitted, a new key published through the word log: its record
+    # stays in the log (spent at the close) for the wordlog region.
+    pool.root["late"] = 1
     pool.close()
 
 
@@ -166,6 +172,8 @@ def layout(path):
             cur = meta
         i += n
     regions["data"].append((cur, size))
+    log = data.index(WORDLOG_MAGIC) - WORDLOG_MAGIC_AT
+    regions["wordlog"] = [(log, log + WORDLOG_SIZE)]
     return regions, size
 
 
