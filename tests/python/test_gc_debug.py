@@ -78,3 +78,42 @@ def test_broken_container_is_reported_and_nothing_collected(big_pool, caplog, ki
         field.value -= 1000
     _, counts = big_pool.gc(debug=True)  # repaired: the cycle is still there
     assert counts["invalid"] == 0 and counts["cycles"] == 2
+
+
+# A PersistentObject's pairs (src/object.h): the 16-byte head, len, cap,
+# attrs, then the inline pairs of 24 bytes, {name index, value slot}.
+OBJ_ATTRS = 32
+OBJ_PAIR0_NAME = 40
+OBJ_PAIR = 24
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("name out of the table", "names entry 1000000 of a name table of"),
+    ("a name twice", "is set twice"),
+    ("many pairs, a name twice", "is set twice"),
+])
+def test_attribute_names_are_validated(big_pool, damage, message, caplog):
+    from persistent_types import Point
+    p = big_pool.new(Point, 1, 2)
+    if damage.startswith("many"):
+        for i in range(30):                  # more than the pairs compared two by two
+            setattr(p, "a%d" % i, i)
+        assert u64_at(p, OBJ_ATTRS).value != 0
+    big_pool.root = p
+    assert big_pool.gc(debug=True)[1]["invalid"] == 0
+    attrs = u64_at(p, OBJ_ATTRS).value       # the pairs' own array, or 0: inline
+    if attrs:
+        at = p._p_mm.direct((p._p_oid[0], attrs))
+        names = [ctypes.c_uint64.from_address(at + OBJ_PAIR * i) for i in range(2)]
+    else:
+        names = [u64_at(p, OBJ_PAIR0_NAME + OBJ_PAIR * i) for i in range(2)]
+    old = names[1].value
+    names[1].value = 1000000 if damage.startswith("name out") else names[0].value
+    try:
+        with caplog.at_level(logging.WARNING, logger="pmemobj"):
+            with pytest.raises(pmemobj.CorruptPoolError, match="1 invalid objects"):
+                big_pool.gc(debug=True)
+        assert any(message in r.getMessage() for r in caplog.records), caplog.records
+    finally:
+        names[1].value = old
+    assert big_pool.gc(debug=True)[1]["invalid"] == 0      # repaired
