@@ -277,10 +277,6 @@ int pmo_tx_publish(pmo_pool *p, void *dst, const void *src, size_t len, const pm
 	/* The order is the whole guarantee: the new bytes are durable before
 	 * the words that make them reachable change. */
 	if (n > 1) {
-		/* Flushed now, made durable by the word log's first fence;
-		 * its record counts only if they reached the media. */
-		memcpy(dst, src, len);
-		pmemobj_flush(p->pop, dst, len);
 		pmo_wordlog_set(p, dst, src, len, w, n);
 		PMO_STAT_ADD(p, published, 1);
 		return 1;

@@ -96,6 +96,10 @@ void pmo_wordlog_spend_live(pmo_pool *p)
 void pmo_wordlog_set(pmo_pool *p, void *data, const void *src, size_t len, const pmo_word *w,
 		     unsigned n)
 {
+	/* The new bytes, flushed now and made durable by the record's fence;
+	 * the record counts only if they reached the media. */
+	memcpy(data, src, len);
+	pmemobj_flush(p->pop, data, len);
 	pmo_wordlog *wl = log_of(p);
 	wl->n = n;
 	wl->data_off = pmo_offset(p, data);

@@ -23,8 +23,8 @@
  *                root field damaged into another block's offset is
  *                refused at open instead of being written over
  *
- * Setting n words (pmo_wordlog_set), once the caller wrote and flushed
- * its new bytes: write the record, flush it, a fence.  Store the words and
+ * Setting n words (pmo_wordlog_set): copy the new bytes in and flush
+ * them, write the record and flush it, a fence.  Store the words and
  * flush them, a fence.  The record stays live: it is spent (check = 0,
  * persisted) by pmo_wordlog_spend, which every other change of the pool
  * calls before its first write (tx.c: libpmemobj's transaction begins,
@@ -89,10 +89,10 @@ typedef struct pmo_word {
 /* Does p have a word log to use now? */
 int pmo_wordlog_ready(const pmo_pool *p);
 
-/* Set the n (1 to PMO_WORDLOG_MAX) aligned words, failure-atomically,
- * after the len bytes at data that they make reachable (written from src
- * and flushed, not yet drained, by the caller).  Only when
- * pmo_wordlog_ready(p).  Never fails. */
+/* Copy the len bytes at src to data (where nothing committed reads them)
+ * and then set the n (1 to PMO_WORDLOG_MAX) aligned words that make them
+ * reachable, failure-atomically.  Only when pmo_wordlog_ready(p).  Never
+ * fails. */
 void pmo_wordlog_set(pmo_pool *p, void *data, const void *src, size_t len, const pmo_word *w,
 		     unsigned n);
 
