@@ -2,7 +2,6 @@
 #include "object.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -193,12 +192,6 @@ static int ptuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 /* Every pair in [0, len) holds a value: an attribute table that counts a
  * pair never written (an append made reachable before it was durable)
  * shows here. */
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return (x > y) - (x < y);
-}
-
 /* The invariants of object.h: every pair in [0, len) holds a value and a
  * name the pool's name table has, and no name twice. */
 static int object_validate(const pmo_pool *p, uint64_t off)
@@ -221,31 +214,14 @@ static int object_validate(const pmo_pool *p, uint64_t off)
 				       "table of %lld",
 				       (unsigned long long)off, (unsigned long long)i,
 				       (unsigned long long)a[i].name, (long long)names);
+		/* Against the pairs before it: quadratic, as setting the
+		 * attributes was (a lookup is a linear scan, object.h). */
+		for (uint64_t j = 0; j < i; j++)
+			if (a[i].name == a[j].name)
+				return pmo_err(EIO, "object at %llu: the name %llu is set twice",
+					       (unsigned long long)off,
+					       (unsigned long long)a[i].name);
 	}
-	/* Distinct names: among a few pairs by comparing each two (the common
-	 * case, no allocation); among more, sorted, a repeat is a neighbour. */
-	uint64_t dup = UINT64_MAX;
-	if (o->len <= 16) {
-		for (uint64_t i = 1; i < o->len && dup == UINT64_MAX; i++)
-			for (uint64_t j = 0; j < i; j++)
-				if (a[i].name == a[j].name)
-					dup = a[i].name;
-	} else {
-		uint64_t *sorted = malloc(o->len * sizeof *sorted);
-		if (!sorted)
-			return pmo_err(ENOMEM, "cannot validate the object at %llu: out of memory",
-				       (unsigned long long)off);
-		for (uint64_t i = 0; i < o->len; i++)
-			sorted[i] = a[i].name;
-		qsort(sorted, o->len, sizeof *sorted, cmp_u64);
-		for (uint64_t i = 1; i < o->len && dup == UINT64_MAX; i++)
-			if (sorted[i] == sorted[i - 1])
-				dup = sorted[i];
-		free(sorted);
-	}
-	if (dup != UINT64_MAX)
-		return pmo_err(EIO, "object at %llu: the name %llu is set twice",
-			       (unsigned long long)off, (unsigned long long)dup);
 	return 0;
 }
 

@@ -96,7 +96,7 @@ def test_attribute_names_are_validated(big_pool, damage, message, caplog):
     from persistent_types import Point
     p = big_pool.new(Point, 1, 2)
     if damage.startswith("many"):
-        for i in range(30):                  # more than the pairs compared two by two
+        for i in range(30):                  # the pairs move to an array of their own
             setattr(p, "a%d" % i, i)
         assert u64_at(p, OBJ_ATTRS).value != 0
     big_pool.root = p
