@@ -80,11 +80,11 @@ def _write(t, rows, data, w):
         # a libpmemobj transaction logging the insert's ranges, and the
         # action API (entry persisted, cell word and counters published
         # through the lane's redo log).
-        alt = [(n, what, _get(fl, n, "median")) for n, what in
+        alt = [(n, how, _get(fl, n, "median")) for n, how in
                (("RawTxDictAdd", "as a libpmemobj transaction"),
                 ("RawPublishDictAdd", "through the action API"))]
-        other = "".join("; the same insert %s (%s) takes %s = %.3fx" % (what, n, _ns(v), v / r)
-                        for n, what, v in alt if v)
+        other = "".join("; the same insert %s (%s) takes %s = %.3fx" % (how, n, _ns(v), v / r)
+                        for n, how, v in alt if v)
     if fr > t["goal"]:
         return head + other + "; the floor alone misses %.3gx" % t["goal"]
     if p <= f:

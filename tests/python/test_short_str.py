@@ -144,8 +144,10 @@ def test_older_pools_open_and_are_marked_current(pool_path, old):
         assert version_of(pool_path) == 4     # before anything could be written
         assert list(pool.root) == ["a str long enough for the heap", 1]
         pool.root.append("short")
-        pool.root.append(pool.new(PersistentDict))
-        pool.root[-1]["k"] = 1                # an insert the word log publishes
+        # An insert the word log publishes: into a table that exists.
+        pool.root.append(pool.new(PersistentDict, {"x": 0}))
+        pool.root[-1]["k"] = 1
+        del pool.root[-1]["x"]
     with pmemobj.open(pool_path) as pool:
         assert pool.root[-2] == "short"
         assert dict(pool.root[-1]) == {"k": 1}
