@@ -80,15 +80,15 @@ int pmo_key_of_slot(const pmo_pool *p, const pmo_slot *s, pmo_key *out)
 	case PMO_T_STR:
 	case PMO_T_BYTES:
 	case PMO_T_LONG: {
-		const pmo_varobj *o = pmo_varobj_get(p, s->val, h->type);
-		if (!o)
+		pmo_var o;
+		if (pmo_var_get(p, s->val, h->type, &o) != 0)
 			return -1;
 		out->kind = h->type == PMO_T_STR     ? PMO_K_STR
 			    : h->type == PMO_T_BYTES ? PMO_K_BYTES
 						     : PMO_K_BIGINT;
-		out->data = (const uint8_t *)o->data;
-		out->len = o->size;
-		out->neg = (h->flags & PMO_LONG_NEGATIVE) != 0;
+		out->data = (const uint8_t *)o.data;
+		out->len = o.size;
+		out->neg = o.negative;
 		return 0;
 	}
 	case PMO_T_TUPLE: {

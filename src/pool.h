@@ -26,11 +26,13 @@
 #define PMO_LAYOUT "pmemobj-py"
 /* Version 2 added short strs inline in slots (slot.h); version 3 the range
  * log (rangelog.h), which an older build would not restore after a crash;
- * version 4 the word log (wordlog.h), which it would not redo.
+ * version 4 the word log (wordlog.h), which it would not redo; version 5
+ * the compact layout of str, bytes, big ints and pickles (value.h), which
+ * it would misread.
  * Older pools are read as they are and marked the current version at
  * open, so that an older build refuses them once they may hold what it
  * does not know. */
-#define PMO_FORMAT_VERSION 4
+#define PMO_FORMAT_VERSION 5
 #define PMO_FORMAT_VERSION_MIN 1
 #define PMO_MAGIC "PMOPYRT" /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)

@@ -32,26 +32,22 @@ int64_t pmo_strtab_len(const pmo_pool *p, pmo_slot tab)
 	return (int64_t)l->len;
 }
 
-const pmo_varobj *pmo_strtab_get(const pmo_pool *p, pmo_slot tab, uint64_t i)
+int pmo_strtab_get(const pmo_pool *p, pmo_slot tab, uint64_t i, pmo_var *out)
 {
 	pmo_list *l = table_of(p, tab);
 	if (!l) {
 		if (!errno)
 			pmo_err(EINVAL, "no entry %llu in an empty table", (unsigned long long)i);
-		return NULL;
+		return -1;
 	}
-	if (i >= l->len) {
-		pmo_err(EINVAL, "no entry %llu in a table of %llu", (unsigned long long)i,
-			(unsigned long long)l->len);
-		return NULL;
-	}
+	if (i >= l->len)
+		return pmo_err(EINVAL, "no entry %llu in a table of %llu", (unsigned long long)i,
+			       (unsigned long long)l->len);
 	pmo_slot s = pmo_list_items(p, l)[i];
-	if (!pmo_slot_is_ref(s)) {
-		pmo_err_corrupt(p->path, 0, "string table entry %llu is not a str",
-				(unsigned long long)i);
-		return NULL;
-	}
-	return pmo_varobj_get(p, s.val, PMO_T_STR);
+	if (!pmo_slot_is_ref(s))
+		return pmo_err_corrupt(p->path, 0, "string table entry %llu is not a str",
+				       (unsigned long long)i);
+	return pmo_var_get(p, s.val, PMO_T_STR, out);
 }
 
 int64_t pmo_strtab_find(const pmo_pool *p, pmo_slot tab, const char *s, size_t n)
@@ -60,10 +56,10 @@ int64_t pmo_strtab_find(const pmo_pool *p, pmo_slot tab, const char *s, size_t n
 	if (!l)
 		return errno ? -2 : -1;
 	for (uint64_t i = 0; i < l->len; i++) {
-		const pmo_varobj *o = pmo_strtab_get(p, tab, i);
-		if (!o)
+		pmo_var o;
+		if (pmo_strtab_get(p, tab, i, &o) != 0)
 			return -2;
-		if (o->size == n && memcmp(o->data, s, n) == 0)
+		if (o.size == n && memcmp(o.data, s, n) == 0)
 			return (int64_t)i;
 	}
 	return -1;
@@ -130,12 +126,12 @@ const char *pmo_type_path(const pmo_pool *p, uint32_t code, size_t *n)
 		pmo_err(EINVAL, "type code %u is not a user type", code);
 		return NULL;
 	}
-	const pmo_varobj *o = pmo_strtab_get(p, p->root->type_table, code - PMO_T_FIRST_USER);
-	if (!o)
+	pmo_var o;
+	if (pmo_strtab_get(p, p->root->type_table, code - PMO_T_FIRST_USER, &o) != 0)
 		return NULL;
 	if (n)
-		*n = o->size;
-	return o->data;
+		*n = o.size;
+	return o.data;
 }
 
 /* --- the attribute name table ----------------------------------------- */
@@ -157,10 +153,10 @@ int64_t pmo_name_intern(pmo_pool *p, const char *name, size_t n)
 
 const char *pmo_name_get(const pmo_pool *p, uint64_t i, size_t *n)
 {
-	const pmo_varobj *o = pmo_strtab_get(p, p->root->attr_names, i);
-	if (!o)
+	pmo_var o;
+	if (pmo_strtab_get(p, p->root->attr_names, i, &o) != 0)
 		return NULL;
 	if (n)
-		*n = o->size;
-	return o->data;
+		*n = o.size;
+	return o.data;
 }

@@ -37,8 +37,8 @@
  * errno EIO if the slot does not hold a well-formed list. */
 int64_t pmo_strtab_len(const pmo_pool *p, pmo_slot tab);
 
-/* Entry i (< len) as a str object, or NULL with errno EIO. */
-const pmo_varobj *pmo_strtab_get(const pmo_pool *p, pmo_slot tab, uint64_t i);
+/* Entry i (< len), a str object, into *out; -1 with errno EIO or EINVAL. */
+int pmo_strtab_get(const pmo_pool *p, pmo_slot tab, uint64_t i, pmo_var *out);
 
 /* Index of the entry equal to the n bytes at s; -1 if there is none,
  * -2 (errno EIO) if the table is damaged.  Linear: callers cache. */

@@ -2,6 +2,7 @@
 #include "value.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,33 +10,53 @@
 #include "hash.h"
 #include "tx.h"
 
-static uint64_t varobj_new(pmo_pool *p, uint32_t type, const void *data, size_t n, int64_t hash)
+_Static_assert(sizeof(pmo_varobj) == 24 && offsetof(pmo_varobj, hash) == 16,
+	       "compact varobj layout is persistent");
+_Static_assert(sizeof(pmo_varobj_wide) == 32 && offsetof(pmo_varobj_wide, hash) == 24,
+	       "wide varobj layout is persistent");
+
+static uint64_t varobj_new(pmo_pool *p, uint32_t type, const void *data, size_t n, int64_t hash,
+			   int negative)
 {
 	if (n > SIZE_MAX / 2) {
 		pmo_err(ENOMEM, "value of %zu bytes is too large", n);
 		return 0;
 	}
-	uint64_t off = pmo_obj_new(p, type, sizeof(pmo_varobj) + n + 1, 0);
-	if (!off)
-		return 0;
-	pmo_varobj *o = pmo_direct(p, off);
-	o->size = n;
-	o->hash = hash;
-	memcpy(o->data, data, n);
-	o->data[n] = '\0';
+	uint32_t sign = negative ? PMO_LONG_NEGATIVE : 0;
+	char *dst;
+	uint64_t off;
+	/* A fresh object of this transaction: written without snapshots. */
+	if (n <= PMO_VAR_COMPACT_MAX) {
+		if (!(off = pmo_obj_new(p, type, sizeof(pmo_varobj) + n + 1, 0)))
+			return 0;
+		pmo_varobj *o = pmo_direct(p, off);
+		o->head.flags = (uint32_t)n << PMO_VAR_SIZE_SHIFT | PMO_VAR_COMPACT | sign;
+		o->hash = hash;
+		dst = o->data;
+	} else {
+		if (!(off = pmo_obj_new(p, type, sizeof(pmo_varobj_wide) + n + 1, 0)))
+			return 0;
+		pmo_varobj_wide *o = pmo_direct(p, off);
+		o->head.flags = sign;
+		o->size = n;
+		o->hash = hash;
+		dst = o->data;
+	}
+	memcpy(dst, data, n);
+	dst[n] = '\0';
 	return off;
 }
 
 uint64_t pmo_str_new(pmo_pool *p, const char *utf8, size_t n)
 {
 	return varobj_new(p, PMO_T_STR, utf8, n,
-			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, utf8, n));
+			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, utf8, n), 0);
 }
 
 uint64_t pmo_bytes_new(pmo_pool *p, const void *data, size_t n)
 {
 	return varobj_new(p, PMO_T_BYTES, data, n,
-			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, data, n));
+			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, data, n), 0);
 }
 
 uint64_t pmo_pickle_new(pmo_pool *p, const void *data, size_t n)
@@ -43,16 +64,13 @@ uint64_t pmo_pickle_new(pmo_pool *p, const void *data, size_t n)
 	/* Not a hash Python sees (pmo_slot_hash does not answer for
 	 * pickles): a checksum of the bytes, for pmo_value_verify. */
 	return varobj_new(p, PMO_T_PICKLE, data, n,
-			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, data, n));
+			  pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, data, n), 0);
 }
 
 uint64_t pmo_long_new(pmo_pool *p, int negative, const uint8_t *mag_le, size_t n)
 {
 	int sign = n == 0 ? 0 : (negative ? -1 : 1);
-	uint64_t off = varobj_new(p, PMO_T_LONG, mag_le, n, pmo_hash_bigint(sign, mag_le, n));
-	if (off && negative)
-		pmo_head_at(p, off)->flags = PMO_LONG_NEGATIVE;
-	return off;
+	return varobj_new(p, PMO_T_LONG, mag_le, n, pmo_hash_bigint(sign, mag_le, n), sign < 0);
 }
 
 uint64_t pmo_complex_new(pmo_pool *p, double real, double imag)
@@ -119,18 +137,23 @@ uint32_t pmo_ref_type(const pmo_pool *p, uint64_t off)
 
 /* Reads use the cheap bounds check (pmo_obj_at): every length is checked
  * against the end of the pool, which is what memory safety needs. */
-const pmo_varobj *pmo_varobj_get(const pmo_pool *p, uint64_t off, uint32_t type)
+int pmo_var_get(const pmo_pool *p, uint64_t off, uint32_t type, pmo_var *out)
 {
 	const pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_varobj));
 	if (!h)
-		return NULL;
-	const pmo_varobj *o = (const pmo_varobj *)h;
-	uint64_t room = p->size - off - sizeof(pmo_varobj);
-	if (h->type != type || o->size >= room) {
-		pmo_err_corrupt(p->path, off, "bad %s object", pmo_type_name(type));
-		return NULL;
-	}
-	return o;
+		return -1;
+	size_t fixed = pmo_var_fixed(h);
+	uint64_t avail = p->size - off;
+	/* Only a big int has a sign; a wide layout has nothing else in flags. */
+	uint32_t stray = h->flags & (type == PMO_T_LONG ? 0 : PMO_LONG_NEGATIVE);
+	if (!(h->flags & PMO_VAR_COMPACT))
+		stray |= h->flags & ~PMO_LONG_NEGATIVE;
+	if (h->type != type || stray || avail < fixed)
+		return pmo_err_corrupt(p->path, off, "bad %s object", pmo_type_name(type));
+	pmo_var_decode(h, out);
+	if (out->size >= avail - fixed) /* the data and its NUL */
+		return pmo_err_corrupt(p->path, off, "bad %s object", pmo_type_name(type));
+	return 0;
 }
 
 const pmo_complex *pmo_complex_get(const pmo_pool *p, uint64_t off)
@@ -186,8 +209,13 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 	switch (h->type) {
 	case PMO_T_STR:
 	case PMO_T_BYTES:
-	case PMO_T_LONG:
-		return ((const pmo_varobj *)h)->hash;
+	case PMO_T_LONG: {
+		pmo_var v;
+		if (!pmo_off_valid(p, s.val, pmo_var_fixed(h)))
+			return PMO_HASH_UNKNOWN;
+		pmo_var_decode(h, &v);
+		return v.hash;
+	}
 	case PMO_T_COMPLEX: {
 		const pmo_complex *c = (const pmo_complex *)h;
 		return pmo_hash_complex(c->real, c->imag);
@@ -216,17 +244,17 @@ int pmo_value_verify(const pmo_pool *p, uint64_t off)
 			return 0; /* could not check: not a finding */
 	} else if (type == PMO_T_STR || type == PMO_T_BYTES || type == PMO_T_PICKLE ||
 		   type == PMO_T_LONG) {
-		const pmo_varobj *o = pmo_varobj_get(p, off, type);
-		if (!o)
+		pmo_var v;
+		if (pmo_var_get(p, off, type, &v) != 0)
 			return -1;
-		want = o->hash;
+		want = v.hash;
 		if (type == PMO_T_LONG)
-			have = pmo_hash_bigint(o->size == 0                        ? 0
-					       : o->head.flags & PMO_LONG_NEGATIVE ? -1
-										   : 1,
-					       (const uint8_t *)o->data, o->size);
+			have = pmo_hash_bigint(v.size == 0  ? 0
+					       : v.negative ? -1
+							    : 1,
+					       (const uint8_t *)v.data, v.size);
 		else
-			have = pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, o->data, o->size);
+			have = pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, v.data, v.size);
 		/* Pools before checksums on pickles stored no hash for them. */
 		if (type == PMO_T_PICKLE && want == PMO_HASH_UNKNOWN)
 			return 0;

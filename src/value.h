@@ -3,9 +3,14 @@
  * and pickled values.
  *
  * Layouts (after the common pmo_head):
- *   varobj  (str, bytes, long, pickle): size, hash, then `size` bytes of
- *           data and a NUL.  str is UTF-8 (surrogates passed through), long
- *           is the little-endian magnitude with the sign in head.flags.
+ *   varobj  (str, bytes, long, pickle): hash, then `size` bytes of data
+ *           and a NUL, with the size in head.flags (the compact layout,
+ *           pool format 5).  A value of 2^30 bytes or more, and every value
+ *           an older pool holds, has the wide layout instead: a size word
+ *           before the hash, and no size in head.flags.  str is UTF-8
+ *           (surrogates passed through), long is the little-endian
+ *           magnitude with the sign in head.flags.  Read them through
+ *           pmo_var_get, which knows both.
  *   complex: two doubles.
  *   tuple   (tuple, frozenset): item count, hash, then the item slots.
  *           A frozenset's items are kept in the order they were given.
@@ -26,12 +31,58 @@
 
 #define PMO_HASH_UNKNOWN ((int64_t)-1)
 
+/* head.flags of a varobj: bit 0 the sign of a long, bit 1 set for the
+ * compact layout, whose size is in bits 2-31.  The compact layout saves
+ * the 8-byte size word: a 100-byte str takes a 144-byte block instead of
+ * 160 in the 16-byte class (docs/internals.md, "Allocation"). */
+#define PMO_LONG_NEGATIVE 1u
+#define PMO_VAR_COMPACT 2u
+#define PMO_VAR_SIZE_SHIFT 2
+#define PMO_VAR_COMPACT_MAX ((UINT64_C(1) << 30) - 1)
+
 typedef struct pmo_varobj {
+	pmo_head head;
+	int64_t hash;
+	char data[];
+} pmo_varobj;
+
+typedef struct pmo_varobj_wide {
 	pmo_head head;
 	uint64_t size;
 	int64_t hash;
 	char data[];
-} pmo_varobj;
+} pmo_varobj_wide;
+
+/* A str, bytes, big int or pickle as read from the pool. */
+typedef struct pmo_var {
+	const char *data;
+	uint64_t size;
+	int64_t hash;
+	int negative; /* a big int's sign */
+} pmo_var;
+
+/* Decode the varobj at h, whose fixed part (pmo_var_fixed) is known to
+ * be inside the pool; the caller checks v->size against the room left. */
+static inline size_t pmo_var_fixed(const pmo_head *h)
+{
+	return h->flags & PMO_VAR_COMPACT ? sizeof(pmo_varobj) : sizeof(pmo_varobj_wide);
+}
+
+static inline void pmo_var_decode(const pmo_head *h, pmo_var *v)
+{
+	v->negative = (h->flags & PMO_LONG_NEGATIVE) != 0;
+	if (h->flags & PMO_VAR_COMPACT) {
+		const pmo_varobj *o = (const pmo_varobj *)h;
+		v->size = h->flags >> PMO_VAR_SIZE_SHIFT;
+		v->hash = o->hash;
+		v->data = o->data;
+	} else {
+		const pmo_varobj_wide *o = (const pmo_varobj_wide *)h;
+		v->size = o->size;
+		v->hash = o->hash;
+		v->data = o->data;
+	}
+}
 
 typedef struct pmo_complex {
 	pmo_head head;
@@ -44,8 +95,6 @@ typedef struct pmo_tuple {
 	int64_t hash;
 	pmo_slot items[];
 } pmo_tuple;
-
-#define PMO_LONG_NEGATIVE 1u /* head.flags of a PMO_T_LONG */
 
 /* Constructors: run inside a transaction; return the new object's offset
  * (holding one reference), or 0 on failure. */
@@ -64,9 +113,9 @@ static inline void pmo_tuple_init_item(pmo_tuple *t, size_t i, pmo_slot v)
 }
 void pmo_tuple_seal(pmo_pool *p, pmo_tuple *t);
 
-/* Checked accessors for reading: NULL (errno EIO) if off is not a
+/* Checked accessors for reading: NULL or -1 (errno EIO) if off is not a
  * well-formed object of that type. */
-const pmo_varobj *pmo_varobj_get(const pmo_pool *p, uint64_t off, uint32_t type);
+int pmo_var_get(const pmo_pool *p, uint64_t off, uint32_t type, pmo_var *out);
 const pmo_complex *pmo_complex_get(const pmo_pool *p, uint64_t off);
 const pmo_tuple *pmo_tuple_get(const pmo_pool *p, uint64_t off, uint32_t type);
 

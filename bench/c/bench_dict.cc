@@ -56,10 +56,10 @@ int eq_str(void *ctx, const pmo_slot *stored)
 	auto *k = static_cast<StrKey *>(ctx);
 	if (stored->tag != PMO_TAG_REF)
 		return 0;
-	const pmo_varobj *v = pmo_varobj_get(k->p, stored->val, PMO_T_STR);
-	if (!v)
+	pmo_var v;
+	if (pmo_var_get(k->p, stored->val, PMO_T_STR, &v) != 0)
 		return -1;
-	return v->size == k->n && std::memcmp(v->data, k->s, k->n) == 0;
+	return v.size == k->n && std::memcmp(v.data, k->s, k->n) == 0;
 }
 
 int key_text(char *buf, size_t cap, uint64_t i)

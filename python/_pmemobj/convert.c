@@ -405,7 +405,7 @@ out:
 	return result;
 }
 
-static PyObject *load_pickle(PoolObject *pool, const pmo_varobj *o)
+static PyObject *load_pickle(PoolObject *pool, const pmo_var *o)
 {
 	PyObject *mod = pickling_module();
 	if (!mod)
@@ -453,23 +453,23 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 	uint32_t type = pmo_ref_type(p, off);
 	if (pool->verify && pmo_value_verify(p, off) != 0)
 		return pyx_raise();
-	const pmo_varobj *o;
+	pmo_var o;
 	switch (type) {
 	case PMO_T_STR:
-		if (!(o = pmo_varobj_get(p, off, type)))
+		if (pmo_var_get(p, off, type, &o) != 0)
 			return pyx_raise();
-		PyObject *s = PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size, "surrogatepass");
+		PyObject *s = PyUnicode_DecodeUTF8(o.data, (Py_ssize_t)o.size, "surrogatepass");
 		return s ? s : undecodable(pool, off, "a str object holds invalid UTF-8");
 	case PMO_T_BYTES:
-		if (!(o = pmo_varobj_get(p, off, type)))
+		if (pmo_var_get(p, off, type, &o) != 0)
 			return pyx_raise();
-		return PyBytes_FromStringAndSize(o->data, (Py_ssize_t)o->size);
+		return PyBytes_FromStringAndSize(o.data, (Py_ssize_t)o.size);
 	case PMO_T_LONG: {
-		if (!(o = pmo_varobj_get(p, off, type)))
+		if (pmo_var_get(p, off, type, &o) != 0)
 			return pyx_raise();
-		PyObject *mag = _PyLong_FromByteArray((const unsigned char *)o->data,
-						      (size_t)o->size, 1, 0);
-		if (!mag || !(o->head.flags & PMO_LONG_NEGATIVE))
+		PyObject *mag =
+			_PyLong_FromByteArray((const unsigned char *)o.data, (size_t)o.size, 1, 0);
+		if (!mag || !o.negative)
 			return mag;
 		PyObject *neg = PyNumber_Negative(mag);
 		Py_DECREF(mag);
@@ -489,9 +489,9 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 		return load_items(pool, t, type);
 	}
 	case PMO_T_PICKLE:
-		if (!(o = pmo_varobj_get(p, off, type)))
+		if (pmo_var_get(p, off, type, &o) != 0)
 			return pyx_raise();
-		PyObject *v = load_pickle(pool, o);
+		PyObject *v = load_pickle(pool, &o);
 		return v ? v : undecodable(pool, off, "a pickled value cannot be unpickled");
 	default:
 		return pyx_proxy_for(pool, off);

@@ -383,9 +383,15 @@ static int generic_eq(pyx_key *k, pmo_slot s)
 
 static inline int bytes_eq(const pmo_pool *p, uint64_t off, const char *data, Py_ssize_t len)
 {
-	const pmo_varobj *o = pmo_direct(p, off);
-	return o->size == (uint64_t)len && (uint64_t)len <= p->size - off - sizeof(pmo_varobj) &&
-	       memcmp(o->data, data, (size_t)len) == 0;
+	/* pmo_ref_type checked the head; the rest of the fixed part and the
+	 * data are checked against the end of the pool before they are read. */
+	const pmo_head *h = pmo_direct(p, off);
+	size_t fixed = pmo_var_fixed(h);
+	if (p->size - off < fixed + (uint64_t)len)
+		return 0;
+	pmo_var o;
+	pmo_var_decode(h, &o);
+	return o.size == (uint64_t)len && memcmp(o.data, data, (size_t)len) == 0;
 }
 
 int pyx_key_eq(void *ctx, const pmo_slot *stored)

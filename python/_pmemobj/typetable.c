@@ -306,10 +306,10 @@ static int names_load(PoolObject *pool, MMObject *mm)
 		rc = -1;
 	}
 	for (int64_t i = 0; rc == 0 && i < len; i++) {
-		const pmo_varobj *o = pmo_strtab_get(p, p->root->attr_names, (uint64_t)i);
-		PyObject *s =
-			o ? PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size, "surrogatepass")
-			  : pyx_raise();
+		size_t n;
+		const char *name = pmo_name_get(p, (uint64_t)i, &n);
+		PyObject *s = name ? PyUnicode_DecodeUTF8(name, (Py_ssize_t)n, "surrogatepass")
+				   : pyx_raise();
 		PyObject *idx = s ? PyLong_FromLongLong(i) : NULL;
 		if (idx)
 			PyUnicode_InternInPlace(&s);
@@ -465,10 +465,11 @@ PyObject *pyx_tables_read(PoolObject *pool, PyObject *unused)
 			rc = -1;
 		}
 		for (int64_t i = 0; rc == 0 && i < len; i++) {
-			const pmo_varobj *o = pmo_strtab_get(p, tabs[t], (uint64_t)i);
-			PyObject *s = o ? PyUnicode_DecodeUTF8(o->data, (Py_ssize_t)o->size,
-							       "surrogatepass")
-					: pyx_raise();
+			pmo_var o;
+			PyObject *s = pmo_strtab_get(p, tabs[t], (uint64_t)i, &o) == 0
+					      ? PyUnicode_DecodeUTF8(o.data, (Py_ssize_t)o.size,
+								     "surrogatepass")
+					      : pyx_raise();
 			if (!s || PyList_Append(out[t], s) != 0)
 				rc = -1;
 			Py_XDECREF(s);

@@ -322,9 +322,10 @@ static void test_rollback_and_references(void)
 	for (int i = 0; ordered && i < 2000; i++) {
 		char want[64];
 		snprintf(want, sizeof want, "a long key string number %06d", i);
-		const pmo_varobj *o =
-			pmo_varobj_get(p, pmo_btree_leaf(p, pos.leaf)->e[pos.i].key.val, PMO_T_STR);
-		ordered &= o && strcmp(o->data, want) == 0 && pmo_btree_step(p, &pos) == 0;
+		pmo_var o;
+		ordered &= pmo_var_get(p, pmo_btree_leaf(p, pos.leaf)->e[pos.i].key.val, PMO_T_STR,
+				       &o) == 0 &&
+			   strcmp(o.data, want) == 0 && pmo_btree_step(p, &pos) == 0;
 	}
 	CHECK(ordered);
 	ok = pmo_tx_begin(p) == 0 && pmo_btree_clear(p, t) == 0 && pmo_tx_end(p) == 0;

@@ -162,12 +162,13 @@ static void test_values(void)
 	CHECK(pmo_slot_store(p, &p->root->root, pmo_slot_ref(t)) == 0);
 	CHECK(pmo_tx_end(p) == 0);
 
-	const pmo_varobj *so = pmo_varobj_get(p, s, PMO_T_STR);
-	CHECK(so && so->size == 6 && memcmp(so->data, "h\xc3\xa9llo", 6) == 0);
-	CHECK(so && so->hash == pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, "h\xc3\xa9llo", 6));
-	const pmo_varobj *bo = pmo_varobj_get(p, big, PMO_T_LONG);
-	CHECK(bo && (bo->head.flags & PMO_LONG_NEGATIVE));
-	CHECK(pmo_varobj_get(p, s, PMO_T_BYTES) == NULL && errno == EIO);
+	pmo_var so, bo;
+	CHECK(pmo_var_get(p, s, PMO_T_STR, &so) == 0);
+	CHECK(so.size == 6 && memcmp(so.data, "h\xc3\xa9llo", 6) == 0 && !so.negative);
+	CHECK(so.hash == pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, "h\xc3\xa9llo", 6));
+	CHECK(pmo_head_at(p, s)->flags == (6u << PMO_VAR_SIZE_SHIFT | PMO_VAR_COMPACT));
+	CHECK(pmo_var_get(p, big, PMO_T_LONG, &bo) == 0 && bo.negative);
+	CHECK(pmo_var_get(p, s, PMO_T_BYTES, &so) == -1 && errno == EIO);
 	CHECK(pmo_complex_get(p, c) && pmo_complex_get(p, c)->imag == -2.0);
 	CHECK(tp->hash != PMO_HASH_UNKNOWN);
 	/* Python: hash((1, 2.0)) == hash((1, 2)) */
@@ -176,8 +177,8 @@ static void test_values(void)
 	CHECK_EQ_I64(pmo_hash_tuple(h12, 2), pmo_hash_tuple(h1f, 2));
 	CHECK_EQ_I64(pmo_slot_hash(p, pmo_slot_bool(1)), pmo_slot_hash(p, pmo_slot_int(1)));
 	/* Offsets that are not objects are refused, not followed. */
-	CHECK(pmo_varobj_get(p, 8, PMO_T_STR) == NULL && errno == EIO);
-	CHECK(pmo_varobj_get(p, p->size + 4096, PMO_T_STR) == NULL && errno == EIO);
+	CHECK(pmo_var_get(p, 8, PMO_T_STR, &so) == -1 && errno == EIO);
+	CHECK(pmo_var_get(p, p->size + 4096, PMO_T_STR, &so) == -1 && errno == EIO);
 
 	/* Replacing the root frees the whole tuple with its items. */
 	uint64_t frees = p->stats.frees;
@@ -203,6 +204,91 @@ static int build_chain(pmo_pool *p, int n, uint64_t *first, uint64_t *last)
 	*first = head;
 	*last = cur;
 	return pmo_tx_end(p);
+}
+
+/* Both varobj layouts read alike: the compact one new values get, and
+ * the wide one of older pools and of values of 2^30 bytes or more. */
+static uint64_t wide_new(pmo_pool *p, uint32_t type, uint32_t flags, const char *data, size_t n,
+			 int64_t hash)
+{
+	uint64_t off = pmo_obj_new(p, type, sizeof(pmo_varobj_wide) + n + 1, 0);
+	if (!off)
+		return 0;
+	pmo_varobj_wide *w = pmo_direct(p, off);
+	w->head.flags = flags;
+	w->size = n;
+	w->hash = hash;
+	memcpy(w->data, data, n);
+	w->data[n] = '\0';
+	return off;
+}
+
+static void test_varobj_layouts(void)
+{
+	pmo_pool *p = test_pool_fresh("varobj", POOL_SIZE);
+	if (!p)
+		return;
+	const char *text = "an older pool's str";
+	size_t n = strlen(text);
+	int64_t h = pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, text, n);
+	const uint8_t mag[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+	CHECK(pmo_tx_begin(p) == 0);
+	uint64_t ws = wide_new(p, PMO_T_STR, 0, text, n, h);
+	uint64_t wl = wide_new(p, PMO_T_LONG, PMO_LONG_NEGATIVE, (const char *)mag, 9,
+			       pmo_hash_bigint(-1, mag, 9));
+	uint64_t cs = pmo_str_new(p, text, n);
+	CHECK(ws && wl && cs && pmo_tx_end(p) == 0);
+
+	pmo_var v, c;
+	CHECK(pmo_var_get(p, ws, PMO_T_STR, &v) == 0 && pmo_var_get(p, cs, PMO_T_STR, &c) == 0);
+	CHECK(v.size == n && c.size == n && memcmp(v.data, c.data, n) == 0);
+	CHECK(v.hash == h && c.hash == h && !v.negative);
+	CHECK(v.data == (const char *)pmo_direct(p, ws) + 32 &&
+	      c.data == (const char *)pmo_direct(p, cs) + 24);
+	CHECK(pmo_slot_hash(p, pmo_slot_ref(ws)) == h && pmo_slot_hash(p, pmo_slot_ref(cs)) == h);
+	CHECK(pmo_value_verify(p, ws) == 0 && pmo_value_verify(p, cs) == 0);
+	CHECK(pmo_var_get(p, wl, PMO_T_LONG, &v) == 0 && v.negative && v.size == 9);
+	CHECK(pmo_value_verify(p, wl) == 0);
+
+	/* Damage: a wide object's checksum, a sign on a str, unknown bits in
+	 * a wide head, a compact size past the end of the pool. */
+	pmo_varobj_wide *w = pmo_direct(p, ws);
+	w->data[0] ^= 1;
+	CHECK(pmo_value_verify(p, ws) == -1 && errno == EIO);
+	w->data[0] ^= 1;
+	w->head.flags = PMO_LONG_NEGATIVE;
+	CHECK(pmo_var_get(p, ws, PMO_T_STR, &v) == -1 && errno == EIO);
+	w->head.flags = 4;
+	CHECK(pmo_var_get(p, ws, PMO_T_STR, &v) == -1 && errno == EIO);
+	w->head.flags = 0;
+	w->size = p->size;
+	CHECK(pmo_var_get(p, ws, PMO_T_STR, &v) == -1 && errno == EIO);
+	pmo_head *ch = pmo_head_at(p, cs);
+	uint32_t keep = ch->flags;
+	ch->flags |= PMO_LONG_NEGATIVE;
+	CHECK(pmo_var_get(p, cs, PMO_T_STR, &v) == -1 && errno == EIO);
+	ch->flags = (uint32_t)PMO_VAR_COMPACT_MAX << PMO_VAR_SIZE_SHIFT | PMO_VAR_COMPACT;
+	CHECK(pmo_var_get(p, cs, PMO_T_STR, &v) == -1 && errno == EIO);
+	ch->flags = keep;
+	CHECK(pmo_var_get(p, cs, PMO_T_STR, &v) == 0 && v.size == n);
+	test_pool_done(p);
+
+	/* A value too large for the compact size field takes the wide layout. */
+	size_t big = (size_t)PMO_VAR_COMPACT_MAX + 1;
+	char *data = malloc(big);
+	p = data ? test_pool_fresh("varobj-wide", big + (256u << 20)) : NULL;
+	if (!p) {
+		free(data);
+		return;
+	}
+	memset(data, 'x', big);
+	CHECK(pmo_tx_begin(p) == 0);
+	uint64_t b = pmo_bytes_new(p, data, big);
+	CHECK(b && pmo_tx_end(p) == 0);
+	CHECK(pmo_head_at(p, b)->flags == 0 && pmo_var_get(p, b, PMO_T_BYTES, &v) == 0);
+	CHECK(v.size == big && v.data[big - 1] == 'x' && pmo_value_verify(p, b) == 0);
+	free(data);
+	test_pool_done(p);
 }
 
 static void test_refcount_and_gc(void)
@@ -307,6 +393,7 @@ int main(void)
 	test_foreign_files();
 	test_transactions();
 	test_values();
+	test_varobj_layouts();
 	test_refcount_and_gc();
 	test_list();
 	return test_finish();

@@ -50,9 +50,13 @@ static int slot_eq(void *vctx, const pmo_slot *stored)
 		return a.val == b.val;
 	if (a.val == b.val)
 		return 1;
-	const pmo_varobj *x = pmo_direct(c->p, a.val), *y = pmo_direct(c->p, b.val);
-	return x->head.type == y->head.type && x->size == y->size &&
-	       memcmp(x->data, y->data, x->size) == 0;
+	uint32_t type = pmo_ref_type(c->p, a.val);
+	if (pmo_ref_type(c->p, b.val) != type)
+		return 0;
+	pmo_var x, y;
+	if (pmo_var_get(c->p, a.val, type, &x) != 0 || pmo_var_get(c->p, b.val, type, &y) != 0)
+		return -1;
+	return x.size == y.size && memcmp(x.data, y.data, x.size) == 0;
 }
 
 static int64_t find_slot(pmo_pool *p, pmo_dict *d, pmo_slot k)

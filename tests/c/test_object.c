@@ -129,8 +129,9 @@ static void test_attributes(void)
 	CHECK(a[0].value.tag == PMO_TAG_INT && pmo_slot_as_int(a[0].value) == 10);
 	CHECK(a[2].value.tag == PMO_TAG_FLOAT && pmo_slot_as_float(a[2].value) == 2.5);
 	CHECK(pmo_slot_is_ref(a[1].value));
-	const pmo_varobj *hello = pmo_varobj_get(p, a[1].value.val, PMO_T_STR);
-	CHECK(hello && hello->size == 5 && memcmp(hello->data, "hello", 5) == 0);
+	pmo_var hello;
+	CHECK(pmo_var_get(p, a[1].value.val, PMO_T_STR, &hello) == 0);
+	CHECK(hello.size == 5 && memcmp(hello.data, "hello", 5) == 0);
 
 	/* A rolled-back change leaves the table as it was. */
 	CHECK(pmo_tx_begin(p) == 0);

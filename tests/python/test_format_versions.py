@@ -1,0 +1,148 @@
+"""Pools written by earlier formats open, read as they were written, and are
+marked current; pools of a newer format are refused.
+
+Version 2 added short strs in slots, 3 the range log (src/rangelog.h), 4 the
+word log (src/wordlog.h), 5 the compact layout of str, bytes, big-int and
+pickle objects (src/value.h).  An older pool is built here the way such a
+pool was written: by taking back, in the file, what the newer format added."""
+
+import struct
+
+import pytest
+
+import pmemobj
+from pmemobj import PersistentDict, PersistentList
+
+
+def root_version_offset(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    return data.index(b"PMOPYRT\0") + 8
+
+
+def set_version(path, v):
+    off = root_version_offset(path)
+    with open(path, "r+b") as f:
+        f.seek(off)
+        f.write(v.to_bytes(4, "little"))
+
+
+def version_of(path):
+    off = root_version_offset(path)
+    with open(path, "rb") as f:
+        f.seek(off)
+        return int.from_bytes(f.read(4), "little")
+
+
+@pytest.mark.parametrize("old", [1, 2, 3, 4])
+def test_older_pools_open_and_are_marked_current(pool_path, old):
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
+        pool.root = pool.new(PersistentList, ["a str long enough for the heap", 1])
+    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 5
+    set_version(pool_path, old)      # a pool of a previous format
+    if old < 4:
+        # Without the word log's block (pmo_root.word_log, 96 bytes past
+        # the version), as such a pool was written: the block left behind
+        # is an orphan for gc.
+        with open(pool_path, "r+b") as f:
+            f.seek(root_version_offset(pool_path) + 96)
+            f.write(bytes(16))
+    with pmemobj.open(pool_path) as pool:
+        assert version_of(pool_path) == 5     # before anything could be written
+        assert list(pool.root) == ["a str long enough for the heap", 1]
+        pool.root.append("short")
+        # An insert the word log publishes: into a table that exists.
+        pool.root.append(pool.new(PersistentDict, {"x": 0}))
+        pool.root[-1]["k"] = 1
+        del pool.root[-1]["x"]
+    with pmemobj.open(pool_path) as pool:
+        assert pool.root[-2] == "short"
+        assert dict(pool.root[-1]) == {"k": 1}
+
+
+def test_newer_versions_are_refused(pool_path):
+    with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE):
+        pass
+    set_version(pool_path, 6)
+    with pytest.raises(ValueError, match="version 6.*written by a newer pmemobj"):
+        pmemobj.open(pool_path)
+
+
+# 40 bytes of data each: the compact object (24 + 41 bytes) and the wide
+# one (32 + 41) fit the same block in either allocation class, so the
+# file can be rewritten in place.
+OLD_STR = "an older pool's str, of forty characters"
+OLD_BYTES = b"older bytes, forty of them, the same \x00\xff!"
+OLD_INT = -(2**318 + 0x1234567)
+
+
+def magnitude(i):
+    return abs(i).to_bytes((abs(i).bit_length() + 7) // 8, "little")
+
+
+assert len(OLD_STR) == len(OLD_BYTES) == len(magnitude(OLD_INT)) == 40
+
+
+def widen(path, data):
+    """Rewrite the compact object holding data in the wide layout of
+    format 4: flags without the size, a size word, the hash, the data."""
+    with open(path, "r+b") as f:
+        image = f.read()
+        assert image.count(data) == 1
+        obj = image.index(data) - 24
+        refcnt, type_, flags, hash_ = struct.unpack_from("<QIIq", image, obj)
+        assert flags & 2 and flags >> 2 == len(data)
+        f.seek(obj + 12)
+        f.write(struct.pack("<IQq", flags & 1, len(data), hash_) + data + b"\0")
+
+
+def make_format4_pool(path):
+    with pmemobj.create(path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
+        pool.root = pool.new(PersistentList, [OLD_STR, OLD_BYTES, OLD_INT])
+    for data in (OLD_STR.encode(), OLD_BYTES, magnitude(OLD_INT)):
+        widen(path, data)
+    set_version(path, 4)
+
+
+def test_wide_values_of_a_format4_pool_read_hash_and_verify(pool_path):
+    make_format4_pool(pool_path)
+    with pmemobj.open(pool_path, verify=True) as pool:
+        assert list(pool.root) == [OLD_STR, OLD_BYTES, OLD_INT]
+        assert pool.check()["ok"]
+        types, _ = pool.gc(debug=True)
+        assert types["str"] == types["bytes"] == types["int"] == 1
+        # The stored hashes are Python's: the old values are found as keys.
+        d = pool.new(PersistentDict)
+        pool.root.append(d)
+        for v in list(pool.root)[:3]:
+            d[v] = 1
+        assert all(d[v] == 1 for v in (OLD_STR, OLD_BYTES, OLD_INT))
+        assert OLD_STR in pool.root and pool.root.index(OLD_INT) == 2
+        pool.root.append(OLD_STR + "!")        # a new value: compact
+    with open(pool_path, "rb") as f:
+        image = f.read()
+    new = image.index((OLD_STR + "!").encode())
+    assert struct.unpack_from("<I", image, new - 12)[0] == 41 << 2 | 2
+    with pmemobj.open(pool_path) as pool:
+        assert pool.root[0] == OLD_STR and pool.root[-1] == OLD_STR + "!"
+
+
+@pytest.mark.parametrize("damage", ["data", "size"])
+def test_damaged_wide_values_are_found(pool_path, damage):
+    make_format4_pool(pool_path)
+    with open(pool_path, "r+b") as f:
+        image = f.read()
+        if damage == "data":
+            f.seek(image.index(OLD_STR.encode()) + 3)
+            f.write(b"?")
+        else:                                   # past the end of the pool
+            f.seek(image.index(OLD_STR.encode()) - 16)
+            f.write(struct.pack("<Q", 1 << 40))
+    with pmemobj.open(pool_path) as pool:
+        report = pool.check()
+        assert not report["ok"]
+        assert ("checksum" if damage == "data" else "bad str object") in \
+            report["problems"][0][2]
+        pool.verify = True                      # reads check checksums
+        with pytest.raises(pmemobj.CorruptPoolError):
+            pool.root[0]
