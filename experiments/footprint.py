@@ -416,6 +416,13 @@ def draw(path, meta, rows):
     C.save_figure(fig, path, meta)
 
 
+# 16-byte slots a value takes at least, where more than the one that
+# refers to it: a tuple's, list's or object's items, a dict's keys and
+# values.  misses.py tells a footprint the slots alone put over its goal.
+SLOTS = {"tuple of 3 ints": 1 + 3, "PersistentList of 10 ints": 1 + 10,
+         "PersistentDict of 10 ints": 1 + 2 * 10, "PersistentObject, 3 attributes": 1 + 3}
+
+
 def main():
     args = C.arg_parser(__doc__).parse_args()
     out = C.out_dir(args)
@@ -435,7 +442,7 @@ def main():
                 base["blocks"] = blocks0
         for name, n_full, n_quick, make, plain, note in TYPES:
             n = n_quick if args.quick else n_full
-            row = {"type": name, "n": n, "note": note}
+            row = {"type": name, "n": n, "note": note, "slots": SLOTS.get(name, 1)}
             row["pickle"], row["pickle_in_list"] = pickle_sizes(plain, n)
             line = []
             for system in ("pmemobj", "pynvm"):

@@ -255,6 +255,15 @@ def _footprint(t, rows, data, kind):
             "access" % (_fmt(per_value), fmt["slot"], k,
                         (per_value - fmt["slot"]) / k if k else 0,
                         fmt["pmdk_header"], fmt["pmo_head"], fmt["unit"], pk))
+    slots = row.get("slots", 1)
+    if slots * fmt["slot"] / pk > t["goal"]:
+        return ("floor of the slot design: %s; the value's %d slot(s) of %d B alone (the one "
+                "that refers to it and the items, keys and values it holds) take %d B = "
+                "%.2fx pickle before any header, over the %.3gx goal: every value and item "
+                "is a slot so that it is read in place and overwritten failure-atomically "
+                "with one 8-byte store; only storing items other than as slots would meet "
+                "it" % (acct, slots, fmt["slot"], slots * fmt["slot"],
+                        slots * fmt["slot"] / pk, t["goal"]))
     # Rounding a block up to whole units adds at most unit - 1 bytes: what
     # is left after taking that off is what the format's headers and the
     # type's own fields take.

@@ -148,10 +148,10 @@ def test_summary_shows_issue_flushes_and_what_was_missed(exp):
                                      "off_by": 2.5, "why": misses.NONE}]
 
 
-def _footprint_data(pickle, blocks):
+def _footprint_data(pickle, blocks, slots=1):
     return {"footprint": {"format": {"slot": 16, "pmdk_header": 16, "pmo_head": 16,
                                      "unit": 64},
-                          "rows": [{"type": "t", "pickle": pickle, "pmemobj": {
+                          "rows": [{"type": "t", "pickle": pickle, "slots": slots, "pmemobj": {
                               "blocks_per_object": blocks,
                               "block_bytes_per_object": 16 + 128 * blocks}}]}}
 
@@ -184,6 +184,9 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     # 144 B less at most 63 B of rounding = 81 B = 4x a 20 B pickle: a floor
     assert misses.why(fp, [fp], _footprint_data(20.0, 1)).startswith(
         "floor of the pool format: ")
+    # a value holding 3 items: its 4 slots alone are 64 B = 3.2x the pickle
+    assert misses.why(fp, [fp], _footprint_data(20.0, 1, slots=4)).startswith(
+        "floor of the slot design: ")
     # against a 100 B pickle that is 0.81x: rounding could make the miss
     fp2 = C.target("pool bytes / pickle bytes: t", 144 / 100, 1.2, "<=", "x", "")
     assert misses.why(fp2, [fp2], _footprint_data(100.0, 1)).startswith("not a floor")
