@@ -129,7 +129,8 @@ def _need(mod, attr):
 TYPES = [
     ("int", 10000, 2000, lambda s, p, i: i, lambda i: i,
      "64-bit int: inline in the 16-byte slot in pmemobj"),
-    ("int > 64 bits", 10000, 2000, lambda s, p, i: 2**70 + i, lambda i: 2**70 + i, ""),
+    ("int > 64 bits", 10000, 2000, lambda s, p, i: 2**70 + i, lambda i: 2**70 + i,
+     "under 2**112: inline in the slot in pmemobj"),
     ("float", 10000, 2000, lambda s, p, i: i + 0.5, lambda i: i + 0.5,
      "inline in pmemobj"),
     ("str, 8 chars", 10000, 2000, lambda s, p, i: "s%07d" % i, lambda i: "s%07d" % i, ""),

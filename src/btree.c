@@ -66,6 +66,14 @@ int pmo_key_of_slot(const pmo_pool *p, const pmo_slot *s, pmo_key *out)
 		out->data = (const uint8_t *)pmo_sstr_data(s);
 		out->len = pmo_sstr_len(s);
 		return 0;
+	case PMO_TAG_SBIG:
+		if (!pmo_slot_well_formed(*s))
+			return pmo_err_corrupt(p->path, pmo_offset(p, s), "bad key slot");
+		out->kind = PMO_K_BIGINT;
+		out->data = pmo_sbig_data(s);
+		out->len = pmo_sbig_len(s);
+		out->neg = pmo_sbig_negative(s);
+		return 0;
 	case PMO_TAG_REF:
 		break;
 	case PMO_TAG_NONE:

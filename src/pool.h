@@ -27,8 +27,9 @@
 /* Version 2 added short strs inline in slots (slot.h); version 3 the range
  * log (rangelog.h), which an older build would not restore after a crash;
  * version 4 the word log (wordlog.h), which it would not redo; version 5
- * the compact layout of str, bytes, big ints and pickles (value.h), which
- * it would misread.
+ * the compact layout of str, bytes, big ints and pickles (value.h) and
+ * ints of up to 14 bytes beyond 64 bits in their slot (slot.h), which it
+ * would misread.
  * Older pools are read as they are and marked the current version at
  * open, so that an older build refuses them once they may hold what it
  * does not know. */

@@ -19,6 +19,15 @@
  * Pools of format version 1 hold no SSTR slots; readers accept both
  * forms of a short str (the heap form is also what the type table uses).
  *
+ * Likewise an int beyond 64 bits whose magnitude takes at most
+ * PMO_SBIG_MAX (14) bytes lives in the slot (SBIG, pool format version 5):
+ * the low byte of the tag word is PMO_TAG_SBIG, the next byte the
+ * magnitude's length (8 to 14) with 0x80 set for a negative int, and the
+ * remaining 14 bytes the little-endian magnitude, zero-padded.  Only the
+ * canonical form is well formed (no zero top byte, not an int64), so
+ * equal ints have equal slots.  Older pools hold such ints as heap
+ * objects (PMO_T_LONG), which readers still accept.
+ *
  * Tag 0 is "empty", so zeroed memory is a valid array of empty slots.
  */
 #ifndef PMO_SLOT_H
@@ -41,10 +50,13 @@ enum pmo_tag {
 	PMO_TAG_FLOAT = 5, /* val is the bits of a double */
 	PMO_TAG_REF = 6,   /* val is the pool offset of a heap object */
 	PMO_TAG_SSTR = 7,  /* a short str in the slot itself, see above */
-	PMO_TAG_MAX = 7
+	PMO_TAG_SBIG = 8,  /* a short int beyond 64 bits in the slot, see above */
+	PMO_TAG_MAX = 8
 };
 
 #define PMO_SSTR_MAX 14
+#define PMO_SBIG_MAX 14
+#define PMO_SBIG_NEGATIVE 0x80
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the slot layout of short strs assumes a little-endian machine"
@@ -55,11 +67,13 @@ static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
 _Static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
 #endif
 
-/* The tag of a slot: its tag word, except for SSTR, whose tag word also
- * holds the length and the first bytes. */
+/* The tag of a slot: its tag word, except for SSTR and SBIG, whose tag
+ * word also holds the length and the first bytes (a low byte above
+ * PMO_TAG_MAX gives an invalid tag either way). */
 static inline uint64_t pmo_slot_tag(pmo_slot s)
 {
-	return (s.tag & 0xff) == PMO_TAG_SSTR ? (uint64_t)PMO_TAG_SSTR : s.tag;
+	uint64_t low = s.tag & 0xff;
+	return low >= PMO_TAG_SSTR ? low : s.tag;
 }
 
 static inline size_t pmo_sstr_len(const pmo_slot *s)
@@ -72,12 +86,54 @@ static inline const char *pmo_sstr_data(const pmo_slot *s)
 	return (const char *)s + 2;
 }
 
+static inline size_t pmo_sbig_len(const pmo_slot *s)
+{
+	return (size_t)((s->tag >> 8) & 0x7f);
+}
+
+static inline int pmo_sbig_negative(const pmo_slot *s)
+{
+	return (s->tag >> 8 & PMO_SBIG_NEGATIVE) != 0;
+}
+
+/* The little-endian magnitude of an SBIG slot. */
+static inline const uint8_t *pmo_sbig_data(const pmo_slot *s)
+{
+	return (const uint8_t *)s + 2;
+}
+
+/* The canonical form of an SBIG slot (see above). */
+static inline int pmo_sbig_well_formed(const pmo_slot *s)
+{
+	size_t n = pmo_sbig_len(s);
+	if (n < 8 || n > PMO_SBIG_MAX)
+		return 0;
+	const uint8_t *m = pmo_sbig_data(s);
+	for (size_t i = n; i < PMO_SBIG_MAX; i++)
+		if (m[i])
+			return 0;
+	if (m[n - 1] == 0)
+		return 0;
+	if (n > 8)
+		return 1;
+	/* 8 bytes: at least 2^63, and more than that if negative (-2^63 is
+	 * an int64). */
+	uint64_t mag;
+	memcpy(&mag, m, sizeof mag);
+	return mag > (pmo_sbig_negative(s) ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1);
+}
+
 /* Is this a slot any writer could have made (EMPTY included)? */
 static inline int pmo_slot_well_formed(pmo_slot s)
 {
-	if (s.tag <= PMO_TAG_MAX)
-		return 1;
-	return (s.tag & 0xff) == PMO_TAG_SSTR && pmo_sstr_len(&s) <= PMO_SSTR_MAX;
+	switch (s.tag & 0xff) {
+	case PMO_TAG_SSTR:
+		return pmo_sstr_len(&s) <= PMO_SSTR_MAX;
+	case PMO_TAG_SBIG:
+		return pmo_sbig_well_formed(&s);
+	default:
+		return s.tag <= PMO_TAG_REF;
+	}
 }
 
 /* A short str slot of n <= PMO_SSTR_MAX bytes of UTF-8. */
@@ -86,6 +142,16 @@ static inline pmo_slot pmo_slot_sstr(const char *utf8, size_t n)
 	pmo_slot s = {0, 0};
 	s.tag = PMO_TAG_SSTR | (uint64_t)n << 8;
 	memcpy((char *)&s + 2, utf8, n);
+	return s;
+}
+
+/* An SBIG slot: the canonical magnitude (8 <= n <= PMO_SBIG_MAX bytes,
+ * top byte not zero) of an int that does not fit an int64. */
+static inline pmo_slot pmo_slot_sbig(int negative, const uint8_t *mag, size_t n)
+{
+	pmo_slot s = {0, 0};
+	s.tag = PMO_TAG_SBIG | (uint64_t)(n | (negative ? PMO_SBIG_NEGATIVE : 0)) << 8;
+	memcpy((char *)&s + 2, mag, n);
 	return s;
 }
 

@@ -198,6 +198,11 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 			return PMO_HASH_UNKNOWN;
 		return pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, pmo_sstr_data(&s),
 					    pmo_sstr_len(&s));
+	case PMO_TAG_SBIG:
+		if (!pmo_slot_well_formed(s))
+			return PMO_HASH_UNKNOWN;
+		return pmo_hash_bigint(pmo_sbig_negative(&s) ? -1 : 1, pmo_sbig_data(&s),
+				       pmo_sbig_len(&s));
 	case PMO_TAG_REF:
 		break;
 	default:

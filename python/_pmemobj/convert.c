@@ -148,14 +148,16 @@ static int store_long(PoolObject *pool, PyObject *v, pmo_slot *out)
 		*out = pmo_slot_int(x);
 		return 0;
 	}
-	/* Beyond 64 bits: sign and little-endian magnitude. */
+	/* Beyond 64 bits: sign and little-endian magnitude, in the slot if
+	 * it fits (slot.h), else a heap object. */
 	int negative = overflow < 0;
 	PyObject *mag = negative ? PyNumber_Negative(v) : Py_NewRef(v);
 	if (!mag)
 		return -1;
 	size_t nbits = _PyLong_NumBits(mag);
 	size_t n = (nbits + 7) / 8;
-	unsigned char *buf = PyMem_Malloc(n ? n : 1);
+	unsigned char small[PMO_SBIG_MAX];
+	unsigned char *buf = n <= PMO_SBIG_MAX ? small : PyMem_Malloc(n);
 	if (!buf) {
 		Py_DECREF(mag);
 		PyErr_NoMemory();
@@ -167,10 +169,15 @@ static int store_long(PoolObject *pool, PyObject *v, pmo_slot *out)
 	int rc = _PyLong_AsByteArray((PyLongObject *)mag, buf, n, 1, 0);
 #endif
 	Py_DECREF(mag);
+	if (rc == 0 && buf == small) {
+		*out = pmo_slot_sbig(negative, small, n);
+		return 0;
+	}
 	uint64_t off = 0;
 	if (rc == 0)
 		off = pmo_long_new(pool->core, negative, buf, n);
-	PyMem_Free(buf);
+	if (buf != small)
+		PyMem_Free(buf);
 	if (rc != 0)
 		return -1;
 	if (!off)
@@ -513,6 +520,16 @@ PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
 		return PyFloat_FromDouble(pmo_slot_as_float(s));
 	case PMO_TAG_REF:
 		return load_ref(pool, s.val);
+	case PMO_TAG_SBIG: {
+		if (!pmo_slot_well_formed(s))
+			goto invalid;
+		PyObject *mag = _PyLong_FromByteArray(pmo_sbig_data(&s), pmo_sbig_len(&s), 1, 0);
+		if (!mag || !pmo_sbig_negative(&s))
+			return mag;
+		PyObject *neg = PyNumber_Negative(mag);
+		Py_DECREF(mag);
+		return neg;
+	}
 	case PMO_TAG_SSTR:
 		if (pmo_slot_well_formed(s)) {
 			PyObject *str = PyUnicode_DecodeUTF8(
@@ -521,6 +538,7 @@ PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
 		}
 		/* fall through */
 	default:
+	invalid:
 		pmo_err_corrupt(pool->core->path, 0, "a slot holds the invalid tag %llu",
 				(unsigned long long)s.tag);
 		return pyx_raise();

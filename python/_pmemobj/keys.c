@@ -431,6 +431,8 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 			return k->fval == 1.0;
 		case PMO_TAG_FALSE:
 			return k->fval == 0.0;
+		case PMO_TAG_SBIG: /* an integral float beyond 2^63: Python decides */
+			break;
 		case PMO_TAG_REF:
 			if (non_numeric_value(pmo_ref_type(p, s.val)))
 				return 0;

@@ -538,7 +538,8 @@ static PyObject *Sorted_bounds(SortedObject *self, PyObject *args)
 static int inline_key(const sortkey *sk)
 {
 	return sk->k.kind == PMO_K_INT || sk->k.kind == PMO_K_FLOAT ||
-	       (sk->k.kind == PMO_K_STR && sk->k.len <= PMO_SSTR_MAX);
+	       (sk->k.kind == PMO_K_STR && sk->k.len <= PMO_SSTR_MAX) ||
+	       (sk->k.kind == PMO_K_BIGINT && sk->k.len <= PMO_SBIG_MAX);
 }
 
 /* Inside an op: key -> value.  Converting the value may run code (a

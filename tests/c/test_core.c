@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "btree.h"
 #include "error.h"
 #include "gc.h"
 #include "hash.h"
@@ -291,6 +292,37 @@ static void test_varobj_layouts(void)
 	test_pool_done(p);
 }
 
+/* An int beyond 64 bits in its slot (SBIG) and the same int as a heap
+ * object (older pools) hash and order alike. */
+static void test_short_bigint(void)
+{
+	pmo_pool *p = test_pool_fresh("sbig", POOL_SIZE);
+	if (!p)
+		return;
+	const uint8_t mag[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}; /* 0x09...01 */
+	pmo_slot in = pmo_slot_sbig(1, mag, 9);
+	CHECK(pmo_slot_well_formed(in) && pmo_slot_tag(in) == PMO_TAG_SBIG);
+	CHECK(pmo_slot_hash(p, in) == pmo_hash_bigint(-1, mag, 9));
+	CHECK(pmo_tx_begin(p) == 0);
+	uint64_t off = pmo_long_new(p, 1, mag, 9);
+	CHECK(off && pmo_tx_end(p) == 0);
+	pmo_slot heap = pmo_slot_ref(off);
+	CHECK(pmo_slot_hash(p, heap) == pmo_slot_hash(p, in));
+	pmo_key a, b;
+	int res = 1;
+	CHECK(pmo_key_of_slot(p, &in, &a) == 0 && pmo_key_of_slot(p, &heap, &b) == 0);
+	CHECK(pmo_key_cmp(&a, &b, &res) == 0 && res == 0);
+	pmo_slot pos = pmo_slot_sbig(0, mag, 9), i64 = pmo_slot_int(INT64_MIN);
+	CHECK(pmo_key_of_slot(p, &pos, &b) == 0 && pmo_key_cmp(&a, &b, &res) == 0 && res < 0);
+	CHECK(pmo_key_of_slot(p, &i64, &b) == 0 && pmo_key_cmp(&a, &b, &res) == 0 && res < 0);
+	/* Non-canonical forms are damage: a key of them is refused. */
+	const uint8_t small[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}; /* 2^63-1 */
+	pmo_slot bad = pmo_slot_sbig(0, small, 8);
+	CHECK(!pmo_slot_well_formed(bad) && pmo_slot_hash(p, bad) == PMO_HASH_UNKNOWN);
+	CHECK(pmo_key_of_slot(p, &bad, &b) == -1 && errno == EIO);
+	test_pool_done(p);
+}
+
 static void test_refcount_and_gc(void)
 {
 	pmo_pool *p = test_pool_fresh("gc", POOL_SIZE);
@@ -394,6 +426,7 @@ int main(void)
 	test_transactions();
 	test_values();
 	test_varobj_layouts();
+	test_short_bigint();
 	test_refcount_and_gc();
 	test_list();
 	return test_finish();

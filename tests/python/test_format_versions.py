@@ -3,8 +3,9 @@ marked current; pools of a newer format are refused.
 
 Version 2 added short strs in slots, 3 the range log (src/rangelog.h), 4 the
 word log (src/wordlog.h), 5 the compact layout of str, bytes, big-int and
-pickle objects (src/value.h).  An older pool is built here the way such a
-pool was written: by taking back, in the file, what the newer format added."""
+pickle objects (src/value.h) and short big ints in slots (src/slot.h).  An
+older pool is built here the way such a pool was written: by taking back,
+in the file, what the newer format added."""
 
 import struct
 
