@@ -6,6 +6,7 @@ same exact types all the way down, the same sign of zero, and treats nan as
 equal to nan.
 """
 
+import ctypes
 import hashlib
 import math
 import os
@@ -88,3 +89,12 @@ class PoolMachine(RuleBasedStateMachine):
             self.pool.close()
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def slot_address(lst, i):
+    """The address of item i of a PersistentList in the mapped pool
+    (src/list.h: pmo_head of 16 bytes, len, cap, items offset)."""
+    addr = lst._p_mm.direct(lst._p_oid)
+    base = addr - lst._p_oid[1]
+    items = ctypes.c_uint64.from_address(addr + 32).value
+    return base + items + 16 * i

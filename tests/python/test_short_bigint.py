@@ -13,6 +13,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList, PersistentSet, PersistentSortedDict
+from helpers import slot_address
 
 # Both sides of each edge: int64, 8 and 14 bytes of magnitude (inline),
 # 15 bytes (heap), with both signs.
@@ -95,15 +96,6 @@ def test_an_autocommitted_insert_of_one_allocates_and_logs_nothing(pool):
     assert after["allocs"] == before["allocs"]
     assert after["snapshots"] == before["snapshots"]
     assert d[2**70] == -(2**80)
-
-
-def slot_address(lst, i):
-    """The address of item i of a PersistentList in the mapped pool
-    (src/list.h: pmo_head of 16 bytes, len, cap, items offset)."""
-    addr = lst._p_mm.direct(lst._p_oid)
-    base = addr - lst._p_oid[1]
-    items = ctypes.c_uint64.from_address(addr + 32).value
-    return base + items + 16 * i
 
 
 def sbig(negative, mag):

@@ -10,6 +10,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList, PersistentSet
+from helpers import slot_address
 
 # Around the 14-byte boundary, in 1-, 2-, 3- and 4-byte characters, with
 # a NUL, lone surrogates and the empty str.
@@ -76,15 +77,6 @@ def test_short_keys_and_values_allocate_nothing(pool_path):
         assert heap_objects(pool) == 0
     with pmemobj.open(pool_path) as pool:
         assert pool.root == {"x": "short", "y": "é" * 7}
-
-
-def slot_address(lst, i):
-    """The address of item i of a PersistentList in the mapped pool
-    (src/list.h: pmo_head of 16 bytes, len, cap, items offset)."""
-    addr = lst._p_mm.direct(lst._p_oid)
-    base = addr - lst._p_oid[1]
-    items = ctypes.c_uint64.from_address(addr + 32).value
-    return base + items + 16 * i
 
 
 @pytest.mark.parametrize("damage,what", [
