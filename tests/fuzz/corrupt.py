@@ -82,8 +82,8 @@ def build_template(path):
         root["set"] = pool.new(pmemobj.PersistentSet, {"a%d" % i for i in range(40)})
         root["fset"] = pool.new(pmemobj.PersistentFrozenSet, range(20))
         root["tuple"] = pool.new(pmemobj.PersistentTuple, (1, "two", 3.0, b"four"))
-        root["values"] = (2 ** 200, -(3 ** 90), 1.5, complex(1, -2), b"\x00" * 100,
-                          "ünïcode ☃", None, True, frozenset({1, 2}))
+        root["values"] = (2 ** 200, -(3 ** 90), 2 ** 100, -(2 ** 80), 1.5, complex(1, -2),
+                          b"\x00" * 100, "ünïcode ☃", None, True, frozenset({1, 2}))
         root["pickled"] = Pickled(1, "x")
         chain = None
         for i in range(30):
