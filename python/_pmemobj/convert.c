@@ -189,6 +189,11 @@ static int store_long(PoolObject *pool, PyObject *v, pmo_slot *out)
 int pyx_str_utf8(PyObject *s, const char **data, Py_ssize_t *len, PyObject **tmp)
 {
 	*tmp = NULL;
+	if (PyUnicode_IS_COMPACT_ASCII(s)) { /* its characters are its UTF-8 */
+		*data = (const char *)PyUnicode_DATA(s);
+		*len = PyUnicode_GET_LENGTH(s);
+		return 0;
+	}
 	*data = PyUnicode_AsUTF8AndSize(s, len);
 	if (*data)
 		return 0;

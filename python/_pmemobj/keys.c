@@ -257,6 +257,7 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 	k->kind = KEY_OTHER;
 	k->flags = 0;
 	k->tmp = NULL;
+	k->sstr = pmo_slot_make(PMO_TAG_EMPTY, 0);
 	if (!pool->core) {
 		pyx_closed();
 		return -1;
@@ -278,6 +279,9 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 			return -1;
 		k->kind = KEY_STR;
 		k->hash = keyed(pool, k->data, k->len);
+		/* A stored short str equals it when its slot is this one. */
+		if ((size_t)k->len <= PMO_SSTR_MAX)
+			k->sstr = pmo_slot_sstr(k->data, (size_t)k->len);
 		return 0;
 	} else if (PyBytes_CheckExact(key)) {
 		k->kind = KEY_BYTES;
@@ -449,10 +453,8 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 		break;
 	case KEY_STR:
 	case KEY_BYTES:
-		if (pmo_slot_tag(s) == PMO_TAG_SSTR)
-			return k->kind == KEY_STR && pmo_slot_well_formed(s) &&
-			       pmo_sstr_len(&s) == (size_t)k->len &&
-			       memcmp(pmo_sstr_data(&s), k->data, (size_t)k->len) == 0;
+		if (pmo_slot_tag(s) == PMO_TAG_SSTR) /* k->sstr is empty for bytes */
+			return s.tag == k->sstr.tag && s.val == k->sstr.val;
 		if (s.tag != PMO_TAG_REF)
 			return 0;
 		t = pmo_ref_type(p, s.val);

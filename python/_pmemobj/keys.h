@@ -59,6 +59,7 @@ typedef struct pyx_key {
 	uint64_t off;
 	const char *data;
 	Py_ssize_t len;
+	pmo_slot sstr; /* a str of up to PMO_SSTR_MAX bytes as its slot, else empty */
 	PyObject *tmp; /* owned: bytes data points into, if any */
 } pyx_key;
 
