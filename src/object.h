@@ -98,9 +98,9 @@ int pmo_object_remove(pmo_pool *p, pmo_object *o, size_t i, pmo_slot *removed);
 
 /* --- boxes ------------------------------------------------------------- */
 
-/* A heap object holding one inline value (None, bool, int64, float): what
- * MemoryManager.persist returns for values a slot would hold inline, since
- * its callers need an oid for everything. */
+/* A heap object holding one inline value (slot.h: None, a bool, a number
+ * or a short str): what MemoryManager.persist returns for values a slot
+ * would hold inline, since its callers need an oid for everything. */
 typedef struct pmo_box {
 	pmo_head head;
 	pmo_slot value;
