@@ -510,7 +510,7 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 	}
 }
 
-PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
+PyObject *pyx_from_any_slot(PoolObject *pool, pmo_slot s)
 {
 	switch (pmo_slot_tag(s)) {
 	case PMO_TAG_NONE:

@@ -130,7 +130,15 @@ int pyx_op_end(PoolObject *pool, int failed);
 /* convert.c: Python values <-> slots */
 int pyx_check_storable(PoolObject *pool, PyObject *v);
 int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out); /* in a tx */
-PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s);
+PyObject *pyx_from_any_slot(PoolObject *pool, pmo_slot s);
+/* The value in a slot (new ref), or NULL with an exception.  An int64,
+ * the commonest read, is boxed here without a call into convert.c. */
+static inline PyObject *pyx_from_slot(PoolObject *pool, pmo_slot s)
+{
+	if (s.tag == PMO_TAG_INT)
+		return PyLong_FromLongLong(pmo_slot_as_int(s));
+	return pyx_from_any_slot(pool, s);
+}
 /* The UTF-8 a str is stored as (lone surrogates passed through): the one
  * encoding of str for values, keys and their hashes.  *tmp receives the
  * bytes object the data lives in when one was needed (Py_XDECREF it). */

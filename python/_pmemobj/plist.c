@@ -331,8 +331,35 @@ static PyObject *List_item(ListObject *self, Py_ssize_t i)
 	return rc > 0 ? v : NULL;
 }
 
+/* An exact int that fits a single CPython digit, read without a call
+ * (PyIndex_Check and PyLong_AsSsize_t are calls into libpython). */
+static inline int small_index(PyObject *key, Py_ssize_t *i)
+{
+	if (!PyLong_CheckExact(key))
+		return 0;
+#if PY_VERSION_HEX >= 0x030c0000
+	if (!PyUnstable_Long_IsCompact((PyLongObject *)key))
+		return 0;
+	*i = PyUnstable_Long_CompactValue((PyLongObject *)key);
+#else
+	Py_ssize_t size = Py_SIZE(key);
+	if (size < -1 || size > 1)
+		return 0;
+	*i = size * (Py_ssize_t)((PyLongObject *)key)->ob_digit[0];
+#endif
+	return 1;
+}
+
 static PyObject *List_subscript(ListObject *self, PyObject *key)
 {
+	Py_ssize_t small;
+	if (small_index(key, &small)) {
+		PyObject *v = NULL;
+		int rc = get_item(self, small, 1, &v);
+		if (rc == 0)
+			PyErr_SetString(PyExc_IndexError, "list index out of range");
+		return rc > 0 ? v : NULL;
+	}
 	if (PyIndex_Check(key)) {
 		/* l[int] is the hot path: read the index directly. */
 		Py_ssize_t i = PyLong_CheckExact(key) ? PyLong_AsSsize_t(key)

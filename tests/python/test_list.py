@@ -928,3 +928,20 @@ def test_iteration_sees_changes_made_while_it_runs(pool):
     pool.close()
     with pytest.raises(ValueError, match="closed"):
         next(it)
+
+
+def test_index_on_both_sides_of_the_one_digit_fast_path(pool):
+    # l[i] reads an exact int of one CPython digit (|i| < 2**30) without a
+    # call; other indexes take PyNumber_AsSsize_t: both must agree with list.
+    plain = list(range(10))
+    lst = pool.new(PersistentList, plain)
+    for i in (0, 9, -1, -10, 10, -11, 2**30 - 1, -(2**30 - 1), 2**30, -(2**30), 2**70,
+              True, False):
+        try:
+            want = plain[i]
+        except IndexError as e:
+            with pytest.raises(IndexError) as got:
+                lst[i]
+            assert str(got.value) == str(e)
+        else:
+            assert lst[i] == want
