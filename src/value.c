@@ -222,12 +222,16 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 		return v.hash;
 	}
 	case PMO_T_COMPLEX: {
+		if (!pmo_off_valid(p, s.val, sizeof(pmo_complex)))
+			return PMO_HASH_UNKNOWN;
 		const pmo_complex *c = (const pmo_complex *)h;
 		return pmo_hash_complex(c->real, c->imag);
 	}
 	case PMO_T_TUPLE:
 	case PMO_T_FROZENSET:
 	case PMO_T_PTUPLE: /* a PersistentTuple equals the tuple of its items */
+		if (!pmo_off_valid(p, s.val, sizeof(pmo_tuple)))
+			return PMO_HASH_UNKNOWN;
 		return ((const pmo_tuple *)h)->hash;
 	default:
 		return PMO_HASH_UNKNOWN;

@@ -320,6 +320,10 @@ static void test_short_bigint(void)
 	pmo_slot bad = pmo_slot_sbig(0, small, 8);
 	CHECK(!pmo_slot_well_formed(bad) && pmo_slot_hash(p, bad) == PMO_HASH_UNKNOWN);
 	CHECK(pmo_key_of_slot(p, &bad, &b) == -1 && errno == EIO);
+	/* So is a short str whose length runs past its slot. */
+	pmo_slot long_sstr = pmo_slot_sstr("abc", 3);
+	long_sstr.tag |= (uint64_t)0xff << 8;
+	CHECK(pmo_key_of_slot(p, &long_sstr, &b) == -1 && errno == EIO);
 	test_pool_done(p);
 }
 
