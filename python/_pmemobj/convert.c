@@ -417,6 +417,17 @@ out:
 	return result;
 }
 
+/* A big int from its little-endian magnitude and sign (heap or slot). */
+static PyObject *int_from_magnitude(const unsigned char *mag_le, size_t n, int negative)
+{
+	PyObject *mag = _PyLong_FromByteArray(mag_le, n, 1, 0);
+	if (!mag || !negative)
+		return mag;
+	PyObject *neg = PyNumber_Negative(mag);
+	Py_DECREF(mag);
+	return neg;
+}
+
 static PyObject *load_pickle(PoolObject *pool, const pmo_var *o)
 {
 	PyObject *mod = pickling_module();
@@ -476,17 +487,10 @@ static PyObject *load_ref(PoolObject *pool, uint64_t off)
 		if (pmo_var_get(p, off, type, &o) != 0)
 			return pyx_raise();
 		return PyBytes_FromStringAndSize(o.data, (Py_ssize_t)o.size);
-	case PMO_T_LONG: {
+	case PMO_T_LONG:
 		if (pmo_var_get(p, off, type, &o) != 0)
 			return pyx_raise();
-		PyObject *mag =
-			_PyLong_FromByteArray((const unsigned char *)o.data, (size_t)o.size, 1, 0);
-		if (!mag || !o.negative)
-			return mag;
-		PyObject *neg = PyNumber_Negative(mag);
-		Py_DECREF(mag);
-		return neg;
-	}
+		return int_from_magnitude((const unsigned char *)o.data, o.size, o.negative);
 	case PMO_T_COMPLEX: {
 		const pmo_complex *c = pmo_complex_get(p, off);
 		if (!c)
@@ -525,16 +529,11 @@ PyObject *pyx_from_any_slot(PoolObject *pool, pmo_slot s)
 		return PyFloat_FromDouble(pmo_slot_as_float(s));
 	case PMO_TAG_REF:
 		return load_ref(pool, s.val);
-	case PMO_TAG_SBIG: {
+	case PMO_TAG_SBIG:
 		if (!pmo_slot_well_formed(s))
 			goto invalid;
-		PyObject *mag = _PyLong_FromByteArray(pmo_sbig_data(&s), pmo_sbig_len(&s), 1, 0);
-		if (!mag || !pmo_sbig_negative(&s))
-			return mag;
-		PyObject *neg = PyNumber_Negative(mag);
-		Py_DECREF(mag);
-		return neg;
-	}
+		return int_from_magnitude(pmo_sbig_data(&s), pmo_sbig_len(&s),
+					  pmo_sbig_negative(&s));
 	case PMO_TAG_SSTR:
 		if (pmo_slot_well_formed(s)) {
 			PyObject *str = PyUnicode_DecodeUTF8(
