@@ -160,6 +160,12 @@ TYPES = [
      lambda i: Plain3(i, "s%07d" % i, i), "a int, b 8-char str, c int"),
 ]
 
+# 16-byte slots a value takes at least, where more than the one that
+# refers to it: a tuple's, list's or object's items, a dict's keys and
+# values.  misses.py tells a footprint the slots alone put over its goal.
+SLOTS = {"tuple of 3 ints": 1 + 3, "PersistentList of 10 ints": 1 + 10,
+         "PersistentDict of 10 ints": 1 + 2 * 10, "PersistentObject, 3 attributes": 1 + 3}
+
 
 def used_with(system, path, n, make):
     mod = MODS[system]
@@ -415,13 +421,6 @@ def draw(path, meta, rows):
                  "(pmempool 'Total used bytes'), vs pickle")
     ax.legend(fontsize=8, loc="upper left")
     C.save_figure(fig, path, meta)
-
-
-# 16-byte slots a value takes at least, where more than the one that
-# refers to it: a tuple's, list's or object's items, a dict's keys and
-# values.  misses.py tells a footprint the slots alone put over its goal.
-SLOTS = {"tuple of 3 ints": 1 + 3, "PersistentList of 10 ints": 1 + 10,
-         "PersistentDict of 10 ints": 1 + 2 * 10, "PersistentObject, 3 attributes": 1 + 3}
 
 
 def main():

@@ -189,11 +189,10 @@ static int ptuple_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 	return 0;
 }
 
-/* Every pair in [0, len) holds a value: an attribute table that counts a
- * pair never written (an append made reachable before it was durable)
- * shows here. */
-/* The invariants of object.h: every pair in [0, len) holds a value and a
- * name the pool's name table has, and no name twice. */
+/* The invariants of object.h: every pair in [0, len) holds a value (an
+ * attribute table that counts a pair never written, an append made
+ * reachable before it was durable, shows here) and a name the pool's name
+ * table has, and no name twice. */
 static int object_validate(const pmo_pool *p, uint64_t off)
 {
 	const pmo_object *o = pmo_object_get(p, off);

@@ -144,11 +144,10 @@ int pmo_var_get(const pmo_pool *p, uint64_t off, uint32_t type, pmo_var *out)
 		return -1;
 	size_t fixed = pmo_var_fixed(h);
 	uint64_t avail = p->size - off;
-	/* Only a big int has a sign; a wide layout has nothing else in flags. */
-	uint32_t stray = h->flags & (type == PMO_T_LONG ? 0 : PMO_LONG_NEGATIVE);
-	if (!(h->flags & PMO_VAR_COMPACT))
-		stray |= h->flags & ~PMO_LONG_NEGATIVE;
-	if (h->type != type || stray || avail < fixed)
+	/* Only a big int has a sign; only the compact layout anything else. */
+	uint32_t sign = type == PMO_T_LONG ? PMO_LONG_NEGATIVE : 0;
+	uint32_t allowed = h->flags & PMO_VAR_COMPACT ? ~PMO_LONG_NEGATIVE | sign : sign;
+	if (h->type != type || (h->flags & ~allowed) || avail < fixed)
 		return pmo_err_corrupt(p->path, off, "bad %s object", pmo_type_name(type));
 	pmo_var_decode(h, out);
 	if (out->size >= avail - fixed) /* the data and its NUL */

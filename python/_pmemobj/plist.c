@@ -321,14 +321,20 @@ static int norm_index(Py_ssize_t *i, Py_ssize_t len, const char *what)
 	return 0;
 }
 
-/* sq_item: i is not wrapped (PySequence_GetItem wraps it). */
-static PyObject *List_item(ListObject *self, Py_ssize_t i)
+/* get_item with list's IndexError for an index out of range. */
+static PyObject *item_or_error(ListObject *self, Py_ssize_t i, int wrap)
 {
 	PyObject *v = NULL;
-	int rc = get_item(self, i, 0, &v);
+	int rc = get_item(self, i, wrap, &v);
 	if (rc == 0)
 		PyErr_SetString(PyExc_IndexError, "list index out of range");
 	return rc > 0 ? v : NULL;
+}
+
+/* sq_item: i is not wrapped (PySequence_GetItem wraps it). */
+static PyObject *List_item(ListObject *self, Py_ssize_t i)
+{
+	return item_or_error(self, i, 0);
 }
 
 /* An exact int that fits a single CPython digit, read without a call
@@ -352,30 +358,15 @@ static inline int small_index(PyObject *key, Py_ssize_t *i)
 
 static PyObject *List_subscript(ListObject *self, PyObject *key)
 {
-	Py_ssize_t small;
-	if (small_index(key, &small)) {
-		PyObject *v = NULL;
-		int rc = get_item(self, small, 1, &v);
-		if (rc == 0)
-			PyErr_SetString(PyExc_IndexError, "list index out of range");
-		return rc > 0 ? v : NULL;
-	}
+	Py_ssize_t i;
+	if (small_index(key, &i)) /* l[int], the hot path */
+		return item_or_error(self, i, 1);
 	if (PyIndex_Check(key)) {
-		/* l[int] is the hot path: read the index directly. */
-		Py_ssize_t i = PyLong_CheckExact(key) ? PyLong_AsSsize_t(key)
-						      : PyNumber_AsSsize_t(key, PyExc_IndexError);
-		if (i == -1 && PyErr_Occurred()) {
-			if (!PyErr_ExceptionMatches(PyExc_OverflowError))
-				return NULL;
-			PyErr_Clear(); /* list's message for an index too big */
-			i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+		/* An index too big for Py_ssize_t raises list's IndexError. */
+		i = PyNumber_AsSsize_t(key, PyExc_IndexError);
+		if (i == -1 && PyErr_Occurred())
 			return NULL;
-		}
-		PyObject *v = NULL;
-		int rc = get_item(self, i, 1, &v);
-		if (rc == 0)
-			PyErr_SetString(PyExc_IndexError, "list index out of range");
-		return rc > 0 ? v : NULL;
+		return item_or_error(self, i, 1);
 	}
 	if (!list_of(self))
 		return NULL;
