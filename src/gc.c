@@ -206,6 +206,8 @@ static int mark_all(marker *m, const uint64_t *extra, size_t n_extra)
 		return -1;
 	if (pmo_slot_is_ref(r->attr_names) && mark_slot_ref(m, r->attr_names.val))
 		return -1;
+	if (pmo_slot_is_ref(r->shapes) && mark_slot_ref(m, r->shapes.val))
+		return -1;
 	/* The blocks of the range log (rangelog.h) and the word log
 	 * (wordlog.h): the pool's own, held by no object. */
 	if (mark_block(m, r->range_log.off) || mark_block(m, r->word_log.off))

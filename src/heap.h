@@ -51,8 +51,9 @@ enum pmo_typecode {
 	PMO_T_SET = 18,
 	PMO_T_PFROZENSET = 19,
 	PMO_T_PTUPLE = 20,
-	PMO_T_OBJECT = 21,     /* ops of every PersistentObject attribute table (object.h);
-			       * the objects themselves carry their class's user code */
+	PMO_T_OBJECT = 21,     /* ops of every PersistentObject (object.h), which
+			       * carries its class's user code; the code of the
+			       * attribute table a shaped object spilled into */
 	PMO_T_ARRAY = 22,      /* PersistentArray (array.h) */
 	PMO_T_SORTEDDICT = 23, /* PersistentSortedDict (btree.h) */
 	PMO_T_BUILTIN_MAX = 63,

@@ -10,23 +10,39 @@
  * million objects never calls into Python).  Objects of user types written
  * in Python (MemoryManager.alloc) have flags 0 and go to the pool hooks.
  *
- * Layout:
- *   pmo_object: head, len, cap, attrs, then an inline array of attribute
- *   pairs.  While attrs is 0 the cap pairs are the inline ones; when the
- *   table outgrows them it moves to a raw substructure of cap pairs
- *   (attrs != 0) and the inline space is left unused.  The binding picks
- *   the inline capacity per class from what earlier instances needed, so
- *   most objects are one allocation.
- *   pmo_attr: the name's index in the pool's name table (types.h) and the
- *   value slot.  An interned index rather than a str slot per pair: no
- *   per-object name strings (they would cost an allocation and ~64 bytes
- *   per attribute per object), no reference counting on shared names, and
- *   a lookup compares integers, allocates nothing.
+ * Two layouts, told apart by head.flags:
  *
- * Invariants at commit: pairs [0, len) have distinct names and non-empty
- * values; pairs past len are never read.  Insertion order is kept
- * (deletion closes the gap), so dir() lists attributes in the order they
- * were first set.  Attribute counts are small, so lookup is a linear scan.
+ * Shaped (flags has PMO_OBJECT_SHAPED; every object made since format 6):
+ *   the head, then `cap` value slots (1 to PMO_SHAPE_MAX_LEN; cap in flags
+ *   bits 24-29).  Flags bits 0-23 name the object's shape (shape.h): slot
+ *   i holds the attribute named by position i of the shape, EMPTY where
+ *   that attribute was deleted.  Slots from the shape's length to cap are
+ *   never read (as past a list's length): a new attribute is written there
+ *   and then published by changing the shape, one 8-byte word of the
+ *   head.  An attribute that does not fit (the slots are full, or no
+ *   shape can be made for it) spills the object: its attributes move to
+ *   an attribute table (below) of type PMO_T_OBJECT, slot 0 holds the one
+ *   reference to it, flags gets PMO_OBJECT_SPILLED and shape 0, and from
+ *   then on every access goes to the table.  The binding picks cap per
+ *   class from the attribute counts of earlier instances, so few spill.
+ *   Deleting and setting again keeps the attribute's first position.
+ *
+ * Attribute table (flags == PMO_OBJECT_MAGIC; objects of older pools and
+ * spill tables): pmo_object: head, len, cap, attrs, then an inline array
+ *   of attribute pairs.  While attrs is 0 the cap pairs are the inline
+ *   ones; when the table outgrows them it moves to a raw substructure of
+ *   cap pairs (attrs != 0) and the inline space is left unused.
+ *   pmo_attr: the name's index in the pool's name table (types.h) and the
+ *   value slot.
+ *   Invariants at commit: pairs [0, len) have distinct names and non-empty
+ *   values; pairs past len are never read.  Insertion order is kept
+ *   (deletion closes the gap).
+ *
+ * Either way names are interned indices, never strings in the object: no
+ * per-object name strings (they would cost an allocation and ~64 bytes per
+ * attribute per object), no reference counting on shared names, and a
+ * lookup compares integers and allocates nothing.  Attribute counts are
+ * small, so lookup is a linear scan of the shape or the table.
  */
 #ifndef PMO_OBJECT_H
 #define PMO_OBJECT_H
@@ -35,9 +51,14 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "shape.h"
 
-#define PMO_OBJECT_MAGIC 0x41545452u /* "ATTR" in head.flags */
+#define PMO_OBJECT_MAGIC 0x41545452u /* "ATTR": the attribute-table layout */
 #define PMO_OBJECT_MAX_INLINE 64
+#define PMO_OBJECT_SHAPED 0x80000000u
+#define PMO_OBJECT_SPILLED 0x40000000u
+#define PMO_OBJECT_CAP_SHIFT 24
+#define PMO_OBJECT_CAP_MASK 0x3Fu
 
 typedef struct pmo_attr {
 	uint64_t name; /* index in the name table */
@@ -51,24 +72,45 @@ typedef struct pmo_object {
 	uint64_t attrs; /* raw array of cap pairs; 0: the pairs are inline */
 	pmo_attr inline_attrs[];
 } pmo_object;
+
+typedef struct pmo_shaped {
+	pmo_head head;
+	pmo_slot values[];
+} pmo_shaped;
+
 _Static_assert(sizeof(pmo_attr) == 24 && offsetof(pmo_attr, value) == 8,
 	       "pmo_attr's on-media layout: the name's index, then the value slot");
 _Static_assert(offsetof(pmo_object, len) == 16 && offsetof(pmo_object, cap) == 24 &&
 		       offsetof(pmo_object, attrs) == 32 &&
 		       offsetof(pmo_object, inline_attrs) == 40 && sizeof(pmo_object) == 40,
 	       "pmo_object's on-media layout");
+_Static_assert(sizeof(pmo_shaped) == 16 && offsetof(pmo_shaped, values) == 16,
+	       "pmo_shaped's on-media layout: the head, then the value slots");
+_Static_assert((PMO_OBJECT_MAGIC & PMO_OBJECT_SHAPED) == 0 &&
+		       PMO_SHAPE_MAX_LEN <= PMO_OBJECT_CAP_MASK &&
+		       PMO_SHAPE_MAX_ID < 1u << PMO_OBJECT_CAP_SHIFT,
+	       "the table magic is no shaped object, and shapes and caps fit their fields");
 
+/* A PersistentObject of either layout (user type), or a spill table. */
 static inline int pmo_is_object(const pmo_head *h)
 {
-	return h->type >= PMO_T_FIRST_USER && h->flags == PMO_OBJECT_MAGIC;
+	return h->type >= PMO_T_FIRST_USER &&
+	       (h->flags == PMO_OBJECT_MAGIC || (h->flags & PMO_OBJECT_SHAPED));
 }
 
-/* A new object of user type `code` with room for inline_cap attributes
- * in the object itself, refcount 1, in the current transaction; 0 on
- * failure. */
-uint64_t pmo_object_new(pmo_pool *p, uint32_t code, size_t inline_cap);
+/* A new shaped object of user type `code` with `cap` value slots (clamped
+ * to 1 .. PMO_SHAPE_MAX_LEN), refcount 1, in the current transaction; 0
+ * on failure. */
+uint64_t pmo_object_new(pmo_pool *p, uint32_t code, size_t cap);
 
-/* Checked accessor: NULL with errno EIO if off is no well-formed object. */
+/* A new attribute table of type `code` (a user type, or PMO_T_OBJECT for
+ * a spill table) with room for inline_cap pairs in the object itself:
+ * the layout of format 5 and older, which the core still reads and
+ * writes. */
+uint64_t pmo_object_new_table(pmo_pool *p, uint32_t code, size_t inline_cap);
+
+/* Checked accessor of the attribute-table layout: NULL with errno EIO if
+ * off is no well-formed table. */
 pmo_object *pmo_object_get(const pmo_pool *p, uint64_t off);
 
 static inline pmo_attr *pmo_object_attrs(const pmo_pool *p, const pmo_object *o)
@@ -76,7 +118,7 @@ static inline pmo_attr *pmo_object_attrs(const pmo_pool *p, const pmo_object *o)
 	return o->attrs ? (pmo_attr *)pmo_direct(p, o->attrs) : (pmo_attr *)o->inline_attrs;
 }
 
-/* Index of the pair named `name`, or -1.  Allocates nothing. */
+/* Index of the pair named `name` in a table, or -1.  Allocates nothing. */
 static inline int64_t pmo_object_find(const pmo_pool *p, const pmo_object *o, uint64_t name)
 {
 	const pmo_attr *a = pmo_object_attrs(p, o);
@@ -86,15 +128,53 @@ static inline int64_t pmo_object_find(const pmo_pool *p, const pmo_object *o, ui
 	return -1;
 }
 
-/* Set attribute `name` to v (whose reference is stolen), adding it if it
- * is new; in a transaction.  *grew (if not NULL) is set when the table had
- * to grow.  0 or -1. */
-int pmo_object_set(pmo_pool *p, pmo_object *o, uint64_t name, pmo_slot v, int *grew);
+/* The rest take an object of either layout at off, and validate it first
+ * (EIO if it is no well-formed object). */
 
-/* Remove pair i (< len).  Its value is handed back with its reference in
- * *removed if that is not NULL (drop it with pmo_slot_decref), else
- * dropped here.  0 or -1. */
-int pmo_object_remove(pmo_pool *p, pmo_object *o, size_t i, pmo_slot *removed);
+/* The value slot of attribute `name` into *out (valid until the object
+ * changes): 1, or 0 if the object has no such attribute, -1 on error. */
+int pmo_object_lookup_any(pmo_pool *p, uint64_t off, uint64_t name, pmo_slot **out);
+
+/* The same, inline for a shaped object whose shape is loaded: the read
+ * path of every attribute.  Its checks are view_of's in object.c. */
+static inline int pmo_object_lookup(pmo_pool *p, uint64_t off, uint64_t name, pmo_slot **out)
+{
+	const pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_head));
+	if (h && h->type >= PMO_T_FIRST_USER &&
+	    (h->flags & (PMO_OBJECT_SHAPED | PMO_OBJECT_SPILLED)) == PMO_OBJECT_SHAPED) {
+		unsigned cap = h->flags >> PMO_OBJECT_CAP_SHIFT & PMO_OBJECT_CAP_MASK;
+		uint32_t shape = h->flags & PMO_SHAPE_MAX_ID;
+		if (pmo_shape_loaded(p, shape) && pmo_shape_len(p, shape) <= cap &&
+		    pmo_obj_at(p, off, sizeof(pmo_shaped) + cap * sizeof(pmo_slot))) {
+			int pos = pmo_shape_find(p, shape, name);
+			pmo_slot *v = ((pmo_shaped *)h)->values + pos;
+			if (pos < 0 || v->tag == PMO_TAG_EMPTY)
+				return 0;
+			*out = v;
+			return 1;
+		}
+	}
+	return pmo_object_lookup_any(p, off, name, out);
+}
+
+/* Set attribute `name` to v (whose reference is stolen), adding it if it
+ * is new; in a transaction.  *room (if not NULL) gets, when the attribute
+ * is new, the slots or pairs the object now uses (a shaped object counts
+ * its deleted attributes' slots too), else 0: the binding gives later
+ * instances of the class that much room.  0 or -1. */
+int pmo_object_set(pmo_pool *p, uint64_t off, uint64_t name, pmo_slot v, uint64_t *room);
+
+/* Delete attribute `name`, dropping its value: 0, 1 if the object has no
+ * such attribute (nothing changed), -1 on failure. */
+int pmo_object_del(pmo_pool *p, uint64_t off, uint64_t name);
+
+/* Call fn with each attribute's name and value, in order, until it
+ * returns non-zero (which is returned); -1 if the object is damaged. */
+int pmo_object_each(pmo_pool *p, uint64_t off, int (*fn)(void *ctx, uint64_t name, pmo_slot v),
+		    void *ctx);
+
+/* Number of attributes, -1 if the object is damaged. */
+int64_t pmo_object_len(pmo_pool *p, uint64_t off);
 
 /* --- boxes ------------------------------------------------------------- */
 

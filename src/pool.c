@@ -18,12 +18,14 @@
 #include "pmdk_layout.h"
 #include "poolset.h"
 #include "rangelog.h"
+#include "shape.h"
 #include "tx.h"
 #include "wordlog.h"
 
 /* In the .c file: pool.h is C++'s too (bench/c). */
 _Static_assert(sizeof(struct pmo_root) == 136 && offsetof(struct pmo_root, range_log) == 88 &&
-		       offsetof(struct pmo_root, word_log) == 104,
+		       offsetof(struct pmo_root, word_log) == 104 &&
+		       offsetof(struct pmo_root, shapes) == 120,
 	       "pmo_root layout is persistent");
 
 /* Where libpmemobj (1.x) keeps what we check before opening a file: the
@@ -138,6 +140,7 @@ static int precheck_file(const char *path, pmo_set *set)
 static void pool_free(pmo_pool *p)
 {
 	pmo_iofail_unwatch(p);
+	pmo_shapes_free(p);
 	free(p->parts_dir);
 	free(p->dying);
 	free(p->path);

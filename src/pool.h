@@ -29,11 +29,12 @@
  * version 4 the word log (wordlog.h), which it would not redo; version 5
  * the compact layout of str, bytes, big ints and pickles (value.h) and
  * ints of up to 14 bytes beyond 64 bits in their slot (slot.h), which it
- * would misread.
+ * would misread.  Version 6 adds shaped PersistentObjects (object.h,
+ * shape.h) and the root's shape table.
  * Older pools are read as they are and marked the current version at
  * open, so that an older build refuses them once they may hold what it
  * does not know. */
-#define PMO_FORMAT_VERSION 5
+#define PMO_FORMAT_VERSION 6
 #define PMO_FORMAT_VERSION_MIN 1
 #define PMO_MAGIC "PMOPYRT" /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)
@@ -55,7 +56,8 @@ struct pmo_root {
 				  * EMPTY (zero) in a pool that never had one */
 	PMEMoid range_log;    /* the range log's block (rangelog.h), or null */
 	PMEMoid word_log;     /* the word log's block (wordlog.h), or null */
-	uint64_t reserved[2]; /* room for later fields without a format bump */
+	pmo_slot shapes;      /* PersistentObject shapes (shape.h); EMPTY
+				  * (zero) in a pool that never had one */
 };
 
 struct pmo_typeops;
@@ -110,11 +112,13 @@ typedef struct pmo_pool {
 	 * reported the commit); the message is in pmo_errormsg().  Cleared
 	 * by whoever reports it. */
 	int deferred_failed;
-	uint64_t freeing; /* object whose hook_dealloc is running, or 0 */
-	int io_failed;    /* an I/O error under the mapping (errno), 0 if none:
+	uint64_t freeing;          /* object whose hook_dealloc is running, or 0 */
+	int io_failed;             /* an I/O error under the mapping (errno), 0 if none:
 				  * written by iofail.c, also from a signal handler */
-	int range_armed;  /* the open transaction armed the range log */
-	int wordlog_live; /* the word log holds a record not yet spent */
+	int range_armed;           /* the open transaction armed the range log */
+	int wordlog_live;          /* the word log holds a record not yet spent */
+	struct pmo_shapes *shapes; /* volatile copy of the shapes, NULL
+				    * until first needed (shape.h) */
 } pmo_pool;
 
 pmo_pool *pmo_pool_create(const char *path, size_t size, mode_t mode);

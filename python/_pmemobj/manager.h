@@ -30,7 +30,7 @@
 
 typedef struct pyx_class_entry {
 	PyObject *cls; /* strong; NULL until registered or resolved */
-	uint32_t hint; /* inline attribute capacity for new instances */
+	uint32_t hint; /* most attributes an instance has needed (pobject.c) */
 } pyx_class_entry;
 
 typedef struct MMObject {

@@ -33,20 +33,6 @@ typedef ProxyObject PObject;
 static PyObject *str_v_init;  /* "_v__init__" */
 static PyObject *base_v_init; /* PersistentObject's own _v__init__ */
 
-/* The attribute table behind a proxy, or NULL with an exception.  The
- * offset was checked when the proxy was made; this is the cheap check. */
-static pmo_object *object_of(PObject *self)
-{
-	if (pyx_proxy_check(self))
-		return NULL;
-	/* Checked: cap and the attrs offset come from the pool and are
-	 * bounds-checked before the table is read. */
-	pmo_object *o = pmo_object_get(self->pool->core, self->off);
-	if (!o)
-		pyx_raise();
-	return o;
-}
-
 /* Does this name go the ordinary way (volatile) rather than to the table? */
 static int is_ordinary_name(PyTypeObject *type, PyObject *name)
 {
@@ -75,11 +61,17 @@ static PyObject *get_stored(PObject *self, PyObject *name)
 		return NULL; /* never interned: no object has it (or an error) */
 	pyx_lock(pool);
 	PyObject *v = NULL;
-	pmo_object *o = pool->core ? object_of(self) : (pyx_closed(), NULL);
-	if (o) {
-		int64_t i = pmo_object_find(pool->core, o, (uint64_t)idx);
-		if (i >= 0)
-			v = pyx_from_slot(pool, pmo_object_attrs(pool->core, o)[i].value);
+	if (!pool->core) {
+		pyx_closed();
+	} else {
+		/* Checked: the object's header, shape and table are validated
+		 * before a slot is read. */
+		pmo_slot *s;
+		int found = pmo_object_lookup(pool->core, self->off, (uint64_t)idx, &s);
+		if (found > 0)
+			v = pyx_from_slot(pool, *s);
+		else if (found < 0)
+			pyx_raise();
 	}
 	pyx_unlock(pool);
 	return v;
@@ -102,14 +94,15 @@ static int no_attribute(PObject *self, PyObject *name)
 	return -1;
 }
 
-/* The class's inline capacity hint follows the tables its instances grow. */
-static void note_growth(PObject *self, const pmo_object *o)
+/* New instances of a class get room for the most attributes an instance
+ * has needed (0: none seen yet). */
+static void note_room(PObject *self, uint64_t room)
 {
 	MMObject *mm = (MMObject *)self->pool->mm;
-	size_t i = o->head.type - PMO_T_FIRST_USER;
-	if (mm && i < mm->nclasses && o->len > mm->classes[i].hint)
+	size_t i = pmo_head_at(self->pool->core, self->off)->type - PMO_T_FIRST_USER;
+	if (mm && i < mm->nclasses && room > mm->classes[i].hint)
 		mm->classes[i].hint =
-			(uint32_t)(o->len < PMO_OBJECT_MAX_INLINE ? o->len : PMO_OBJECT_MAX_INLINE);
+			(uint32_t)(room < PMO_SHAPE_MAX_LEN ? room : PMO_SHAPE_MAX_LEN);
 }
 
 static int del_stored(PObject *self, PyObject *name)
@@ -125,13 +118,17 @@ static int del_stored(PObject *self, PyObject *name)
 	/* Look before opening the transaction: a missing attribute raises
 	 * AttributeError without rolling back the caller's transaction. */
 	pyx_lock(pool);
-	pmo_object *o = pool->core ? object_of(self) : (pyx_closed(), NULL);
-	int64_t i = o ? pmo_object_find(pool->core, o, (uint64_t)idx) : -1;
+	pmo_slot *s;
+	int found = pool->core ? pmo_object_lookup(pool->core, self->off, (uint64_t)idx, &s) : 0;
 	int rc = -1;
-	if (o && i < 0)
+	if (!pool->core)
+		pyx_closed();
+	else if (found < 0)
+		pyx_raise();
+	else if (!found)
 		no_attribute(self, name);
-	else if (o && pyx_op_begin(pool) == 0)
-		rc = pyx_op_end(pool, pmo_object_remove(pool->core, o, (size_t)i, NULL) != 0);
+	else if (pyx_op_begin(pool) == 0)
+		rc = pyx_op_end(pool, pmo_object_del(pool->core, self->off, (uint64_t)idx) != 0);
 	pyx_unlock(pool);
 	return rc;
 }
@@ -150,11 +147,14 @@ static int set_class(PObject *self, PyObject *name, PyObject *cls)
 	}
 	if (pyx_proxy_check(self) || pyx_op_begin(pool))
 		return -1;
-	pmo_object *o = object_of(self);
-	uint32_t code = o ? pyx_type_code(pool, cls) : 0;
-	int failed = !code || pmo_tx_snapshot(pool->core, &o->head.type, sizeof o->head.type) != 0;
+	/* Checked: the whole object, as every access to it. */
+	pmo_head *h = pmo_object_len(pool->core, self->off) >= 0
+			      ? pmo_head_at(pool->core, self->off)
+			      : (pyx_raise(), NULL);
+	uint32_t code = h ? pyx_type_code(pool, cls) : 0;
+	int failed = !code || pmo_tx_snapshot(pool->core, &h->type, sizeof h->type) != 0;
 	if (!failed)
-		o->head.type = code;
+		h->type = code;
 	if (!failed)
 		failed = PyObject_GenericSetAttr((PyObject *)self, name, cls) != 0;
 	return pyx_op_end(pool, failed);
@@ -177,15 +177,14 @@ static int PObject_setattro(PObject *self, PyObject *name, PyObject *value)
 	if (pyx_proxy_check(self) || pyx_check_storable(pool, value) || pyx_op_begin(pool))
 		return -1;
 	int64_t idx = pyx_name_intern(pool, name);
-	pmo_object *o = idx >= 0 ? object_of(self) : NULL;
 	pmo_slot s;
-	int grew = 0;
+	uint64_t room = 0;
 	/* Overwriting an attribute is the operation's only store. */
-	int failed = !o || pyx_to_slot(pool, value, &s) != 0 ||
+	int failed = idx < 0 || pyx_to_slot(pool, value, &s) != 0 ||
 		     (pmo_tx_single_store(),
-		      pmo_object_set(pool->core, o, (uint64_t)idx, s, &grew)) != 0;
-	if (!failed && grew)
-		note_growth(self, o);
+		      pmo_object_set(pool->core, self->off, (uint64_t)idx, s, &room)) != 0;
+	if (!failed && room)
+		note_room(self, room);
 	return pyx_op_end(pool, failed);
 }
 
@@ -243,11 +242,17 @@ static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 		return NULL;
 	uint32_t code = pyx_type_code(pool, (PyObject *)cls);
 	MMObject *mm = (MMObject *)pool->mm;
-	uint32_t hint = 4;
+	/* Room for the most attributes an instance of the class has needed,
+	 * and one spare slot: an attribute added later is then published in
+	 * place (an object cannot grow where it is, its offset being its
+	 * identity; without room it spills, an allocation in a transaction,
+	 * several times the cost).  The slot costs 16 bytes.  Until an
+	 * instance is seen: room for a few. */
+	uint32_t room = 8;
 	if (code && code - PMO_T_FIRST_USER < mm->nclasses &&
 	    mm->classes[code - PMO_T_FIRST_USER].hint)
-		hint = mm->classes[code - PMO_T_FIRST_USER].hint;
-	uint64_t off = code ? pmo_object_new(pool->core, code, hint) : 0;
+		room = mm->classes[code - PMO_T_FIRST_USER].hint + 1;
+	uint64_t off = code ? pmo_object_new(pool->core, code, room) : 0;
 	PyObject *o = NULL;
 	if (code && !off)
 		pyx_raise();
@@ -264,19 +269,31 @@ static PyObject *PObject_v_init(PObject *self, PyObject *unused)
 	Py_RETURN_NONE;
 }
 
+typedef struct name_sink {
+	PoolObject *pool;
+	PyObject *names;
+} name_sink;
+
+static int append_name(void *ctx, uint64_t name, pmo_slot v)
+{
+	(void)v;
+	name_sink *sink = ctx;
+	PyObject *n = pyx_name_of(sink->pool, name); /* borrowed */
+	return n && PyList_Append(sink->names, n) == 0 ? 0 : -2;
+}
+
 /* Append the names of the stored attributes to names; -1 on error. */
 static int append_attr_names(PObject *self, PyObject *names)
 {
 	PoolObject *pool = self->pool;
 	pyx_lock(pool);
-	pmo_object *o = pool->core ? object_of(self) : NULL;
-	int rc = o ? 0 : -1;
-	for (uint64_t i = 0; o && rc == 0 && i < o->len; i++) {
-		PyObject *n = pyx_name_of(pool, pmo_object_attrs(pool->core, o)[i].name);
-		rc = n && PyList_Append(names, n) == 0 ? 0 : -1;
-	}
+	name_sink sink = {pool, names};
+	int rc = pool->core ? pmo_object_each(pool->core, self->off, append_name, &sink)
+			    : (pyx_closed(), -2);
+	if (rc == -1)
+		pyx_raise();
 	pyx_unlock(pool);
-	return rc;
+	return rc ? -1 : 0;
 }
 
 static PyObject *PObject_dir(PObject *self, PyObject *unused)

@@ -87,7 +87,8 @@ def test_extend_after_list_shrunk_by_pickling(run_py, pool_path):
 
 LIST_LEN, LIST_CAP, LIST_ITEMS = 16, 24, 32     # pmo_list
 TUPLE_N = 16                                    # pmo_tuple
-OBJ_LEN, OBJ_CAP, OBJ_ATTRS = 16, 24, 32        # pmo_object
+OBJ_LEN, OBJ_CAP, OBJ_ATTRS = 16, 24, 32        # pmo_object (attribute table)
+OBJ_FLAGS, OBJ_SLOT0_VAL = 12, 24               # pmo_shaped: head.flags, values[0].val
 
 READ_BACK = """
     import sys, pmemobj
@@ -150,7 +151,8 @@ def test_damaged_tuple_length(run_py, pool_path):
     assert read_back(run_py, pool_path, "r[(1 << 40) - 1]") == "REFUSED CorruptPoolError"
 
 
-def test_damaged_object_attrs_offset(run_py, pool_path):
+def make_thing(pool_path, n_attrs):
+    """A pool whose root is a Thing with n_attrs attributes; its offset."""
     class Thing(pmemobj.PersistentObject):
         pass
     Thing.__module__ = "__main__"     # the class the child defines
@@ -158,13 +160,35 @@ def test_damaged_object_attrs_offset(run_py, pool_path):
     pool = pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE)
     with pytest.warns(UserWarning, match="defined in __main__"):
         t = pool.new(Thing)
-    for i in range(80):      # past the inline capacity: a raw table
+    for i in range(n_attrs):
         setattr(t, f"a{i}", i)
     pool.root = t
     del t
     off = pool.root._p_oid[1]
     pool.close()
-    patch(pool_path, off, (OBJ_ATTRS, 1 << 50))
+    return off
+
+
+def test_damaged_object_attrs_offset(run_py, pool_path):
+    # Past the shaped object's slots and the spill table's inline
+    # capacity: slot 0 refers to a table whose pairs are a raw array.
+    off = make_thing(pool_path, 80)
+    with open(pool_path, "rb") as f:
+        f.seek(off + OBJ_SLOT0_VAL)
+        table = struct.unpack("<Q", f.read(8))[0]
+    patch(pool_path, table, (OBJ_ATTRS, 1 << 50))
+    assert read_back(run_py, pool_path, "r.a1") == "REFUSED CorruptPoolError"
+
+
+@pytest.mark.parametrize("flags", [0x80FFFFFF, 0x82000003, 0xC3000000])
+def test_damaged_shaped_header(run_py, pool_path, flags):
+    # A shape the pool does not have; a shape longer than the object's
+    # 3 slots; a spilled object whose slot 0 is an int, not a table.
+    off = make_thing(pool_path, 3)
+    assert read_back(run_py, pool_path, "r.a1") == "r.a1 1"
+    with open(pool_path, "r+b") as f:
+        f.seek(off + OBJ_FLAGS)
+        f.write(struct.pack("<I", flags))
     assert read_back(run_py, pool_path, "r.a1") == "REFUSED CorruptPoolError"
 
 

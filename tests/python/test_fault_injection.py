@@ -92,12 +92,11 @@ def setup_obj(pool):
 
 
 def setup_obj_free_pair(pool):
-    # The name interned and a free pair past len, as a deleted attribute
-    # leaves them.
-    p = pool.new(Point, 1, 2)
-    p.extra = 0
-    del p.extra
-    return p
+    # The name interned, the shape with it made, and a free slot past the
+    # shape: another Point with an extra attribute leaves all three (the
+    # next Points get room for one).
+    pool.new(Point, 1, 2).extra = 0
+    return pool.new(Point, 1, 2)
 
 
 def setup_array(pool):
@@ -426,7 +425,7 @@ def _publish_fails(write):
 
 
 def test_a_failed_publish_leaves_the_object_as_it_was(pool):
-    # The failure leaves len, so the attribute is absent, and the pool
+    # The failure leaves the shape, so the attribute is absent, and the pool
     # takes the same write afterwards.
     pool.root = p = setup_obj_free_pair(pool)
     published = pool.stats()["published"]

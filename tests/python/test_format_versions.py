@@ -3,7 +3,8 @@ marked current; pools of a newer format are refused.
 
 Version 2 added short strs in slots, 3 the range log (src/rangelog.h), 4 the
 word log (src/wordlog.h), 5 the compact layout of str, bytes, big-int and
-pickle objects (src/value.h) and short big ints in slots (src/slot.h).  An
+pickle objects (src/value.h) and short big ints in slots (src/slot.h), 6
+shaped PersistentObjects and the pool's shape table (src/shape.h).  An
 older pool is built here the way such a pool was written: by taking back,
 in the file, what the newer format added."""
 
@@ -35,11 +36,11 @@ def version_of(path):
         return int.from_bytes(f.read(4), "little")
 
 
-@pytest.mark.parametrize("old", [1, 2, 3, 4])
+@pytest.mark.parametrize("old", [1, 2, 3, 4, 5])
 def test_older_pools_open_and_are_marked_current(pool_path, old):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentList, ["a str long enough for the heap", 1])
-    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 5
+    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 6
     set_version(pool_path, old)      # a pool of a previous format
     if old < 4:
         # Without the word log's block (pmo_root.word_log, 96 bytes past
@@ -49,7 +50,7 @@ def test_older_pools_open_and_are_marked_current(pool_path, old):
             f.seek(root_version_offset(pool_path) + 96)
             f.write(bytes(16))
     with pmemobj.open(pool_path) as pool:
-        assert version_of(pool_path) == 5     # before anything could be written
+        assert version_of(pool_path) == 6     # before anything could be written
         assert list(pool.root) == ["a str long enough for the heap", 1]
         pool.root.append("short")
         # An insert the word log publishes: into a table that exists.
@@ -64,8 +65,8 @@ def test_older_pools_open_and_are_marked_current(pool_path, old):
 def test_newer_versions_are_refused(pool_path):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE):
         pass
-    set_version(pool_path, 6)
-    with pytest.raises(ValueError, match="version 6.*written by a newer pmemobj"):
+    set_version(pool_path, 7)
+    with pytest.raises(ValueError, match="version 7.*written by a newer pmemobj"):
         pmemobj.open(pool_path)
 
 
@@ -147,3 +148,71 @@ def test_damaged_wide_values_are_found(pool_path, damage):
         pool.verify = True                      # reads check checksums
         with pytest.raises(pmemobj.CorruptPoolError):
             pool.root[0]
+
+
+# --- PersistentObjects of format 5 and older: attribute tables -------------
+#
+# Before shapes an object was a table (src/object.h): the 16-byte head with
+# flags "ATTR", len, cap, attrs (0: the pairs are inline), then pairs of
+# {name index, value slot}.  The first instance of a class has 8 slots
+# (144 bytes), room enough to rewrite it in place as a table of 3 pairs
+# (112 bytes).
+
+class Three(pmemobj.PersistentObject):
+    def __init__(self):
+        self.a = 1
+        self.b = "a str long enough for the heap"
+        self.c = 3.5
+
+
+def make_table_object_pool(path):
+    """A format-5 pool whose root is a Three stored as an attribute table."""
+    with pmemobj.create(path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
+        pool.root = pool.new(Three)
+        off = pool.root._p_oid[1]
+    with open(path, "r+b") as f:
+        f.seek(off + 8)
+        code, flags = struct.unpack("<II", f.read(8))
+        assert flags == 0x88000003        # shaped, 8 slots, shape a-b-c
+        slots = f.read(3 * 16)
+        f.seek(off + 12)
+        f.write(struct.pack("<IQQQ", 0x41545452, 3, 3, 0))
+        # names a, b, c were interned in that order: indices 0, 1, 2
+        f.write(b"".join(struct.pack("<Q", i) + slots[16 * i:16 * i + 16] for i in range(3)))
+    set_version(path, 5)
+
+
+def test_attribute_tables_of_a_format5_pool_read_and_change(pool_path):
+    make_table_object_pool(pool_path)
+    with pmemobj.open(pool_path) as pool:
+        t = pool.root
+        assert (t.a, t.b, t.c) == (1, "a str long enough for the heap", 3.5)
+        assert t._p_attr_names() == ["a", "b", "c"]
+        assert pool.gc(debug=True)[1]["invalid"] == 0
+        t.d = 4                          # the table grows out of its inline pairs
+        del t.a
+        t.b = "b"
+        assert t._p_attr_names() == ["b", "c", "d"]
+        assert pool.check()["ok"]
+    with pmemobj.open(pool_path) as pool:
+        t = pool.root
+        assert (t.b, t.c, t.d) == ("b", 3.5, 4) and not hasattr(t, "a")
+        fresh = pool.new(Three)          # new instances are shaped
+        assert fresh._p_attr_names() == ["a", "b", "c"]
+        assert pool.check()["ok"]
+
+
+def test_a_damaged_attribute_table_of_a_format5_pool_is_found(pool_path):
+    make_table_object_pool(pool_path)
+    with pmemobj.open(pool_path) as pool:
+        off = pool.root._p_oid[1]
+    with open(pool_path, "r+b") as f:
+        f.seek(off + 16)
+        f.write(struct.pack("<QQ", 5, 3))  # len past cap
+    pool = pmemobj.open(pool_path)
+    try:
+        with pytest.raises(pmemobj.CorruptPoolError, match="bad object attribute table"):
+            pool.root.a
+    finally:
+        with pytest.raises(pmemobj.CorruptPoolError):   # close's gc refuses it too
+            pool.close()

@@ -80,11 +80,29 @@ def test_broken_container_is_reported_and_nothing_collected(big_pool, caplog, ki
     assert counts["invalid"] == 0 and counts["cycles"] == 2
 
 
-# A PersistentObject's pairs (src/object.h): the 16-byte head, len, cap,
-# attrs, then the inline pairs of 24 bytes, {name index, value slot}.
+# A PersistentObject's attribute table (src/object.h): the 16-byte head,
+# len, cap, attrs, then the inline pairs of 24 bytes, {name index, value
+# slot}.  A shaped object (the 16-byte head, then value slots) moves its
+# attributes to such a table when they outgrow its slots: then head.flags
+# has OBJ_SPILLED and slot 0 refers to the table.
+OBJ_FLAGS_WORD = 8          # type and flags, one word
+OBJ_SPILLED = 0x40000000 << 32
+OBJ_SLOT0_VAL = 24
 OBJ_ATTRS = 32
 OBJ_PAIR0_NAME = 40
 OBJ_PAIR = 24
+
+
+def spill_table(big_pool, p, more):
+    """Spill p into an attribute table, then add `more` attributes; the
+    table's offset."""
+    i = 0
+    while not u64_at(p, OBJ_FLAGS_WORD).value & OBJ_SPILLED:
+        setattr(p, "s%d" % i, i)
+        i += 1
+    for j in range(more):
+        setattr(p, "m%d" % j, j)
+    return u64_at(p, OBJ_SLOT0_VAL).value
 
 
 @pytest.mark.parametrize("damage, message", [
@@ -95,18 +113,16 @@ OBJ_PAIR = 24
 def test_attribute_names_are_validated(big_pool, damage, message, caplog):
     from persistent_types import Point
     p = big_pool.new(Point, 1, 2)
-    if damage.startswith("many"):
-        for i in range(30):                  # the pairs move to an array of their own
-            setattr(p, "a%d" % i, i)
-        assert u64_at(p, OBJ_ATTRS).value != 0
+    table = spill_table(big_pool, p, 70 if damage.startswith("many") else 0)
+    base = p._p_mm.direct((p._p_oid[0], table))
+    table_attrs = ctypes.c_uint64.from_address(base + OBJ_ATTRS).value
+    # 70 more: the pairs move to an array of their own
+    assert bool(table_attrs) == damage.startswith("many")
     big_pool.root = p
     assert big_pool.gc(debug=True)[1]["invalid"] == 0
-    attrs = u64_at(p, OBJ_ATTRS).value       # the pairs' own array, or 0: inline
-    if attrs:
-        at = p._p_mm.direct((p._p_oid[0], attrs))
-        names = [ctypes.c_uint64.from_address(at + OBJ_PAIR * i) for i in range(2)]
-    else:
-        names = [u64_at(p, OBJ_PAIR0_NAME + OBJ_PAIR * i) for i in range(2)]
+    at = (p._p_mm.direct((p._p_oid[0], table_attrs)) if table_attrs
+          else base + OBJ_PAIR0_NAME)
+    names = [ctypes.c_uint64.from_address(at + OBJ_PAIR * i) for i in range(2)]
     old = names[1].value
     names[1].value = 1000000 if damage.startswith("name out") else names[0].value
     try:
