@@ -264,6 +264,15 @@ def _footprint(t, rows, data, kind):
                 "with one 8-byte store; only storing items other than as slots would meet "
                 "it" % (acct, slots, fmt["slot"], slots * fmt["slot"],
                         slots * fmt["slot"] / pk, t["goal"]))
+    spare = row.get("spare_slots", 0) * fmt["slot"]
+    if spare and (per_value - spare) / pk <= t["goal"]:
+        return ("a trade-off, not a floor: %s; of these, %d B are slots kept free so that "
+                "an attribute added after the object was made is published in place (one "
+                "flush of the value, one word for the shape: attr_set_new) rather than "
+                "moving the attributes to a table of their own, an allocation in a "
+                "transaction (an object cannot grow where it is: its offset is its "
+                "identity); without them %.0f B = %.2fx pickle, under the %.3gx goal" % (
+                    acct, spare, per_value - spare, (per_value - spare) / pk, t["goal"]))
     # Rounding a block up to whole units adds at most unit - 1 bytes: what
     # is left after taking that off is what the format's headers and the
     # type's own fields take.

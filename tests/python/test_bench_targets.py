@@ -148,10 +148,11 @@ def test_summary_shows_issue_flushes_and_what_was_missed(exp):
                                      "off_by": 2.5, "why": misses.NONE}]
 
 
-def _footprint_data(pickle, blocks, slots=1):
+def _footprint_data(pickle, blocks, slots=1, spare=0):
     return {"footprint": {"format": {"slot": 16, "pmdk_header": 16, "pmo_head": 16,
                                      "unit": 64},
-                          "rows": [{"type": "t", "pickle": pickle, "slots": slots, "pmemobj": {
+                          "rows": [{"type": "t", "pickle": pickle, "slots": slots,
+                                    "spare_slots": spare, "pmemobj": {
                               "blocks_per_object": blocks,
                               "block_bytes_per_object": 16 + 128 * blocks}}]}}
 
@@ -190,6 +191,11 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     # against a 100 B pickle that is 0.81x: rounding could make the miss
     fp2 = C.target("pool bytes / pickle bytes: t", 144 / 100, 1.2, "<=", "x", "")
     assert misses.why(fp2, [fp2], _footprint_data(100.0, 1)).startswith("not a floor")
+    # 144 B of which 2 spare slots: 112 B = 1.12x, under the goal; 1 is not enough
+    text = misses.why(fp2, [fp2], _footprint_data(100.0, 1, spare=2))
+    assert text.startswith("a trade-off, not a floor: ") and "without them 112 B" in text
+    assert not misses.why(fp2, [fp2], _footprint_data(100.0, 1, spare=1)).startswith(
+        "a trade-off")
     # the numpy rounds: 4 near the goal is noise; the same rounds read 1.3x off are not
     arrays = {"arrays": {"reductions": {"sum": {
         "persistent_samples_ns": [121, 119, 125, 118], "memory_samples_ns": [100] * 4}}}}
