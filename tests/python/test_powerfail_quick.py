@@ -52,12 +52,12 @@ def test_quick_simulation_has_no_violations():
 #   range log takes.  Only images with some of its lines in flight at the
 #   commit's fence show the bug, so few transactions (few fences) and many
 #   images.
-# - publish_before_persist: seed 16's twentieth transaction is an
-#   autocommitted add of the Node's "extra" attribute after a delete (name
-#   known, pair free), which src/tx.c publishes without a transaction.
+# - publish_before_persist: seed 16's 20 transactions include
+#   autocommitted adds that src/tx.c publishes without a transaction (an
+#   append to a list with room, a new attribute in an object's free slot).
 #   With 20 transactions every fence gets its durable image: the one after
-#   the publish's fence counts a pair that was never persisted (gc's
-#   validation).
+#   a publish's fence makes reachable a slot that was never persisted
+#   (gc's validation finds its EMPTY tag).
 # - wordlog_unfenced: seed 9's early transactions include autocommitted
 #   dict and set inserts, which the word log (src/wordlog.h) publishes.
 #   With the fence after its record gone, the record, the entry, the cell

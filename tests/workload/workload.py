@@ -47,8 +47,8 @@ def plain(v, seen=None):
     if isinstance(v, (pmemobj.PersistentList, pmemobj.PersistentTuple)):
         return ["list", [plain(x, seen) for x in v]]
     if isinstance(v, Node):
-        extra = [plain(v.extra, seen)] if "extra" in v._p_attr_names() else []
-        return ["Node", plain(v.name, seen), plain(v.value, seen)] + extra
+        # every attribute, in the object's order
+        return ["Node", [[n, plain(getattr(v, n), seen)] for n in v._p_attr_names()]]
     if isinstance(v, tuple):
         return ["tuple", [plain(x, seen) for x in v]]
     return [type(v).__name__, repr(v)]
@@ -87,6 +87,7 @@ class RandomTransactions:
         "array extend", "array resize", "object set value", "list set int (log-free)",
         "root set bool (log-free)", "root set float (log-free)", "object set name",
         "root set new list", "root set new object", "root pop",
+        "object add or delete an attribute",
     )
 
     def __init__(self, pool, rng, aborts=True):
@@ -140,6 +141,7 @@ class RandomTransactions:
             lambda: root.__setitem__("new", pool.new(pmemobj.PersistentList, [k, "x"])),
             lambda: root.__setitem__("obj", pool.new(Node, "x%d" % k, k)),
             lambda: root.pop("new", None),
+            lambda: self.object_grow(root.get("obj") or o, k),
         ]
 
     def one(self):
@@ -172,6 +174,18 @@ class RandomTransactions:
             del o.extra
         else:
             o.extra = k
+
+    @staticmethod
+    def object_grow(o, k):
+        # One of six more attributes added, set or (k % 3 == 0) deleted:
+        # a new name takes the object's free slot and a new shape
+        # (published without a transaction when autocommitted), and one
+        # past its slots spills it into an attribute table (src/object.h).
+        name = "g%d" % (k % 6)
+        if k % 3 == 0 and name in o._p_attr_names():
+            delattr(o, name)
+        else:
+            setattr(o, name, k)
 
     @staticmethod
     def fill_range(arr, k):
