@@ -91,6 +91,22 @@ def setup_obj(pool):
     return pool.new(Point, 1, 2)
 
 
+def setup_obj_full(pool):
+    # Every slot in use: with 63 attributes, the most an object holds in
+    # slots, whatever room its class has learnt.
+    p = pool.new(Point, 1, 2)
+    with pool.transaction():
+        for i in range(61):
+            setattr(p, "f%d" % i, i)
+    return p
+
+
+def setup_obj_spilled(pool):
+    p = setup_obj_full(pool)
+    p.spilled = True
+    return p
+
+
 def setup_obj_free_pair(pool):
     # The name interned, the shape with it made, and a free slot past the
     # shape: another Point with an extra attribute leaves all three (the
@@ -174,6 +190,11 @@ OPS = [
     # a transaction (pmo_tx_publish), its one call the publish.
     (setup_obj_free_pair, "setattr new int (published)", lambda c: setattr(c, "extra", 7)),
     (setup_obj, "delattr", lambda c: delattr(c, "y")),
+    # Past the object's slots: its attributes move to a table of their own
+    # (src/object.h), an allocation and the object's head in a transaction.
+    (setup_obj_full, "setattr new (spills)", lambda c: setattr(c, "spill", "over")),
+    (setup_obj_spilled, "delattr (spilled)", lambda c: delattr(c, "x")),
+    (setup_obj_spilled, "setattr new (spilled)", lambda c: setattr(c, "more", "a str")),
     # the conformance paths (issue #10): iteration of subclasses, __init__
     # with itself, deep copies and list + PersistentList, stored in the root
     (setup_list, "extend list subclass", lambda c: c.extend(OwnIterList(["s"]))),

@@ -113,6 +113,83 @@ def test_delete_attributes(pool):
         pool.close()
 
 
+# --- shapes (src/shape.h): names once per pool, values in slots ------------
+
+def test_attribute_order_survives_delete_spill_and_reopen(pool):
+    # A shaped object keeps a deleted attribute's slot, so setting it again
+    # keeps its first position; past its slots it spills into a table,
+    # which keeps the order it had and appends.
+    obj = pool.new(Node, "n")                  # name, next
+    obj.a = 1
+    del obj.name
+    obj.b = 2
+    obj.name = "again"
+    assert obj._p_attr_names() == ["name", "next", "a", "b"]
+    for i in range(70):                        # past the most slots an object has
+        setattr(obj, f"x{i}", i)
+    del obj.a
+    obj.a = 3
+    names = ["name", "next", "b"] + [f"x{i}" for i in range(70)] + ["a"]
+    assert obj._p_attr_names() == names
+    pool.root = obj
+    assert pool.gc(debug=True)[1]["invalid"] == 0 and pool.check()["ok"]
+    pool = reopen(pool)
+    try:
+        obj = pool.root
+        assert obj._p_attr_names() == names
+        assert (obj.name, obj.a, obj.b, obj.x69) == ("again", 3, 2, 69)
+    finally:
+        pool.close()
+
+
+def test_new_shapes_of_a_rolled_back_transaction_are_forgotten(pool):
+    pool.root = objs = pool.new(PersistentList, [pool.new(Node, "a"), pool.new(Node, "b")])
+    with pytest.raises(RuntimeError):
+        with pool.transaction():
+            objs[0].only_here = 1                  # a new name, a new shape
+            objs[0].and_here = 2
+            raise RuntimeError
+    assert objs[0]._p_attr_names() == ["name", "next"]
+    # The same names again, in another order and on another object: the
+    # shapes made now must not be taken for the rolled-back ones.
+    objs[1].and_here = 20
+    objs[1].only_here = 10
+    objs[0].only_here = 1
+    assert objs[1]._p_attr_names() == ["name", "next", "and_here", "only_here"]
+    assert (objs[1].and_here, objs[1].only_here) == (20, 10)
+    assert not hasattr(objs[0], "and_here")
+    pool = reopen(pool)
+    try:
+        a, b = pool.root
+        assert a._p_attr_names() == ["name", "next", "only_here"]
+        assert (b.and_here, b.only_here, a.only_here) == (20, 10, 1)
+        assert pool.check()["ok"]
+    finally:
+        pool.close()
+
+
+def test_an_object_is_its_head_and_a_slot_per_attribute(pool_path):
+    # In a pool with 16-byte allocation units (64 MiB or more): a Point of
+    # three attributes made once its class has needed three takes 80
+    # usable bytes (head 16, 3 slots and a spare 64) and its slot in the
+    # list, 96 with a little of the list's growth (pool.stats() counts
+    # usable bytes, without libpmemobj's header).  An attribute table took
+    # 40 + 24 per attribute: 144 usable bytes with the same spare.
+    pool = pmemobj.create(pool_path, pool_size=64 << 20)
+    try:
+        pool.root = lst = pool.new(PersistentList)
+        lst.append(pool.new(Point, 1, 2, label="teaches the class its room"))
+        base = pool.stats()["used_bytes"]
+        with pool.transaction():
+            for i in range(1000):
+                lst.append(pool.new(Point, i, -i, label="l"))
+        per_object = (pool.stats()["used_bytes"] - base) / 1000
+        assert 96 <= per_object < 100, per_object
+        assert lst[-1].label == "l" and pool.check()["ok"]
+    finally:
+        pool.close()
+
+
 def test_unstorable_values_refused(pool):
     p = pool.new(Point, 1, 2)
     for bad in ([1, object()], {"a": bytearray()}, {1, Point}, object(), Point,
