@@ -309,7 +309,8 @@ NOMEM_OPS = [o for o in OPS if o[1] in (
     "append str", "insert", "extend", "slice assign", "pop", "sort", "nested transactions",
     "set new key", "update (grows)", "popitem", "add", "update (grows)", "iand",
     "set new key (word log)", "add (word log)",
-    "setattr new", "delattr", "array extend", "extend list subclass", "init with itself",
+    "setattr new", "delattr", "setattr new (spills)", "setattr new (spilled)",
+    "array extend", "extend list subclass", "init with itself",
     "deepcopy", "list + PersistentList", "sorted set new key", "sorted update (splits)",
     "sorted delete (merges)", "sorted copy")]
 
@@ -350,7 +351,8 @@ def test_every_python_allocation_failure_leaves_the_pool_as_it_was(pool_path, se
 
 MSYNC_OPS = ["append str", "insert", "extend", "sort", "nested transactions", "set new key",
              "update (grows)", "sorted update (splits)", "sorted delete (merges)", "add",
-             "setattr new", "delattr", "deepcopy", "array extend", "set new key (word log)",
+             "setattr new", "delattr", "setattr new (spills)", "deepcopy", "array extend",
+             "set new key (word log)",
              "add (word log)", "append int (published)"]
 
 # In a child: libpmem decides at load whether a pool is persistent memory,
