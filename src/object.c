@@ -464,7 +464,9 @@ static int object_validate(const pmo_pool *cp, uint64_t off)
 	return 0;
 }
 
-static const pmo_typeops object_ops = {"PersistentObject", object_traverse, object_validate};
+/* Named for what objects of the code itself are: the tables objects spill
+ * into (a PersistentObject is counted under its class). */
+static const pmo_typeops object_ops = {"spilled attributes", object_traverse, object_validate};
 static const pmo_typeops ptuple_ops = {"PersistentTuple", ptuple_traverse};
 static const pmo_typeops box_ops = {"box", NULL};
 
