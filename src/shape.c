@@ -144,7 +144,8 @@ int pmo_shape_sync(pmo_pool *p)
 		return -1;
 	uint64_t stored = l ? l->len : 0;
 	if (stored > PMO_SHAPE_MAX_ID)
-		return pmo_err_corrupt(p->path, p->root->shapes.val, "the shape table holds %llu shapes",
+		return pmo_err_corrupt(p->path, p->root->shapes.val,
+				       "the shape table holds %llu shapes",
 				       (unsigned long long)stored);
 	if (stored + 1 < s->n) { /* entries a rollback took back */
 		s->n = (uint32_t)stored + 1;
@@ -164,7 +165,8 @@ int pmo_shape_sync(pmo_pool *p)
 		    s->len[parent] >= PMO_SHAPE_MAX_LEN || map_get(s, (uint32_t)parent, name))
 			return pmo_err_corrupt(p->path, p->root->shapes.val,
 					       "shape %u is damaged (tag %llu, value %llu)", id,
-					       (unsigned long long)e.tag, (unsigned long long)e.val);
+					       (unsigned long long)e.tag,
+					       (unsigned long long)e.val);
 		if (pmo_shape_find(p, (uint32_t)parent, name) >= 0)
 			return pmo_err_corrupt(p->path, p->root->shapes.val,
 					       "shape %u names %llu twice", id,
