@@ -1,4 +1,4 @@
-/* PersistentObject attribute tables, PersistentTuple and boxes; see object.h. */
+/* PersistentObject storage in both layouts, PersistentTuple and boxes; see object.h. */
 #include "object.h"
 
 #include <errno.h>
@@ -108,10 +108,8 @@ static int view_of(pmo_pool *p, uint64_t off, objview *v)
 	if (!pmo_shape_valid(p, v->shape))
 		return -1;
 	if (pmo_shape_len(p, v->shape) > v->cap)
-		return pmo_err_corrupt(p->path, off,
-				       "shape %u has %u attributes, the object room "
-				       "for %u",
-				       v->shape, pmo_shape_len(p, v->shape), v->cap);
+		return pmo_err_corrupt(p->path, off, "shape %u has %u names for %u slots", v->shape,
+				       pmo_shape_len(p, v->shape), v->cap);
 	v->t = NULL;
 	v->s = s;
 	return 0;
