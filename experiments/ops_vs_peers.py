@@ -44,8 +44,8 @@ WRITE_FLOORS = {# autocommitted, a new key is published through the word log
                 "dict_set_int": ("RawWordLogDictAdd", "word-log publish of a dict insert"),
                 "set_add_int": ("RawWordLogDictAdd", "word-log publish of a dict insert"),
                 # autocommitted, a new attribute is published, not logged
-                # (src/tx.h, pmo_tx_publish): its pair persisted,
-                # then len set by a one-word pmemobj_publish
+                # (src/tx.h, pmo_tx_publish): its slot persisted,
+                # then the shape set by a one-word pmemobj_publish
                 "attr_set_new": ("RawPublishAttrAdd", "publish of a new attribute"),
                 # an append has the same shape (a fresh slot past len, then
                 # len) and is published the same way

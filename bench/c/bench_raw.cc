@@ -10,10 +10,10 @@
  *   RawTx8          snapshot and update one 8-byte field
  *   RawTx16         snapshot and update one 16-byte slot (a PMEMoid's size)
  *   RawTxDictAdd    the ranges a new dict key logs (cell, entry, counters)
- *   RawTxAttrAdd    the ranges a new attribute logs (pair, len)
+ *   RawTxAttrAdd    the ranges a new attribute logs (slot, head word)
  *   RawPublishDictAdd  the same insert through the action API: the entry
  *                   persisted, the cell's word and the counters published
- *   RawPublishAttrAdd  a new attribute's pair persisted, its len published
+ *   RawPublishAttrAdd  a new attribute's slot persisted, its shape published
  *   RawWordLogDictAdd  the same insert as the runtime's word log makes it
  *                   (src/wordlog.h), in raw calls: the entry and a record
  *                   of the four words flushed, a fence; the words stored
@@ -62,12 +62,12 @@ struct raw_root {
 	alignas(64) uint32_t cells[2 * kRawEntries];
 	alignas(64) uint64_t entries[kRawEntries][5];
 	/* A new attribute (src/object.c, pmo_object_set) on each of many
-	 * objects in turn: a 24-byte name/value pair past len (pmo_attr),
-	 * unsnapshotted, and len, snapshotted. */
+	 * shaped objects in turn: a 16-byte value slot past the shape, then
+	 * the head word (type and flags) that names the new shape. */
 	struct alignas(64) object {
-		uint64_t len;
-		uint64_t pad;
-		uint64_t pair[3];
+		uint64_t refcnt;
+		uint64_t head_word;
+		uint64_t slot[2];
 	} objects[kRawEntries];
 };
 
@@ -195,7 +195,8 @@ void BM_RawTxDictAdd(benchmark::State &state)
 	c.finish();
 }
 
-/* The floor of a new attribute: the pair unsnapshotted, len snapshotted. */
+/* The floor of a new attribute: the slot unsnapshotted, the head word
+ * snapshotted. */
 void BM_RawTxAttrAdd(benchmark::State &state)
 {
 	RAW_SETUP;
@@ -203,13 +204,13 @@ void BM_RawTxAttrAdd(benchmark::State &state)
 	for (auto _ : state) {
 		auto update = [root, &next]() -> const char * {
 			auto *o = &root->objects[next++ % kRawEntries];
-			if (pmemobj_tx_xadd_range_direct(o->pair, sizeof o->pair,
+			if (pmemobj_tx_xadd_range_direct(o->slot, sizeof o->slot,
 							 POBJ_XADD_NO_SNAPSHOT) != 0 ||
-			    pmemobj_tx_add_range_direct(&o->len, sizeof o->len) != 0)
+			    pmemobj_tx_add_range_direct(&o->head_word, sizeof o->head_word) != 0)
 				return "add range";
-			o->pair[0] = o->len;
-			o->pair[2] = 4;
-			o->len++;
+			o->slot[0] = 4;
+			o->slot[1] = o->head_word;
+			o->head_word++;
 			return nullptr;
 		};
 		if (!raw_tx(state, pop, update))
@@ -312,13 +313,13 @@ void BM_RawPublishAttrAdd(benchmark::State &state)
 	uint64_t next = 0;
 	for (auto _ : state) {
 		auto *o = &root->objects[next++ % kRawEntries];
-		o->pair[0] = o->len;
-		o->pair[2] = 4;
-		pmemobj_persist(pop, o->pair, sizeof o->pair);
+		o->slot[0] = 4;
+		o->slot[1] = o->head_word;
+		pmemobj_persist(pop, o->slot, sizeof o->slot);
 		/* One visible word: libpmemobj applies a single set directly,
 		 * with no log. */
 		pobj_action act;
-		pmemobj_set_value(pop, &act, &o->len, o->len + 1);
+		pmemobj_set_value(pop, &act, &o->head_word, o->head_word + 1);
 		if (pmemobj_publish(pop, &act, 1) != 0) {
 			raw_fail(state, "publish");
 			break;

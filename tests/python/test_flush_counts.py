@@ -46,8 +46,8 @@ PINNED = {
     "array[i] = float": (4, 5),
     "list[i] = bool (over a bool)": (1, 1),
     "list[i] = None (over None)": (1, 1),
-    # Published, not logged (pmo_tx_publish): the pair persisted,
-    # then len by a one-word pmemobj_publish; it was (5, 5) in a transaction.
+    # Published, not logged (pmo_tx_publish): the slot persisted, then the
+    # shape by a one-word pmemobj_publish; it was (5, 5) in a transaction.
     "setattr (new attribute)": (2, 3),
     "transaction of 100 dict[int] = int (new keys)": (14, 7),
     "transaction of 100 dict[short str] = short str (new keys)": (14, 7),
