@@ -9,23 +9,6 @@
 #include "list.h"
 #include "types.h"
 
-/* The list in root->shapes: NULL with errno 0 while the pool has none,
- * NULL with errno EIO if the slot holds something else. */
-static pmo_list *shape_list(const pmo_pool *p)
-{
-	pmo_slot s = p->root->shapes;
-	if (s.tag == PMO_TAG_EMPTY) {
-		errno = 0;
-		return NULL;
-	}
-	if (!pmo_slot_is_ref(s)) {
-		pmo_err_corrupt(p->path, 0, "the shape table slot holds tag %llu",
-				(unsigned long long)s.tag);
-		return NULL;
-	}
-	return pmo_list_get(p, s.val);
-}
-
 static uint32_t map_hash(uint32_t parent, uint64_t name, uint32_t mask)
 {
 	uint64_t k = ((uint64_t)parent << 32 | name) * 0x9E3779B97F4A7C15ull;
@@ -139,7 +122,7 @@ int pmo_shape_sync(pmo_pool *p)
 		p->shapes->first[0] = 0;
 	}
 	pmo_shapes *s = p->shapes;
-	pmo_list *l = shape_list(p);
+	pmo_list *l = pmo_root_table(p, p->root->shapes);
 	if (!l && errno)
 		return -1;
 	uint64_t stored = l ? l->len : 0;
@@ -202,7 +185,7 @@ uint32_t pmo_shape_child(pmo_pool *p, uint32_t id, uint64_t name)
 		errno = ENOSPC;
 		return 0;
 	}
-	pmo_list *l = shape_list(p);
+	pmo_list *l = pmo_root_table(p, p->root->shapes);
 	if (!l) {
 		if (errno)
 			return 0;

@@ -8,16 +8,14 @@
 #include "list.h"
 #include "tx.h"
 
-/* The list of a table slot: NULL with errno 0 if the table is absent,
- * NULL with errno EIO if the slot holds something else. */
-static pmo_list *table_of(const pmo_pool *p, pmo_slot tab)
+pmo_list *pmo_root_table(const pmo_pool *p, pmo_slot tab)
 {
 	if (tab.tag == PMO_TAG_EMPTY || tab.tag == PMO_TAG_NONE) {
 		errno = 0;
 		return NULL;
 	}
 	if (!pmo_slot_is_ref(tab)) {
-		pmo_err_corrupt(p->path, 0, "a string table slot holds tag %llu",
+		pmo_err_corrupt(p->path, 0, "a table slot of the pool root holds tag %llu",
 				(unsigned long long)tab.tag);
 		return NULL;
 	}
@@ -26,7 +24,7 @@ static pmo_list *table_of(const pmo_pool *p, pmo_slot tab)
 
 int64_t pmo_strtab_len(const pmo_pool *p, pmo_slot tab)
 {
-	pmo_list *l = table_of(p, tab);
+	pmo_list *l = pmo_root_table(p, tab);
 	if (!l)
 		return errno ? -1 : 0;
 	return (int64_t)l->len;
@@ -34,7 +32,7 @@ int64_t pmo_strtab_len(const pmo_pool *p, pmo_slot tab)
 
 int pmo_strtab_get(const pmo_pool *p, pmo_slot tab, uint64_t i, pmo_var *out)
 {
-	pmo_list *l = table_of(p, tab);
+	pmo_list *l = pmo_root_table(p, tab);
 	if (!l) {
 		if (!errno)
 			pmo_err(EINVAL, "no entry %llu in an empty table", (unsigned long long)i);
@@ -52,7 +50,7 @@ int pmo_strtab_get(const pmo_pool *p, pmo_slot tab, uint64_t i, pmo_var *out)
 
 int64_t pmo_strtab_find(const pmo_pool *p, pmo_slot tab, const char *s, size_t n)
 {
-	pmo_list *l = table_of(p, tab);
+	pmo_list *l = pmo_root_table(p, tab);
 	if (!l)
 		return errno ? -2 : -1;
 	for (uint64_t i = 0; i < l->len; i++) {
@@ -67,7 +65,7 @@ int64_t pmo_strtab_find(const pmo_pool *p, pmo_slot tab, const char *s, size_t n
 
 int64_t pmo_strtab_append(pmo_pool *p, pmo_slot *tab, const char *s, size_t n)
 {
-	pmo_list *l = table_of(p, *tab);
+	pmo_list *l = pmo_root_table(p, *tab);
 	if (!l) {
 		if (errno)
 			return -1;

@@ -31,7 +31,13 @@
 #include <stdint.h>
 
 #include "heap.h"
+#include "list.h"
 #include "value.h"
+
+/* The list of a table in a slot of the root (a string table here, the
+ * shapes of shape.h): NULL with errno 0 while the pool has none (EMPTY or
+ * None), NULL with errno EIO if the slot holds anything but a list. */
+pmo_list *pmo_root_table(const pmo_pool *p, pmo_slot tab);
 
 /* Number of entries of the table in slot tab (0 if it has none); -1 with
  * errno EIO if the slot does not hold a well-formed list. */

@@ -30,13 +30,20 @@ static uint64_t str_new(pmo_pool *p, const char *s)
 	return pmo_str_new(p, s, strlen(s));
 }
 
-static void test_tables(void)
+/* A pool at test_pool_path(name), whose path is copied to saved[256]
+ * for reopening it; NULL (reported) on failure. */
+static pmo_pool *create_saved(const char *name, char *saved)
 {
-	const char *path = test_pool_path("tables");
-	char saved[256];
-	snprintf(saved, sizeof saved, "%s", path);
+	snprintf(saved, 256, "%s", test_pool_path(name));
 	pmo_pool *p = pmo_pool_create(saved, POOL_SIZE, 0600);
 	CHECK(p != NULL);
+	return p;
+}
+
+static void test_tables(void)
+{
+	char saved[256];
+	pmo_pool *p = create_saved("tables", saved);
 	if (!p)
 		return;
 	CHECK(p->root->attr_names.tag == PMO_TAG_EMPTY);
@@ -248,11 +255,8 @@ static int problems(pmo_pool *p)
  * kept across reopen; damage to a shape or a shaped header is an error. */
 static void test_shapes(void)
 {
-	const char *path = test_pool_path("shapes");
 	char saved[256];
-	snprintf(saved, sizeof saved, "%s", path);
-	pmo_pool *p = pmo_pool_create(saved, POOL_SIZE, 0600);
-	CHECK(p != NULL);
+	pmo_pool *p = create_saved("shapes", saved);
 	if (!p)
 		return;
 	CHECK(pmo_tx_begin(p) == 0);
