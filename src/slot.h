@@ -103,6 +103,20 @@ static inline const uint8_t *pmo_sbig_data(const pmo_slot *s)
 }
 
 /* The canonical form of an SBIG slot (see above). */
+/* A short str's length fits and the bytes after it are zero (as
+ * pmo_slot_sstr writes them): equal strs have equal slots, which lookups
+ * compare word by word. */
+static inline int pmo_sstr_well_formed(const pmo_slot *s)
+{
+	size_t n = pmo_sstr_len(s);
+	if (n > PMO_SSTR_MAX)
+		return 0;
+	size_t end = 2 + n; /* the first byte of padding, 2 .. 16 */
+	if (end < 8)
+		return (s->tag >> (8 * end)) == 0 && s->val == 0;
+	return end == 16 || (s->val >> (8 * (end - 8))) == 0;
+}
+
 static inline int pmo_sbig_well_formed(const pmo_slot *s)
 {
 	size_t n = pmo_sbig_len(s);
@@ -128,7 +142,7 @@ static inline int pmo_slot_well_formed(pmo_slot s)
 {
 	switch (s.tag & 0xff) {
 	case PMO_TAG_SSTR:
-		return pmo_sstr_len(&s) <= PMO_SSTR_MAX;
+		return pmo_sstr_well_formed(&s);
 	case PMO_TAG_SBIG:
 		return pmo_sbig_well_formed(&s);
 	default:

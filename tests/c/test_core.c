@@ -324,6 +324,19 @@ static void test_short_bigint(void)
 	pmo_slot long_sstr = pmo_slot_sstr("abc", 3);
 	long_sstr.tag |= (uint64_t)0xff << 8;
 	CHECK(pmo_key_of_slot(p, &long_sstr, &b) == -1 && errno == EIO);
+	/* And one with a byte after its end, in either word: equal strs must
+	 * have equal slots.  Every length's last byte is still its own. */
+	for (size_t n = 0; n <= PMO_SSTR_MAX; n++) {
+		pmo_slot s = pmo_slot_sstr("abcdefghijklmn", n);
+		CHECK(pmo_slot_well_formed(s));
+		if (n < PMO_SSTR_MAX) {
+			((uint8_t *)&s)[2 + n] = 'x';
+			CHECK(!pmo_slot_well_formed(s));
+			((uint8_t *)&s)[2 + n] = 0;
+			((uint8_t *)&s)[15] = 'x';
+			CHECK(!pmo_slot_well_formed(s));
+		}
+	}
 	test_pool_done(p);
 }
 

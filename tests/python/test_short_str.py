@@ -81,7 +81,8 @@ def test_short_keys_and_values_allocate_nothing(pool_path):
 
 @pytest.mark.parametrize("damage,what", [
     (lambda tag: tag | (15 << 8), "invalid tag"),          # length 15 > 14
-    (lambda tag: (tag & ~0xFFFF00) | (2 << 8) | (0xFFFF << 16), "invalid UTF-8"),
+    (lambda tag: (tag & ~0xFFFFFFFF00) | (2 << 8) | (0xFFFF << 16), "invalid UTF-8"),
+    (lambda tag: tag | (0x41 << 48), "invalid tag"),       # a byte past the length
 ])
 def test_damaged_inline_str_is_reported(pool, damage, what):
     lst = pool.new(PersistentList, ["abc"])
