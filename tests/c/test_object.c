@@ -359,6 +359,90 @@ static void test_shapes(void)
 	unlink(saved);
 }
 
+static int count_attr(void *ctx, uint64_t name, pmo_slot v)
+{
+	(void)name, (void)v;
+	++*(int *)ctx;
+	return 0;
+}
+
+/* Random damage to shaped objects, a spilled one's table and the shape
+ * list: every read and the check run on it must fail cleanly or read
+ * something, never read outside what they checked (the ASan build runs
+ * this too), and the pool is sound again once the bytes are put back. */
+static void test_shapes_damaged(void)
+{
+	pmo_pool *p = test_pool_fresh("shapes_damaged", POOL_SIZE);
+	if (!p)
+		return;
+	CHECK(pmo_tx_begin(p) == 0);
+	uint32_t code = pmo_type_register(p, "m:D", 3);
+	for (int i = 0; i < 8; i++)
+		CHECK(pmo_name_intern(p, (const char[]){(char)('a' + i)}, 1) == i);
+	uint64_t lst = pmo_list_new(p, 4);
+	CHECK(pmo_slot_store(p, &p->root->root, pmo_slot_ref(lst)) == 0);
+	uint64_t obj[4];
+	for (int i = 0; i < 4; i++) {
+		obj[i] = pmo_object_new(p, code, 3);
+		CHECK(pmo_list_append(p, pmo_direct(p, lst), pmo_slot_ref(obj[i])) == 0);
+		for (int n = 0; n < (i == 3 ? 5 : 3); n++) /* the last one spills */
+			CHECK(pmo_object_set(p, obj[i], (uint64_t)(n + i) % 8,
+					     n == 1 ? pmo_slot_ref(str_new(p, "a str of the heap"))
+						    : pmo_slot_int(n),
+					     NULL) == 0);
+	}
+	CHECK(pmo_tx_end(p) == 0);
+	CHECK(problems(p) == 0);
+
+	typedef struct {
+		unsigned char *at;
+		size_t len;
+	} range;
+	range t[8];
+	size_t nt = 0;
+	for (int i = 0; i < 4; i++)
+		t[nt++] = (range){pmo_direct(p, obj[i]), sizeof(pmo_shaped) + 3 * sizeof(pmo_slot)};
+	uint64_t table = ((pmo_shaped *)pmo_direct(p, obj[3]))->values[0].val;
+	t[nt++] = (range){pmo_direct(p, table), sizeof(pmo_object) + 5 * sizeof(pmo_attr)};
+	pmo_list *sl = pmo_list_get(p, p->root->shapes.val);
+	CHECK(sl != NULL);
+	if (!sl) {
+		test_pool_done(p);
+		return;
+	}
+	t[nt++] = (range){(unsigned char *)sl, sizeof *sl};
+	t[nt++] = (range){(unsigned char *)pmo_list_items(p, sl), sl->len * sizeof(pmo_slot)};
+
+	unsigned char saved[1024];
+	int found = 0;
+	srand(20261205);
+	for (int trial = 0; trial < 600; trial++) {
+		range r = t[(size_t)rand() % nt];
+		memcpy(saved, r.at, r.len);
+		for (int k = 1 + rand() % 3; k > 0; k--)
+			r.at[(size_t)rand() % r.len] ^= (unsigned char)(1u << (rand() % 8));
+		pmo_shapes_free(p); /* the copy is reloaded from the damaged list */
+		int errors = 0;
+		for (int i = 0; i < 4; i++) {
+			int n = 0;
+			errors += pmo_object_each(p, obj[i], count_attr, &n) != 0;
+			for (uint64_t name = 0; name < 8; name++) {
+				pmo_slot *v;
+				errors += pmo_object_lookup(p, obj[i], name, &v) < 0;
+			}
+		}
+		found += errors > 0 || problems(p) > 0;
+		memcpy(r.at, saved, r.len);
+		pmo_shapes_free(p);
+	}
+	/* Flips in a value's payload, which only a checksum could tell, go
+	 * unnoticed; the rest are found (477 of 600 with this seed). */
+	CHECK(found > 300);
+	CHECK(problems(p) == 0);
+	CHECK_EQ_I64(int_attr(p, obj[0], 0), 0);
+	test_pool_done(p);
+}
+
 static void test_object_gc(void)
 {
 	pmo_pool *p = test_pool_fresh("objgc", POOL_SIZE);
@@ -453,6 +537,7 @@ int main(void)
 	test_tables();
 	test_attributes();
 	test_shapes();
+	test_shapes_damaged();
 	test_object_gc();
 	test_box_and_ptuple();
 	return test_finish();
