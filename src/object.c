@@ -48,7 +48,9 @@ uint64_t pmo_object_new(pmo_pool *p, uint32_t code, size_t cap)
 	return off;
 }
 
-pmo_object *pmo_object_get(const pmo_pool *p, uint64_t off)
+/* Checked accessor of the attribute-table layout: NULL with errno EIO if
+ * off is no well-formed table. */
+static pmo_object *table_get(const pmo_pool *p, uint64_t off)
 {
 	pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_object));
 	if (!h)
@@ -65,6 +67,21 @@ pmo_object *pmo_object_get(const pmo_pool *p, uint64_t off)
 		return NULL;
 	}
 	return o;
+}
+
+static pmo_attr *table_attrs(const pmo_pool *p, const pmo_object *o)
+{
+	return o->attrs ? (pmo_attr *)pmo_direct(p, o->attrs) : (pmo_attr *)o->inline_attrs;
+}
+
+/* Index of the pair named `name` in a table, or -1.  Allocates nothing. */
+static int64_t table_find(const pmo_pool *p, const pmo_object *o, uint64_t name)
+{
+	const pmo_attr *a = table_attrs(p, o);
+	for (uint64_t i = 0; i < o->len; i++)
+		if (a[i].name == name)
+			return (int64_t)i;
+	return -1;
 }
 
 /* An object of either layout, checked: a table (t, with s NULL), or a
@@ -86,7 +103,7 @@ static int view_of(pmo_pool *p, uint64_t off, objview *v)
 	if (!(h->flags & PMO_OBJECT_SHAPED)) {
 		if (h->type == PMO_T_OBJECT) /* a spill table is reached through its owner */
 			return pmo_err_corrupt(p->path, off, "bad object attribute table");
-		v->t = pmo_object_get(p, off);
+		v->t = table_get(p, off);
 		return v->t ? 0 : -1;
 	}
 	v->cap = h->flags >> PMO_OBJECT_CAP_SHIFT & PMO_OBJECT_CAP_MASK;
@@ -99,7 +116,7 @@ static int view_of(pmo_pool *p, uint64_t off, objview *v)
 		pmo_slot t = s->values[0];
 		if (v->shape != 0 || !pmo_slot_is_ref(t))
 			return pmo_err_corrupt(p->path, off, "bad spilled object");
-		v->t = pmo_object_get(p, t.val);
+		v->t = table_get(p, t.val);
 		if (v->t && v->t->head.type != PMO_T_OBJECT)
 			return pmo_err_corrupt(p->path, off, "a spilled object's table has type %u",
 					       v->t->head.type);
@@ -150,14 +167,14 @@ static int table_reserve(pmo_pool *p, pmo_object *o, size_t n)
 
 static int table_set(pmo_pool *p, pmo_object *o, uint64_t name, pmo_slot v, uint64_t *room)
 {
-	int64_t i = pmo_object_find(p, o, name);
+	int64_t i = table_find(p, o, name);
 	if (i >= 0)
-		return pmo_slot_store(p, &pmo_object_attrs(p, o)[i].value, v);
+		return pmo_slot_store(p, &table_attrs(p, o)[i].value, v);
 	if (o->len == o->cap && table_reserve(p, o, o->len + 1) != 0)
 		return -1;
 	if (room)
 		*room = o->len + 1;
-	pmo_attr *a = pmo_object_attrs(p, o) + o->len;
+	pmo_attr *a = table_attrs(p, o) + o->len;
 	/* Past len nothing committed depends on the pair: outside a
 	 * transaction it is persisted and then published by setting len. */
 	pmo_attr pair = {.name = name, .value = v};
@@ -176,7 +193,7 @@ static int table_set(pmo_pool *p, pmo_object *o, uint64_t name, pmo_slot v, uint
 
 static int table_remove(pmo_pool *p, pmo_object *o, size_t i)
 {
-	pmo_attr *a = pmo_object_attrs(p, o);
+	pmo_attr *a = table_attrs(p, o);
 	size_t tail = o->len - i;
 	if (pmo_tx_snapshot(p, a + i, tail * sizeof *a) != 0 ||
 	    pmo_tx_snapshot(p, &o->len, sizeof o->len) != 0)
@@ -190,6 +207,12 @@ static int table_remove(pmo_pool *p, pmo_object *o, size_t i)
 
 /* --- either layout ------------------------------------------------------- */
 
+int pmo_object_check(pmo_pool *p, uint64_t off)
+{
+	objview v;
+	return view_of(p, off, &v);
+}
+
 int pmo_object_lookup_any(pmo_pool *p, uint64_t off, uint64_t name, pmo_slot **out)
 {
 	objview v;
@@ -197,11 +220,10 @@ int pmo_object_lookup_any(pmo_pool *p, uint64_t off, uint64_t name, pmo_slot **o
 		return -1;
 	pmo_slot *s = NULL;
 	if (v.t) {
-		int64_t i = pmo_object_find(p, v.t, name);
-		s = i < 0 ? NULL : &pmo_object_attrs(p, v.t)[i].value;
+		int64_t i = table_find(p, v.t, name);
+		s = i < 0 ? NULL : &table_attrs(p, v.t)[i].value;
 	} else {
-		int pos = pmo_shape_find(p, v.shape, name);
-		s = pos < 0 || v.s->values[pos].tag == PMO_TAG_EMPTY ? NULL : &v.s->values[pos];
+		s = pmo_shaped_attr(p, v.s, v.shape, name);
 	}
 	if (s)
 		*out = s;
@@ -225,6 +247,8 @@ static pmo_object *spill(pmo_pool *p, const objview *v)
 	pmo_shaped *s = v->s;
 	unsigned n = pmo_shape_len(p, v->shape);
 	const uint32_t *names = pmo_shape_names(p, v->shape);
+	/* Room for the attribute being added and a few more before the
+	 * table grows out of its inline pairs. */
 	uint64_t off = pmo_object_new_table(p, PMO_T_OBJECT, n + 4);
 	if (!off)
 		return NULL;
@@ -288,13 +312,11 @@ int pmo_object_del(pmo_pool *p, uint64_t off, uint64_t name)
 	if (view_of(p, off, &o) != 0)
 		return -1;
 	if (o.t) {
-		int64_t i = pmo_object_find(p, o.t, name);
+		int64_t i = table_find(p, o.t, name);
 		return i < 0 ? 1 : table_remove(p, o.t, (size_t)i);
 	}
-	int pos = pmo_shape_find(p, o.shape, name);
-	if (pos < 0 || o.s->values[pos].tag == PMO_TAG_EMPTY)
-		return 1;
-	return pmo_slot_store(p, &o.s->values[pos], (pmo_slot){0});
+	pmo_slot *v = pmo_shaped_attr(p, o.s, o.shape, name);
+	return v ? pmo_slot_store(p, v, (pmo_slot){0}) : 1;
 }
 
 int pmo_object_each(pmo_pool *p, uint64_t off, int (*fn)(void *ctx, uint64_t name, pmo_slot v),
@@ -305,7 +327,7 @@ int pmo_object_each(pmo_pool *p, uint64_t off, int (*fn)(void *ctx, uint64_t nam
 		return -1;
 	int rc = 0;
 	if (o.t) {
-		const pmo_attr *a = pmo_object_attrs(p, o.t);
+		const pmo_attr *a = table_attrs(p, o.t);
 		for (uint64_t i = 0; rc == 0 && i < o.t->len; i++)
 			rc = fn(ctx, a[i].name, a[i].value);
 		return rc;
@@ -331,8 +353,19 @@ int64_t pmo_object_len(pmo_pool *p, uint64_t off)
 	return pmo_object_each(p, off, count_one, &n) == 0 ? n : -1;
 }
 
-/* Spill tables are reached only through their object; both layouts
- * traverse the same way: the values in use, and a table's raw array. */
+/* A table's values in use and its raw array. */
+static int table_traverse(pmo_pool *p, const pmo_object *t, pmo_visit *v)
+{
+	const pmo_attr *a = table_attrs(p, t);
+	for (uint64_t i = 0; i < t->len; i++)
+		if (pmo_slot_is_ref(a[i].value) && v->slot(v, &a[i].value) != 0)
+			return -1;
+	return t->attrs ? v->sub(v, t->attrs) : 0;
+}
+
+/* A spill table is reached only through its object (view_of refuses it),
+ * so it is traversed here as the table it is.  A spilled object holds its
+ * table by slot 0. */
 static int object_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 {
 	const pmo_head *h = pmo_obj_at(p, off, sizeof(pmo_head));
@@ -340,27 +373,17 @@ static int object_traverse(pmo_pool *p, uint64_t off, pmo_visit *v)
 		return -1;
 	objview o;
 	if (h->type == PMO_T_OBJECT) {
-		o.t = pmo_object_get(p, off);
-		o.s = NULL;
-		if (!o.t)
-			return -1;
-	} else if (view_of(p, off, &o) != 0) {
-		return -1;
+		o.t = table_get(p, off);
+		return o.t ? table_traverse(p, o.t, v) : -1;
 	}
-	if (!o.t) {
-		for (unsigned i = 0; i < pmo_shape_len(p, o.shape); i++)
-			if (pmo_slot_is_ref(o.s->values[i]) && v->slot(v, &o.s->values[i]) != 0)
-				return -1;
-		return 0;
-	}
-	if ((const pmo_head *)o.t != h) /* spilled: the object holds its table */
-		return v->slot(v, &((pmo_shaped *)h)->values[0]);
-	const pmo_attr *a = pmo_object_attrs(p, o.t);
-	for (uint64_t i = 0; i < o.t->len; i++)
-		if (pmo_slot_is_ref(a[i].value) && v->slot(v, &a[i].value) != 0)
-			return -1;
-	if (o.t->attrs && v->sub(v, o.t->attrs) != 0)
+	if (view_of(p, off, &o) != 0)
 		return -1;
+	if (o.t) /* a table, or the table a shaped object spilled into */
+		return (const pmo_head *)o.t == h ? table_traverse(p, o.t, v)
+						  : v->slot(v, &((pmo_shaped *)h)->values[0]);
+	for (unsigned i = 0; i < pmo_shape_len(p, o.shape); i++)
+		if (pmo_slot_is_ref(o.s->values[i]) && v->slot(v, &o.s->values[i]) != 0)
+			return -1;
 	return 0;
 }
 
@@ -422,8 +445,7 @@ static int object_validate(const pmo_pool *cp, uint64_t off)
 		if (view_of(p, off, &v) != 0)
 			return -1;
 		/* The cap against the allocation (too slow for every access). */
-		unsigned cap = h->flags >> PMO_OBJECT_CAP_SHIFT & PMO_OBJECT_CAP_MASK;
-		if (!pmo_obj_checked(p, off, sizeof(pmo_shaped) + cap * sizeof(pmo_slot)))
+		if (!pmo_obj_checked(p, off, sizeof(pmo_shaped) + v.cap * sizeof(pmo_slot)))
 			return -1;
 		for (unsigned i = 0; !v.t && i < pmo_shape_len(p, v.shape); i++)
 			if (v.s->values[i].tag != PMO_TAG_EMPTY &&
@@ -433,13 +455,13 @@ static int object_validate(const pmo_pool *cp, uint64_t off)
 					       (unsigned long long)v.s->values[i].tag);
 		return 0;
 	}
-	const pmo_object *o = pmo_object_get(p, off);
+	const pmo_object *o = table_get(p, off);
 	if (!o)
 		return -1;
 	int64_t names = pmo_strtab_len(p, p->root->attr_names);
 	if (names < 0)
 		return -1;
-	const pmo_attr *a = pmo_object_attrs(p, o);
+	const pmo_attr *a = table_attrs(p, o);
 	for (uint64_t i = 0; i < o->len; i++) {
 		if (a[i].value.tag == PMO_TAG_EMPTY || !pmo_slot_well_formed(a[i].value))
 			return pmo_err(EIO, "object at %llu: attribute %llu has invalid tag %llu",

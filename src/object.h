@@ -109,27 +109,20 @@ uint64_t pmo_object_new(pmo_pool *p, uint32_t code, size_t cap);
  * writes. */
 uint64_t pmo_object_new_table(pmo_pool *p, uint32_t code, size_t inline_cap);
 
-/* Checked accessor of the attribute-table layout: NULL with errno EIO if
- * off is no well-formed table. */
-pmo_object *pmo_object_get(const pmo_pool *p, uint64_t off);
-
-static inline pmo_attr *pmo_object_attrs(const pmo_pool *p, const pmo_object *o)
-{
-	return o->attrs ? (pmo_attr *)pmo_direct(p, o->attrs) : (pmo_attr *)o->inline_attrs;
-}
-
-/* Index of the pair named `name` in a table, or -1.  Allocates nothing. */
-static inline int64_t pmo_object_find(const pmo_pool *p, const pmo_object *o, uint64_t name)
-{
-	const pmo_attr *a = pmo_object_attrs(p, o);
-	for (uint64_t i = 0; i < o->len; i++)
-		if (a[i].name == name)
-			return (int64_t)i;
-	return -1;
-}
-
 /* The rest take an object of either layout at off, and validate it first
  * (EIO if it is no well-formed object). */
+
+/* 0 if off is a well-formed object, else -1 with errno EIO. */
+int pmo_object_check(pmo_pool *p, uint64_t off);
+
+/* The slot of attribute `name` in shaped object s of a loaded shape, or
+ * NULL if it has none (a deleted attribute's slot is EMPTY). */
+static inline pmo_slot *pmo_shaped_attr(const pmo_pool *p, pmo_shaped *s, uint32_t shape,
+					uint64_t name)
+{
+	int pos = pmo_shape_find(p, shape, name);
+	return pos < 0 || s->values[pos].tag == PMO_TAG_EMPTY ? NULL : &s->values[pos];
+}
 
 /* The value slot of attribute `name` into *out (valid until the object
  * changes): 1, or 0 if the object has no such attribute, -1 on error. */
@@ -146,12 +139,10 @@ static inline int pmo_object_lookup(pmo_pool *p, uint64_t off, uint64_t name, pm
 		uint32_t shape = h->flags & PMO_SHAPE_MAX_ID;
 		if (pmo_shape_loaded(p, shape) && pmo_shape_len(p, shape) <= cap &&
 		    pmo_obj_at(p, off, sizeof(pmo_shaped) + cap * sizeof(pmo_slot))) {
-			int pos = pmo_shape_find(p, shape, name);
-			pmo_slot *v = ((pmo_shaped *)h)->values + pos;
-			if (pos < 0 || v->tag == PMO_TAG_EMPTY)
-				return 0;
-			*out = v;
-			return 1;
+			pmo_slot *v = pmo_shaped_attr(p, (pmo_shaped *)h, shape, name);
+			if (v)
+				*out = v;
+			return v != NULL;
 		}
 	}
 	return pmo_object_lookup_any(p, off, name, out);

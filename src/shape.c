@@ -111,7 +111,10 @@ static uint32_t add(pmo_shapes *s, uint32_t parent, uint32_t name)
 	return id;
 }
 
-int pmo_shape_sync(pmo_pool *p)
+/* Load what the list holds beyond the copy, dropping copied entries it no
+ * longer holds; the list (NULL while the pool has none) into *list.  0, or
+ * -1 with errno EIO (damaged list or entry) or ENOMEM. */
+static int sync(pmo_pool *p, pmo_list **list)
 {
 	if (!p->shapes) {
 		p->shapes = calloc(1, sizeof *p->shapes);
@@ -122,7 +125,7 @@ int pmo_shape_sync(pmo_pool *p)
 		p->shapes->first[0] = 0;
 	}
 	pmo_shapes *s = p->shapes;
-	pmo_list *l = pmo_root_table(p, p->root->shapes);
+	pmo_list *l = *list = pmo_root_table(p, p->root->shapes);
 	if (!l && errno)
 		return -1;
 	uint64_t stored = l ? l->len : 0;
@@ -165,7 +168,8 @@ int pmo_shape_valid(pmo_pool *p, uint32_t id)
 {
 	if (pmo_shape_loaded(p, id))
 		return 1;
-	if (pmo_shape_sync(p) != 0)
+	pmo_list *l;
+	if (sync(p, &l) != 0)
 		return 0;
 	if (id < p->shapes->n)
 		return 1;
@@ -175,7 +179,8 @@ int pmo_shape_valid(pmo_pool *p, uint32_t id)
 
 uint32_t pmo_shape_child(pmo_pool *p, uint32_t id, uint64_t name)
 {
-	if (pmo_shape_sync(p) != 0)
+	pmo_list *l;
+	if (sync(p, &l) != 0)
 		return 0;
 	pmo_shapes *s = p->shapes;
 	uint32_t c = map_get(s, id, name);
@@ -185,10 +190,7 @@ uint32_t pmo_shape_child(pmo_pool *p, uint32_t id, uint64_t name)
 		errno = ENOSPC;
 		return 0;
 	}
-	pmo_list *l = pmo_root_table(p, p->root->shapes);
 	if (!l) {
-		if (errno)
-			return 0;
 		uint64_t off = pmo_list_new(p, 16);
 		/* pmo_list_new's reference goes to the root slot. */
 		if (!off || pmo_slot_store(p, &p->root->shapes, pmo_slot_ref(off)) != 0)

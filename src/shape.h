@@ -23,8 +23,8 @@
  * lookup scans a short array), and a hash of (parent, name) -> child.  It is
  * loaded lazily and validated entry by entry as it is loaded: a damaged
  * entry gives EIO, never a wild read.  A rolled-back transaction may leave
- * entries in the copy beyond the list's length; pmo_shape_sync drops them
- * before anything is appended.
+ * entries in the copy beyond the list's length; they are dropped before
+ * anything is appended.
  */
 #ifndef PMO_SHAPE_H
 #define PMO_SHAPE_H
@@ -47,10 +47,6 @@ typedef struct pmo_shapes {
 	uint32_t *map; /* open addressing, 0 = free: (parent, name) -> child */
 	uint32_t mapcap;
 } pmo_shapes;
-
-/* Load what the list holds beyond the copy, dropping copied entries it no
- * longer holds.  0, or -1 with errno EIO (damaged list or entry) or ENOMEM. */
-int pmo_shape_sync(pmo_pool *p);
 
 /* Is id a loaded shape?  Loads new entries if it is not yet; 0 with errno
  * EIO if the pool has no such shape. */

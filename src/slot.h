@@ -102,7 +102,6 @@ static inline const uint8_t *pmo_sbig_data(const pmo_slot *s)
 	return (const uint8_t *)s + 2;
 }
 
-/* The canonical form of an SBIG slot (see above). */
 /* A short str's length fits and the bytes after it are zero (as
  * pmo_slot_sstr writes them): equal strs have equal slots, which lookups
  * compare word by word. */
@@ -117,6 +116,7 @@ static inline int pmo_sstr_well_formed(const pmo_slot *s)
 	return end == 16 || (s->val >> (8 * (end - 8))) == 0;
 }
 
+/* The canonical form of an SBIG slot (see above). */
 static inline int pmo_sbig_well_formed(const pmo_slot *s)
 {
 	size_t n = pmo_sbig_len(s);

@@ -148,7 +148,7 @@ static int set_class(PObject *self, PyObject *name, PyObject *cls)
 	if (pyx_proxy_check(self) || pyx_op_begin(pool))
 		return -1;
 	/* Checked: the whole object, as every access to it. */
-	pmo_head *h = pmo_object_len(pool->core, self->off) >= 0
+	pmo_head *h = pmo_object_check(pool->core, self->off) == 0
 			      ? pmo_head_at(pool->core, self->off)
 			      : (pyx_raise(), NULL);
 	uint32_t code = h ? pyx_type_code(pool, cls) : 0;
