@@ -142,7 +142,8 @@ TYPES = [
      lambda s, p, i: (i, i + 1, i + 2) if s == "pmemobj"
      else p.new(MODS[s].PersistentTuple, (i, i + 1, i + 2)),
      lambda i: (i, i + 1, i + 2),
-     "pynvm stores no plain tuple: there a PersistentTuple"),
+     "inline in the slot in pmemobj; pynvm stores no plain tuple: there a "
+     "PersistentTuple"),
     ("PersistentList, empty", 2000, 400,
      lambda s, p, i: p.new(_need(MODS[s], "PersistentList")), lambda i: [], ""),
     ("PersistentList of 10 ints", 2000, 400,
@@ -163,7 +164,7 @@ TYPES = [
 # 16-byte slots a value takes at least, where more than the one that
 # refers to it: a tuple's, list's or object's items, a dict's keys and
 # values.  misses.py tells a footprint the slots alone put over its goal.
-SLOTS = {"tuple of 3 ints": 1 + 3, "PersistentList of 10 ints": 1 + 10,
+SLOTS = {"PersistentList of 10 ints": 1 + 10,
          "PersistentDict of 10 ints": 1 + 2 * 10, "PersistentObject, 3 attributes": 1 + 3}
 # Slots a value keeps free by design beyond SLOTS: a PersistentObject has
 # room for one attribute more than its class has needed, so that one

@@ -34,6 +34,14 @@ static int tuple_item(const pmo_key *k, size_t i, pmo_key *out)
 	return pmo_key_of_slot(k->pool, (const pmo_slot *)k->ctx + i, out);
 }
 
+static int stup_item(const pmo_key *k, size_t i, pmo_key *out)
+{
+	out->pool = k->pool;
+	out->kind = PMO_K_INT;
+	out->i = pmo_stup_item(k->ctx, i);
+	return 0;
+}
+
 static int unorderable(const char *what)
 {
 	return pmo_err(EDOM,
@@ -75,6 +83,14 @@ int pmo_key_of_slot(const pmo_pool *p, const pmo_slot *s, pmo_key *out)
 		out->data = pmo_sbig_data(s);
 		out->len = pmo_sbig_len(s);
 		out->neg = pmo_sbig_negative(s);
+		return 0;
+	case PMO_TAG_STUP:
+		if (!pmo_slot_well_formed(*s))
+			return pmo_err_corrupt(p->path, pmo_offset(p, s), "bad key slot");
+		out->kind = PMO_K_TUPLE;
+		out->n = pmo_stup_len(s);
+		out->ctx = s;
+		out->item = stup_item;
 		return 0;
 	case PMO_TAG_REF:
 		break;

@@ -133,7 +133,7 @@ typedef struct pmo_key {
 	size_t n;
 	/* Item i (< n) of a tuple key: 0, or -1 with errno. */
 	int (*item)(const struct pmo_key *k, size_t i, struct pmo_key *out);
-	const void *ctx;      /* item()'s: the tuple's slots, or the caller's */
+	const void *ctx;      /* item()'s: the tuple's slots, its STUP slot, or the caller's */
 	const pmo_pool *pool; /* keys read from slots */
 } pmo_key;
 

@@ -30,11 +30,12 @@
  * the compact layout of str, bytes, big ints and pickles (value.h) and
  * ints of up to 14 bytes beyond 64 bits in their slot (slot.h), which it
  * would misread.  Version 6 adds shaped PersistentObjects (object.h,
- * shape.h) and the root's shape table.
+ * shape.h) and the root's shape table; version 7 small tuples of small
+ * ints in their slot (slot.h), which it would misread.
  * Older pools are read as they are and marked the current version at
  * open, so that an older build refuses them once they may hold what it
  * does not know. */
-#define PMO_FORMAT_VERSION 6
+#define PMO_FORMAT_VERSION 7
 #define PMO_FORMAT_VERSION_MIN 1
 #define PMO_MAGIC "PMOPYRT" /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)

@@ -28,6 +28,17 @@
  * equal ints have equal slots.  Older pools hold such ints as heap
  * objects (PMO_T_LONG), which readers still accept.
  *
+ * A tuple of at most PMO_STUP_MAX (3) ints, each of which fits in 32
+ * bits (and none a bool), lives in the slot too (STUP, pool format version
+ * 7): the low byte of the tag word is PMO_TAG_STUP, the next byte the
+ * number of items, the next two bytes zero, and the remaining 12 bytes
+ * the items as little-endian int32s, unused ones zero.  Every such tuple
+ * is stored this way (the empty tuple too), so equal tuples of this kind
+ * have equal slots; older pools hold them as heap tuples (PMO_T_TUPLE),
+ * which hash and compare alike.  Small tuples of small ints (coordinates,
+ * composite keys) are common, and a heap tuple of three ints takes seven
+ * times the bytes.
+ *
  * Tag 0 is "empty", so zeroed memory is a valid array of empty slots.
  */
 #ifndef PMO_SLOT_H
@@ -51,12 +62,14 @@ enum pmo_tag {
 	PMO_TAG_REF = 6,   /* val is the pool offset of a heap object */
 	PMO_TAG_SSTR = 7,  /* a short str in the slot itself, see above */
 	PMO_TAG_SBIG = 8,  /* a short int beyond 64 bits in the slot, see above */
-	PMO_TAG_MAX = 8
+	PMO_TAG_STUP = 9,  /* a short tuple of small ints in the slot, see above */
+	PMO_TAG_MAX = 9
 };
 
 #define PMO_SSTR_MAX 14
 #define PMO_SBIG_MAX 14
 #define PMO_SBIG_NEGATIVE 0x80
+#define PMO_STUP_MAX 3
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the slot layout of short strs assumes a little-endian machine"
@@ -67,7 +80,7 @@ static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
 _Static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
 #endif
 
-/* The tag of a slot: its tag word, except for SSTR and SBIG, whose tag
+/* The tag of a slot: its tag word, except for SSTR, SBIG and STUP, whose tag
  * word also holds the length and the first bytes (a low byte above
  * PMO_TAG_MAX gives an invalid tag either way). */
 static inline uint64_t pmo_slot_tag(pmo_slot s)
@@ -137,6 +150,31 @@ static inline int pmo_sbig_well_formed(const pmo_slot *s)
 	return mag > (pmo_sbig_negative(s) ? (uint64_t)1 << 63 : ((uint64_t)1 << 63) - 1);
 }
 
+static inline size_t pmo_stup_len(const pmo_slot *s)
+{
+	return (size_t)((s->tag >> 8) & 0xff);
+}
+
+/* Item i (< PMO_STUP_MAX) of an STUP slot. */
+static inline int64_t pmo_stup_item(const pmo_slot *s, size_t i)
+{
+	int32_t v;
+	memcpy(&v, (const char *)s + 4 + 4 * i, sizeof v);
+	return v;
+}
+
+/* The canonical form of an STUP slot (see above): at most PMO_STUP_MAX
+ * items, zero bytes where no item is. */
+static inline int pmo_stup_well_formed(const pmo_slot *s)
+{
+	size_t n = pmo_stup_len(s);
+	if (n > PMO_STUP_MAX || (s->tag >> 16 & 0xffff) != 0)
+		return 0;
+	if (n == 0)
+		return (s->tag >> 32) == 0 && s->val == 0;
+	return n == PMO_STUP_MAX || (s->val >> (32 * (n - 1))) == 0;
+}
+
 /* Is this a slot any writer could have made (EMPTY included)? */
 static inline int pmo_slot_well_formed(pmo_slot s)
 {
@@ -145,6 +183,8 @@ static inline int pmo_slot_well_formed(pmo_slot s)
 		return pmo_sstr_well_formed(&s);
 	case PMO_TAG_SBIG:
 		return pmo_sbig_well_formed(&s);
+	case PMO_TAG_STUP:
+		return pmo_stup_well_formed(&s);
 	default:
 		return s.tag <= PMO_TAG_REF;
 	}
@@ -166,6 +206,15 @@ static inline pmo_slot pmo_slot_sbig(int negative, const uint8_t *mag, size_t n)
 	pmo_slot s = {0, 0};
 	s.tag = PMO_TAG_SBIG | (uint64_t)(n | (negative ? PMO_SBIG_NEGATIVE : 0)) << 8;
 	memcpy((char *)&s + 2, mag, n);
+	return s;
+}
+
+/* An STUP slot of n <= PMO_STUP_MAX items. */
+static inline pmo_slot pmo_slot_stup(const int32_t *items, size_t n)
+{
+	pmo_slot s = {0, 0};
+	s.tag = PMO_TAG_STUP | (uint64_t)n << 8;
+	memcpy((char *)&s + 4, items, 4 * n);
 	return s;
 }
 

@@ -202,6 +202,16 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 			return PMO_HASH_UNKNOWN;
 		return pmo_hash_bigint(pmo_sbig_negative(&s) ? -1 : 1, pmo_sbig_data(&s),
 				       pmo_sbig_len(&s));
+	case PMO_TAG_STUP: {
+		/* As a heap tuple of the same ints is sealed with. */
+		if (!pmo_slot_well_formed(s))
+			return PMO_HASH_UNKNOWN;
+		int64_t h[PMO_STUP_MAX];
+		size_t n = pmo_stup_len(&s);
+		for (size_t i = 0; i < n; i++)
+			h[i] = pmo_hash_int64(pmo_stup_item(&s, i));
+		return pmo_hash_tuple(h, n);
+	}
 	case PMO_TAG_REF:
 		break;
 	default:

@@ -230,6 +230,26 @@ static int store_str(PoolObject *pool, PyObject *v, pmo_slot *out)
 	return failed ? core_failed() : 0;
 }
 
+int pyx_short_tuple(PyObject *v, pmo_slot *out)
+{
+	Py_ssize_t n = PyTuple_GET_SIZE(v);
+	if (n > PMO_STUP_MAX)
+		return 0;
+	int32_t items[PMO_STUP_MAX];
+	for (Py_ssize_t i = 0; i < n; i++) {
+		PyObject *item = PyTuple_GET_ITEM(v, i);
+		if (!PyLong_CheckExact(item))
+			return 0;
+		int overflow;
+		long long x = PyLong_AsLongLongAndOverflow(item, &overflow);
+		if (overflow || x < INT32_MIN || x > INT32_MAX)
+			return 0; /* an exact int cannot fail otherwise */
+		items[i] = (int32_t)x;
+	}
+	*out = pmo_slot_stup(items, (size_t)n);
+	return 1;
+}
+
 static int store_items(PoolObject *pool, PyObject *v, uint32_t type, pmo_slot *out)
 {
 	Py_ssize_t n = PyTuple_CheckExact(v) ? PyTuple_GET_SIZE(v) : PySet_GET_SIZE(v);
@@ -364,7 +384,7 @@ int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
 		return 0;
 	}
 	if (PyTuple_CheckExact(v))
-		return store_items(pool, v, PMO_T_TUPLE, out);
+		return pyx_short_tuple(v, out) ? 0 : store_items(pool, v, PMO_T_TUPLE, out);
 	if (PyFrozenSet_CheckExact(v))
 		return store_items(pool, v, PMO_T_FROZENSET, out);
 	if (pyx_is_proxy(v))
@@ -534,6 +554,20 @@ PyObject *pyx_from_any_slot(PoolObject *pool, pmo_slot s)
 			goto invalid;
 		return int_from_magnitude(pmo_sbig_data(&s), pmo_sbig_len(&s),
 					  pmo_sbig_negative(&s));
+	case PMO_TAG_STUP: {
+		if (!pmo_slot_well_formed(s))
+			goto invalid;
+		size_t n = pmo_stup_len(&s);
+		PyObject *tup = PyTuple_New((Py_ssize_t)n);
+		for (size_t i = 0; tup && i < n; i++) {
+			PyObject *item = PyLong_FromLongLong(pmo_stup_item(&s, i));
+			if (!item)
+				Py_CLEAR(tup);
+			else
+				PyTuple_SET_ITEM(tup, (Py_ssize_t)i, item);
+		}
+		return tup;
+	}
 	case PMO_TAG_SSTR:
 		if (pmo_slot_well_formed(s)) {
 			PyObject *str = PyUnicode_DecodeUTF8(

@@ -130,6 +130,9 @@ int pyx_op_end(PoolObject *pool, int failed);
 /* convert.c: Python values <-> slots */
 int pyx_check_storable(PoolObject *pool, PyObject *v);
 int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out); /* in a tx */
+/* The slot of an exact tuple that is stored in its slot (slot.h, STUP: at
+ * most PMO_STUP_MAX ints of 32 bits, no bools): 1, else 0. */
+int pyx_short_tuple(PyObject *v, pmo_slot *out);
 PyObject *pyx_from_any_slot(PoolObject *pool, pmo_slot s);
 /* The value in a slot (new ref), or NULL with an exception.  An int64,
  * the commonest read, is boxed here without a call into convert.c. */

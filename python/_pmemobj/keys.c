@@ -257,7 +257,7 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 	k->kind = KEY_OTHER;
 	k->flags = 0;
 	k->tmp = NULL;
-	k->sstr = pmo_slot_make(PMO_TAG_EMPTY, 0);
+	k->short_slot = pmo_slot_make(PMO_TAG_EMPTY, 0);
 	if (!pool->core) {
 		pyx_closed();
 		return -1;
@@ -281,7 +281,7 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 		k->hash = keyed(pool, k->data, k->len);
 		/* A stored short str equals it when its slot is this one. */
 		if ((size_t)k->len <= PMO_SSTR_MAX)
-			k->sstr = pmo_slot_sstr(k->data, (size_t)k->len);
+			k->short_slot = pmo_slot_sstr(k->data, (size_t)k->len);
 		return 0;
 	} else if (PyBytes_CheckExact(key)) {
 		k->kind = KEY_BYTES;
@@ -306,6 +306,10 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 	}
 	if (hash_value(pool, key, &k->hash, &k->flags) != 0)
 		return -1;
+	if (PyTuple_CheckExact(key) && pyx_short_tuple(key, &k->short_slot)) {
+		k->kind = KEY_STUP;
+		return 0;
+	}
 	if (pyx_is_proxy(key) && ((ProxyObject *)key)->pool == pool) {
 		k->kind = KEY_PROXY;
 		k->off = ((ProxyObject *)key)->off;
@@ -453,8 +457,8 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 		break;
 	case KEY_STR:
 	case KEY_BYTES:
-		if (pmo_slot_tag(s) == PMO_TAG_SSTR) /* k->sstr is empty for bytes */
-			return s.tag == k->sstr.tag && s.val == k->sstr.val;
+		if (pmo_slot_tag(s) == PMO_TAG_SSTR) /* k->short_slot is empty for bytes */
+			return s.tag == k->short_slot.tag && s.val == k->short_slot.val;
 		if (s.tag != PMO_TAG_REF)
 			return 0;
 		t = pmo_ref_type(p, s.val);
@@ -463,9 +467,24 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 		if (builtin_value(t))
 			return 0;
 		break;
-	case KEY_PROXY:
+	case KEY_STUP:
+		/* Equal to a stored STUP tuple only if the slots are equal; a
+		 * heap tuple (older pools) or PersistentTuple is compared by
+		 * Python. */
+		if (pmo_slot_tag(s) == PMO_TAG_STUP)
+			return s.tag == k->short_slot.tag && s.val == k->short_slot.val;
 		if (s.tag != PMO_TAG_REF)
 			return 0;
+		t = pmo_ref_type(p, s.val);
+		if (builtin_value(t) && t != PMO_T_TUPLE)
+			return 0;
+		break;
+	case KEY_PROXY:
+		if (s.tag != PMO_TAG_REF)
+			/* A PersistentTuple equals the tuple of its items. */
+			return (k->flags & KEYF_CONTENT) && pmo_slot_tag(s) == PMO_TAG_STUP
+				       ? generic_eq(k, s)
+				       : 0;
 		if (s.val == k->off)
 			return 1;
 		/* Persistent objects are keys by identity, except the

@@ -39,7 +39,8 @@ enum pyx_key_kind {
 	KEY_FLOAT, /* fval */
 	KEY_STR,   /* data, len: UTF-8 */
 	KEY_BYTES, /* data, len */
-	KEY_PROXY  /* persistent object of this pool: off */
+	KEY_PROXY, /* persistent object of this pool: off */
+	KEY_STUP   /* a tuple that is stored in its slot (slot.h): inline */
 };
 
 /* Flags of a prepared key. */
@@ -59,8 +60,8 @@ typedef struct pyx_key {
 	uint64_t off;
 	const char *data;
 	Py_ssize_t len;
-	pmo_slot sstr; /* a str of up to PMO_SSTR_MAX bytes as its slot, else empty */
-	PyObject *tmp; /* owned: bytes data points into, if any */
+	pmo_slot short_slot; /* a short str's or STUP tuple's slot, else empty */
+	PyObject *tmp;       /* owned: bytes data points into, if any */
 } pyx_key;
 
 /* Prepare a key: compute its stable hash and fast-path data.  -1 with

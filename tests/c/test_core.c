@@ -340,6 +340,62 @@ static void test_short_bigint(void)
 	test_pool_done(p);
 }
 
+/* A short tuple of small ints in its slot (STUP) and the same tuple on the
+ * heap (as older pools hold it) hash and order alike; non-canonical STUP
+ * slots are damage. */
+static void test_short_tuple(void)
+{
+	pmo_pool *p = test_pool_fresh("stup", POOL_SIZE);
+	if (!p)
+		return;
+	const int32_t items[3] = {INT32_MIN, -1, INT32_MAX};
+	for (size_t n = 0; n <= PMO_STUP_MAX; n++) {
+		pmo_slot in = pmo_slot_stup(items, n);
+		CHECK(pmo_slot_well_formed(in) && pmo_slot_tag(in) == PMO_TAG_STUP);
+		CHECK(pmo_stup_len(&in) == n);
+		for (size_t i = 0; i < n; i++)
+			CHECK(pmo_stup_item(&in, i) == items[i]);
+		CHECK(pmo_tx_begin(p) == 0);
+		uint64_t off = pmo_tuple_new(p, PMO_T_TUPLE, n);
+		CHECK(off != 0);
+		pmo_tuple *t = pmo_direct(p, off);
+		for (size_t i = 0; i < n; i++)
+			pmo_tuple_init_item(t, i, pmo_slot_int(items[i]));
+		pmo_tuple_seal(p, t);
+		CHECK(pmo_tx_end(p) == 0);
+		pmo_slot heap = pmo_slot_ref(off);
+		CHECK(pmo_slot_hash(p, in) == pmo_slot_hash(p, heap));
+		CHECK(pmo_slot_hash(p, in) != PMO_HASH_UNKNOWN);
+		pmo_key a, b;
+		int res = 1;
+		CHECK(pmo_key_of_slot(p, &in, &a) == 0 && pmo_key_of_slot(p, &heap, &b) == 0);
+		CHECK(pmo_key_cmp(&a, &b, &res) == 0 && res == 0);
+		/* One item more orders after it. */
+		if (n < PMO_STUP_MAX) {
+			pmo_slot longer = pmo_slot_stup(items, n + 1);
+			CHECK(pmo_key_of_slot(p, &longer, &b) == 0);
+			CHECK(pmo_key_cmp(&a, &b, &res) == 0 && res < 0);
+		}
+		/* Each byte of the slot that no item or the length owns is
+		 * padding, and a non-zero one is damage, as is a length past
+		 * PMO_STUP_MAX. */
+		for (size_t byte = 2; byte < 16; byte++) {
+			int owned = byte >= 4 && byte < 4 + 4 * n;
+			if (owned)
+				continue;
+			pmo_slot bad = in;
+			((uint8_t *)&bad)[byte] = 1;
+			CHECK(!pmo_slot_well_formed(bad) &&
+			      pmo_slot_hash(p, bad) == PMO_HASH_UNKNOWN);
+			CHECK(pmo_key_of_slot(p, &bad, &b) == -1 && errno == EIO);
+		}
+	}
+	pmo_slot four = pmo_slot_stup(items, 3);
+	four.tag += (uint64_t)1 << 8;
+	CHECK(!pmo_slot_well_formed(four));
+	test_pool_done(p);
+}
+
 static void test_refcount_and_gc(void)
 {
 	pmo_pool *p = test_pool_fresh("gc", POOL_SIZE);
@@ -444,6 +500,7 @@ int main(void)
 	test_values();
 	test_varobj_layouts();
 	test_short_bigint();
+	test_short_tuple();
 	test_refcount_and_gc();
 	test_list();
 	return test_finish();

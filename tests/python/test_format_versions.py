@@ -4,7 +4,8 @@ marked current; pools of a newer format are refused.
 Version 2 added short strs in slots, 3 the range log (src/rangelog.h), 4 the
 word log (src/wordlog.h), 5 the compact layout of str, bytes, big-int and
 pickle objects (src/value.h) and short big ints in slots (src/slot.h), 6
-shaped PersistentObjects and the pool's shape table (src/shape.h).  An
+shaped PersistentObjects and the pool's shape table (src/shape.h), 7 small
+tuples of small ints in slots (src/slot.h).  An
 older pool is built here the way such a pool was written: by taking back,
 in the file, what the newer format added."""
 
@@ -13,7 +14,7 @@ import struct
 import pytest
 
 import pmemobj
-from pmemobj import PersistentDict, PersistentList
+from pmemobj import PersistentDict, PersistentList, PersistentSortedDict
 
 
 def root_version_offset(path):
@@ -36,11 +37,11 @@ def version_of(path):
         return int.from_bytes(f.read(4), "little")
 
 
-@pytest.mark.parametrize("old", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("old", [1, 2, 3, 4, 5, 6])
 def test_older_pools_open_and_are_marked_current(pool_path, old):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentList, ["a str long enough for the heap", 1])
-    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 6
+    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 7
     set_version(pool_path, old)      # a pool of a previous format
     if old < 4:
         # Without the word log's block (pmo_root.word_log, 96 bytes past
@@ -50,7 +51,7 @@ def test_older_pools_open_and_are_marked_current(pool_path, old):
             f.seek(root_version_offset(pool_path) + 96)
             f.write(bytes(16))
     with pmemobj.open(pool_path) as pool:
-        assert version_of(pool_path) == 6     # before anything could be written
+        assert version_of(pool_path) == 7     # before anything could be written
         assert list(pool.root) == ["a str long enough for the heap", 1]
         pool.root.append("short")
         # An insert the word log publishes: into a table that exists.
@@ -65,8 +66,8 @@ def test_older_pools_open_and_are_marked_current(pool_path, old):
 def test_newer_versions_are_refused(pool_path):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE):
         pass
-    set_version(pool_path, 7)
-    with pytest.raises(ValueError, match="version 7.*written by a newer pmemobj"):
+    set_version(pool_path, 8)
+    with pytest.raises(ValueError, match="version 8.*written by a newer pmemobj"):
         pmemobj.open(pool_path)
 
 
@@ -216,3 +217,46 @@ def test_a_damaged_attribute_table_of_a_format5_pool_is_found(pool_path):
     finally:
         with pytest.raises(pmemobj.CorruptPoolError):   # close's gc refuses it too
             pool.close()
+
+
+def make_heap_tuple_pool(path):
+    """A format-6 pool, whose tuples of small ints are heap tuples: each
+    (7, 8, 9, d) stored now (four items: a heap tuple) is made (7, 8, 9)
+    in the file, its length and every stored copy of its hash rewritten.
+    d is picked so that both hashes pick the same first cell of an 8-cell
+    index, where the dict's one entry was put."""
+    d = next(d for d in range(10**6) if hash((7, 8, 9, d)) % 8 == hash((7, 8, 9)) % 8)
+    four = (7, 8, 9, d)
+    with pmemobj.create(path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
+        pool.root = pool.new(PersistentList, [
+            four, pool.new(PersistentDict, {four: "d"}),
+            pool.new(PersistentSortedDict, {four: "s", (7, 8): "lo", (7, 8, 10): "hi"})])
+    old_hash, new_hash = (struct.pack("<q", hash(t)) for t in (four, (7, 8, 9)))
+    head = struct.pack("<Q", 4) + old_hash     # the tuple's n and hash
+    with open(path, "r+b") as f:
+        image = f.read()
+        assert image.count(head) == 3 and image.count(old_hash) == 4
+        image = image.replace(head, struct.pack("<Q", 3) + old_hash)
+        f.seek(0)
+        f.write(image.replace(old_hash, new_hash))
+    set_version(path, 6)
+
+
+def test_heap_tuples_of_a_format6_pool_equal_inline_ones(pool_path):
+    make_heap_tuple_pool(pool_path)
+    with pmemobj.open(pool_path) as pool:
+        lst = pool.root
+        t, d, s = lst
+        assert t == (7, 8, 9) and hash(t) == hash((7, 8, 9)) and type(t[0]) is int
+        assert pool.gc()[0]["tuple"] == 3          # still on the heap
+        assert d[(7, 8, 9)] == "d" and (7.0, 8, 9) in d
+        d[(7, 8, 9)] = "d2"                        # the stored key stays
+        assert len(d) == 1 and d[(7, 8, 9)] == "d2"
+        assert s[(7, 8, 9)] == "s"
+        s[(7, 8, 9)] = "s2"
+        assert list(s.items()) == [((7, 8), "lo"), ((7, 8, 9), "s2"), ((7, 8, 10), "hi")]
+        assert lst.index((7, 8, 9)) == 0
+        lst.append((7, 8, 9))                      # inline, and equal
+        assert lst[0] == lst[-1] and lst.count((7, 8, 9)) == 2
+        assert pool.check()["ok"]
+        assert pool.gc(debug=True)[1]["invalid"] == 0

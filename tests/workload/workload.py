@@ -87,7 +87,7 @@ class RandomTransactions:
         "array extend", "array resize", "object set value", "list set int (log-free)",
         "root set bool (log-free)", "root set float (log-free)", "object set name",
         "root set new list", "root set new object", "root pop",
-        "object add or delete an attribute",
+        "object add or delete an attribute", "list set short tuple", "dict set tuple key",
     )
 
     def __init__(self, pool, rng, aborts=True):
@@ -142,6 +142,11 @@ class RandomTransactions:
             lambda: root.__setitem__("obj", pool.new(Node, "x%d" % k, k)),
             lambda: root.pop("new", None),
             lambda: self.object_grow(root.get("obj") or o, k),
+            # Tuples of small ints live in their slot (src/slot.h): half of
+            # these overwrite one with the same length and first item, one
+            # failure-atomic store of the other word.
+            lambda: len(l) and l.__setitem__(-1, (k % 2, k, -k)),
+            lambda: d.__setitem__((k % 5, k % 3), k),
         ]
 
     def one(self):
