@@ -534,7 +534,8 @@ static PyObject *Sorted_bounds(SortedObject *self, PyObject *args)
 
 /* --- mutation ------------------------------------------------------------ */
 
-/* Is the key stored in the slot itself (no allocation to convert it)? */
+/* Is the key stored in the slot itself (no allocation to convert it)?
+ * (A short tuple too, which store() asks the converter about.) */
 static int inline_key(const sortkey *sk)
 {
 	return sk->k.kind == PMO_K_INT || sk->k.kind == PMO_K_FLOAT ||
@@ -555,7 +556,8 @@ static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject 
 	pmo_btree *t = tree_of(self);
 	if (!t)
 		return -1;
-	if (!inline_key(sk)) {
+	int short_tuple = PyTuple_CheckExact(key) && pyx_short_tuple(key, &ks);
+	if (!inline_key(sk) && !short_tuple) {
 		/* A key that exists keeps its stored copy: no new one made. */
 		pmo_bt_pos pos;
 		int found = find(self, t, sk, &pos);
@@ -567,7 +569,7 @@ static int store(SortedObject *self, const sortkey *sk, PyObject *key, PyObject 
 			return pmo_slot_store(pool->core, value_at(self, &pos), vs);
 		}
 	}
-	if (pyx_to_slot(pool, key, &ks) != 0)
+	if (!short_tuple && pyx_to_slot(pool, key, &ks) != 0)
 		return -1;
 	/* If the key is there, storing its value is then the only change,
 	 * and may go without a log (an inline value over an inline value).
