@@ -4,6 +4,7 @@
 #include "iofail.h"
 #include "poolset.h"
 #include "preflight.h"
+#include "wordlog.h"
 
 /* Is path a pool set file (a growable pool)?  The core's test, by the
  * signature, so that Python and C tell the two kinds apart alike. */
@@ -136,7 +137,17 @@ PyMODINIT_FUNC PyInit__pmemobj(void)
 	PyObject *m = PyModule_Create(&moduledef);
 	if (!m)
 		return NULL;
-	if (PyModule_AddObjectRef(m, "PersistentObjectPool", (PyObject *)&Pool_Type) < 0 ||
+	/* Where the word log's fields are, for the tests and the fuzzer that
+	 * find the block in a file and change it (one home: the struct). */
+	uint64_t magic = PMO_WORDLOG_MAGIC;
+	PyObject *wordlog = Py_BuildValue(
+		"{sy#snsnsn}", "magic", (const char *)&magic, (Py_ssize_t)sizeof magic, "magic_at",
+		(Py_ssize_t)offsetof(pmo_wordlog, magic), "e_at",
+		(Py_ssize_t)offsetof(pmo_wordlog, e), "size", (Py_ssize_t)sizeof(pmo_wordlog));
+	int added = wordlog && PyModule_AddObjectRef(m, "_WORDLOG_LAYOUT", wordlog) == 0;
+	Py_XDECREF(wordlog);
+	if (!added ||
+	    PyModule_AddObjectRef(m, "PersistentObjectPool", (PyObject *)&Pool_Type) < 0 ||
 	    PyModule_AddObjectRef(m, "Transaction", (PyObject *)&Transaction_Type) < 0 ||
 	    PyModule_AddObjectRef(m, "_PersistentBase", (PyObject *)&Proxy_Type) < 0 ||
 	    PyModule_AddIntConstant(m, "MIN_POOL_SIZE", (long)PMO_MIN_POOL_SIZE) < 0 ||

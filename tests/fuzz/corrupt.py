@@ -60,7 +60,8 @@ from fuzz_types import Node, Pickled  # noqa: E402
 
 KINDS = ["bitflip", "bytes", "block", "zero", "truncate", "field"]
 REGIONS = ["header", "lanes", "heapmeta", "data", "wordlog"]
-WORDLOG_MAGIC, WORDLOG_MAGIC_AT, WORDLOG_SIZE = b"PWORDLOG", 136, 192  # src/wordlog.h
+WORDLOG_MAGIC, WORDLOG_MAGIC_AT, WORDLOG_SIZE = (
+    pmemobj._pmemobj._WORDLOG_LAYOUT[k] for k in ("magic", "magic_at", "size"))
 SHOW_TRACEBACKS = False      # print the exception of an internal outcome (--replay)
 
 OUTCOMES = ["ok", "detected", "crash", "hang", "internal", "silent"]

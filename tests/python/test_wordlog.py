@@ -19,13 +19,12 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentSet
+from pmemobj._pmemobj import _WORDLOG_LAYOUT
 
 from conftest import run_python
 
 M = (1 << 64) - 1
-MAGIC = b"PWORDLOG"
-MAGIC_AT = 136        # offsetof(pmo_wordlog, magic)
-E_AT = 40             # offsetof(pmo_wordlog, e)
+MAGIC, MAGIC_AT, E_AT = (_WORDLOG_LAYOUT[k] for k in ("magic", "magic_at", "e_at"))
 
 
 def mix(x):
