@@ -98,3 +98,16 @@ def slot_address(lst, i):
     base = addr - lst._p_oid[1]
     items = ctypes.c_uint64.from_address(addr + 32).value
     return base + items + 16 * i
+
+
+def keys_as_root(pool, kind, keys):
+    """A PersistentDict (each key mapped to itself) or PersistentSet of
+    keys, made the pool's root, one autocommitted insert at a time."""
+    c = pool.new(kind)
+    pool.root = c
+    for k in keys:
+        if isinstance(c, pmemobj.PersistentDict):
+            c[k] = k
+        else:
+            c.add(k)
+    return c

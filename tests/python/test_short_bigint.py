@@ -13,7 +13,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList, PersistentSet, PersistentSortedDict
-from helpers import slot_address
+from helpers import keys_as_root, slot_address
 
 # Both sides of each edge: int64, 8 and 14 bytes of magnitude (inline),
 # 15 bytes (heap), with both signs.
@@ -46,13 +46,7 @@ def test_only_ints_of_more_than_14_bytes_are_heap_objects(pool):
 
 @pytest.mark.parametrize("kind", [PersistentDict, PersistentSet])
 def test_keys_are_found_by_equal_ints_and_floats(pool, kind):
-    c = pool.new(kind)
-    pool.root = c
-    for v in EDGES:
-        if kind is PersistentDict:
-            c[v] = v
-        else:
-            c.add(v)
+    c = keys_as_root(pool, kind, EDGES)
     for v in EDGES:
         assert v in c
         assert (v + 256 in c) == (v + 256 in EDGES)

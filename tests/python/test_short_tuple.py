@@ -16,7 +16,7 @@ import pytest
 import pmemobj
 from pmemobj import (PersistentDict, PersistentList, PersistentSet, PersistentSortedDict,
                      PersistentTuple)
-from helpers import slot_address
+from helpers import keys_as_root, slot_address
 
 INLINE = [(), (0,), (-1,), (1, 2), (1, 2, 3), (2**31 - 1, -2**31, 0), (0, 0, 0),
           (-5, 7), (12345, -678, 9)]
@@ -65,13 +65,7 @@ def test_hashes_are_pythons(pool):
 
 @pytest.mark.parametrize("kind", [PersistentDict, PersistentSet])
 def test_keys_are_found_by_equal_tuples(pool, kind):
-    c = pool.new(kind)
-    pool.root = c
-    for t in INLINE:
-        if kind is PersistentDict:
-            c[t] = t
-        else:
-            c.add(t)
+    c = keys_as_root(pool, kind, INLINE)
     for t in INLINE:
         assert t in c
         assert tuple(float(x) for x in t) in c     # (1.0, 2.0) == (1, 2)
