@@ -52,6 +52,10 @@ def operations(pmemobj):
         pool.root = pool.new(Item, 0, "b", 0)
         return pool.root
 
+    def tuples(pool):
+        pool.root = pool.new(P.PersistentList, [(1, 0, 2)])
+        return pool.root
+
     def sdct(pool):
         # 1000 even keys: two levels; inserts of odd keys split full leaves
         pool.root = pool.new(P.PersistentSortedDict, {2 * i: i for i in range(1000)})
@@ -174,6 +178,14 @@ def operations(pmemobj):
         "numpy.sum over an array (read)": (
             lambda pool: pool.new(P.PersistentArray, "d", range(1000)),
             lambda pool, a: __import__("numpy").asarray(a).sum()),
+        # Last, so that the counter's values the ops above see stay as they
+        # were.  Short tuples live in their slot (src/slot.h): one that keeps its
+        # length and first item changes one word, as an int does; a new
+        # tuple key is published as a new int key is.
+        "list[i] = short tuple (same length and first item)": (
+            tuples, lambda pool, l: l.__setitem__(0, (1, next(counter), 2))),
+        "dict[short tuple] = int (new key)": (
+            dct, lambda pool, d: d.__setitem__((next(counter), 1), 1)),
     }
 
 

@@ -74,6 +74,8 @@ PINNED = {
     "transaction of 100 sorteddict[int] = int (new keys)": (18, 7),
     "sorteddict[int] (read)": (0, 0),
     "numpy.sum over an array (read)": (0, 0),
+    "list[i] = short tuple (same length and first item)": (1, 1),
+    "dict[short tuple] = int (new key)": (4, 2),
 }
 
 
