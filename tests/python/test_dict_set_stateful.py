@@ -16,6 +16,10 @@ from pmemobj import PersistentDict, PersistentSet
 keys = st.one_of(st.integers(-5, 5), st.text(max_size=20), st.binary(max_size=3),
                  st.floats(allow_nan=False, width=16), st.booleans(), st.none(),
                  st.tuples(st.integers(-2, 2), st.text(max_size=16)),
+                 # In their slot or not (src/slot.h): equal across the forms
+                 st.lists(st.one_of(st.integers(-2, 2), st.sampled_from([2**31 - 1, 2**31]),
+                                    st.booleans(), st.floats(-2, 2, width=16)),
+                          max_size=4).map(tuple),
                  st.frozensets(st.integers(0, 3), max_size=3))
 values = st.one_of(keys, st.lists(st.integers(), max_size=3))
 

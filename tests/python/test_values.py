@@ -80,6 +80,8 @@ EXAMPLES = [
     pytest.param(b"\xff" * 1_000_000, id="bytes-1M"),
     pytest.param((), id="tuple-empty"),
     pytest.param((1,), id="tuple-1"),
+    pytest.param((2**31 - 1, -2**31, 0), id="tuple-int32-edges"),
+    pytest.param((2**31, -2**31 - 1), id="tuple-past-int32"),
     pytest.param((None, True, False, 0, -1, 2 ** 70, 1.5, -0.0, 2j, "s",
                   b"b"), id="tuple-mixed"),
     pytest.param(((),), id="tuple-nested-empty"),
