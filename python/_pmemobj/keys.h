@@ -40,7 +40,7 @@ enum pyx_key_kind {
 	KEY_STR,   /* data, len: UTF-8 */
 	KEY_BYTES, /* data, len */
 	KEY_PROXY, /* persistent object of this pool: off */
-	KEY_STUP   /* a tuple that is stored in its slot (slot.h): inline */
+	KEY_STUP   /* a tuple stored in its slot (slot.h): short_slot */
 };
 
 /* Flags of a prepared key. */
