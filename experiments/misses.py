@@ -237,6 +237,22 @@ def _open(t, rows, data):
     return text + "; not done"
 
 
+def _allocation_floor(data):
+    """What one libpmemobj allocation costs beside the one-slot transaction
+    that attr_set_new's goal is a multiple of, from the same run's C
+    benchmarks."""
+    table = _get(data.get("c_bench"), "benchmarks") or {}
+    alloc = (table.get("RawAllocFree32") or {}).get("median_ns")
+    tx = (table.get("RawTx16") or {}).get("median_ns")
+    if not (alloc and tx):
+        return ""
+    return ("; libpmemobj's atomic allocation and free (RawAllocFree32) took %s in this "
+            "run, %.2fx the one-slot transaction (RawTx16, %s) of which attr_set_new may "
+            "take 1.5x, and a spill adds a transaction and the copy to its allocation; "
+            "growth into space that needs no allocation (a pool-wide overflow table, not "
+            "built) could meet both" % (_ns(alloc), alloc / tx, _ns(tx)))
+
+
 def _footprint(t, rows, data, kind):
     d = data.get("footprint") or {}
     row = next((r for r in d.get("rows", []) if r.get("type") == kind), None)
@@ -271,8 +287,9 @@ def _footprint(t, rows, data, kind):
                 "flush of the value, one word for the shape: attr_set_new) rather than "
                 "moving the attributes to a table of their own, an allocation in a "
                 "transaction (an object cannot grow where it is: its offset is its "
-                "identity); without them %.0f B = %.2fx pickle, under the %.3gx goal" % (
-                    acct, spare, per_value - spare, (per_value - spare) / pk, t["goal"]))
+                "identity)%s; without them %.0f B = %.2fx pickle, under the %.3gx goal" % (
+                    acct, spare, _allocation_floor(data), per_value - spare,
+                    (per_value - spare) / pk, t["goal"]))
     # Rounding a block up to whole units adds at most unit - 1 bytes: what
     # is left after taking that off is what the format's headers and the
     # type's own fields take.

@@ -194,6 +194,10 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     # 144 B of which 2 spare slots: 112 B = 1.12x, under the goal; 1 is not enough
     text = misses.why(fp2, [fp2], _footprint_data(100.0, 1, spare=2))
     assert text.startswith("a trade-off, not a floor: ") and "without them 112 B" in text
+    assert "RawAllocFree32" not in text               # no C benchmarks in this run
+    with_c = dict(_footprint_data(100.0, 1, spare=2), c_bench={"benchmarks": {
+        "RawAllocFree32": {"median_ns": 1500.0}, "RawTx16": {"median_ns": 750.0}}})
+    assert "(RawAllocFree32) took 1.50 us in this run, 2.00x" in misses.why(fp2, [fp2], with_c)
     assert not misses.why(fp2, [fp2], _footprint_data(100.0, 1, spare=1)).startswith(
         "a trade-off")
     # the numpy rounds: 4 near the goal is noise; the same rounds read 1.3x off are not
