@@ -186,6 +186,9 @@ def operations(pmemobj):
             tuples, lambda pool, l: l.__setitem__(0, (1, next(counter), 2))),
         "dict[short tuple] = int (new key)": (
             dct, lambda pool, d: d.__setitem__((next(counter), 1), 1)),
+        # Short bytes too, as short strs.
+        "dict[short bytes] = short bytes (new)": (
+            dct, lambda pool, d: d.__setitem__(b"k%d" % next(counter), b"v")),
     }
 
 

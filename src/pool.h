@@ -31,7 +31,7 @@
  * ints of up to 14 bytes beyond 64 bits in their slot (slot.h), which it
  * would misread.  Version 6 adds shaped PersistentObjects (object.h,
  * shape.h) and the root's shape table; version 7 small tuples of small
- * ints in their slot (slot.h), which it would misread.
+ * ints and short bytes in their slot (slot.h), which it would misread.
  * Older pools are read as they are and marked the current version at
  * open, so that an older build refuses them once they may hold what it
  * does not know. */

@@ -18,6 +18,9 @@
  * tag of any slot and pmo_slot_well_formed() says whether it is valid.
  * Pools of format version 1 hold no SSTR slots; readers accept both
  * forms of a short str (the heap form is also what the type table uses).
+ * bytes of at most PMO_SSTR_MAX bytes live in their slot the same way
+ * (SBYT, the same layout with tag PMO_TAG_SBYT; pool format version 7);
+ * older pools hold them as heap objects (PMO_T_BYTES).
  *
  * Likewise an int beyond 64 bits whose magnitude takes at most
  * PMO_SBIG_MAX (14) bytes lives in the slot (SBIG, pool format version 5):
@@ -63,7 +66,8 @@ enum pmo_tag {
 	PMO_TAG_SSTR = 7,  /* a short str in the slot itself, see above */
 	PMO_TAG_SBIG = 8,  /* a short int beyond 64 bits in the slot, see above */
 	PMO_TAG_STUP = 9,  /* a short tuple of small ints in the slot, see above */
-	PMO_TAG_MAX = 9
+	PMO_TAG_SBYT = 10, /* short bytes in the slot, laid out as SSTR */
+	PMO_TAG_MAX = 10
 };
 
 #define PMO_SSTR_MAX 14
@@ -80,7 +84,7 @@ static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
 _Static_assert(sizeof(pmo_slot) == 16, "a slot is two 8-byte words");
 #endif
 
-/* The tag of a slot: its tag word, except for SSTR, SBIG and STUP, whose tag
+/* The tag of a slot: its tag word, except for SSTR, SBYT, SBIG and STUP, whose tag
  * word also holds the length and the first bytes (a low byte above
  * PMO_TAG_MAX gives an invalid tag either way). */
 static inline uint64_t pmo_slot_tag(pmo_slot s)
@@ -114,6 +118,8 @@ static inline const uint8_t *pmo_sbig_data(const pmo_slot *s)
 {
 	return (const uint8_t *)s + 2;
 }
+
+/* The pmo_sstr_ functions read SBYT slots too (the same layout). */
 
 /* A short str's length fits and the bytes after it are zero (as
  * pmo_slot_sstr writes them): equal strs have equal slots, which lookups
@@ -180,6 +186,7 @@ static inline int pmo_slot_well_formed(pmo_slot s)
 {
 	switch (s.tag & 0xff) {
 	case PMO_TAG_SSTR:
+	case PMO_TAG_SBYT:
 		return pmo_sstr_well_formed(&s);
 	case PMO_TAG_SBIG:
 		return pmo_sbig_well_formed(&s);
@@ -190,13 +197,25 @@ static inline int pmo_slot_well_formed(pmo_slot s)
 	}
 }
 
+/* An SSTR or SBYT slot (tag) of n <= PMO_SSTR_MAX bytes. */
+static inline pmo_slot pmo_slot_short_data(uint64_t tag, const char *data, size_t n)
+{
+	pmo_slot s = {0, 0};
+	s.tag = tag | (uint64_t)n << 8;
+	memcpy((char *)&s + 2, data, n);
+	return s;
+}
+
 /* A short str slot of n <= PMO_SSTR_MAX bytes of UTF-8. */
 static inline pmo_slot pmo_slot_sstr(const char *utf8, size_t n)
 {
-	pmo_slot s = {0, 0};
-	s.tag = PMO_TAG_SSTR | (uint64_t)n << 8;
-	memcpy((char *)&s + 2, utf8, n);
-	return s;
+	return pmo_slot_short_data(PMO_TAG_SSTR, utf8, n);
+}
+
+/* A short bytes slot of n <= PMO_SSTR_MAX bytes. */
+static inline pmo_slot pmo_slot_sbytes(const char *data, size_t n)
+{
+	return pmo_slot_short_data(PMO_TAG_SBYT, data, n);
 }
 
 /* An SBIG slot: the canonical magnitude (8 <= n <= PMO_SBIG_MAX bytes,

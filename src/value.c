@@ -193,6 +193,7 @@ int64_t pmo_slot_hash(const pmo_pool *p, pmo_slot s)
 	case PMO_TAG_FLOAT:
 		return pmo_hash_double(pmo_slot_as_float(s));
 	case PMO_TAG_SSTR:
+	case PMO_TAG_SBYT: /* keyed as heap strs and bytes are */
 		if (!pmo_slot_well_formed(s))
 			return PMO_HASH_UNKNOWN;
 		return pmo_hash_bytes_keyed(p->hash_k0, p->hash_k1, pmo_sstr_data(&s),

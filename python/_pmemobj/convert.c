@@ -368,6 +368,10 @@ int pyx_to_slot(PoolObject *pool, PyObject *v, pmo_slot *out)
 	if (PyUnicode_CheckExact(v))
 		return store_str(pool, v, out);
 	if (PyBytes_CheckExact(v)) {
+		if (PyBytes_GET_SIZE(v) <= PMO_SSTR_MAX) {
+			*out = pmo_slot_sbytes(PyBytes_AS_STRING(v), (size_t)PyBytes_GET_SIZE(v));
+			return 0;
+		}
 		uint64_t off = pmo_bytes_new(pool->core, PyBytes_AS_STRING(v),
 					     (size_t)PyBytes_GET_SIZE(v));
 		if (!off)
@@ -554,6 +558,10 @@ PyObject *pyx_from_any_slot(PoolObject *pool, pmo_slot s)
 			goto invalid;
 		return int_from_magnitude(pmo_sbig_data(&s), pmo_sbig_len(&s),
 					  pmo_sbig_negative(&s));
+	case PMO_TAG_SBYT:
+		if (!pmo_slot_well_formed(s))
+			goto invalid;
+		return PyBytes_FromStringAndSize(pmo_sstr_data(&s), (Py_ssize_t)pmo_sstr_len(&s));
 	case PMO_TAG_STUP: {
 		if (!pmo_slot_well_formed(s))
 			goto invalid;

@@ -288,6 +288,8 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 		k->data = PyBytes_AS_STRING(key);
 		k->len = PyBytes_GET_SIZE(key);
 		k->hash = keyed(pool, k->data, k->len);
+		if ((size_t)k->len <= PMO_SSTR_MAX)
+			k->short_slot = pmo_slot_sbytes(k->data, (size_t)k->len);
 		return 0;
 	} else if (PyFloat_CheckExact(key)) {
 		k->kind = KEY_FLOAT;
@@ -457,7 +459,10 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 		break;
 	case KEY_STR:
 	case KEY_BYTES:
-		if (pmo_slot_tag(s) == PMO_TAG_SSTR) /* k->short_slot is empty for bytes */
+		/* A short str key equals only a stored SSTR of the same slot,
+		 * a short bytes key only such an SBYT; a longer key's
+		 * short_slot is empty and equals neither. */
+		if (pmo_slot_tag(s) == PMO_TAG_SSTR || pmo_slot_tag(s) == PMO_TAG_SBYT)
 			return s.tag == k->short_slot.tag && s.val == k->short_slot.val;
 		if (s.tag != PMO_TAG_REF)
 			return 0;

@@ -60,7 +60,7 @@ typedef struct pyx_key {
 	uint64_t off;
 	const char *data;
 	Py_ssize_t len;
-	pmo_slot short_slot; /* a short str's or STUP tuple's slot, else empty */
+	pmo_slot short_slot; /* a short str's, bytes' or STUP tuple's slot, else empty */
 	PyObject *tmp;       /* owned: bytes data points into, if any */
 } pyx_key;
 

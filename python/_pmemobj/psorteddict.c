@@ -539,7 +539,8 @@ static PyObject *Sorted_bounds(SortedObject *self, PyObject *args)
 static int inline_key(const sortkey *sk)
 {
 	return sk->k.kind == PMO_K_INT || sk->k.kind == PMO_K_FLOAT ||
-	       (sk->k.kind == PMO_K_STR && sk->k.len <= PMO_SSTR_MAX) ||
+	       ((sk->k.kind == PMO_K_STR || sk->k.kind == PMO_K_BYTES) &&
+		sk->k.len <= PMO_SSTR_MAX) ||
 	       (sk->k.kind == PMO_K_BIGINT && sk->k.len <= PMO_SBIG_MAX);
 }
 

@@ -390,6 +390,30 @@ static void test_short_tuple(void)
 			CHECK(pmo_key_of_slot(p, &bad, &b) == -1 && errno == EIO);
 		}
 	}
+	/* Short bytes in their slot (SBYT) hash and order as the same bytes
+	 * on the heap (older pools), and after a str of the same bytes. */
+	for (size_t n = 0; n <= PMO_SSTR_MAX; n++) {
+		const char *data = "a\0cdefghijklmn";
+		pmo_slot in = pmo_slot_sbytes(data, n);
+		CHECK(pmo_slot_well_formed(in) && pmo_slot_tag(in) == PMO_TAG_SBYT);
+		CHECK(pmo_tx_begin(p) == 0);
+		uint64_t off = pmo_bytes_new(p, data, n);
+		CHECK(off && pmo_tx_end(p) == 0);
+		pmo_slot heap = pmo_slot_ref(off), str = pmo_slot_sstr(data, n);
+		CHECK(pmo_slot_hash(p, in) == pmo_slot_hash(p, heap));
+		pmo_key a, b;
+		int res = 1;
+		CHECK(pmo_key_of_slot(p, &in, &a) == 0 && a.kind == PMO_K_BYTES);
+		CHECK(pmo_key_of_slot(p, &heap, &b) == 0 && pmo_key_cmp(&a, &b, &res) == 0 &&
+		      res == 0);
+		CHECK(pmo_key_of_slot(p, &str, &b) == 0 && b.kind == PMO_K_STR);
+		CHECK(pmo_key_cmp(&a, &b, &res) == -1 || res != 0); /* never equal */
+		if (n < PMO_SSTR_MAX) {
+			pmo_slot bad = in;
+			((uint8_t *)&bad)[2 + n] = 1;
+			CHECK(!pmo_slot_well_formed(bad) && pmo_key_of_slot(p, &bad, &b) == -1);
+		}
+	}
 	pmo_slot four = pmo_slot_stup(items, 3);
 	four.tag += (uint64_t)1 << 8;
 	CHECK(!pmo_slot_well_formed(four));

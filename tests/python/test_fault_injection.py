@@ -58,7 +58,7 @@ def plain(v, seen=None):
 
 
 def setup_list(pool):
-    return pool.new(PersistentList, [1, "two", (3, b"4"), 5.0, 2 ** 70])
+    return pool.new(PersistentList, [1, "two", (3, b"4" * 20), 5.0, 2 ** 70])
 
 
 def setup_list_room(pool):
@@ -69,7 +69,7 @@ def setup_list_room(pool):
 
 
 def setup_dict(pool):
-    return pool.new(PersistentDict, {"a": 1, "b": "bee", 3: (4, 5), "big": 2 ** 80})
+    return pool.new(PersistentDict, {"a": 1, "b": "bee", 3: (4, 5.5), "big": 2 ** 80})
 
 
 def setup_sorted(pool):

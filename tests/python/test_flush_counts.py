@@ -76,6 +76,7 @@ PINNED = {
     "numpy.sum over an array (read)": (0, 0),
     "list[i] = short tuple (same length and first item)": (1, 1),
     "dict[short tuple] = int (new key)": (4, 2),
+    "dict[short bytes] = short bytes (new)": (4, 2),
 }
 
 

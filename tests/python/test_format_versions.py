@@ -5,7 +5,7 @@ Version 2 added short strs in slots, 3 the range log (src/rangelog.h), 4 the
 word log (src/wordlog.h), 5 the compact layout of str, bytes, big-int and
 pickle objects (src/value.h) and short big ints in slots (src/slot.h), 6
 shaped PersistentObjects and the pool's shape table (src/shape.h), 7 small
-tuples of small ints in slots (src/slot.h).  An
+tuples of small ints and short bytes in slots (src/slot.h).  An
 older pool is built here the way such a pool was written: by taking back,
 in the file, what the newer format added."""
 
