@@ -111,3 +111,10 @@ def keys_as_root(pool, kind, keys):
         else:
             c.add(k)
     return c
+
+
+def heap_count(pool, type_name):
+    """How many live heap objects of a type (by gc's count) the pool holds:
+    values that live in their slot are none of them."""
+    types, _ = pool.gc()
+    return types.get(type_name, 0)

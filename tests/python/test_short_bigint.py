@@ -13,7 +13,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList, PersistentSet, PersistentSortedDict
-from helpers import keys_as_root, slot_address
+from helpers import heap_count, keys_as_root, slot_address
 
 # Both sides of each edge: int64, 8 and 14 bytes of magnitude (inline),
 # 15 bytes (heap), with both signs.
@@ -22,10 +22,6 @@ EDGES = [2**63 - 1, -2**63, 2**63, -2**63 - 1, 2**64 - 1, 2**64, -2**64,
          2**70 + 12345, -(2**100 + 7), 2**200]
 INLINE = [v for v in EDGES if 2**63 <= abs(v) < 2**112 and v != -2**63]
 
-
-def heap_ints(pool):
-    types, _ = pool.gc()
-    return types.get("int", 0)
 
 
 def test_values_round_trip_across_reopen(pool_path):
@@ -39,9 +35,9 @@ def test_values_round_trip_across_reopen(pool_path):
 
 def test_only_ints_of_more_than_14_bytes_are_heap_objects(pool):
     pool.root = pool.new(PersistentList, INLINE)
-    assert heap_ints(pool) == 0
+    assert heap_count(pool, "int") == 0
     pool.root.extend([2**112, -(2**112), 2**200])
-    assert heap_ints(pool) == 3
+    assert heap_count(pool, "int") == 3
 
 
 @pytest.mark.parametrize("kind", [PersistentDict, PersistentSet])

@@ -12,22 +12,18 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList, PersistentSet, PersistentSortedDict
-from helpers import keys_as_root, slot_address
+from helpers import heap_count, keys_as_root, slot_address
 
 # Around the 14-byte boundary, with NULs and high bytes.
 SAMPLES = [b"", b"a", b"\0", b"\0\0\0", b"\xff" * 3, b"x\0y"] + [b"b" * n for n in range(10, 18)]
 SHORT = [b for b in SAMPLES if len(b) <= 14]
 
 
-def heap_bytes(pool):
-    types, _ = pool.gc()
-    return types.get("bytes", 0)
-
 
 def test_values_round_trip_across_reopen(pool_path):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentList, SAMPLES)
-        assert heap_bytes(pool) == len(SAMPLES) - len(SHORT)
+        assert heap_count(pool, "bytes") == len(SAMPLES) - len(SHORT)
     with pmemobj.open(pool_path) as pool:
         got = list(pool.root)
         assert got == SAMPLES and all(type(b) is bytes for b in got)

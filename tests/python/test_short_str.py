@@ -10,7 +10,7 @@ import pytest
 
 import pmemobj
 from pmemobj import PersistentDict, PersistentList, PersistentSet
-from helpers import slot_address
+from helpers import heap_count, slot_address
 
 # Around the 14-byte boundary, in 1-, 2-, 3- and 4-byte characters, with
 # a NUL, lone surrogates and the empty str.
@@ -24,10 +24,6 @@ SAMPLES = (
 )
 
 
-def heap_objects(pool):
-    types, _ = pool.gc()
-    return types.get("str", 0)
-
 
 def test_values_round_trip_across_reopen(pool_path):
     with pmemobj.create(pool_path) as pool:
@@ -40,7 +36,7 @@ def test_values_round_trip_across_reopen(pool_path):
 def test_only_long_strs_are_heap_objects(pool):
     pool.root = pool.new(PersistentList, SAMPLES)
     longer = [s for s in SAMPLES if len(s.encode("utf-8", "surrogatepass")) > 14]
-    assert heap_objects(pool) == len(longer)
+    assert heap_count(pool, "str") == len(longer)
 
 
 @pytest.mark.parametrize("kind", [PersistentDict, PersistentSet])
@@ -74,7 +70,7 @@ def test_short_keys_and_values_allocate_nothing(pool_path):
     with pmemobj.create(pool_path) as pool:
         d = pool.new(PersistentDict, {"x": "short", "y": "é" * 7})
         pool.root = d
-        assert heap_objects(pool) == 0
+        assert heap_count(pool, "str") == 0
     with pmemobj.open(pool_path) as pool:
         assert pool.root == {"x": "short", "y": "é" * 7}
 

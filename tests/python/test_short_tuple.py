@@ -16,7 +16,7 @@ import pytest
 import pmemobj
 from pmemobj import (PersistentDict, PersistentList, PersistentSet, PersistentSortedDict,
                      PersistentTuple)
-from helpers import keys_as_root, slot_address
+from helpers import heap_count, keys_as_root, slot_address
 
 INLINE = [(), (0,), (-1,), (1, 2), (1, 2, 3), (2**31 - 1, -2**31, 0), (0, 0, 0),
           (-5, 7), (12345, -678, 9)]
@@ -25,10 +25,6 @@ INLINE = [(), (0,), (-1,), (1, 2), (1, 2, 3), (2**31 - 1, -2**31, 0), (0, 0, 0),
 HEAP = [(1, 2, 3, 4), (2**31,), (-2**31 - 1, 0), (True, 1), (1, False), (1.0, 2),
         ("a",), (2**70,), ((1,), 2)]
 
-
-def heap_tuples(pool):
-    types, _ = pool.gc()
-    return types.get("tuple", 0)
 
 
 def test_values_round_trip_across_reopen(pool_path):
@@ -45,10 +41,10 @@ def test_values_round_trip_across_reopen(pool_path):
 
 def test_only_short_tuples_of_32_bit_ints_stay_off_the_heap(pool):
     pool.root = pool.new(PersistentList, INLINE)
-    assert heap_tuples(pool) == 0
+    assert heap_count(pool, "tuple") == 0
     pool.root.extend(HEAP)
     # ((1,), 2) is a heap tuple holding an inline one
-    assert heap_tuples(pool) == len(HEAP)
+    assert heap_count(pool, "tuple") == len(HEAP)
 
 
 def test_hashes_are_pythons(pool):
