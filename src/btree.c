@@ -73,7 +73,7 @@ int pmo_key_of_slot(const pmo_pool *p, const pmo_slot *s, pmo_key *out)
 	case PMO_TAG_SBYT:
 		if (!pmo_slot_well_formed(*s)) /* its length would read past the slot */
 			return pmo_err_corrupt(p->path, pmo_offset(p, s), "bad key slot");
-		out->kind = (s->tag & 0xff) == PMO_TAG_SSTR ? PMO_K_STR : PMO_K_BYTES;
+		out->kind = pmo_slot_tag(*s) == PMO_TAG_SSTR ? PMO_K_STR : PMO_K_BYTES;
 		out->data = (const uint8_t *)pmo_sstr_data(s);
 		out->len = pmo_sstr_len(s);
 		return 0;

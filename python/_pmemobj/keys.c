@@ -306,12 +306,15 @@ int pyx_key_prepare(pyx_key *k, PoolObject *pool, PyObject *key)
 		k->hash = k->ival;
 		return 0;
 	}
-	if (hash_value(pool, key, &k->hash, &k->flags) != 0)
-		return -1;
 	if (PyTuple_CheckExact(key) && pyx_short_tuple(key, &k->short_slot)) {
+		/* Hashed from its slot as the core hashes a stored one: no
+		 * walk of the items through hash_value. */
 		k->kind = KEY_STUP;
+		k->hash = pmo_slot_hash(pool->core, k->short_slot);
 		return 0;
 	}
+	if (hash_value(pool, key, &k->hash, &k->flags) != 0)
+		return -1;
 	if (pyx_is_proxy(key) && ((ProxyObject *)key)->pool == pool) {
 		k->kind = KEY_PROXY;
 		k->off = ((ProxyObject *)key)->off;
@@ -462,7 +465,8 @@ int pyx_key_eq(void *ctx, const pmo_slot *stored)
 		/* A short str key equals only a stored SSTR of the same slot,
 		 * a short bytes key only such an SBYT; a longer key's
 		 * short_slot is empty and equals neither. */
-		if (pmo_slot_tag(s) == PMO_TAG_SSTR || pmo_slot_tag(s) == PMO_TAG_SBYT)
+		t = (uint32_t)pmo_slot_tag(s);
+		if (t == PMO_TAG_SSTR || t == PMO_TAG_SBYT)
 			return s.tag == k->short_slot.tag && s.val == k->short_slot.val;
 		if (s.tag != PMO_TAG_REF)
 			return 0;
