@@ -440,7 +440,7 @@ static int check_block(void *ctx, const pmo_block *b)
 	if (b->off == c->root_off || is_marked(m->subbits, b->off))
 		return 0;
 	if (!is_marked(m->bits, b->off)) {
-		if (b->type_num == PMO_TYPENUM_OBJ)
+		if (pmo_block_typenum(b) == PMO_TYPENUM_OBJ)
 			out->unreachable++;
 		return 0;
 	}
@@ -575,7 +575,7 @@ static int reap_block(void *ctx, const pmo_block *b)
 		res->subs_live++;
 		return 0;
 	}
-	if (b->type_num == PMO_TYPENUM_OBJ) {
+	if (pmo_block_typenum(b) == PMO_TYPENUM_OBJ) {
 		const pmo_head *h = pmo_head_at(r->pool, off);
 		if (h->refcnt == 0)
 			res->orphans++;

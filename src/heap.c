@@ -77,12 +77,30 @@ uint64_t pmo_raw_new(pmo_pool *p, size_t size, int zero)
 	return pmo_tx_alloc(p, size, PMO_TYPENUM_RAW, zero);
 }
 
+uint64_t pmo_block_type(const pmo_pool *p, uint64_t off, size_t *usable)
+{
+	uint64_t unit = 0;
+	*usable = 0;
+	switch (pmo_heap_block_at(p, off, &unit)) {
+	case PMO_BLOCK_HEADLESS:
+		*usable = unit;
+		return unit >= sizeof(pmo_head) ? PMO_TYPENUM_OBJ : 0;
+	case PMO_BLOCK_HEADER: {
+		PMEMoid oid = pmo_oid(p, off);
+		*usable = pmemobj_alloc_usable_size(oid);
+		return pmemobj_type_num(oid);
+	}
+	default:
+		return 0;
+	}
+}
+
 pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size)
 {
 	if (pmo_check_off(p, off, size < sizeof(pmo_head) ? sizeof(pmo_head) : size))
 		return NULL;
-	PMEMoid oid = pmo_oid(p, off);
-	if (pmemobj_type_num(oid) != PMO_TYPENUM_OBJ || pmemobj_alloc_usable_size(oid) < size) {
+	size_t usable;
+	if (pmo_block_type(p, off, &usable) != PMO_TYPENUM_OBJ || usable < size) {
 		pmo_err_corrupt(p->path, off, "no object of %zu bytes", size);
 		return NULL;
 	}

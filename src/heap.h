@@ -5,7 +5,10 @@
  * number of REF slots that point at it) and its type code.  Objects are
  * allocated with libpmemobj type number PMO_TYPENUM_OBJ; the raw memory an
  * object owns besides itself (an item array, a hash table) is allocated
- * with PMO_TYPENUM_RAW, so gc's sweep can tell the two apart.
+ * with PMO_TYPENUM_RAW, so gc's sweep can tell the two apart.  In a pool
+ * with header-less classes (tx.c) a small object has no allocation header
+ * and so no type number: the run it lies in says it is an object, which
+ * pmo_block_type and pmo_block_typenum read.
  *
  * Type codes below PMO_T_FIRST_USER are built in; each registers a
  * pmo_typeops telling the core which slots and substructures an object of
@@ -25,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "heapwalk.h"
 #include "pool.h"
 #include "slot.h"
 
@@ -149,6 +153,18 @@ void pmo_forget_pending(pmo_pool *p);
 
 /* Visit what an object holds (built-in ops, else the pool's hook). */
 int pmo_traverse(pmo_pool *p, uint64_t off, pmo_visit *v);
+
+/* The type number of the block at off as the runtime sees it (a block of
+ * a header-less run is an object: PMO_TYPENUM_OBJ), and its usable size
+ * into *usable; 0 where pmemobj_type_num would be 0 and the block is no
+ * such object (or no block at all). */
+uint64_t pmo_block_type(const pmo_pool *p, uint64_t off, size_t *usable);
+
+/* The same for a block the heap walk yields. */
+static inline uint64_t pmo_block_typenum(const pmo_block *b)
+{
+	return b->headless && b->size >= sizeof(pmo_head) ? PMO_TYPENUM_OBJ : b->type_num;
+}
 
 /* Check that off is a live heap object in the pool with at least `size`
  * bytes (asking libpmemobj: ~50 ns); returns its header or NULL with errno

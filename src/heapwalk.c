@@ -269,7 +269,8 @@ static int walk_run(const pmo_heap_view *v, uint64_t chunk, const run_geometry *
 			word &= ~mask;
 			if (flags & PMDK_ALLOC_FLAG_INTERNAL)
 				continue;
-			pmo_block b = {at + hs, units * g->unit - hs, type_num};
+			pmo_block b = {at + hs, units * g->unit - hs, type_num,
+				       g->kind == HDR_NONE};
 			int rc = fn(ctx, &b);
 			if (rc)
 				return rc;
@@ -416,6 +417,61 @@ int pmo_heap_walk(const pmo_pool *p, pmo_block_fn fn, void *ctx)
 	pmo_pool_grew(p); /* walk all the heap has taken */
 	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
 	return pmo_heap_walk_view(&v, fn, ctx);
+}
+
+int pmo_heap_block_at(const pmo_pool *p, uint64_t off, uint64_t *unit)
+{
+	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
+	const uint64_t hdr = sizeof(struct pmdk_heap_header);
+	uint64_t heap = u64(&v, PMDK_DSC_HEAP_OFFSET);
+	if (heap < PMDK_DSC_OFF || !inside(&v, heap, hdr + PMDK_ZONE_MIN_SIZE) ||
+	    off < heap + hdr || !inside(&v, off, 1))
+		return PMO_BLOCK_NONE;
+	uint64_t zone = heap + hdr + (off - heap - hdr) / PMDK_ZONE_MAX_SIZE * PMDK_ZONE_MAX_SIZE;
+	uint64_t data = zone + PMDK_ZONE_META;
+	if (off < data ||
+	    u32(&v, zone + offsetof(struct pmdk_zone_header, magic)) != PMDK_ZONE_MAGIC)
+		return PMO_BLOCK_NONE;
+	uint32_t nchunks = u32(&v, zone + offsetof(struct pmdk_zone_header, size_idx));
+	uint64_t i = (off - data) / PMDK_CHUNKSIZE;
+	if (i >= nchunks)
+		return PMO_BLOCK_NONE;
+	const uint64_t hdrs = zone + sizeof(struct pmdk_zone_header);
+	struct pmdk_chunk_header ch = chunk_header(&v, hdrs + sizeof ch * i);
+	if (ch.type == PMDK_CHUNK_RUN_DATA) {
+		if (ch.size_idx == 0 || ch.size_idx > i)
+			return PMO_BLOCK_NONE;
+		i -= ch.size_idx;
+		ch = chunk_header(&v, hdrs + sizeof ch * i);
+	}
+	uint64_t chunk = data + i * PMDK_CHUNKSIZE;
+	/* (The zone's last chunks may lie past what the view holds: a
+	 * growable pool's heap grows before p->size follows it.) */
+	if (ch.flags & ~PMDK_CHUNK_FLAGS_VALID || ch.size_idx == 0 || ch.size_idx > nchunks - i ||
+	    !inside(&v, chunk, (uint64_t)ch.size_idx * PMDK_CHUNKSIZE))
+		return PMO_BLOCK_NONE;
+	enum hdr_kind k = hdr_kind(ch.flags);
+	if (ch.type == PMDK_CHUNK_USED) /* a huge block: its data at its start */
+		return k != HDR_NONE && off == chunk + hdr_size[k] ? PMO_BLOCK_HEADER
+								   : PMO_BLOCK_NONE;
+	if (ch.type != PMDK_CHUNK_RUN)
+		return PMO_BLOCK_NONE;
+	run_geometry g;
+	if (run_geometry_of(&v, chunk, ch.size_idx, ch.flags, &g) != 0) {
+		pmo_err_clear(); /* not damage to report here: the caller's
+				  * "no object" says it */
+		return PMO_BLOCK_NONE;
+	}
+	/* A unit's start (after its header).  Not whether the bitmap has it
+	 * used: a block allocated in the running transaction is marked only
+	 * when it commits (as an allocation header names a block whether or
+	 * not it is still allocated). */
+	uint64_t at = off - hdr_size[k];
+	if (off < hdr_size[k] || at < g.data || (at - g.data) % g.unit != 0 ||
+	    (at - g.data) / g.unit >= g.nbits)
+		return PMO_BLOCK_NONE;
+	*unit = g.unit;
+	return k == HDR_NONE ? PMO_BLOCK_HEADLESS : PMO_BLOCK_HEADER;
 }
 
 int pmo_heap_space_of(const pmo_pool *p, pmo_heap_space *space, pmo_block_fn fn, void *ctx)

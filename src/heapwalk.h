@@ -62,7 +62,10 @@ void pmo_heap_reader_free(struct pmo_heap_reader *r);
 typedef struct pmo_block {
 	uint64_t off;      /* of the user data: PMEMoid.off */
 	uint64_t size;     /* pmemobj_alloc_usable_size */
-	uint64_t type_num; /* pmemobj_type_num */
+	uint64_t type_num; /* pmemobj_type_num (0 in a header-less run) */
+	int headless;      /* in a run whose blocks carry no allocation
+			    * header (so no type number): tx.c puts only
+			    * objects there, see pmo_block_typenum */
 } pmo_block;
 
 /* Called for each block in address order.  A nonzero return stops the
@@ -78,6 +81,20 @@ int pmo_heap_walk_view(const pmo_heap_view *v, pmo_block_fn fn, void *ctx);
 
 /* The same over an open pool. */
 int pmo_heap_walk(const struct pmo_pool *p, pmo_block_fn fn, void *ctx);
+
+/* Where off lies in the heap of open pool p, by the walk's checks (zone,
+ * chunk, run geometry), so that libpmemobj is asked about an offset only
+ * where it can answer (pmemobj_type_num divides by zero on some offsets
+ * of a damaged reference):
+ *   PMO_BLOCK_NONE      no block's user data can start there (outside the
+ *                       heap's used chunks, not at a unit's start, headers
+ *                       that do not hold together);
+ *   PMO_BLOCK_HEADLESS  a unit of a header-less run, *unit its size;
+ *   PMO_BLOCK_HEADER    after a unit's start of a run with allocation
+ *                       headers (*unit the run's unit) or at a huge
+ *                       block's data: libpmemobj's header says the rest. */
+enum { PMO_BLOCK_NONE, PMO_BLOCK_HEADLESS, PMO_BLOCK_HEADER };
+int pmo_heap_block_at(const struct pmo_pool *p, uint64_t off, uint64_t *unit);
 
 /* Where the heap's space is, from its chunk headers and run bitmaps (for
  * pool.stats()).  A chunk is free, a huge block's, or a run's; a run's

@@ -31,11 +31,12 @@
  * ints of up to 14 bytes beyond 64 bits in their slot (slot.h), which it
  * would misread.  Version 6 adds shaped PersistentObjects (object.h,
  * shape.h) and the root's shape table; version 7 small tuples of small
- * ints and short bytes in their slot (slot.h), which it would misread.
- * Older pools are read as they are and marked the current version at
+ * ints and short bytes in their slot (slot.h), which it would misread;
+ * version 8 small objects without an allocation header (tx.c), which it
+ * would take for damage.  Older pools are read as they are and marked the current version at
  * open, so that an older build refuses them once they may hold what it
  * does not know. */
-#define PMO_FORMAT_VERSION 7
+#define PMO_FORMAT_VERSION 8
 #define PMO_FORMAT_VERSION_MIN 1
 #define PMO_MAGIC "PMOPYRT" /* 7 chars + NUL = 8 bytes */
 #define PMO_MIN_POOL_SIZE ((size_t)PMEMOBJ_MIN_POOL)
@@ -44,6 +45,9 @@
  * substructures owned by such an object (item arrays, hash tables). */
 #define PMO_TYPENUM_OBJ 20
 #define PMO_TYPENUM_RAW 21
+/* Objects up to this size have no allocation header in pools of the tiny
+ * class (tx.c). */
+#define PMO_HEADLESS_MAX 256
 
 struct pmo_root {
 	char magic[8];
@@ -81,6 +85,10 @@ typedef struct pmo_pool {
 	/* libpmemobj allocation classes of this pool (registered at every
 	 * open: they are runtime state), see pmo_alloc_flags in tx.c. */
 	unsigned cls_tiny, cls_small, cls_mid, cls_large;
+	/* Header-less classes for objects of up to PMO_HEADLESS_MAX bytes,
+	 * one per 16-byte size: [k] holds objects of 16 * k bytes; all 0
+	 * in a pool without them. */
+	unsigned cls_headless[PMO_HEADLESS_MAX / 16 + 1];
 	size_t large_max; /* largest object of cls_large; 0: no such class */
 	uint64_t hash_k0, hash_k1;
 	int was_unclean; /* last user did not close it */

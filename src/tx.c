@@ -505,13 +505,14 @@ static uint64_t class_size(const pmo_pool *p)
 
 /* Registers a class of runs of at least run_bytes; *units receives how
  * many units libpmemobj made each run hold. */
-static int new_class(pmo_pool *p, size_t unit, size_t run_bytes, unsigned *id, unsigned *units)
+static int new_class(pmo_pool *p, size_t unit, size_t run_bytes, enum pobj_header_type header,
+		     unsigned *id, unsigned *units)
 {
 	struct pobj_alloc_class_desc d = {
 		.unit_size = unit,
 		.alignment = 0,
 		.units_per_block = (unsigned)(run_bytes / unit),
-		.header_type = POBJ_HEADER_COMPACT,
+		.header_type = header,
 	};
 	if (pmemobj_ctl_set(p->pop, "heap.alloc_class.new.desc", &d) != 0)
 		return pmo_err_pmdk(errno ? errno : EINVAL,
@@ -527,12 +528,13 @@ int pmo_alloc_classes_init(pmo_pool *p)
 	/* One 256 KiB chunk per run for the general classes: the smallest
 	 * run, so a class takes no more of a small pool than it uses. */
 	unsigned units;
-	if (new_class(p, SMALL_UNIT, CHUNK, &p->cls_small, &units) != 0 ||
-	    new_class(p, MID_UNIT, CHUNK, &p->cls_mid, &units) != 0)
+	if (new_class(p, SMALL_UNIT, CHUNK, POBJ_HEADER_COMPACT, &p->cls_small, &units) != 0 ||
+	    new_class(p, MID_UNIT, CHUNK, POBJ_HEADER_COMPACT, &p->cls_mid, &units) != 0)
 		return -1;
 	p->cls_tiny = 0;
 	p->cls_large = 0;
 	p->large_max = 0;
+	memset(p->cls_headless, 0, sizeof p->cls_headless);
 	if (class_size(p) >= SMALL_POOL) {
 		/* 16-byte units for objects up to 1 KiB: a small object is
 		 * rounded up by at most 15 bytes instead of 63 (a 100-byte str
@@ -541,11 +543,25 @@ int pmo_alloc_classes_init(pmo_pool *p)
 		 * and one more run would take the last stretch of 8 free chunks
 		 * a large list's items need (measured: 58,831 ints instead of
 		 * 131,039 in such a pool). */
-		return new_class(p, TINY_UNIT, CHUNK, &p->cls_tiny, &units);
+		if (new_class(p, TINY_UNIT, CHUNK, POBJ_HEADER_COMPACT, &p->cls_tiny, &units) != 0)
+			return -1;
+		/* And objects (PMO_TYPENUM_OBJ) of up to PMO_HEADLESS_MAX
+		 * bytes without the 16-byte allocation header: a class per
+		 * 16-byte size, since a header-less block is one unit.  The
+		 * header's type number is implied by the run (heap.h,
+		 * pmo_block_type); its size is the run's unit.  A PersistentObject
+		 * of 3 attributes and a spare slot takes 80 bytes instead
+		 * of 96.  Each size used claims a chunk: up to 4 MiB in all,
+		 * which a pool of this size can spare. */
+		for (size_t k = 1; k < sizeof p->cls_headless / sizeof *p->cls_headless; k++)
+			if (new_class(p, 16 * k, CHUNK, POBJ_HEADER_NONE, &p->cls_headless[k],
+				      &units) != 0)
+				return -1;
+		return 0;
 	}
 	/* libpmemobj rounds a run up to whole chunks: asking for 3 chunks'
 	 * worth of units and the run header gives 4 chunks, 31 units. */
-	if (new_class(p, LARGE_UNIT, 3 * CHUNK, &p->cls_large, &units) != 0)
+	if (new_class(p, LARGE_UNIT, 3 * CHUNK, POBJ_HEADER_COMPACT, &p->cls_large, &units) != 0)
 		return -1;
 	p->large_max = LARGE_UNIT * (units < MAX_UNITS ? units : MAX_UNITS);
 	return 0;
@@ -598,9 +614,13 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 	 * have.  A larger pool has room for those runs, which pack several
 	 * such objects each. */
 	size = pmo_alloc_room(p, size);
-	PMEMoid oid = fault(PMO_FAULT_ALLOC)
-			      ? (injected_tx_failure(), OID_NULL)
-			      : pmemobj_tx_xalloc(size, type_num, pmo_alloc_flags(p, size, zero));
+	uint64_t flags = pmo_alloc_flags(p, size, zero);
+	if (type_num == PMO_TYPENUM_OBJ && size <= PMO_HEADLESS_MAX &&
+	    p->cls_headless[(size + 15) / 16])
+		flags = (zero ? POBJ_XALLOC_ZERO : 0) |
+			POBJ_CLASS_ID(p->cls_headless[(size + 15) / 16]);
+	PMEMoid oid = fault(PMO_FAULT_ALLOC) ? (injected_tx_failure(), OID_NULL)
+					     : pmemobj_tx_xalloc(size, type_num, flags);
 	if (OID_IS_NULL(oid)) {
 		alloc_failed(p, size);
 		return 0;

@@ -506,7 +506,8 @@ static PyObject *MM_free(MMObject *self, PyObject *oid)
 			     Py_TYPE(live)->tp_name);
 		goto out;
 	}
-	if (pmemobj_type_num(pmo_oid(pool->core, off)) == PMO_TYPENUM_OBJ) {
+	size_t usable;
+	if (pmo_block_type(pool->core, off, &usable) == PMO_TYPENUM_OBJ) {
 		const pmo_head *h = pmo_obj_checked(pool->core, off, sizeof(pmo_head));
 		if (!h) {
 			pyx_raise();
@@ -563,7 +564,8 @@ static PyObject *realloc_impl(MMObject *self, PyObject *args, PyObject *kw, int 
 			goto out;
 	}
 	if (off) {
-		uint64_t have = pmemobj_type_num(pmo_oid(pool->core, off));
+		size_t usable;
+		uint64_t have = pmo_block_type(pool->core, off, &usable);
 		if (tn_o != Py_None && have != tn) {
 			PyErr_Format(PyExc_ValueError,
 				     "%s(): the memory at %R has type number "

@@ -431,7 +431,7 @@ static int count_block(void *ctx, const pmo_block *b)
 	space_count *c = ctx;
 	c->allocations++;
 	c->used_bytes += b->size;
-	if (b->type_num != PMO_TYPENUM_OBJ || b->size < sizeof(pmo_head))
+	if (pmo_block_typenum(b) != PMO_TYPENUM_OBJ || b->size < sizeof(pmo_head))
 		return 0;
 	uint32_t type = pmo_head_at(c->p, b->off)->type;
 	if (type <= PMO_T_BUILTIN_MAX) {

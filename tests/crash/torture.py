@@ -72,7 +72,7 @@ sys.path.insert(0, os.path.join(REPO, "tests", "workload"))
 sys.path.insert(0, os.path.join(REPO, "bench"))
 from workload import RandomTransactions, plain, populate  # noqa: E402
 
-POOL_SIZE = 32 << 20
+POOL_SIZE = 64 << 20
 # A child is killed long before it runs this many transactions; one that
 # gets there stops, and the kill is counted as "finished" (not a kill).
 MAX_TRANSACTIONS = 1_000_000

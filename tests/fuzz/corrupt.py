@@ -52,11 +52,13 @@ REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "python"))
 sys.path.insert(0, os.path.join(REPO, "bench"))
+sys.path.insert(0, os.path.join(REPO, "tests", "workload"))
 
 os.environ.setdefault("PMEM_IS_PMEM_FORCE", "1")
 import pmemobj  # noqa: E402
 
 from fuzz_types import Node, Pickled  # noqa: E402
+from sparse_file import SparseCopy  # noqa: E402
 
 KINDS = ["bitflip", "bytes", "block", "zero", "truncate", "field"]
 REGIONS = ["header", "lanes", "heapmeta", "data", "wordlog"]
@@ -65,7 +67,9 @@ WORDLOG_MAGIC, WORDLOG_MAGIC_AT, WORDLOG_SIZE = (
 SHOW_TRACEBACKS = False      # print the exception of an internal outcome (--replay)
 
 OUTCOMES = ["ok", "detected", "crash", "hang", "internal", "silent"]
-POOL_SIZE = 8 << 20
+# The smallest pool with header-less objects (src/tx.c), so that the
+# fuzzer damages them too.
+POOL_SIZE = 64 << 20
 
 # --- the template -----------------------------------------------------------------
 
@@ -160,7 +164,7 @@ def layout(path):
                "heapmeta": [(heap, meta_end)], "data": []}
     # Run headers (block size, alignment, bitmap) are heap metadata too.
     nchunks = struct.unpack_from("<I", data, zone + 4)[0]
-    i, cur = 0, meta_end
+    i, cur, used_end = 0, meta_end, meta_end
     while i < nchunks:
         type_, _flags, n = struct.unpack_from("<HHI", data, zone + 64 + 8 * i)
         start = meta_end + i * (256 << 10)
@@ -171,8 +175,12 @@ def layout(path):
             regions["heapmeta"].append((start, meta))
             regions["data"].append((cur, start))
             cur = meta
+        if type_ != 2:                       # not free
+            used_end = start + n * (256 << 10)
         i += n
-    regions["data"].append((cur, size))
+    # Up to the last chunk in use: the free chunks past it are zeros that
+    # nothing reads.
+    regions["data"].append((cur, max(cur + 1, used_end)))
     log = data.index(WORDLOG_MAGIC) - WORDLOG_MAGIC_AT
     regions["wordlog"] = [(log, log + WORDLOG_SIZE)]
     return regions, size
@@ -268,8 +276,8 @@ def exercise(path, expected):
     return outcome
 
 
-def run_trial(template, trial_path, expected, kind, region, regions, size, rng, timeout):
-    shutil.copyfile(template, trial_path)
+def run_trial(copy, trial_path, expected, kind, region, regions, size, rng, timeout):
+    copy.write(trial_path)
     what = damage(trial_path, kind, region, regions, size, rng)
     r, w = os.pipe()
     pid = os.fork()
@@ -338,6 +346,7 @@ def main(argv=None):
         pool.close()
         build_template(template + ".2")        # a clean close rewrote the file:
         os.replace(template + ".2", template)  # fuzz a freshly closed one
+        copy = SparseCopy(template)
         counts = {o: 0 for o in OUTCOMES}
         by_kind = {k: {o: 0 for o in OUTCOMES} for k in kinds}
         by_region = {r: {o: 0 for o in OUTCOMES} for r in regions_wanted}
@@ -348,7 +357,7 @@ def main(argv=None):
         trial_path = os.path.join(work, "trial.pool")
         for n in trials:
             kind, region, rng = trial_params(args.seed, n, kinds, regions_wanted)
-            outcome, what = run_trial(template, trial_path, expected, kind, region,
+            outcome, what = run_trial(copy, trial_path, expected, kind, region,
                                       regions, size, rng, args.timeout)
             counts[outcome] += 1
             by_kind[kind][outcome] += 1

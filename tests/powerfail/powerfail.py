@@ -47,9 +47,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "tests", "workload"))
 sys.path.insert(0, os.path.join(REPO, "bench"))
+from sparse_file import PAGE, nonzero_pages, page_extents, write_sparse  # noqa: E402
 from workload import RandomTransactions, plain, populate  # noqa: E402
 
-POOL_SIZE = 16 << 20
+# The smallest pool with header-less objects (src/tx.c), so that the
+# simulator covers them.
+POOL_SIZE = 64 << 20
 LINE = 64
 
 
@@ -162,6 +165,14 @@ def simulate(work, states, fences, images, seed, timeout, quiet):
     plan.sort()
     image_path = os.path.join(work, "image.pool")
     buf = bytearray(init)
+    # The pages an image can have other than zero: those of the initial
+    # pool and those any traced line falls in (sparse_file.py).
+    pages = nonzero_pages(init)
+    for flushed, dirty in fences:
+        pages.update(line * LINE // PAGE for line in flushed)
+        pages.update(line * LINE // PAGE for line in dirty)
+    extents = page_extents(pages)
+    view = memoryview(buf)
     applied = 0
     violations, by_kind = [], {}
     for fence, kind in plan:
@@ -169,17 +180,22 @@ def simulate(work, states, fences, images, seed, timeout, quiet):
             for line, data in fences[applied][0].items():
                 buf[line * LINE:(line + 1) * LINE] = data
             applied += 1
-        img = bytearray(buf)
+        # The lines of this image that differ from the durable one, whose
+        # durable contents are put back once the image is written.
+        undo = {}
         if kind in ("in flight", "both") and fence < nf:
             for line, data in fences[fence][0].items():
                 if rng.random() < 0.5:
-                    img[line * LINE:(line + 1) * LINE] = data
+                    undo.setdefault(line, bytes(buf[line * LINE:(line + 1) * LINE]))
+                    buf[line * LINE:(line + 1) * LINE] = data
         if kind in ("evicted", "both") and fence > 0:
             for line, data in fences[fence - 1][1].items():
                 if rng.random() < 0.5:
-                    img[line * LINE:(line + 1) * LINE] = data
-        with open(image_path, "wb") as f:
-            f.write(img)
+                    undo.setdefault(line, bytes(buf[line * LINE:(line + 1) * LINE]))
+                    buf[line * LINE:(line + 1) * LINE] = data
+        write_sparse(image_path, view, extents)
+        for line, data in undo.items():
+            buf[line * LINE:(line + 1) * LINE] = data
         # Transactions that ended by this fence are durable; any that
         # began by the next one may be there.
         lo = max(j for j in range(len(states)) if ends[j] <= fence)

@@ -77,6 +77,9 @@ PINNED = {
     "list[i] = short tuple (same length and first item)": (1, 1),
     "dict[short tuple] = int (new key)": (4, 2),
     "dict[short bytes] = short bytes (new)": (4, 2),
+    # Header-less objects (src/tx.c): libpmemobj writes and flushes no
+    # allocation header, one flush less per new object.
+    "transaction of 100 new 3-attribute objects, appended (64 MiB pool)": (141, 25),
 }
 
 

@@ -5,7 +5,8 @@ Version 2 added short strs in slots, 3 the range log (src/rangelog.h), 4 the
 word log (src/wordlog.h), 5 the compact layout of str, bytes, big-int and
 pickle objects (src/value.h) and short big ints in slots (src/slot.h), 6
 shaped PersistentObjects and the pool's shape table (src/shape.h), 7 small
-tuples of small ints and short bytes in slots (src/slot.h).  An
+tuples of small ints and short bytes in slots (src/slot.h), 8 small objects
+without an allocation header (src/tx.c; in pools of 64 MiB or more).  An
 older pool is built here the way such a pool was written: by taking back,
 in the file, what the newer format added."""
 
@@ -37,11 +38,11 @@ def version_of(path):
         return int.from_bytes(f.read(4), "little")
 
 
-@pytest.mark.parametrize("old", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("old", [1, 2, 3, 4, 5, 6, 7])
 def test_older_pools_open_and_are_marked_current(pool_path, old):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE) as pool:
         pool.root = pool.new(PersistentList, ["a str long enough for the heap", 1])
-    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 7
+    assert version_of(pool_path) == pmemobj.FORMAT_VERSION == 8
     set_version(pool_path, old)      # a pool of a previous format
     if old < 4:
         # Without the word log's block (pmo_root.word_log, 96 bytes past
@@ -51,7 +52,7 @@ def test_older_pools_open_and_are_marked_current(pool_path, old):
             f.seek(root_version_offset(pool_path) + 96)
             f.write(bytes(16))
     with pmemobj.open(pool_path) as pool:
-        assert version_of(pool_path) == 7     # before anything could be written
+        assert version_of(pool_path) == 8     # before anything could be written
         assert list(pool.root) == ["a str long enough for the heap", 1]
         pool.root.append("short")
         # An insert the word log publishes: into a table that exists.
@@ -66,8 +67,8 @@ def test_older_pools_open_and_are_marked_current(pool_path, old):
 def test_newer_versions_are_refused(pool_path):
     with pmemobj.create(pool_path, pool_size=pmemobj.MIN_POOL_SIZE):
         pass
-    set_version(pool_path, 8)
-    with pytest.raises(ValueError, match="version 8.*written by a newer pmemobj"):
+    set_version(pool_path, 9)
+    with pytest.raises(ValueError, match="version 9.*written by a newer pmemobj"):
         pmemobj.open(pool_path)
 
 
