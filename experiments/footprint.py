@@ -59,10 +59,12 @@ BATCH = 500
 POOL_SIZE = 256 << 20
 # The pool format's fixed costs per value (docs/internals.md, src/slot.h,
 # src/heap.h): a 16-byte slot where it is referenced; per heap block
-# libpmemobj's 16-byte allocation header and pmemobj's 16-byte pmo_head,
-# rounded up to 16-byte units (the smallest allocation class of a pool of
-# POOL_SIZE, src/tx.c; a fixed pool under 64 MiB has 64-byte units).
-FORMAT = {"slot": 16, "pmdk_header": 16, "pmo_head": 16, "unit": 16}
+# libpmemobj's 16-byte allocation header (none on an object of up to
+# headerless_max bytes in a pool of POOL_SIZE) and pmemobj's 16-byte
+# pmo_head, rounded up to 16-byte units (the smallest allocation class of
+# a pool of POOL_SIZE, src/tx.c; a fixed pool under 64 MiB has 64-byte
+# units and headers on every block).
+FORMAT = {"slot": 16, "pmdk_header": 16, "pmo_head": 16, "unit": 16, "headerless_max": 256}
 PMDK_HEADER = FORMAT["pmdk_header"]
 
 # Emulated pmem only; libpmem reads the flag once, as pmemobj loads it.
@@ -191,16 +193,18 @@ def used_with(system, path, n, make):
 
 
 def heap_blocks(path):
-    """pool.stats() of a closed pmemobj pool: its heap blocks and their bytes,
-    each block counted with libpmemobj's 16-byte allocation header (stats'
-    used_bytes counts what follows the header)."""
+    """pool.stats() of a closed pmemobj pool: its heap blocks, how many of
+    them have no allocation header (small objects, src/tx.c), and their
+    bytes, each other block counted with libpmemobj's 16-byte allocation
+    header (stats' used_bytes counts what follows the header)."""
     pool = MODS["pmemobj"].open(path)
     try:
         st = pool.stats()
     finally:
         pool.close()
-    return {"allocations": st["allocations"],
-            "block_bytes": st["used_bytes"] + PMDK_HEADER * st["allocations"]}
+    headerless = st["headerless_allocations"]
+    return {"allocations": st["allocations"], "headerless": headerless,
+            "block_bytes": st["used_bytes"] + PMDK_HEADER * (st["allocations"] - headerless)}
 
 
 def empty_used(system, path):
@@ -467,6 +471,8 @@ def main():
                         b = heap_blocks(path)
                         row[system]["blocks_per_object"] = \
                             (b["allocations"] - base["blocks"]["allocations"]) / n
+                        row[system]["headerless_blocks_per_object"] = \
+                            (b["headerless"] - base["blocks"]["headerless"]) / n
                         row[system]["block_bytes_per_object"] = \
                             (b["block_bytes"] - base["blocks"]["block_bytes"]) / n
                     line.append("%s %.1f B" % (system, row[system]["bytes_per_object"]))

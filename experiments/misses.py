@@ -261,16 +261,20 @@ def _footprint(t, rows, data, kind):
     if not (row and fmt and pm.get("blocks_per_object") is not None):
         return None
     k = round(pm["blocks_per_object"])
+    bare = round(pm.get("headerless_blocks_per_object", 0))
     pk = row["pickle"]
-    heads = fmt["pmdk_header"] + fmt["pmo_head"]
+    # The headers of one value's blocks, on average over them.
+    heads = fmt["pmo_head"] + (fmt["pmdk_header"] * (k - bare) / k if k else 0)
     per_value = pm["block_bytes_per_object"]
     acct = ("pool.stats() here: %s B per value = a %d B slot and %d heap block(s), %.0f B "
-            "with the list's growth slack (each block with libpmemobj's %d B header and "
-            "pmemobj's %d B header, rounded up to %d B units); "
+            "with the list's growth slack (each block with pmemobj's %d B header and, "
+            "%d of them, libpmemobj's %d B allocation header (objects of up to %d B have "
+            "none), rounded up to %d B units); "
             "pickle's %.1f B carry no per-object header, no allocation unit and no random "
             "access" % (_fmt(per_value), fmt["slot"], k,
                         (per_value - fmt["slot"]) / k if k else 0,
-                        fmt["pmdk_header"], fmt["pmo_head"], fmt["unit"], pk))
+                        fmt["pmo_head"], k - bare, fmt["pmdk_header"],
+                        fmt.get("headerless_max", 0), fmt["unit"], pk))
     slots = row.get("slots", 1)
     if slots * fmt["slot"] / pk > t["goal"]:
         return ("floor of the slot design: %s; the value's %d slot(s) of %d B alone (the one "
@@ -299,7 +303,7 @@ def _footprint(t, rows, data, kind):
                 "add (%d B a block), the slot, the %d B of headers per block and the "
                 "type's own fields and payload still take %.0f B = %.2fx pickle, over the "
                 "%.3gx goal; only a smaller header or field layout, a format change, would "
-                "meet it" % (acct, fmt["unit"] - 1, heads, least, least / pk, t["goal"]))
+                "meet it" % (acct, fmt["unit"] - 1, round(heads), least, least / pk, t["goal"]))
     return ("not a floor of the allocation minimum: %s; without the rounding to %d B units "
             "(at most %d B a block) it could take %.0f B = %.2fx pickle, under the %.3gx "
             "goal: rounding makes the difference; an object layout a few bytes smaller (a "

@@ -416,12 +416,12 @@ static int Pool_set_verify(PoolObject *self, PyObject *v, void *closure)
 	return 0;
 }
 
-/* What a heap walk counts for stats(): the allocations, their bytes, and
- * the heap objects among them by type code (garbage not yet collected
- * included). */
+/* What a heap walk counts for stats(): the allocations, their bytes, how
+ * many have no allocation header, and the heap objects among them by type
+ * code (garbage not yet collected included). */
 typedef struct space_count {
 	const pmo_pool *p;
-	uint64_t allocations, used_bytes;
+	uint64_t allocations, used_bytes, headerless;
 	uint64_t builtin[PMO_T_BUILTIN_MAX + 1];
 	PyObject *user; /* type code -> count, for user classes */
 } space_count;
@@ -431,6 +431,7 @@ static int count_block(void *ctx, const pmo_block *b)
 	space_count *c = ctx;
 	c->allocations++;
 	c->used_bytes += b->size;
+	c->headerless += b->headless != 0;
 	if (pmo_block_typenum(b) != PMO_TYPENUM_OBJ || b->size < sizeof(pmo_head))
 		return 0;
 	uint32_t type = pmo_head_at(c->p, b->off)->type;
@@ -463,7 +464,7 @@ static int set_u64(PyObject *d, const char *key, uint64_t v)
 static int add_space(PoolObject *self, PyObject *d)
 {
 	pmo_heap_space sp;
-	space_count c = {self->core, 0, 0, {0}, PyDict_New()};
+	space_count c = {self->core, 0, 0, 0, {0}, PyDict_New()};
 	if (!c.user)
 		return -1;
 	int rc = pmo_heap_space_of(self->core, &sp, count_block, &c);
@@ -509,6 +510,7 @@ static int add_space(PoolObject *self, PyObject *d)
 						     : pmo_pool_file_bytes(self->core)) ||
 				     set_u64(d, "heap_bytes", sp.heap_bytes) ||
 				     set_u64(d, "allocations", c.allocations) ||
+				     set_u64(d, "headerless_allocations", c.headerless) ||
 				     set_u64(d, "used_bytes", c.used_bytes) ||
 				     set_u64(d, "free_bytes", free) ||
 				     set_u64(d, "largest_free_bytes", sp.largest_free_chunks)

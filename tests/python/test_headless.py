@@ -61,9 +61,12 @@ def test_objects_take_exactly_their_size(pool_path):
     with pmemobj.open(pool_path) as pool:       # and read back after a reopen
         assert [o.b for o in pool.root[::250]] == ["s0", "s250", "s500", "s750"]
         assert pool.check()["ok"]
+        # the list's head and a few tables of the runtime's own too
+        assert 1001 <= pool.stats()["headerless_allocations"] < 1020
     small = pool_path + ".small"
     with pmemobj.create(small, pool_size=32 << 20) as pool:
         fill(pool, 100)
+        assert pool.stats()["headerless_allocations"] == 0
     assert units_in_use(small).get(80, 0) == 0
 
 
