@@ -161,6 +161,10 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len);
  * up to 1 KiB, which waste less per small object; a pool under 64 MiB has
  * instead 32 KiB units in 4-chunk runs, up to a whole run (about 1 MB).
  * Larger objects come from libpmemobj's own classes or are whole chunks.
+ * A pool with the 16-byte units also has a header-less class for each
+ * 16-byte size up to PMO_HEADLESS_MAX, from which pmo_tx_alloc takes the
+ * objects (PMO_TYPENUM_OBJ) of that size: no allocation header, the run
+ * standing for it (heap.h, pmo_block_type).
  * -1 with errno on failure. */
 int pmo_alloc_classes_init(pmo_pool *p);
 

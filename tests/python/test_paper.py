@@ -53,6 +53,8 @@ ALLOWED = [
     r"64~pools",                     # pools the SIGBUS handler watches (PMO_IOFAIL_MAX,
                                      # src/iofail.h; test_design_constants_match_the_source)
     r"14~bytes",                     # the longest str stored in a slot (src/slot.h)
+    r"256~bytes",                    # the largest object without an allocation
+                                     # header (PMO_HEADLESS_MAX, src/pool.h)
     r"SipHash-1-3",                  # a hash function's name
     r"x86",                          # an architecture's name
     r"P(?:50|90|99\.9|99)\b",        # the names of the percentiles reported
@@ -240,8 +242,10 @@ def test_design_constants_match_the_source():
     # a constant the prose states in digits is the one the code has
     iofail = (REPO / "src" / "iofail.h").read_text()
     assert re.search(r"#define PMO_IOFAIL_MAX 64\b", iofail)
+    pool = (REPO / "src" / "pool.h").read_text()
+    assert re.search(r"#define PMO_HEADLESS_MAX 256\b", pool)
     text = "".join(p.read_text() for p in prose_files())
-    assert "64~pools" in text
+    assert "64~pools" in text and "256~bytes" in text
 
 
 def test_prose_has_no_hand_typed_numbers():
