@@ -79,20 +79,21 @@ uint64_t pmo_raw_new(pmo_pool *p, size_t size, int zero)
 
 uint64_t pmo_block_type(const pmo_pool *p, uint64_t off, size_t *usable)
 {
-	uint64_t unit = 0;
-	*usable = 0;
+	uint64_t unit = 0, type = 0;
+	size_t size = 0;
 	switch (pmo_heap_block_at(p, off, &unit)) {
 	case PMO_BLOCK_HEADLESS:
-		*usable = unit;
-		return unit >= sizeof(pmo_head) ? PMO_TYPENUM_OBJ : 0;
-	case PMO_BLOCK_HEADER: {
-		PMEMoid oid = pmo_oid(p, off);
-		*usable = pmemobj_alloc_usable_size(oid);
-		return pmemobj_type_num(oid);
+		size = unit;
+		type = unit >= sizeof(pmo_head) ? PMO_TYPENUM_OBJ : 0;
+		break;
+	case PMO_BLOCK_HEADER:
+		size = pmemobj_alloc_usable_size(pmo_oid(p, off));
+		type = pmemobj_type_num(pmo_oid(p, off));
+		break;
 	}
-	default:
-		return 0;
-	}
+	if (usable)
+		*usable = size;
+	return type;
 }
 
 pmo_head *pmo_obj_checked(const pmo_pool *p, uint64_t off, size_t size)

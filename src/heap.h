@@ -156,8 +156,8 @@ int pmo_traverse(pmo_pool *p, uint64_t off, pmo_visit *v);
 
 /* The type number of the block at off as the runtime sees it (a block of
  * a header-less run is an object: PMO_TYPENUM_OBJ), and its usable size
- * into *usable; 0 where pmemobj_type_num would be 0 and the block is no
- * such object (or no block at all). */
+ * into *usable (if not NULL); 0 where pmemobj_type_num would be 0 and the
+ * block is no such object (or no block at all). */
 uint64_t pmo_block_type(const pmo_pool *p, uint64_t off, size_t *usable);
 
 /* The same for a block the heap walk yields. */

@@ -422,12 +422,11 @@ int pmo_heap_walk(const pmo_pool *p, pmo_block_fn fn, void *ctx)
 int pmo_heap_block_at(const pmo_pool *p, uint64_t off, uint64_t *unit)
 {
 	pmo_heap_view v = {p->path, (const unsigned char *)p->base, p->size};
-	const uint64_t hdr = sizeof(struct pmdk_heap_header);
-	uint64_t heap = u64(&v, PMDK_DSC_HEAP_OFFSET);
-	if (heap < PMDK_DSC_OFF || !inside(&v, heap, hdr + PMDK_ZONE_MIN_SIZE) ||
-	    off < heap + hdr || !inside(&v, off, 1))
+	/* The first zone's chunks start at data_start, found at open. */
+	const uint64_t zone0 = p->data_start - PMDK_ZONE_META;
+	if (off < p->data_start || !inside(&v, off, 1))
 		return PMO_BLOCK_NONE;
-	uint64_t zone = heap + hdr + (off - heap - hdr) / PMDK_ZONE_MAX_SIZE * PMDK_ZONE_MAX_SIZE;
+	uint64_t zone = zone0 + (off - zone0) / PMDK_ZONE_MAX_SIZE * PMDK_ZONE_MAX_SIZE;
 	uint64_t data = zone + PMDK_ZONE_META;
 	if (off < data ||
 	    u32(&v, zone + offsetof(struct pmdk_zone_header, magic)) != PMDK_ZONE_MAGIC)

@@ -57,7 +57,7 @@ static pmo_rangelog *reserve(pmo_pool *p, size_t len)
 	if (rl)
 		pmemobj_free(&p->root->range_log);
 	if (pmemobj_xalloc(p->pop, &p->root->range_log, size, PMO_TYPENUM_RAW,
-			   pmo_alloc_flags(p, size, 0), room_init, &cap) != 0)
+			   pmo_alloc_flags(p, size, PMO_TYPENUM_RAW, 0), room_init, &cap) != 0)
 		return NULL; /* no room: libpmemobj's snapshot instead */
 	return log_of(p);
 }

@@ -579,9 +579,13 @@ size_t pmo_alloc_room(const pmo_pool *p, size_t size)
 	return size;
 }
 
-uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, int zero)
+uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, uint64_t type_num, int zero)
 {
 	uint64_t f = zero ? POBJ_XALLOC_ZERO : 0;
+	/* Only objects go header-less: the run then says what the block is. */
+	if (type_num == PMO_TYPENUM_OBJ && size <= PMO_HEADLESS_MAX &&
+	    p->cls_headless[(size + 15) / 16])
+		return f | POBJ_CLASS_ID(p->cls_headless[(size + 15) / 16]);
 	if (p->cls_tiny && size + ALLOC_HEADER <= TINY_UNIT * MAX_UNITS)
 		return f | POBJ_CLASS_ID(p->cls_tiny);
 	if (size + ALLOC_HEADER <= SMALL_UNIT * MAX_UNITS)
@@ -614,13 +618,10 @@ uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero)
 	 * have.  A larger pool has room for those runs, which pack several
 	 * such objects each. */
 	size = pmo_alloc_room(p, size);
-	uint64_t flags = pmo_alloc_flags(p, size, zero);
-	if (type_num == PMO_TYPENUM_OBJ && size <= PMO_HEADLESS_MAX &&
-	    p->cls_headless[(size + 15) / 16])
-		flags = (zero ? POBJ_XALLOC_ZERO : 0) |
-			POBJ_CLASS_ID(p->cls_headless[(size + 15) / 16]);
-	PMEMoid oid = fault(PMO_FAULT_ALLOC) ? (injected_tx_failure(), OID_NULL)
-					     : pmemobj_tx_xalloc(size, type_num, flags);
+	PMEMoid oid = fault(PMO_FAULT_ALLOC)
+			      ? (injected_tx_failure(), OID_NULL)
+			      : pmemobj_tx_xalloc(size, type_num,
+						  pmo_alloc_flags(p, size, type_num, zero));
 	if (OID_IS_NULL(oid)) {
 		alloc_failed(p, size);
 		return 0;

@@ -162,8 +162,8 @@ int pmo_tx_add_fresh(pmo_pool *p, void *ptr, size_t len);
  * instead 32 KiB units in 4-chunk runs, up to a whole run (about 1 MB).
  * Larger objects come from libpmemobj's own classes or are whole chunks.
  * A pool with the 16-byte units also has a header-less class for each
- * 16-byte size up to PMO_HEADLESS_MAX, from which pmo_tx_alloc takes the
- * objects (PMO_TYPENUM_OBJ) of that size: no allocation header, the run
+ * 16-byte size up to PMO_HEADLESS_MAX, from which pmo_alloc_flags takes
+ * the objects (PMO_TYPENUM_OBJ) of that size: no allocation header, the run
  * standing for it (heap.h, pmo_block_type).
  * -1 with errno on failure. */
 int pmo_alloc_classes_init(pmo_pool *p);
@@ -175,9 +175,9 @@ int pmo_alloc_classes_init(pmo_pool *p);
 size_t pmo_alloc_room(const pmo_pool *p, size_t size);
 
 /* The libpmemobj flags (class, zeroing) of an allocation of size bytes
- * (already rounded by pmo_alloc_room) in p: for allocations made outside
- * a transaction too (the range log's block). */
-uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, int zero);
+ * (already rounded by pmo_alloc_room) and type number type_num in p: for
+ * allocations made outside a transaction too (the range log's block). */
+uint64_t pmo_alloc_flags(const pmo_pool *p, size_t size, uint64_t type_num, int zero);
 
 /* Allocate inside the transaction; returns the offset, 0 on failure. */
 uint64_t pmo_tx_alloc(pmo_pool *p, size_t size, uint64_t type_num, int zero);

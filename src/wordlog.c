@@ -181,7 +181,7 @@ void pmo_wordlog_reserve(pmo_pool *p)
 	 * oid null or the whole block. */
 	size_t size = pmo_alloc_room(p, BLOCK);
 	if (pmemobj_xalloc(p->pop, &p->root->word_log, size, PMO_TYPENUM_RAW,
-			   pmo_alloc_flags(p, size, 0), block_init, NULL) != 0)
+			   pmo_alloc_flags(p, size, PMO_TYPENUM_RAW, 0), block_init, NULL) != 0)
 		return; /* no room: inserts take transactions */
 	if (p->max_size)
 		pmo_pool_grew(p);

@@ -506,8 +506,7 @@ static PyObject *MM_free(MMObject *self, PyObject *oid)
 			     Py_TYPE(live)->tp_name);
 		goto out;
 	}
-	size_t usable;
-	if (pmo_block_type(pool->core, off, &usable) == PMO_TYPENUM_OBJ) {
+	if (pmo_block_type(pool->core, off, NULL) == PMO_TYPENUM_OBJ) {
 		const pmo_head *h = pmo_obj_checked(pool->core, off, sizeof(pmo_head));
 		if (!h) {
 			pyx_raise();
@@ -564,8 +563,7 @@ static PyObject *realloc_impl(MMObject *self, PyObject *args, PyObject *kw, int 
 			goto out;
 	}
 	if (off) {
-		size_t usable;
-		uint64_t have = pmo_block_type(pool->core, off, &usable);
+		uint64_t have = pmo_block_type(pool->core, off, NULL);
 		if (tn_o != Py_None && have != tn) {
 			PyErr_Format(PyExc_ValueError,
 				     "%s(): the memory at %R has type number "
