@@ -183,16 +183,15 @@ def simulate(work, states, fences, images, seed, timeout, quiet):
         # The lines of this image that differ from the durable one, whose
         # durable contents are put back once the image is written.
         undo = {}
+        lines = []
         if kind in ("in flight", "both") and fence < nf:
-            for line, data in fences[fence][0].items():
-                if rng.random() < 0.5:
-                    undo.setdefault(line, bytes(buf[line * LINE:(line + 1) * LINE]))
-                    buf[line * LINE:(line + 1) * LINE] = data
+            lines += fences[fence][0].items()
         if kind in ("evicted", "both") and fence > 0:
-            for line, data in fences[fence - 1][1].items():
-                if rng.random() < 0.5:
-                    undo.setdefault(line, bytes(buf[line * LINE:(line + 1) * LINE]))
-                    buf[line * LINE:(line + 1) * LINE] = data
+            lines += fences[fence - 1][1].items()
+        for line, data in lines:
+            if rng.random() < 0.5:
+                undo.setdefault(line, bytes(buf[line * LINE:(line + 1) * LINE]))
+                buf[line * LINE:(line + 1) * LINE] = data
         write_sparse(image_path, view, extents)
         for line, data in undo.items():
             buf[line * LINE:(line + 1) * LINE] = data
