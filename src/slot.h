@@ -200,10 +200,17 @@ static inline int pmo_slot_well_formed(pmo_slot s)
 /* An SSTR or SBYT slot (tag) of n <= PMO_SSTR_MAX bytes. */
 static inline pmo_slot pmo_slot_short_data(uint64_t tag, const char *data, size_t n)
 {
-	pmo_slot s = {0, 0};
-	s.tag = tag | (uint64_t)n << 8;
-	memcpy((char *)&s + 2, data, n);
-	return s;
+	/* The words are assembled in registers: a memcpy into the slot on
+	 * the stack and a 16-byte load of it stalled store forwarding, a
+	 * tenth of a short-str dict lookup. */
+	const unsigned char *b = (const unsigned char *)data;
+	uint64_t lo = tag | (uint64_t)n << 8, hi = 0;
+	size_t i = 0;
+	for (; i < n && i < 6; i++)
+		lo |= (uint64_t)b[i] << (8 * (i + 2));
+	for (; i < n; i++)
+		hi |= (uint64_t)b[i] << (8 * (i - 6));
+	return (pmo_slot){lo, hi};
 }
 
 /* A short str slot of n <= PMO_SSTR_MAX bytes of UTF-8. */
@@ -222,10 +229,8 @@ static inline pmo_slot pmo_slot_sbytes(const char *data, size_t n)
  * top byte not zero) of an int that does not fit an int64. */
 static inline pmo_slot pmo_slot_sbig(int negative, const uint8_t *mag, size_t n)
 {
-	pmo_slot s = {0, 0};
-	s.tag = PMO_TAG_SBIG | (uint64_t)(n | (negative ? PMO_SBIG_NEGATIVE : 0)) << 8;
-	memcpy((char *)&s + 2, mag, n);
-	return s;
+	uint64_t sign = negative ? (uint64_t)PMO_SBIG_NEGATIVE << 8 : 0;
+	return pmo_slot_short_data(PMO_TAG_SBIG | sign, (const char *)mag, n);
 }
 
 /* An STUP slot of n <= PMO_STUP_MAX items. */
