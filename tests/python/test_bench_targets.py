@@ -296,3 +296,23 @@ def test_pool_capacity_is_measured_and_checked(exp, tmp_path):
     # a count that disagrees with what was stored is an error, not a capacity
     with pytest.raises(AssertionError, match="pool holds"):
         fp.capacity(str(tmp_path / "cap2.pool"), fill, lambda pool: count(pool) - 1, root)
+
+
+def test_reduction_floor_is_a_page_size_or_a_mapped_file(exp):
+    """A NumPy reduction over the pool that misses is put on a floor only
+    when the same run's 4 KiB-page memory or plain mapped file shows it."""
+    C, misses = exp("common"), exp("misses")
+    t = C.target("numpy.sum over 10 persistent float64 / in memory", 1.3, 1.2, "<=", "x", "")
+
+    def data(small, mapped):
+        e = {"persistent_ns": 6.5e6, "memory_ns": 5e6, "small_pages_ratio": small,
+             "small_pages_ns": 6.5e6 / small, "mapped_file_ratio": mapped,
+             "mapped_file_ns": 5e6 * mapped,
+             "persistent_samples_ns": [6.5e6] * 5, "memory_samples_ns": [5e6] * 5}
+        return {"arrays": {"shmem_hugepages": "never", "reductions": {"sum": e}}}
+    assert misses.why(t, [t], data(1.1, 1.3)).startswith("floor of this mode's pages")
+    text = misses.why(t, [t], data(1.25, 1.15))
+    assert text.startswith("floor of a read through a file mapping")
+    assert "1.13x that mapped file" in text
+    text = misses.why(t, [t], data(1.25, 1.05))
+    assert text.startswith("not a floor") and "np.memmap it is 1.24x; not done" in text
