@@ -29,8 +29,9 @@
 #include "proxy.h"
 
 typedef struct pyx_class_entry {
-	PyObject *cls; /* strong; NULL until registered or resolved */
-	uint32_t hint; /* most attributes an instance has needed (pobject.c) */
+	PyObject *cls;       /* strong; NULL until registered or resolved */
+	uint32_t hint;       /* most attributes an instance has needed (pobject.c) */
+	uint32_t first_room; /* room for the first instance; 0: not guessed yet */
 } pyx_class_entry;
 
 typedef struct MMObject {

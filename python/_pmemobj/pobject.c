@@ -235,6 +235,28 @@ static PyTypeObject *user_type_lookup(PoolObject *pool, uint32_t code)
 	return e ? (PyTypeObject *)e->cls : NULL;
 }
 
+/* The room for the first instance of cls in this process, before any
+ * instance has shown what it needs: one more than the attributes its
+ * __init__s assign (pmemobj/_room.py), at least 8.  0 with an exception. */
+static uint32_t first_room(PyTypeObject *cls)
+{
+	static PyObject *guess;
+	if (!guess) {
+		PyObject *mod = PyImport_ImportModule("pmemobj._room");
+		guess = mod ? PyObject_GetAttrString(mod, "init_attributes") : NULL;
+		Py_XDECREF(mod);
+		if (!guess)
+			return 0;
+	}
+	PyObject *r = PyObject_CallOneArg(guess, (PyObject *)cls);
+	long n = r ? PyLong_AsLong(r) : -1;
+	Py_XDECREF(r);
+	if (n < 0)
+		return PyErr_Occurred() ? 0 : 8;
+	n = n < PMO_SHAPE_MAX_LEN ? n : PMO_SHAPE_MAX_LEN;
+	return n < 8 ? 8 : (uint32_t)n + 1;
+}
+
 static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 {
 	PoolObject *pool = pyx_new_in_pool(pool_o);
@@ -247,14 +269,21 @@ static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	 * place (an object cannot grow where it is, its offset being its
 	 * identity; without room it spills, an allocation in a transaction,
 	 * several times the cost).  The slot costs 16 bytes.  Until an
-	 * instance is seen: room for a few. */
+	 * instance is seen: what the class's __init__ looks like it sets. */
 	uint32_t room = 8;
-	if (code && code - PMO_T_FIRST_USER < mm->nclasses &&
-	    mm->classes[code - PMO_T_FIRST_USER].hint)
-		room = mm->classes[code - PMO_T_FIRST_USER].hint + 1;
-	uint64_t off = code ? pmo_object_new(pool->core, code, room) : 0;
+	pyx_class_entry *e = code && code - PMO_T_FIRST_USER < mm->nclasses
+				     ? &mm->classes[code - PMO_T_FIRST_USER]
+				     : NULL;
+	if (e && e->hint) {
+		room = e->hint + 1;
+	} else if (e) {
+		if (!e->first_room)
+			e->first_room = first_room(cls);
+		room = e->first_room; /* 0: it raised */
+	}
+	uint64_t off = code && room ? pmo_object_new(pool->core, code, room) : 0;
 	PyObject *o = NULL;
-	if (code && !off)
+	if (code && room && !off)
 		pyx_raise();
 	else if (off)
 		o = pyx_proxy_adopt(pool, cls, off);

@@ -427,6 +427,7 @@ void pyx_tables_tx_ended(PoolObject *pool, MMObject *mm, int aborted)
 		for (size_t i = (size_t)len; i < mm->nclasses; i++) {
 			Py_CLEAR(mm->classes[i].cls);
 			mm->classes[i].hint = 0;
+			mm->classes[i].first_room = 0;
 		}
 		PyObject *gone = PyList_New(0);
 		Py_ssize_t pos = 0;

@@ -184,6 +184,25 @@ class Node(PersistentObject):
         self.next = next
 
 
+class Record(PersistentObject):
+    """Twelve attributes, more than the room a first instance got before
+    its class's __init__ was read (pmemobj/_room.py)."""
+
+    def __init__(self, i):
+        self.a, self.b, self.c, self.d = i, i + 1, i + 2, i + 3
+        self.e = self.f = self.g = self.h = str(i)
+        self.i = self.j = self.k = None
+        self.l = [i]
+
+
+class SetattrRecord(PersistentObject):
+    """Twelve attributes set by name: invisible to the guess."""
+
+    def __init__(self, i):
+        for n in "abcdefghijkl":
+            setattr(self, n, i)
+
+
 class Slotted(PersistentObject):
     __slots__ = ("cache",)          # a slot is a data descriptor: volatile
 

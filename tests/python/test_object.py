@@ -18,7 +18,7 @@ import pmemobj
 from pmemobj import PersistentList, PersistentObject, PersistentTuple
 
 from helpers import assert_same
-from persistent_types import Node, Point, Slotted, make_class_module
+from persistent_types import Node, Point, Record, SetattrRecord, Slotted, make_class_module
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -188,6 +188,53 @@ def test_an_object_is_its_head_and_a_slot_per_attribute(pool_path):
         assert lst[-1].label == "l" and pool.check()["ok"]
     finally:
         pool.close()
+
+
+def _spilled(pool):
+    return pool.stats()["objects_by_type"].get("spilled attributes", 0)
+
+
+def test_first_instance_gets_the_room_its_init_assigns(pool):
+    """The first instance of a class in a pool's session is made with room
+    for the attributes its __init__ assigns, so it does not spill; one
+    whose attributes __init__ sets by name does, once per session."""
+    pool.root = lst = pool.new(PersistentList)
+    lst.append(pool.new(Record, 1))
+    lst.append(pool.new(SetattrRecord, 1))
+    assert _spilled(pool) == 1
+    lst.append(pool.new(SetattrRecord, 2))    # the class has shown its room
+    assert _spilled(pool) == 1
+    pool = reopen(pool)
+    try:
+        lst = pool.root
+        lst.append(pool.new(Record, 2))
+        lst.append(pool.new(SetattrRecord, 3))
+        assert _spilled(pool) == 2
+        assert [r.l for r in lst if isinstance(r, Record)] == [[1], [2]]
+        assert lst[1].l == 1 and pool.check()["ok"]
+    finally:
+        pool.close()
+
+
+def test_room_guess_reads_self_assignments_along_the_mro():
+    from pmemobj._room import init_attributes
+
+    class Base:
+        def __init__(this, x):
+            this.a = x
+            if x:
+                this.b = x
+            this.a = 2                  # counted once
+            other = this
+            other.c = 1                 # not through the first argument
+
+    class Sub(Base):
+        def __init__(self):
+            super().__init__(1)
+            self.d = self.b = 3
+
+    assert (init_attributes(Base), init_attributes(Sub)) == (2, 3)
+    assert init_attributes(Point) >= 0 and init_attributes(PersistentObject) == 0
 
 
 def test_unstorable_values_refused(pool):
