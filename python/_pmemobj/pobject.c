@@ -235,7 +235,7 @@ static PyTypeObject *user_type_lookup(PoolObject *pool, uint32_t code)
 	return e ? (PyTypeObject *)e->cls : NULL;
 }
 
-/* The room for the first instance of cls in this process, before any
+/* The room for the first instance of cls in this pool session, before any
  * instance has shown what it needs: one more than the attributes its
  * __init__s assign (pmemobj/_room.py), at least 8.  0 with an exception. */
 static uint32_t first_room(PyTypeObject *cls)

@@ -4,9 +4,9 @@ An object's attribute table cannot grow where it is (its offset is its
 identity), so an instance that outgrows the room it was made with moves
 its attributes to a spill table: an extra allocation, kept for the
 object's life.  Each instance is made with the room the earlier instances
-of its class needed, but the first one in a process has none to go by.
-Without a guess, a program that adds one object per run would spill every
-object it made.  The guess is read from the class's ``__init__`` methods
+of its class needed, but the first one in a session of the pool (each
+open) has none to go by: without a guess, a program that adds one object
+per run would spill every object it made.  The guess is read from the class's ``__init__`` methods
 (along its MRO): the distinct names they assign as ``self.<name> = ...``.
 Attributes set otherwise (``setattr``, other methods) are not seen; the
 first instance then spills as before, and the next ones get its room.
