@@ -640,6 +640,8 @@ def define_arrays(n):
         n.macro("Arr" + camel(red) + "Ratio", "ratio2", "value", (a, "reductions", red, "ratio"))
         n.macro("Arr" + camel(red) + "SmallPages", "ratio2", "value",
                 (a, "reductions", red, "small_pages_ratio"))
+        n.macro("Arr" + camel(red) + "Mapped", "ratio2", "value",
+                (a, "reductions", red, "mapped_file_ratio"))
     n.macro("ArrSumPersistent", "time", "value", (a, "reductions", "sum", "persistent_ns"))
     n.macro("ArrSumMemory", "time", "value", (a, "reductions", "sum", "memory_ns"))
     n.macro("ArrReductionTarget", "ratio2", "value",
