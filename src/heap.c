@@ -86,10 +86,12 @@ uint64_t pmo_block_type(const pmo_pool *p, uint64_t off, size_t *usable)
 		size = unit;
 		type = unit >= sizeof(pmo_head) ? PMO_TYPENUM_OBJ : 0;
 		break;
-	case PMO_BLOCK_HEADER:
-		size = pmemobj_alloc_usable_size(pmo_oid(p, off));
-		type = pmemobj_type_num(pmo_oid(p, off));
+	case PMO_BLOCK_HEADER: {
+		PMEMoid oid = pmo_oid(p, off);
+		size = pmemobj_alloc_usable_size(oid);
+		type = pmemobj_type_num(oid);
 		break;
+	}
 	}
 	if (usable)
 		*usable = size;

@@ -263,30 +263,22 @@ static PyObject *PObject_p_new_in(PyTypeObject *cls, PyObject *pool_o)
 	if (!pool || pyx_op_begin(pool))
 		return NULL;
 	uint32_t code = pyx_type_code(pool, (PyObject *)cls);
-	MMObject *mm = (MMObject *)pool->mm;
 	/* Room for the most attributes an instance of the class has needed,
 	 * and one spare slot: an attribute added later is then published in
 	 * place (an object cannot grow where it is, its offset being its
 	 * identity; without room it spills, an allocation in a transaction,
 	 * several times the cost).  The slot costs 16 bytes.  Until an
 	 * instance is seen: what the class's __init__ looks like it sets. */
-	uint32_t room = 8;
-	pyx_class_entry *e = code && code - PMO_T_FIRST_USER < mm->nclasses
-				     ? &mm->classes[code - PMO_T_FIRST_USER]
-				     : NULL;
-	if (e && e->hint) {
-		room = e->hint + 1;
-	} else if (e) {
-		if (!e->first_room)
+	pyx_class_entry *e = code ? pyx_class_entry_of(pool, code, 0) : NULL;
+	uint64_t off = 0;
+	if (e) {
+		if (!e->hint && !e->first_room)
 			e->first_room = first_room(cls);
-		room = e->first_room; /* 0: it raised */
+		uint32_t room = e->hint ? e->hint + 1 : e->first_room; /* 0: it raised */
+		if (room && !(off = pmo_object_new(pool->core, code, room)))
+			pyx_raise();
 	}
-	uint64_t off = code && room ? pmo_object_new(pool->core, code, room) : 0;
-	PyObject *o = NULL;
-	if (code && room && !off)
-		pyx_raise();
-	else if (off)
-		o = pyx_proxy_adopt(pool, cls, off);
+	PyObject *o = off ? pyx_proxy_adopt(pool, cls, off) : NULL;
 	o = pyx_op_end_made(pool, o);
 	if (o && pyx_object_v_init(o) != 0)
 		Py_CLEAR(o);
