@@ -115,9 +115,9 @@ def _empty_tx(t, rows, data):
                 "(TxEmpty, %s) is %s, more than pmemobj's whole block (%s), whose "
                 "__enter__ and __exit__ are bound once per pool where the lock's are bound "
                 "on every block; pmemobj's block is %.2fx the raw empty tx (%s), the rest "
-                "being the with-statement itself and the harness's st.tx() (a Python "
-                "method of the adapter, bench/python/sys_pmemobj.py): not shown to be a "
-                "floor; not done" % (_ns(w), _ns(a), _ns(e), _ns(floor), _ns(p), p / r, _ns(r)))
+                "being the with-statement itself and the call of pool.transaction(): "
+                "not shown to be a floor; not done" % (
+                    _ns(w), _ns(a), _ns(e), _ns(floor), _ns(p), p / r, _ns(r)))
     return ("floor: the interpreter's with-statement (a with-block over threading.Lock, %s, "
             "less the same lock calls made plainly, %s) is %s, and pmemobj's C begin + "
             "commit (TxEmpty) %s; together %s = %.2fx the raw empty tx (%s); a with-block "
@@ -125,10 +125,9 @@ def _empty_tx(t, rows, data):
                 _ns(w), _ns(a), _ns(w - a), _ns(e), _ns(floor), floor / r, _ns(r), _ns(w),
                 "more than" if w > p else "less than", _ns(p),
                 "the floor alone misses %.3gx" % t["goal"] if floor / r > t["goal"] else
-                "the remaining %s is the calls of the harness's st.tx() (a Python method "
-                "of the adapter, bench/python/sys_pmemobj.py), pool.transaction(), "
-                "__enter__ and __exit__ (bound once per pool, no allocation): not a "
-                "floor; not done" % _ns(p - floor)))
+                "the remaining %s is the calls of pool.transaction(), __enter__ and "
+                "__exit__ (bound once per pool, no allocation): not a floor; not done"
+                % _ns(p - floor)))
 
 
 def _modes(t, rows, data):

@@ -30,6 +30,7 @@ class PynvmStore(Store):
     def __init__(self, pool):
         self.pool = pool
         self.root = pool.root
+        self.tx = pool.transaction       # users write: with pool.transaction():
 
     def _attach(self, name, obj):
         self.root[name] = obj
@@ -56,9 +57,6 @@ class PynvmStore(Store):
 
     def get(self, name):
         return self.root[name]
-
-    def tx(self):
-        return self.pool.transaction()
 
     def gc(self):
         self.pool.gc()
