@@ -266,7 +266,7 @@ def _footprint(t, rows, data, kind):
     heads = fmt["pmo_head"] + (fmt["pmdk_header"] * (k - bare) / k if k else 0)
     per_value = pm["block_bytes_per_object"]
     acct = ("pool.stats() here: %s B per value = a %d B slot and %d heap block(s), %.0f B "
-            "with the list's growth slack (each block with pmemobj's %d B header and, "
+            "each with the container's growth slack (each block with pmemobj's %d B header and, "
             "%d of them, libpmemobj's %d B allocation header (objects of up to %d B have "
             "none), rounded up to %d B units); "
             "pickle's %.1f B carry no per-object header, no allocation unit and no random "
