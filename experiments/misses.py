@@ -252,6 +252,9 @@ def _allocation_floor(data):
             "built) could meet both" % (_ns(alloc), alloc / tx, _ns(tx)))
 
 
+WORD = 8   # bytes: an int's payload, overwritten by one failure-atomic store
+
+
 def _footprint(t, rows, data, kind):
     d = data.get("footprint") or {}
     row = next((r for r in d.get("rows", []) if r.get("type") == kind), None)
@@ -275,14 +278,36 @@ def _footprint(t, rows, data, kind):
                         fmt["pmo_head"], k - bare, fmt["pmdk_header"],
                         fmt.get("headerless_max", 0), fmt["unit"], pk))
     slots = row.get("slots", 1)
+    # The least any layout can take that keeps #9's in-place overwrite (any
+    # int over an int: one failure-atomic store, 1 flush and 1 fence): a
+    # word of its own for every item, key and value, and a word for the
+    # reference that holds the value (a pool offset; a pool may pass 4 GiB).
+    words = slots * WORD
+    if words / pk > t["goal"]:
+        if slots == 1:
+            what = ("the reference that holds the value, one 8-byte word (a pool offset; a "
+                    "pool may pass 4 GiB), alone takes %d B = %.2fx pickle before the "
+                    "value's own header and length, over the %.3gx goal: a pickle is inside "
+                    "its parent's bytes and needs no reference" % (words, words / pk, t["goal"]))
+        else:
+            what = ("with one 8-byte word for each item, key and value (so that any int is "
+                    "written over an int by one failure-atomic store, the overwrite target) "
+                    "and one for the reference that holds the value (a pool offset), its %d "
+                    "words alone take %d B = %.2fx pickle before any header, length or tag, "
+                    "over the %.3gx goal: pickle packs a small int in 2 to 5 bytes and is "
+                    "read only whole, which no layout updated in place can do" % (
+                        slots, words, words / pk, t["goal"]))
+        return ("floor of any layout that keeps the in-place overwrite: %s; %s; pmemobj's "
+                "%d B slots (word and tag) take %d B = %.2fx" % (
+                    acct, what, fmt["slot"], slots * fmt["slot"], slots * fmt["slot"] / pk))
     if slots * fmt["slot"] / pk > t["goal"]:
         return ("floor of the slot design: %s; the value's %d slot(s) of %d B alone (the one "
                 "that refers to it and the items, keys and values it holds) take %d B = "
                 "%.2fx pickle before any header, over the %.3gx goal: every value and item "
                 "is a slot so that it is read in place and overwritten failure-atomically "
-                "with one 8-byte store; only storing items other than as slots would meet "
-                "it" % (acct, slots, fmt["slot"], slots * fmt["slot"],
-                        slots * fmt["slot"] / pk, t["goal"]))
+                "with one 8-byte store; a layout of one word per item could meet it" % (
+                    acct, slots, fmt["slot"], slots * fmt["slot"],
+                    slots * fmt["slot"] / pk, t["goal"]))
     spare = row.get("spare_slots", 0) * fmt["slot"]
     if spare and (per_value - spare) / pk <= t["goal"]:
         return ("a trade-off, not a floor: %s; of these, %d B are slots kept free so that "

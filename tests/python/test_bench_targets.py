@@ -185,8 +185,19 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     # 144 B less at most 63 B of rounding = 81 B = 4x a 20 B pickle: a floor
     assert misses.why(fp, [fp], _footprint_data(20.0, 1)).startswith(
         "floor of the pool format: ")
-    # a value holding 3 items: its 4 slots alone are 64 B = 3.2x the pickle
-    assert misses.why(fp, [fp], _footprint_data(20.0, 1, slots=4)).startswith(
+    # a value holding 3 items: its 4 words alone are 32 B = 1.6x the pickle,
+    # which no layout overwriting in place can beat
+    text = misses.why(fp, [fp], _footprint_data(20.0, 1, slots=4))
+    assert text.startswith("floor of any layout that keeps the in-place overwrite: ")
+    assert "take 32 B = 1.60x pickle" in text and "take 64 B = 3.20x" in text
+    # an empty container pickles to 5 B: the 8 B reference alone is 1.6x
+    fp5 = C.target("pool bytes / pickle bytes: t", 144 / 5, 1.5, "<=", "x", "")
+    assert "the reference that holds the value, one 8-byte word" in misses.why(
+        fp5, [fp5], _footprint_data(5.0, 1))
+    # against a 40 B pickle the words are 0.8x but the 16 B slots 1.6x: a
+    # floor of this design only
+    fp40 = C.target("pool bytes / pickle bytes: t", 144 / 40, 1.5, "<=", "x", "")
+    assert misses.why(fp40, [fp40], _footprint_data(40.0, 1, slots=4)).startswith(
         "floor of the slot design: ")
     # against a 100 B pickle that is 0.81x: rounding could make the miss
     fp2 = C.target("pool bytes / pickle bytes: t", 144 / 100, 1.2, "<=", "x", "")
