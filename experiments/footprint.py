@@ -168,6 +168,16 @@ TYPES = [
 # values.  misses.py tells a footprint the slots alone put over its goal.
 SLOTS = {"PersistentList of 10 ints": 1 + 10,
          "PersistentDict of 10 ints": 1 + 2 * 10, "PersistentObject, 3 attributes": 1 + 3}
+# The least any layout that keeps #9's in-place overwrite (any int over an
+# int by one failure-atomic store) can give a value: (8-byte words, other
+# bytes).  A word for the reference that holds it (a pool offset: a pool
+# may pass 4 GiB) and one for every item or value an overwrite writes; a
+# dict's keys are never overwritten, so they count only at the fewest
+# bytes any per-key encoding has for them (10 keys under 65,536: two bytes
+# each; pickle takes three).  misses.py calls a footprint past its goal
+# with these alone a floor of the issue's own targets.
+LEAST = {"PersistentList of 10 ints": (1 + 10, 0),
+         "PersistentDict of 10 ints": (1 + 10, 10 * 2)}
 # Slots a value keeps free by design beyond SLOTS: a PersistentObject has
 # room for one attribute more than its class has needed, so that one
 # added later is published in place (an object cannot grow where it is).
@@ -451,8 +461,10 @@ def main():
                 base["blocks"] = blocks0
         for name, n_full, n_quick, make, plain, note in TYPES:
             n = n_quick if args.quick else n_full
+            words, other = LEAST.get(name, (1, 0))
             row = {"type": name, "n": n, "note": note, "slots": SLOTS.get(name, 1),
-                   "spare_slots": SPARE.get(name, 0)}
+                   "spare_slots": SPARE.get(name, 0), "least_words": words,
+                   "least_other_bytes": other}
             row["pickle"], row["pickle_in_list"] = pickle_sizes(plain, n)
             line = []
             for system in ("pmemobj", "pynvm"):

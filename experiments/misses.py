@@ -278,25 +278,26 @@ def _footprint(t, rows, data, kind):
                         fmt["pmo_head"], k - bare, fmt["pmdk_header"],
                         fmt.get("headerless_max", 0), fmt["unit"], pk))
     slots = row.get("slots", 1)
-    # The least any layout can take that keeps #9's in-place overwrite (any
-    # int over an int: one failure-atomic store, 1 flush and 1 fence): a
-    # word of its own for every item, key and value, and a word for the
-    # reference that holds the value (a pool offset; a pool may pass 4 GiB).
-    words = slots * WORD
-    if words / pk > t["goal"]:
-        if slots == 1:
+    # What any layout keeping #9's in-place overwrite needs (footprint.LEAST).
+    words, other = row.get("least_words", 1), row.get("least_other_bytes", 0)
+    least_any = words * WORD + other
+    if least_any / pk > t["goal"]:
+        if words == 1 and not other:
             what = ("the reference that holds the value, one 8-byte word (a pool offset; a "
                     "pool may pass 4 GiB), alone takes %d B = %.2fx pickle before the "
                     "value's own header and length, over the %.3gx goal: a pickle is inside "
-                    "its parent's bytes and needs no reference" % (words, words / pk, t["goal"]))
+                    "its parent's bytes and needs no reference" % (
+                        least_any, least_any / pk, t["goal"]))
         else:
-            what = ("with one 8-byte word for each item, key and value (so that any int is "
-                    "written over an int by one failure-atomic store, the overwrite target) "
-                    "and one for the reference that holds the value (a pool offset), its %d "
-                    "words alone take %d B = %.2fx pickle before any header, length or tag, "
-                    "over the %.3gx goal: pickle packs a small int in 2 to 5 bytes and is "
-                    "read only whole, which no layout updated in place can do" % (
-                        slots, words, words / pk, t["goal"]))
+            what = ("one 8-byte word for the reference that holds the value (a pool offset) "
+                    "and one for each item or value (so that any int is written over an int "
+                    "by one failure-atomic store, the overwrite target) make %d words%s: "
+                    "%d B = %.2fx pickle before any header, length or tag, over the %.3gx "
+                    "goal; pickle packs a small int in 2 to 5 bytes and is read only whole, "
+                    "which no layout updated in place can do" % (
+                        words, ", and the keys, never overwritten, at the fewest bytes any "
+                        "per-key encoding has for them, %d B" % other if other else "",
+                        least_any, least_any / pk, t["goal"]))
         return ("floor of any layout that keeps the in-place overwrite: %s; %s; pmemobj's "
                 "%d B slots (word and tag) take %d B = %.2fx" % (
                     acct, what, fmt["slot"], slots * fmt["slot"], slots * fmt["slot"] / pk))

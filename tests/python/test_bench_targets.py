@@ -148,11 +148,12 @@ def test_summary_shows_issue_flushes_and_what_was_missed(exp):
                                      "off_by": 2.5, "why": misses.NONE}]
 
 
-def _footprint_data(pickle, blocks, slots=1, spare=0):
+def _footprint_data(pickle, blocks, slots=1, spare=0, least=(1, 0)):
     return {"footprint": {"format": {"slot": 16, "pmdk_header": 16, "pmo_head": 16,
                                      "unit": 64},
                           "rows": [{"type": "t", "pickle": pickle, "slots": slots,
-                                    "spare_slots": spare, "pmemobj": {
+                                    "spare_slots": spare, "least_words": least[0],
+                                    "least_other_bytes": least[1], "pmemobj": {
                               "blocks_per_object": blocks,
                               "block_bytes_per_object": 16 + 128 * blocks}}]}}
 
@@ -185,11 +186,19 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     # 144 B less at most 63 B of rounding = 81 B = 4x a 20 B pickle: a floor
     assert misses.why(fp, [fp], _footprint_data(20.0, 1)).startswith(
         "floor of the pool format: ")
-    # a value holding 3 items: its 4 words alone are 32 B = 1.6x the pickle,
-    # which no layout overwriting in place can beat
-    text = misses.why(fp, [fp], _footprint_data(20.0, 1, slots=4))
+    # a value holding 3 items: the reference and 3 item words are 32 B =
+    # 1.6x the pickle, which no layout overwriting in place can beat
+    text = misses.why(fp, [fp], _footprint_data(20.0, 1, slots=4, least=(4, 0)))
     assert text.startswith("floor of any layout that keeps the in-place overwrite: ")
-    assert "take 32 B = 1.60x pickle" in text and "take 64 B = 3.20x" in text
+    assert "make 4 words: 32 B = 1.60x pickle" in text and "take 64 B = 3.20x" in text
+    # 3 values and 3 keys of 2 bytes: 38 B = 1.9x
+    text = misses.why(fp, [fp], _footprint_data(20.0, 1, slots=7, least=(4, 6)))
+    assert "per-key encoding has for them, 6 B: 38 B = 1.90x" in text
+    # 3 values and keys of 1 byte against a 25 B pickle: 35 B = 1.4x, under
+    # the goal: not that floor (the 7 slots, 112 B, are this design's)
+    fp25 = C.target("pool bytes / pickle bytes: t", 144 / 25, 1.5, "<=", "x", "")
+    assert misses.why(fp25, [fp25], _footprint_data(25.0, 1, slots=7, least=(4, 3))
+                      ).startswith("floor of the slot design: ")
     # an empty container pickles to 5 B: the 8 B reference alone is 1.6x
     fp5 = C.target("pool bytes / pickle bytes: t", 144 / 5, 1.5, "<=", "x", "")
     assert "the reference that holds the value, one 8-byte word" in misses.why(
@@ -197,7 +206,7 @@ def test_miss_reasons_come_from_the_runs_numbers(exp):
     # against a 40 B pickle the words are 0.8x but the 16 B slots 1.6x: a
     # floor of this design only
     fp40 = C.target("pool bytes / pickle bytes: t", 144 / 40, 1.5, "<=", "x", "")
-    assert misses.why(fp40, [fp40], _footprint_data(40.0, 1, slots=4)).startswith(
+    assert misses.why(fp40, [fp40], _footprint_data(40.0, 1, slots=4, least=(4, 0))).startswith(
         "floor of the slot design: ")
     # against a 100 B pickle that is 0.81x: rounding could make the miss
     fp2 = C.target("pool bytes / pickle bytes: t", 144 / 100, 1.2, "<=", "x", "")
