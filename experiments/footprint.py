@@ -464,7 +464,7 @@ def main():
             words, other = LEAST.get(name, (1, 0))
             row = {"type": name, "n": n, "note": note, "slots": SLOTS.get(name, 1),
                    "spare_slots": SPARE.get(name, 0), "least_words": words,
-                   "least_other_bytes": other}
+                   "least_other_bytes": other, "least_bytes": words * 8 + other}
             row["pickle"], row["pickle_in_list"] = pickle_sizes(plain, n)
             line = []
             for system in ("pmemobj", "pynvm"):

@@ -280,7 +280,7 @@ def _footprint(t, rows, data, kind):
     slots = row.get("slots", 1)
     # What any layout keeping #9's in-place overwrite needs (footprint.LEAST).
     words, other = row.get("least_words", 1), row.get("least_other_bytes", 0)
-    least_any = words * WORD + other
+    least_any = row.get("least_bytes", words * WORD + other)
     if least_any / pk > t["goal"]:
         if words == 1 and not other:
             what = ("the reference that holds the value, one 8-byte word (a pool offset; a "

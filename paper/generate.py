@@ -569,6 +569,16 @@ def define_footprint(n):
     n.macro("FootListEmpty", "bytes", "value",
             r("PersistentList, empty", "pmemobj", "bytes_per_object"))
     n.macro("FootN", "int", "value", r("int", "n"))
+    # The least any layout that overwrites items in place needs (footprint.LEAST)
+    ten, empty = "PersistentList of 10 ints", "PersistentList, empty"
+    n.macro("FootListTenLeast", "bytes", "value", r(ten, "least_bytes"))
+    n.macro("FootListTenPickle", "bytes", "value", r(ten, "pickle"))
+    n.macro("FootListTenLeastOverPickle", "ratio2", "ratio", r(ten, "least_bytes"),
+            r(ten, "pickle"))
+    n.macro("FootListEmptyLeast", "bytes", "value", r(empty, "least_bytes"))
+    n.macro("FootListEmptyPickle", "bytes", "value", r(empty, "pickle"))
+    n.macro("FootPickleGoal", "ratio2", "value",
+            n.target(f, "pool bytes / pickle bytes: " + ten, "goal"))
 
 
 def define_flushes(n):
