@@ -252,9 +252,6 @@ def _allocation_floor(data):
             "built) could meet both" % (_ns(alloc), alloc / tx, _ns(tx)))
 
 
-WORD = 8   # bytes: an int's payload, overwritten by one failure-atomic store
-
-
 def _footprint(t, rows, data, kind):
     d = data.get("footprint") or {}
     row = next((r for r in d.get("rows", []) if r.get("type") == kind), None)
@@ -280,8 +277,8 @@ def _footprint(t, rows, data, kind):
     slots = row.get("slots", 1)
     # What any layout keeping #9's in-place overwrite needs (footprint.LEAST).
     words, other = row.get("least_words", 1), row.get("least_other_bytes", 0)
-    least_any = row.get("least_bytes", words * WORD + other)
-    if least_any / pk > t["goal"]:
+    least_any = row.get("least_bytes")
+    if least_any and least_any / pk > t["goal"]:
         if words == 1 and not other:
             what = ("the reference that holds the value, one 8-byte word (a pool offset; a "
                     "pool may pass 4 GiB), alone takes %d B = %.2fx pickle before the "

@@ -366,7 +366,7 @@ def w_list_iterate(system, base, n):
     with fresh(system, base) as st:
         lst = _filled_list(st, n)
         t = timed_warm(_iterate, lst)
-        check(list(lst)[-1] == n - 1, "last element")
+        check(lst[n - 1] == n - 1, "last element")
     return {"list_iterate": (t.ns, READ_PASSES * n)}
 
 

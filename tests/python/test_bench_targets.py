@@ -153,7 +153,8 @@ def _footprint_data(pickle, blocks, slots=1, spare=0, least=(1, 0)):
                                      "unit": 64},
                           "rows": [{"type": "t", "pickle": pickle, "slots": slots,
                                     "spare_slots": spare, "least_words": least[0],
-                                    "least_other_bytes": least[1], "pmemobj": {
+                                    "least_other_bytes": least[1],
+                                    "least_bytes": 8 * least[0] + least[1], "pmemobj": {
                               "blocks_per_object": blocks,
                               "block_bytes_per_object": 16 + 128 * blocks}}]}}
 
